@@ -1,0 +1,113 @@
+/**
+ * The session store contract.
+ *
+ * `SessionStore` is the seed's five-method protocol (async, camelCase). Any object with these
+ * methods is a store: structural typing, no base class. `SessionLog` adds what the host needs
+ * on top: cursors, listing, metadata and the atomic turn commit. Every store in
+ * `src/sessions/` implements `SessionLog` and passes `test/contract/session-store.contract.ts`.
+ */
+
+export type Role = 'system' | 'user' | 'assistant' | 'tool';
+
+/** A message in the format LLM APIs take. */
+export interface ChatMessage {
+  role: Role;
+  content: string;
+}
+
+export type Metadata = Record<string, unknown>;
+
+export interface SessionStore {
+  /** Append one message. Resolves true once it is durably stored. */
+  addMessage(sessionId: string, role: Role, content: string, metadata?: Metadata): Promise<boolean>;
+  /** Oldest first; at most the last `maxMessages` when given. Unknown session → []. */
+  getChatHistory(sessionId: string, maxMessages?: number): Promise<ChatMessage[]>;
+  /** Drop all messages, keep the session, its metadata and its cursor. False if it did not exist. */
+  clearSession(sessionId: string): Promise<boolean>;
+  /** Remove the session entirely. False if it did not exist. */
+  deleteSession(sessionId: string): Promise<boolean>;
+  sessionExists(sessionId: string): Promise<boolean>;
+}
+
+/** A stored message with its place in the session's log. */
+export interface SessionEntry extends ChatMessage {
+  /**
+   * Monotonic per session, starting at 1, never reused: clearing a session keeps counting.
+   * History, replay, snapshots and forks are expressed in cursors, never array indexes.
+   */
+  cursor: number;
+  /** Milliseconds since the epoch, when the entry was committed. */
+  ts: number;
+  metadata?: Metadata;
+}
+
+export interface NewEntry {
+  role: Role;
+  content: string;
+  metadata?: Metadata;
+}
+
+export interface SessionInfo {
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Messages currently kept (after trimming and clears). */
+  messageCount: number;
+  /** Cursor of the newest entry ever committed (0 when none). */
+  lastCursor: number;
+  metadata: Metadata;
+}
+
+/**
+ * One atomic write of a turn: either every entry is appended, in order, or none is.
+ */
+export interface TurnCommit {
+  /**
+   * Idempotency key (the platform's message id). A second commit with a key this session has
+   * already committed appends nothing and returns `duplicate`.
+   */
+  inboundId?: string;
+  /**
+   * Lease fencing token. A commit whose fence is lower than one already committed to this
+   * session is from a worker that lost its lease: it appends nothing and returns `stale_fence`.
+   */
+  fence?: number;
+  entries: NewEntry[];
+}
+
+export type CommitResult =
+  | { status: 'committed'; cursors: number[] }
+  /** `cursor` is the first cursor the earlier commit with this inbound id got. */
+  | { status: 'duplicate'; cursor: number }
+  | { status: 'stale_fence'; highestFence: number };
+
+export interface ListOptions {
+  /** Newest activity first; default 100. */
+  limit?: number;
+}
+
+export interface EntriesOptions {
+  /** Only entries with cursor > after (default 0: from the start of what is kept). */
+  after?: number;
+  /** At most this many, the oldest first. */
+  limit?: number;
+}
+
+export interface SessionLog extends SessionStore {
+  commitTurn(sessionId: string, commit: TurnCommit): Promise<CommitResult>;
+  getEntries(sessionId: string, options?: EntriesOptions): Promise<SessionEntry[]>;
+  getSession(sessionId: string): Promise<SessionInfo | null>;
+  listSessions(options?: ListOptions): Promise<SessionInfo[]>;
+  /** Shallow-merge `patch` into the metadata, creating the session if needed. Keys set to null are removed. */
+  updateMetadata(sessionId: string, patch: Metadata): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Runtime check for the seed's protocol (the `isinstance(store, SessionStoreProtocol)` of TS). */
+export function isSessionStore(value: unknown): value is SessionStore {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return ['addMessage', 'getChatHistory', 'clearSession', 'deleteSession', 'sessionExists'].every(
+    (m) => typeof v[m] === 'function',
+  );
+}

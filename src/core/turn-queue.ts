@@ -1,0 +1,41 @@
+/**
+ * The turn queue seam. Ingress enqueues accepted inbound messages; something runs each session's
+ * turns one at a time, in arrival order, and hands results to delivery. The inline queue
+ * (embedded mode) and the BullMQ queue (distributed mode) both implement `TurnQueue`.
+ */
+import type { InboundMessage } from './inbound.js';
+
+export interface TurnRequest {
+  sessionId: string;
+  /** Agent name in bots.yaml `agents`. */
+  agent: string;
+  inbound: InboundMessage;
+}
+
+export interface TurnResult {
+  request: TurnRequest;
+  reply: string;
+  /** Cursor of the committed assistant entry. */
+  cursor: number;
+  /** True when the inbound id had been committed before: the reply is the stored one. */
+  duplicate: boolean;
+}
+
+/** Where replies go. Streaming is optional: a platform without edits ignores `partial`. */
+export interface Delivery {
+  /** The turn started running (typing indicators). */
+  started?(request: TurnRequest): void;
+  /** The reply so far; called with growing text while the model streams. */
+  partial?(request: TurnRequest, textSoFar: string): void;
+  /** The committed reply. */
+  final(result: TurnResult): void | Promise<void>;
+  /** The turn failed for good; `message` is safe to show to the user. */
+  failed(request: TurnRequest, message: string, error: unknown): void | Promise<void>;
+}
+
+export interface TurnQueue {
+  /** Resolves once the turn is durably accepted (not once it has run). */
+  enqueue(request: TurnRequest): Promise<void>;
+  /** Stop accepting; wait for turns in flight to finish. Safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,163 @@
+/**
+ * Reading session log files: the full scan that rebuilds a session's state, the incremental
+ * scan of bytes appended since, and a backwards reader that serves "the last N" without
+ * touching the rest of the file (so reads cost what they return, not the history length).
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { Metadata, SessionEntry } from '../core/session-store.js';
+import { entriesOf, mergeMetadata, parseRecord, type HeaderRecord, type LogRecord } from './file-log-format.js';
+
+/** Bounded memory of committed inbound ids per session (older redeliveries are caught at ingress). */
+export const RECENT_INBOUND_IDS = 1000;
+
+/** What the store keeps in memory per session: enough to append without reading the file. */
+export interface LogState {
+  ino: number;
+  /** Bytes of complete records consumed so far. */
+  size: number;
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  meta: Metadata;
+  lastCursor: number;
+  fence: number;
+  /** Message entries in the file (kept, not yet compacted away). */
+  count: number;
+  ids: Map<string, number>;
+}
+
+export function stateFromHeader(h: HeaderRecord, ino: number): LogState {
+  return {
+    ino,
+    size: 0,
+    id: h.id,
+    createdAt: h.created,
+    updatedAt: h.created,
+    meta: h.meta ?? {},
+    lastCursor: h.base ?? 0,
+    fence: h.fence ?? 0,
+    count: 0,
+    ids: new Map(h.ids ?? []),
+  };
+}
+
+export function rememberInboundId(state: LogState, id: string, cursor: number): void {
+  state.ids.set(id, cursor);
+  if (state.ids.size > RECENT_INBOUND_IDS) {
+    const oldest = state.ids.keys().next().value;
+    if (oldest !== undefined) state.ids.delete(oldest);
+  }
+}
+
+export function applyRecord(state: LogState, rec: LogRecord): void {
+  if (rec.t === 'c') {
+    state.lastCursor = Math.max(state.lastCursor, rec.c + rec.e.length - 1);
+    state.count += rec.e.length;
+    state.updatedAt = Math.max(state.updatedAt, rec.ts);
+    if (rec.in !== undefined) rememberInboundId(state, rec.in, rec.c);
+    if (rec.f !== undefined) state.fence = Math.max(state.fence, rec.f);
+  } else if (rec.t === 'm') {
+    state.meta = mergeMetadata(state.meta, rec.meta);
+    state.updatedAt = Math.max(state.updatedAt, rec.ts);
+  }
+}
+
+export interface ScanResult {
+  records: LogRecord[];
+  /** Offset just past the last complete line. */
+  completeBytes: number;
+  /** Bytes after the last newline: an append in progress, or a torn write by a dead writer. */
+  tornBytes: number;
+  /** Complete lines that were not valid records (disk damage or foreign edits). */
+  corruptLines: number;
+}
+
+/** Parse a buffer of log lines; the text after the last newline is reported as torn. */
+export function scanBuffer(buf: Buffer): ScanResult {
+  const lastNewline = buf.lastIndexOf(0x0a);
+  const completeBytes = lastNewline + 1;
+  const records: LogRecord[] = [];
+  let corruptLines = 0;
+  let start = 0;
+  while (start < completeBytes) {
+    const end = buf.indexOf(0x0a, start);
+    if (end > start) {
+      const rec = parseRecord(buf.toString('utf8', start, end));
+      if (rec) records.push(rec);
+      else corruptLines++;
+    }
+    start = end + 1;
+  }
+  return { records, completeBytes, tornBytes: buf.length - completeBytes, corruptLines };
+}
+
+export async function readRange(fh: FileHandle, from: number, to: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(to - from);
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesRead } = await fh.read(buf, off, buf.length - off, from + off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return buf.subarray(0, off);
+}
+
+const CHUNK = 64 * 1024;
+
+/**
+ * Yield complete lines from the end of the file towards the start. The text after the last
+ * newline is skipped: it is an append still being written (or a torn one).
+ */
+export async function* linesBackward(fh: FileHandle, size: number): AsyncGenerator<string> {
+  let pos = size;
+  let buf: Buffer = Buffer.alloc(0);
+  // Index in buf where the not-yet-yielded text ends (exclusive); -1 until the last newline is found.
+  let end = -1;
+  for (;;) {
+    if (end < 0) end = buf.lastIndexOf(0x0a);
+    if (end >= 0) {
+      let nl = end > 0 ? buf.lastIndexOf(0x0a, end - 1) : -1;
+      while (nl >= 0) {
+        if (end > nl + 1) yield buf.toString('utf8', nl + 1, end);
+        end = nl;
+        nl = end > 0 ? buf.lastIndexOf(0x0a, end - 1) : -1;
+      }
+    }
+    if (pos === 0) {
+      if (end > 0) yield buf.toString('utf8', 0, end);
+      return;
+    }
+    const from = Math.max(0, pos - CHUNK);
+    const chunk = await readRange(fh, from, pos);
+    pos = from;
+    if (end >= 0) {
+      buf = Buffer.concat([chunk, buf.subarray(0, end)]);
+      end = buf.length;
+    } else {
+      buf = Buffer.concat([chunk, buf]);
+    }
+  }
+}
+
+/**
+ * Message entries from the end backwards, newest first, until `stop` says enough. Lines that
+ * are not records are skipped (the writer repairs them under the lock).
+ */
+export async function collectBackward(
+  fh: FileHandle,
+  size: number,
+  stop: (entry: SessionEntry, collected: number) => boolean,
+): Promise<SessionEntry[]> {
+  const out: SessionEntry[] = [];
+  for await (const line of linesBackward(fh, size)) {
+    const rec = parseRecord(line);
+    if (!rec || rec.t !== 'c') continue;
+    const entries = entriesOf(rec);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i]!;
+      if (stop(entry, out.length)) return out.reverse();
+      out.push(entry);
+    }
+  }
+  return out.reverse();
+}

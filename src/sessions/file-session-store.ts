@@ -1,0 +1,455 @@
+/**
+ * FileSessionStore: the embedded default. One append-only JSON Lines file per session.
+ *
+ * Invariants (see file-log-format.ts for the records):
+ * - Appends cost O(size of the append): the store keeps each session's state (last cursor,
+ *   fence, recent inbound ids) in memory and reads only bytes other processes appended since.
+ * - A write is acknowledged only after fdatasync (and a directory fsync when a file is created
+ *   or replaced), so `kill -9` never loses an acknowledged append.
+ * - Writers of one session are serialized across processes by `ProcessLock` and within the
+ *   process by `KeyedMutex`. Only a lock holder repairs a torn tail; readers ignore it.
+ * - Every record is one line written by one write(2): a crash leaves at most one torn line, so
+ *   a multi-entry commit is all or nothing.
+ * - Files are replaced (compaction, clear) by write-temp → fsync → rename → fsync dir, so a
+ *   session is always either its old or its new state, never partial or empty.
+ * - What is kept is bounded: when more than `maxMessages` + slack entries pile up, the file is
+ *   compacted to the newest `maxMessages` (amortized O(1) per append).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsc, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { StoreError } from '../core/errors.js';
+import type {
+  ChatMessage,
+  CommitResult,
+  EntriesOptions,
+  ListOptions,
+  Metadata,
+  NewEntry,
+  Role,
+  SessionEntry,
+  SessionInfo,
+  SessionLog,
+  TurnCommit,
+} from '../core/session-store.js';
+import { FORMAT_VERSION, serialize, type CommitRecord, type HeaderRecord, type LogRecord } from './file-log-format.js';
+import {
+  applyRecord,
+  collectBackward,
+  readRange,
+  rememberInboundId,
+  scanBuffer,
+  stateFromHeader,
+  type LogState,
+} from './file-log-reader.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { createProcessLock, type ProcessLock } from './process-lock.js';
+import { encodeSessionId } from './session-id.js';
+import { validateCommit } from './validate.js';
+
+export interface StoreLogger {
+  warn(message: string): void;
+}
+
+export interface FileSessionStoreOptions {
+  /** Default `~/.bothost/sessions`. Created if missing. */
+  dir?: string;
+  /** Messages served and kept per session. Default 1000. */
+  maxMessages?: number;
+  /** fsync every write (default true). Turning it off trades crash safety for speed. */
+  durable?: boolean;
+  /** How long a writer waits for another process's lock. Default 10 s. */
+  lockTimeoutMs?: number;
+  logger?: StoreLogger;
+  /** Inject a lock (tests); default is the best one for this OS. */
+  lock?: ProcessLock;
+}
+
+export const FILE_STORE_DEFAULTS = Object.freeze({
+  dir: path.join(os.homedir(), '.bothost', 'sessions'),
+  maxMessages: 1000,
+  lockTimeoutMs: 10_000,
+});
+
+const EXT = '.jsonl';
+
+export class FileSessionStore implements SessionLog {
+  readonly dir: string;
+  readonly maxMessages: number;
+  private readonly durable: boolean;
+  private readonly lockTimeoutMs: number;
+  private readonly logger: StoreLogger;
+  private readonly lock: ProcessLock;
+  private readonly mutex = new KeyedMutex();
+  private readonly states = new Map<string, LogState>();
+  private dirReady: Promise<void> | undefined;
+
+  constructor(options: FileSessionStoreOptions = {}) {
+    this.dir = path.resolve(options.dir ?? FILE_STORE_DEFAULTS.dir);
+    this.maxMessages = options.maxMessages ?? FILE_STORE_DEFAULTS.maxMessages;
+    if (!Number.isInteger(this.maxMessages) || this.maxMessages < 1) {
+      throw new StoreError(`maxMessages must be a positive integer, got ${options.maxMessages}`);
+    }
+    this.durable = options.durable ?? true;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? FILE_STORE_DEFAULTS.lockTimeoutMs;
+    this.logger = options.logger ?? { warn: (m) => process.emitWarning(m, 'BothostStoreWarning') };
+    this.lock = options.lock ?? createProcessLock();
+  }
+
+  /** Path of a session's file; never outside `dir`, whatever the id. */
+  fileFor(sessionId: string): string {
+    return path.join(this.dir, encodeSessionId(sessionId) + EXT);
+  }
+
+  // ---- the seed's five methods ----
+
+  async addMessage(sessionId: string, role: Role, content: string, metadata?: Metadata): Promise<boolean> {
+    const res = await this.commitTurn(sessionId, { entries: [{ role, content, ...(metadata ? { metadata } : {}) }] });
+    return res.status === 'committed';
+  }
+
+  async getChatHistory(sessionId: string, maxMessages?: number): Promise<ChatMessage[]> {
+    const entries = await this.tail(sessionId, Math.min(maxMessages ?? Infinity, this.maxMessages));
+    return entries.map(({ role, content }) => ({ role, content }));
+  }
+
+  async clearSession(sessionId: string): Promise<boolean> {
+    return this.withLock(sessionId, async (file) => {
+      const state = await this.refresh(sessionId, file, true);
+      if (!state) return false;
+      await this.rewrite(file, state, []);
+      return true;
+    });
+  }
+
+  async deleteSession(sessionId: string): Promise<boolean> {
+    return this.withLock(sessionId, async (file) => {
+      this.states.delete(file);
+      try {
+        await fsp.unlink(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw new StoreError(`could not delete session file ${file}`, { cause: err });
+      }
+      await this.syncDir();
+      return true;
+    });
+  }
+
+  async sessionExists(sessionId: string): Promise<boolean> {
+    try {
+      await fsp.access(this.fileFor(sessionId), fsc.F_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // ---- SessionLog ----
+
+  async commitTurn(sessionId: string, commit: TurnCommit): Promise<CommitResult> {
+    validateCommit(commit);
+    return this.withLock(sessionId, async (file) => {
+      const state = (await this.refresh(sessionId, file, true)) ?? (await this.create(sessionId, file));
+      if (commit.inboundId !== undefined) {
+        const cursor = state.ids.get(commit.inboundId);
+        if (cursor !== undefined) return { status: 'duplicate', cursor };
+      }
+      if (commit.fence !== undefined && commit.fence < state.fence) {
+        return { status: 'stale_fence', highestFence: state.fence };
+      }
+      const record: CommitRecord = {
+        t: 'c',
+        c: state.lastCursor + 1,
+        ts: Date.now(),
+        ...(commit.inboundId !== undefined ? { in: commit.inboundId } : {}),
+        ...(commit.fence !== undefined ? { f: commit.fence } : {}),
+        e: commit.entries.map(toStored),
+      };
+      await this.append(file, state, record);
+      if (state.count > this.maxMessages + Math.max(50, this.maxMessages >> 1)) {
+        await this.compact(file, state);
+      }
+      return { status: 'committed', cursors: commit.entries.map((_, i) => record.c + i) };
+    });
+  }
+
+  async getEntries(sessionId: string, options: EntriesOptions = {}): Promise<SessionEntry[]> {
+    const after = options.after ?? 0;
+    const limit = options.limit ?? Infinity;
+    const file = this.fileFor(sessionId);
+    // Collect newest-first down to `after` (bounded by what is served), then take the oldest `limit`.
+    const entries = await this.withReadHandle(file, (fh, size) =>
+      collectBackward(fh, size, (e, n) => e.cursor <= after || n >= this.maxMessages),
+    );
+    return entries.slice(0, limit);
+  }
+
+  async getSession(sessionId: string): Promise<SessionInfo | null> {
+    const file = this.fileFor(sessionId);
+    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    return state ? toInfo(state, this.maxMessages) : null;
+  }
+
+  async listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
+    const limit = options.limit ?? 100;
+    let names: string[];
+    try {
+      names = (await fsp.readdir(this.dir)).filter((n) => n.endsWith(EXT) && !n.startsWith('.'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new StoreError(`could not list ${this.dir}`, { cause: err });
+    }
+    const stats = await Promise.all(
+      names.map(async (n) => ({ file: path.join(this.dir, n), mtime: (await fsp.stat(path.join(this.dir, n)).catch(() => null))?.mtimeMs ?? -1 })),
+    );
+    stats.sort((a, b) => b.mtime - a.mtime);
+    const infos: SessionInfo[] = [];
+    for (const { file, mtime } of stats) {
+      if (infos.length >= limit) break;
+      if (mtime < 0) continue;
+      const state = await this.mutex.run(file, () => this.refresh(undefined, file, false)).catch((err) => {
+        this.logger.warn(`skipping unreadable session file ${file}: ${(err as Error).message}`);
+        return null;
+      });
+      if (state) infos.push(toInfo(state, this.maxMessages));
+    }
+    return infos;
+  }
+
+  async updateMetadata(sessionId: string, patch: Metadata): Promise<void> {
+    await this.withLock(sessionId, async (file) => {
+      const state = (await this.refresh(sessionId, file, true)) ?? (await this.create(sessionId, file));
+      await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.states.clear();
+  }
+
+  // ---- internals ----
+
+  /** The newest `n` message entries, read backwards from the end of the file. */
+  private async tail(sessionId: string, n: number): Promise<SessionEntry[]> {
+    if (n <= 0) return [];
+    return this.withReadHandle(this.fileFor(sessionId), (fh, size) => collectBackward(fh, size, (_e, k) => k >= n));
+  }
+
+  private async withReadHandle<T>(file: string, fn: (fh: FileHandle, size: number) => Promise<T[]>): Promise<T[]> {
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new StoreError(`could not open ${file}`, { cause: err });
+    }
+    try {
+      return await fn(fh, (await fh.stat()).size);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async withLock<T>(sessionId: string, fn: (file: string) => Promise<T>): Promise<T> {
+    const file = this.fileFor(sessionId);
+    await this.ensureDir();
+    return this.mutex.run(file, async () => {
+      const release = await this.lock.acquire(file, this.lockTimeoutMs);
+      try {
+        return await fn(file);
+      } finally {
+        await release();
+      }
+    });
+  }
+
+  private ensureDir(): Promise<void> {
+    this.dirReady ??= fsp.mkdir(this.dir, { recursive: true, mode: 0o700 }).then(
+      () => undefined,
+      (err) => {
+        this.dirReady = undefined;
+        throw new StoreError(`could not create session directory ${this.dir}`, { cause: err });
+      },
+    );
+    return this.dirReady;
+  }
+
+  /**
+   * Bring the cached state (callers hold this process's mutex for `file`) of `file` up to date, reading only what changed. With `repair`
+   * (caller holds the lock) a torn tail is cut off and corrupt lines are compacted away.
+   */
+  private async refresh(sessionId: string | undefined, file: string, repair: boolean): Promise<LogState | null> {
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.states.delete(file);
+        return null;
+      }
+      throw new StoreError(`could not open session file ${file}`, { cause: err });
+    }
+    try {
+      const { ino, size } = await fh.stat();
+      let state = this.states.get(file);
+      if (!state || state.ino !== ino || size < state.size) state = undefined;
+      if (state && size === state.size) return state;
+      const from = state ? state.size : 0;
+      const scan = scanBuffer(await readRange(fh, from, size));
+      if (!state) state = this.stateFromScan(sessionId, file, ino, scan.records);
+      for (const rec of scan.records) applyRecord(state, rec);
+      state.size = from + scan.completeBytes;
+      this.states.set(file, state);
+      if (repair && scan.tornBytes > 0) {
+        this.logger.warn(`session file ${file}: cut off ${scan.tornBytes} bytes of an unfinished write (a writer died mid-append)`);
+        await fsp.truncate(file, state.size);
+      }
+      if (repair && scan.corruptLines > 0) {
+        this.logger.warn(`session file ${file}: ${scan.corruptLines} damaged line(s) dropped; every intact record kept`);
+        await this.compact(file, state);
+      }
+      return state;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private stateFromScan(sessionId: string | undefined, file: string, ino: number, records: LogRecord[]): LogState {
+    const first = records[0];
+    if (first?.t === 'h') {
+      if (sessionId !== undefined && first.id !== sessionId) {
+        throw new StoreError(`session file ${file} belongs to "${first.id}", not "${sessionId}"`);
+      }
+      records.shift();
+      return stateFromHeader(first, ino);
+    }
+    // The header line is damaged (creation itself is atomic): rebuild one from what survives.
+    this.logger.warn(`session file ${file}: header damaged; rebuilt from the intact records`);
+    const firstCommit = records.find((r): r is CommitRecord => r.t === 'c');
+    const id = sessionId ?? path.basename(file, EXT);
+    return stateFromHeader(
+      { t: 'h', v: FORMAT_VERSION, id, created: firstCommit?.ts ?? Date.now(), base: (firstCommit?.c ?? 1) - 1, fence: 0, meta: {}, ids: [] },
+      ino,
+    );
+  }
+
+  /** Create the file atomically (complete header or nothing) and return its state. */
+  private async create(sessionId: string, file: string): Promise<LogState> {
+    const now = Date.now();
+    const header: HeaderRecord = { t: 'h', v: FORMAT_VERSION, id: sessionId, created: now, base: 0, fence: 0, meta: {}, ids: [] };
+    const tmp = await this.writeTemp(file, serialize(header));
+    try {
+      await fsp.link(tmp, file);
+    } catch (err) {
+      // Only a lock-bypassing writer could have created it meanwhile; its file wins.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`could not create ${file}`, { cause: err });
+    } finally {
+      await fsp.unlink(tmp).catch(() => undefined);
+    }
+    await this.syncDir();
+    const state = await this.refresh(sessionId, file, true);
+    if (!state) throw new StoreError(`session file ${file} vanished right after creation`);
+    return state;
+  }
+
+  private async append(file: string, state: LogState, record: LogRecord): Promise<void> {
+    const buf = Buffer.from(serialize(record));
+    const fh = await fsp.open(file, 'a');
+    try {
+      await fh.write(buf);
+      if (this.durable) await fh.datasync();
+    } catch (err) {
+      // Leave no partial line behind: the next record would be glued onto it and lost.
+      await fh.truncate(state.size).catch(() => undefined);
+      throw new StoreError(`could not write session file ${file}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      await fh.close();
+    }
+    state.size += buf.length;
+    applyRecord(state, record);
+  }
+
+  private async compact(file: string, state: LogState): Promise<void> {
+    const kept = await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (_e, n) => n >= this.maxMessages));
+    await this.rewrite(file, state, kept);
+  }
+
+  /** Replace the file with header + `kept`, carrying over cursor, fence, metadata and ids. */
+  private async rewrite(file: string, state: LogState, kept: SessionEntry[]): Promise<void> {
+    const header: HeaderRecord = {
+      t: 'h',
+      v: FORMAT_VERSION,
+      id: state.id,
+      created: state.createdAt,
+      base: kept.length ? kept[0]!.cursor - 1 : state.lastCursor,
+      fence: state.fence,
+      meta: state.meta,
+      ids: [...state.ids],
+    };
+    const lines = [serialize(header)];
+    for (const e of kept) {
+      lines.push(serialize({ t: 'c', c: e.cursor, ts: e.ts, e: [toStored(e)] }));
+    }
+    const tmp = await this.writeTemp(file, lines.join(''));
+    try {
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      await fsp.unlink(tmp).catch(() => undefined);
+      throw new StoreError(`could not replace session file ${file}`, { cause: err });
+    }
+    await this.syncDir();
+    const { ino, size } = await fsp.stat(file);
+    const next = stateFromHeader(header, ino);
+    next.size = size;
+    next.lastCursor = state.lastCursor;
+    next.count = kept.length;
+    next.updatedAt = state.updatedAt;
+    for (const [id, c] of state.ids) rememberInboundId(next, id, c);
+    this.states.set(file, next);
+    Object.assign(state, next);
+  }
+
+  private async writeTemp(file: string, content: string): Promise<string> {
+    const tmp = path.join(this.dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+    const fh = await fsp.open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(content);
+      if (this.durable) await fh.sync();
+    } catch (err) {
+      await fh.close();
+      await fsp.unlink(tmp).catch(() => undefined);
+      throw new StoreError(`could not write ${tmp}: ${(err as Error).message}`, { cause: err });
+    }
+    await fh.close();
+    return tmp;
+  }
+
+  private async syncDir(): Promise<void> {
+    if (!this.durable) return;
+    const fh = await fsp.open(this.dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+function toStored(e: NewEntry): CommitRecord['e'][number] {
+  return { r: e.role, m: e.content, ...(e.metadata && Object.keys(e.metadata).length ? { md: e.metadata } : {}) };
+}
+
+function toInfo(state: LogState, maxMessages: number): SessionInfo {
+  return {
+    id: state.id,
+    createdAt: state.createdAt,
+    updatedAt: state.updatedAt,
+    messageCount: Math.min(state.count, maxMessages),
+    lastCursor: state.lastCursor,
+    metadata: state.meta,
+  };
+}
+
