@@ -15,6 +15,12 @@ export const FORMAT_VERSION = 1;
 
 export interface HeaderRecord {
   t: 'h';
+  /**
+   * Random tag, new for every version of the file (creation, compaction, clear). It is written
+   * right after `t`, so the first bytes of the file identify its version: a reader with cached
+   * state notices a replaced file even when the file system reuses the old inode number.
+   */
+  g?: string;
   v: number;
   id: string;
   created: number;
@@ -60,11 +66,23 @@ export function parseRecord(line: string): LogRecord | null {
   const t = (value as { t?: unknown }).t;
   if (t === 'c') {
     const r = value as CommitRecord;
-    return Number.isInteger(r.c) && Array.isArray(r.e) ? r : null;
+    return Number.isInteger(r.c) && Array.isArray(r.e) && r.e.length > 0 && r.e.every(isStoredEntry) ? r : null;
   }
-  if (t === 'h') return typeof (value as HeaderRecord).id === 'string' ? (value as HeaderRecord) : null;
-  if (t === 'm') return typeof (value as MetaRecord).meta === 'object' ? (value as MetaRecord) : null;
+  if (t === 'h') {
+    const h = value as HeaderRecord;
+    return typeof h.id === 'string' && (h.ids === undefined || Array.isArray(h.ids)) && (h.meta === undefined || isPlainObject(h.meta)) ? h : null;
+  }
+  if (t === 'm') return isPlainObject((value as MetaRecord).meta) ? (value as MetaRecord) : null;
   return null;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A damaged or hand-edited line can be valid JSON and still not a record: never serve it. */
+function isStoredEntry(e: unknown): boolean {
+  return isPlainObject(e) && typeof e.r === 'string' && typeof e.m === 'string' && (e.md === undefined || isPlainObject(e.md));
 }
 
 export function entriesOf(record: CommitRecord): SessionEntry[] {

@@ -23,7 +23,11 @@ export interface LogState {
   fence: number;
   /** Message entries in the file (kept, not yet compacted away). */
   count: number;
+  /** Metadata records in the file since the header (compaction folds them into it). */
+  metaRecords: number;
   ids: Map<string, number>;
+  /** The file's first bytes when this state was built (they hold the header's `g` tag). */
+  head?: Buffer;
 }
 
 export function stateFromHeader(h: HeaderRecord, ino: number): LogState {
@@ -37,6 +41,7 @@ export function stateFromHeader(h: HeaderRecord, ino: number): LogState {
     lastCursor: h.base ?? 0,
     fence: h.fence ?? 0,
     count: 0,
+    metaRecords: 0,
     ids: new Map(h.ids ?? []),
   };
 }
@@ -58,6 +63,7 @@ export function applyRecord(state: LogState, rec: LogRecord): void {
     if (rec.f !== undefined) state.fence = Math.max(state.fence, rec.f);
   } else if (rec.t === 'm') {
     state.meta = mergeMetadata(state.meta, rec.meta);
+    state.metaRecords++;
     state.updatedAt = Math.max(state.updatedAt, rec.ts);
   }
 }

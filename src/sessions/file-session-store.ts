@@ -20,7 +20,7 @@ import { constants as fsc, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { StoreError } from '../core/errors.js';
+import { BotHostError, StoreError } from '../core/errors.js';
 import type {
   ChatMessage,
   CommitResult,
@@ -74,6 +74,9 @@ export const FILE_STORE_DEFAULTS = Object.freeze({
 });
 
 const EXT = '.jsonl';
+/** How many leading bytes identify a version of a file (they cover the header's `g` tag). */
+const HEAD_BYTES = 48;
+const newGeneration = () => randomBytes(8).toString('hex');
 
 export class FileSessionStore implements SessionLog {
   readonly dir: string;
@@ -139,8 +142,9 @@ export class FileSessionStore implements SessionLog {
   }
 
   async sessionExists(sessionId: string): Promise<boolean> {
+    const file = this.fileFor(sessionId); // an invalid id rejects, it is not "absent"
     try {
-      await fsp.access(this.fileFor(sessionId), fsc.F_OK);
+      await fsp.access(file, fsc.F_OK);
       return true;
     } catch {
       return false;
@@ -169,9 +173,7 @@ export class FileSessionStore implements SessionLog {
         e: commit.entries.map(toStored),
       };
       await this.append(file, state, record);
-      if (state.count > this.maxMessages + Math.max(50, this.maxMessages >> 1)) {
-        await this.compact(file, state);
-      }
+      await this.compactIfDue(file, state);
       return { status: 'committed', cursors: commit.entries.map((_, i) => record.c + i) };
     });
   }
@@ -223,6 +225,7 @@ export class FileSessionStore implements SessionLog {
     await this.withLock(sessionId, async (file) => {
       const state = (await this.refresh(sessionId, file, true)) ?? (await this.create(sessionId, file));
       await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch });
+      await this.compactIfDue(file, state);
     });
   }
 
@@ -257,11 +260,17 @@ export class FileSessionStore implements SessionLog {
     const file = this.fileFor(sessionId);
     await this.ensureDir();
     return this.mutex.run(file, async () => {
-      const release = await this.lock.acquire(file, this.lockTimeoutMs);
       try {
-        return await fn(file);
-      } finally {
-        await release();
+        const release = await this.lock.acquire(file, this.lockTimeoutMs);
+        try {
+          return await fn(file);
+        } finally {
+          await release();
+        }
+      } catch (err) {
+        // Raw errno errors (EACCES, EMFILE, EIO …) become the documented StoreError.
+        if (err instanceof BotHostError) throw err;
+        throw new StoreError(`session file ${file}: ${(err as Error).message}`, { cause: err });
       }
     });
   }
@@ -295,14 +304,20 @@ export class FileSessionStore implements SessionLog {
     try {
       const { ino, size } = await fh.stat();
       let state = this.states.get(file);
-      if (!state || state.ino !== ino || size < state.size) state = undefined;
+      if (state && (state.ino !== ino || size < state.size || !(await sameHead(fh, state)))) state = undefined;
       if (state && size === state.size) return state;
       const from = state ? state.size : 0;
-      const scan = scanBuffer(await readRange(fh, from, size));
-      if (!state) state = this.stateFromScan(sessionId, file, ino, scan.records);
+      const buf = await readRange(fh, from, size);
+      const scan = scanBuffer(buf);
+      if (!state) {
+        state = this.stateFromScan(sessionId, file, ino, scan.records);
+        state.head = Buffer.from(buf.subarray(0, HEAD_BYTES));
+      }
       for (const rec of scan.records) applyRecord(state, rec);
       state.size = from + scan.completeBytes;
-      this.states.set(file, state);
+      // Damage seen without the lock is not cached: the next writer rescans and repairs it.
+      if (scan.corruptLines > 0 && !repair) this.states.delete(file);
+      else this.states.set(file, state);
       if (repair && scan.tornBytes > 0) {
         this.logger.warn(`session file ${file}: cut off ${scan.tornBytes} bytes of an unfinished write (a writer died mid-append)`);
         await fsp.truncate(file, state.size);
@@ -339,7 +354,7 @@ export class FileSessionStore implements SessionLog {
   /** Create the file atomically (complete header or nothing) and return its state. */
   private async create(sessionId: string, file: string): Promise<LogState> {
     const now = Date.now();
-    const header: HeaderRecord = { t: 'h', v: FORMAT_VERSION, id: sessionId, created: now, base: 0, fence: 0, meta: {}, ids: [] };
+    const header: HeaderRecord = { t: 'h', g: newGeneration(), v: FORMAT_VERSION, id: sessionId, created: now, base: 0, fence: 0, meta: {}, ids: [] };
     const tmp = await this.writeTemp(file, serialize(header));
     try {
       await fsp.link(tmp, file);
@@ -359,7 +374,13 @@ export class FileSessionStore implements SessionLog {
     const buf = Buffer.from(serialize(record));
     const fh = await fsp.open(file, 'a');
     try {
-      await fh.write(buf);
+      // A short write (disk filling up, RLIMIT_FSIZE) is not an error by itself: write the rest,
+      // which then fails with the real reason instead of acknowledging half a record.
+      for (let off = 0; off < buf.length; ) {
+        const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+        if (bytesWritten <= 0) throw new Error('the file system accepted no bytes');
+        off += bytesWritten;
+      }
       if (this.durable) await fh.datasync();
     } catch (err) {
       // Leave no partial line behind: the next record would be glued onto it and lost.
@@ -372,6 +393,20 @@ export class FileSessionStore implements SessionLog {
     applyRecord(state, record);
   }
 
+  /**
+   * Compact when more than `maxMessages` + slack entries (or metadata records) pile up. It runs
+   * after a durable append, so a failure (disk full) is logged, not reported as a failed write:
+   * the append stands and the next write tries again.
+   */
+  private async compactIfDue(file: string, state: LogState): Promise<void> {
+    if (state.count + state.metaRecords <= this.maxMessages + Math.max(50, this.maxMessages >> 1)) return;
+    try {
+      await this.compact(file, state);
+    } catch (err) {
+      this.logger.warn(`session file ${file}: compaction failed (will retry on the next write): ${(err as Error).message}`);
+    }
+  }
+
   private async compact(file: string, state: LogState): Promise<void> {
     const kept = await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (_e, n) => n >= this.maxMessages));
     await this.rewrite(file, state, kept);
@@ -381,6 +416,7 @@ export class FileSessionStore implements SessionLog {
   private async rewrite(file: string, state: LogState, kept: SessionEntry[]): Promise<void> {
     const header: HeaderRecord = {
       t: 'h',
+      g: newGeneration(),
       v: FORMAT_VERSION,
       id: state.id,
       created: state.createdAt,
@@ -404,6 +440,7 @@ export class FileSessionStore implements SessionLog {
     const { ino, size } = await fsp.stat(file);
     const next = stateFromHeader(header, ino);
     next.size = size;
+    next.head = Buffer.from(Buffer.from(lines[0]!, 'utf8').subarray(0, HEAD_BYTES)); // a copy, not a view
     next.lastCursor = state.lastCursor;
     next.count = kept.length;
     next.updatedAt = state.updatedAt;
@@ -438,6 +475,12 @@ export class FileSessionStore implements SessionLog {
   }
 }
 
+/** Whether the file still starts with the bytes `state` was built from (not replaced since). */
+async function sameHead(fh: FileHandle, state: LogState): Promise<boolean> {
+  if (!state.head) return true;
+  return (await readRange(fh, 0, state.head.length)).equals(state.head);
+}
+
 function toStored(e: NewEntry): CommitRecord['e'][number] {
   return { r: e.role, m: e.content, ...(e.metadata && Object.keys(e.metadata).length ? { md: e.metadata } : {}) };
 }
@@ -449,7 +492,7 @@ function toInfo(state: LogState, maxMessages: number): SessionInfo {
     updatedAt: state.updatedAt,
     messageCount: Math.min(state.count, maxMessages),
     lastCursor: state.lastCursor,
-    metadata: state.meta,
+    metadata: { ...state.meta }, // a copy: callers must not be able to edit the cached state
   };
 }
 

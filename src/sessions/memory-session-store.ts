@@ -75,7 +75,7 @@ export class MemorySessionStore implements SessionLog {
     for (const e of commit.entries) {
       const cursor = ++s.info.lastCursor;
       cursors.push(cursor);
-      s.entries.push({ cursor, role: e.role, content: e.content, ts, ...(e.metadata ? { metadata: e.metadata } : {}) });
+      s.entries.push({ cursor, role: e.role, content: e.content, ts, ...(e.metadata ? { metadata: { ...e.metadata } } : {}) });
     }
     if (s.entries.length > this.maxMessages) s.entries.splice(0, s.entries.length - this.maxMessages);
     if (commit.inboundId !== undefined) {
@@ -91,7 +91,7 @@ export class MemorySessionStore implements SessionLog {
   async getEntries(sessionId: string, options: EntriesOptions = {}): Promise<SessionEntry[]> {
     const after = options.after ?? 0;
     const entries = (this.get(sessionId)?.entries ?? []).filter((e) => e.cursor > after);
-    return entries.slice(0, options.limit ?? Infinity).map((e) => ({ ...e }));
+    return entries.slice(0, options.limit ?? Infinity).map((e) => ({ ...e, ...(e.metadata ? { metadata: { ...e.metadata } } : {}) }));
   }
 
   async getSession(sessionId: string): Promise<SessionInfo | null> {
@@ -101,7 +101,7 @@ export class MemorySessionStore implements SessionLog {
 
   async listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
     return [...this.sessions.values()]
-      .map((s) => ({ ...s.info }))
+      .map((s) => ({ ...s.info, metadata: { ...s.info.metadata } }))
       .sort((a, b) => b.updatedAt - a.updatedAt)
       .slice(0, options.limit ?? 100);
   }

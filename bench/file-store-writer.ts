@@ -1,0 +1,19 @@
+/**
+ * One writer process of the multi-process bench: appends `count` messages to one session and
+ * prints a JSON summary. Started by file-store.bench.ts with: <dir> <session> <proc> <count>.
+ */
+import { FileSessionStore } from '../src/sessions/file-session-store.js';
+
+const [dir, session, proc, count] = process.argv.slice(2);
+const store = new FileSessionStore({ dir: dir!, maxMessages: 100_000 });
+let errors = 0;
+const t = process.hrtime.bigint();
+for (let i = 0; i < Number(count); i++) {
+  try {
+    await store.addMessage(session!, 'user', `p${proc}-${i}`);
+  } catch (err) {
+    errors++;
+    process.stderr.write(`append failed: ${(err as Error).message}\n`);
+  }
+}
+process.stdout.write(`${JSON.stringify({ proc, errors, ms: Number(process.hrtime.bigint() - t) / 1e6 })}\n`);

@@ -1,0 +1,99 @@
+/**
+ * File session store figures (issue: foundation), each beside what it is judged by:
+ * append cost at 10 000 messages vs an empty session, durable append latency, reading the last
+ * 20 of 10 000, and 8 OS processes appending to one session.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FileSessionStore } from '../src/sessions/file-session-store.js';
+import { median, timeMs, type Report } from './report.js';
+
+const APPENDS = 400;
+const BIG = 10_000;
+
+async function appendLatencies(store: FileSessionStore, session: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(await timeMs(() => store.addMessage(session, 'user', `message ${i} `.padEnd(120, '.'))));
+  return out;
+}
+
+export async function benchFileStore(report: Report): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-'));
+  try {
+    const store = new FileSessionStore({ dir, maxMessages: 20_000 });
+    // Fill one session to 10 000 messages (fsync off for the fill only).
+    const filler = new FileSessionStore({ dir, maxMessages: 20_000, durable: false });
+    for (let i = 0; i < BIG; i += 2) {
+      await filler.commitTurn('big-session', { entries: [{ role: 'user', content: `q${i}`.padEnd(120, '.') }, { role: 'assistant', content: `a${i}`.padEnd(200, '.') }] });
+    }
+    await store.getSession('big-session');
+    // Alternate appends to a new (empty) session and the big one, so drift hits both alike.
+    const emptyMs: number[] = [];
+    const bigMs: number[] = [];
+    for (let i = 0; i < APPENDS; i++) {
+      emptyMs.push(...(await appendLatencies(store, 'empty-session', 1)));
+      bigMs.push(...(await appendLatencies(store, 'big-session', 1)));
+    }
+    const empty = median(emptyMs);
+    const big = median(bigMs);
+    report.add({ name: 'file store: durable append, empty session (median)', value: empty, unit: 'ms', target: '≤ 2 ms (PraisonAI 1.9 ms, no fsync)', pass: empty <= 2 });
+    report.add({ name: 'file store: durable append at 10 000 messages (median)', value: big, unit: 'ms', target: '≤ 2 ms (PraisonAI 144 ms, no fsync)', pass: big <= 2 });
+    const ratio = big / empty;
+    report.add({ name: 'file store: append cost ratio 10 000 vs empty', value: ratio, unit: '×', target: '≤ 1.5× (PraisonAI 76×)', pass: ratio <= 1.5 });
+
+    const cold = new FileSessionStore({ dir, maxMessages: 20_000 });
+    const coldFirst = await timeMs(() => cold.addMessage('big-session', 'user', 'first append in a new process'));
+    report.add({ name: 'file store: first append at 10 000 in a new process (one-time scan)', value: coldFirst, unit: 'ms' });
+
+    const reads: number[] = [];
+    for (let i = 0; i < 300; i++) reads.push(await timeMs(() => cold.getChatHistory('big-session', 20)));
+    const read = median(reads);
+    report.add({ name: 'file store: read last 20 of 10 000 (median)', value: read, unit: 'ms', target: '≤ 1 ms (PraisonAI 30 ms)', pass: read <= 1 });
+
+    await benchMultiProcess(report, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchMultiProcess(report: Report, dir: string): Promise<void> {
+  const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'file-store-writer.js');
+  const procs = 8;
+  const each = 200;
+  const session = 'contended-session';
+  const started = process.hrtime.bigint();
+  const results = await Promise.all(
+    Array.from({ length: procs }, (_, p) =>
+      new Promise<{ errors: number }>((resolve, reject) => {
+        const child = spawn(process.execPath, [writer, dir, session, String(p), String(each)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`writer ${p} exited ${code}`))));
+      }),
+    ),
+  );
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const store = new FileSessionStore({ dir, maxMessages: 100_000 });
+  const entries = await store.getEntries(session);
+  const contents = entries.map((e) => e.content);
+  const dupes = contents.length - new Set(contents).size;
+  let orderKept = true;
+  for (let p = 0; p < procs; p++) {
+    const mine = contents.filter((c) => c.startsWith(`p${p}-`)).map((c) => Number(c.split('-')[1]));
+    orderKept &&= mine.every((v, i) => v === i) && mine.length === each;
+  }
+  const errors = results.reduce((n, r) => n + r.errors, 0);
+  const ok = entries.length === procs * each && errors === 0 && dupes === 0 && orderKept;
+  report.add({
+    name: `file store: ${procs} processes × ${each} appends, one session (wall)`,
+    value: wallMs,
+    unit: 'ms',
+    target: '≤ 2000 ms, 1600 stored, 0 errors/dups (PraisonAI 18.6 s, 5–8 failures)',
+    pass: ok && wallMs <= 2000,
+    extra: { stored: entries.length, errors, duplicates: dupes, orderKept },
+  });
+}

@@ -1,0 +1,13 @@
+/** `npm run bench`: every figure, a table at the end, one JSON line per figure as it is measured. */
+import { benchFileStore } from './file-store.bench.js';
+import { Report } from './report.js';
+
+const report = new Report();
+const only = process.argv[2];
+const sections: Array<[string, (r: Report) => Promise<void>]> = [['file-store', benchFileStore]];
+for (const [name, fn] of sections) {
+  if (only && only !== name) continue;
+  process.stderr.write(`bench: ${name}…\n`);
+  await fn(report);
+}
+process.stdout.write(`\n${report.table()}\n`);

@@ -1,0 +1,81 @@
+/** `bot chat`: talk to an agent in the terminal, interactively or one turn with `--message`. */
+import readline from 'node:readline';
+import type { Command } from 'commander';
+import { UnknownNameError } from '../core/errors.js';
+import { assertSessionId } from '../sessions/session-id.js';
+import { defaultConsoleSession, openConsoleChat, type ConsoleAnswer, type ConsoleChat } from './console-adapter.js';
+import { action, commandLogger, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
+
+interface ChatOptions {
+  session?: string;
+  message?: string;
+  agent?: string;
+  json?: boolean;
+}
+
+export function registerChat(program: Command): void {
+  program
+    .command('chat')
+    .description('chat with an agent in the terminal; the session is remembered across runs')
+    .option('-s, --session <id>', 'session id, used as is (default: your stable console session)')
+    .option('-m, --message <text>', 'send one message, print the reply and exit')
+    .option('-a, --agent <name>', 'agent from bots.yaml (default: the first one)')
+    .option('--json', 'with --message: print {session, reply, cursor} as JSON')
+    .addHelpText('after', '\nExamples:\n  bot chat --session demo --message "My name is Alice"\n  bot chat --session demo --message "What\'s my name?"\n  bot chat            # interactive; /help lists commands, Ctrl-D exits')
+    .action(
+      action(async (opts: ChatOptions, cmd: Command) => {
+        const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+        const agentIds = Object.keys(loaded.config.agents);
+        const agent = opts.agent ?? agentIds[0]!;
+        if (!agentIds.includes(agent)) throw new UnknownNameError('agent', agent, agentIds);
+        const sessionId = opts.session ?? defaultConsoleSession();
+        assertSessionId(sessionId);
+        const host = await openHost(loaded, commandLogger());
+        const chat = openConsoleChat(host, { sessionId, agent });
+        try {
+          for (const n of host.notices) process.stderr.write(`note: ${n}\n`);
+          if (opts.message !== undefined) return await oneShot(chat, opts.message, opts.json === true);
+          return await interactive(chat, host.agents(agent).name);
+        } finally {
+          chat.close();
+          await host.close();
+        }
+      }),
+    );
+}
+
+async function oneShot(chat: ConsoleChat, text: string, json: boolean): Promise<number> {
+  const answer = await chat.send(text);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ session: chat.sessionId, kind: answer.kind, reply: answer.text, ...('cursor' in answer ? { cursor: answer.cursor } : {}) })}\n`);
+  } else {
+    process.stdout.write(`${answer.text}\n`);
+  }
+  return answer.kind === 'failed' ? EXIT.failure : EXIT.ok;
+}
+
+async function interactive(chat: ConsoleChat, agentName: string): Promise<number> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  process.stdout.write(`Chatting with ${agentName} in session "${chat.sessionId}". /help for commands, /exit or Ctrl-D to leave.\n`);
+  const ask = () => rl.prompt();
+  rl.setPrompt('you › ');
+  ask();
+  for await (const line of rl) {
+    const text = line.trim();
+    if (text === '') {
+      ask();
+      continue;
+    }
+    if (text === '/exit' || text === '/quit') break;
+    let printed = 0;
+    process.stdout.write('bot › ');
+    const answer: ConsoleAnswer = await chat.send(text, (soFar) => {
+      process.stdout.write(soFar.slice(printed));
+      printed = soFar.length;
+    });
+    process.stdout.write(`${answer.text.slice(printed)}\n`);
+    ask();
+  }
+  rl.close();
+  return EXIT.ok;
+}

@@ -1,0 +1,50 @@
+/** What every command needs: the loaded config, a logger, a host — and turning errors into exit codes. */
+import { BotHostError, ConfigError } from '../core/errors.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { createHost, type Host } from '../host/host.js';
+import { createLogger, type Logger } from '../host/logger.js';
+
+export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });
+
+export interface GlobalOptions {
+  config?: string;
+}
+
+export async function loadForCommand(options: GlobalOptions): Promise<LoadedConfig> {
+  return loadConfig(options.config, process.env);
+}
+
+export async function openHost(loaded: LoadedConfig, logger: Logger): Promise<Host> {
+  return createHost(loaded.config, { logger, env: process.env });
+}
+
+export function commandLogger(level?: string): Logger {
+  return createLogger(level ?? process.env.LOG_LEVEL ?? 'warn');
+}
+
+/** Print an error the way an operator can act on, and pick the exit code. */
+export function reportError(err: unknown): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`config error: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof BotHostError) {
+    process.stderr.write(`error (${err.code}): ${err.message}\n`);
+    return err.code === 'UNKNOWN_NAME' || err.code === 'INVALID_SESSION_ID' ? EXIT.usage : EXIT.failure;
+  }
+  process.stderr.write(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return EXIT.failure;
+}
+
+/** Run a command body; exit with its code (or the error's). */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    let code: number;
+    try {
+      code = (await fn(...args)) ?? EXIT.ok;
+    } catch (err) {
+      code = reportError(err);
+    }
+    process.exitCode = code;
+  };
+}

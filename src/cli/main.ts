@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/** The `bot` command. */
+import { Command, CommanderError } from 'commander';
+import { registerChat } from './chat-command.js';
+import { registerConfig } from './config-command.js';
+import { EXIT } from './context.js';
+import { registerSession } from './session-command.js';
+import { registerStart } from './start-command.js';
+
+const program = new Command('bot')
+  .description('bothost — run chat bots with persistent sessions')
+  .option('-c, --config <file>', 'bots.yaml to use (default: $BOTHOST_CONFIG, then ./bots.yaml, then built-in defaults)')
+  .showHelpAfterError('(run with --help for usage)')
+  .showSuggestionAfterError(true)
+  .exitOverride();
+
+registerStart(program);
+registerChat(program);
+registerSession(program);
+registerConfig(program);
+program.addHelpText(
+  'after',
+  '\nQuick start:\n  npx bot chat --session demo --message "My name is Alice"\n  npx bot chat --session demo --message "What\'s my name?"\n  npx bot session show demo',
+);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; usage errors (unknown command/option) exit 2.
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    throw err;
+  }
+}

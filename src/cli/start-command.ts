@@ -1,0 +1,76 @@
+/**
+ * `bot start`: run everything bots.yaml configures in this process. Bots that cannot run
+ * (disabled, token not set, adapter not available) are skipped with the reason; the host keeps
+ * running until SIGINT/SIGTERM, then drains the turns in flight and exits 0. A second Ctrl-C
+ * exits at once.
+ */
+import type { Command } from 'commander';
+import type { LoadedConfig } from '../config/load.js';
+import { createLogger } from '../host/logger.js';
+import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
+
+type BotEntry = LoadedConfig['config']['bots'][number];
+
+/** Platforms whose adapter ships in this build (loaded lazily, so running one never loads another's SDK). */
+export const AVAILABLE_ADAPTERS: Readonly<Record<string, () => Promise<unknown>>> = Object.freeze({});
+
+/** Why a configured bot will not run, or null if it can. */
+export function skipReason(bot: BotEntry, index: number, missingEnv: Record<string, string>): string | null {
+  if (!bot.enabled) return 'disabled in bots.yaml (enabled: false)';
+  if (!bot.token) {
+    const v = missingEnv[`bots[${index}].token`];
+    return v ? `${v} not set` : `no token: set bots[${index}].token in bots.yaml`;
+  }
+  if (!(bot.platform in AVAILABLE_ADAPTERS)) return `the ${bot.platform} adapter is not part of this build yet`;
+  return null;
+}
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run every bot and service configured in bots.yaml, in this process')
+    .action(
+      action(async (_opts: unknown, cmd: Command) => {
+        const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+        const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);
+        const host = await openHost(loaded, logger);
+        const say = (line: string) => process.stderr.write(`${line}\n`);
+        say(`bothost: config ${loaded.file ?? '(built-in defaults)'}; sessions in ${host.config.store.backend === 'file' ? host.config.store.path : host.config.store.backend}`);
+        for (const n of host.notices) say(`  note: ${n}`);
+        let running = 0;
+        loaded.config.bots.forEach((bot, i) => {
+          const reason = skipReason(bot, i, loaded.missingEnv);
+          if (reason) say(`  ${bot.id}: skipped — ${reason}`);
+          else running++;
+        });
+        if (loaded.config.gateway.enabled) say('  gateway: skipped — the gateway is not part of this build yet');
+        say(
+          running > 0
+            ? `bothost: ${running} bot(s) running. Ctrl-C to stop.`
+            : 'bothost: no bot is running yet (see above). Try `npx bot chat` to talk to the agent here. Ctrl-C to stop.',
+        );
+        await waitForShutdown();
+        say('bothost: stopping — finishing turns in flight…');
+        await host.close();
+        say('bothost: stopped.');
+        return EXIT.ok;
+      }),
+    );
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second SIGINT exits immediately. */
+function waitForShutdown(): Promise<void> {
+  return new Promise((resolve) => {
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const onSignal = (signal: NodeJS.Signals) => {
+      clearInterval(keepAlive);
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      void signal;
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}

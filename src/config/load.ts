@@ -1,0 +1,181 @@
+/**
+ * Loading bots.yaml: find the file, parse it keeping line numbers, interpolate `${VAR}`,
+ * validate with the zod schema, and report every problem at once as one ConfigError whose
+ * lines read `bots.yaml:7: bots[0].platform: unknown platform "telegrm"; choose one of …`.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError } from '../core/errors.js';
+import { describeIssue } from './describe-issue.js';
+import { interpolateEnv, type Env } from './interpolate.js';
+import { BotsConfigSchema, type BotsConfig } from './schema.js';
+import { formatYamlPath, lineOfPath } from './yaml-path.js';
+
+export interface LoadedConfig {
+  config: BotsConfig;
+  /** Absolute path of the file read, or null when the built-in defaults were used. */
+  file: string | null;
+  /** YAML path (`bots[0].token`) → env var whose `${VAR}` was unset, so the key was dropped. */
+  missingEnv: Record<string, string>;
+}
+
+export interface ParseConfigOptions {
+  /** Named in error messages (relative to the cwd when inside it); "bots.yaml" when omitted. */
+  file?: string;
+  /** Source of `${VAR}` values. Default: process.env. */
+  env?: Env;
+}
+
+export const DEFAULT_CONFIG_FILE = 'bots.yaml';
+/** Environment variable naming the config file when no explicit path is given. */
+export const CONFIG_PATH_ENV = 'BOTHOST_CONFIG';
+
+// yaml reports where it noticed the problem, which for an unclosed quote is the end of the file.
+const SYNTAX_HINTS: Partial<Record<string, string>> = {
+  MISSING_CHAR: 'add the missing character (an unclosed quote or bracket may start on an earlier line)',
+  DUPLICATE_KEY: 'remove or rename one of the two keys',
+  TAB_AS_INDENT: 'indent with spaces, not tabs',
+};
+
+interface LocatedIssue {
+  path: string;
+  line: number;
+  message: string;
+}
+
+/**
+ * Which config file to read: `explicit` (must exist) → `$BOTHOST_CONFIG` (must exist) →
+ * `bots.yaml` in `cwd` if present → null (built-in defaults). A named file that is missing is an
+ * error rather than a silent fall back to defaults. Returns an absolute path.
+ */
+export function resolveConfigPath(
+  explicit?: string,
+  env: Env = process.env,
+  cwd: string = process.cwd(),
+): string | null {
+  const fromEnv = env[CONFIG_PATH_ENV];
+  const named = explicit || fromEnv;
+  if (named) {
+    const absolute = path.resolve(cwd, named);
+    if (!existsSync(absolute)) {
+      const [source, fix] = explicit
+        ? ['', 'check the path, or omit it to use ./bots.yaml']
+        : [` (from ${CONFIG_PATH_ENV})`, `fix or unset ${CONFIG_PATH_ENV}`];
+      throw new ConfigError(`config file ${named}${source} not found (looked at ${absolute}); ${fix}`, '', undefined, absolute);
+    }
+    return absolute;
+  }
+  const local = path.join(cwd, DEFAULT_CONFIG_FILE);
+  return existsSync(local) ? local : null;
+}
+
+/** Finds (see resolveConfigPath), reads and validates the config. Throws ConfigError. */
+export async function loadConfig(file?: string, env: Env = process.env): Promise<LoadedConfig> {
+  const resolved = resolveConfigPath(file, env);
+  if (resolved === null) return parseConfig('', { env });
+  let text: string;
+  try {
+    text = await readFile(resolved, 'utf8');
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new ConfigError(`cannot read config file ${resolved}: ${reason}; check that it is a readable file`, '', undefined, resolved);
+  }
+  return parseConfig(text, { file: resolved, env });
+}
+
+/**
+ * Validates bots.yaml text. An empty document gives the built-in defaults.
+ * @example parseConfig('gateway: { enabled: true }', { env: {} }).config.gateway.port // 8765
+ */
+export function parseConfig(text: string, opts: ParseConfigOptions = {}): LoadedConfig {
+  const display = displayName(opts.file);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw toConfigError(
+      display,
+      opts.file,
+      doc.errors.map((e) => ({
+        path: '',
+        line: lineCounter.linePos(e.pos[0]).line,
+        message: `YAML syntax error: ${e.message}; ${SYNTAX_HINTS[e.code] ?? 'fix the YAML near this line (check indentation and quoting)'}`,
+      })),
+    );
+  }
+
+  let parsed: unknown;
+  try {
+    parsed = doc.toJS() ?? {};
+  } catch (err) {
+    // e.g. an alias bomb: yaml refuses to expand excessive aliases while converting.
+    const reason = err instanceof Error ? err.message : String(err);
+    throw toConfigError(display, opts.file, [{ path: '', line: 1, message: `${reason}; simplify the anchors and aliases` }]);
+  }
+  const interpolated = interpolateEnv(parsed, opts.env ?? process.env);
+  const { missingEnv } = interpolated;
+  const issues: LocatedIssue[] = interpolated.issues.map((i) => ({
+    path: formatYamlPath(i.path),
+    line: lineOfPath(doc, lineCounter, i.path),
+    message: i.message,
+  }));
+  // A string with a broken `${…}` is kept raw; do not also report what the schema thinks of it.
+  const brokenPaths = new Set(issues.map((i) => i.path));
+
+  const result = BotsConfigSchema.safeParse(interpolated.value, { reportInput: true });
+  if (!result.success) {
+    for (const zodIssue of result.error.issues) {
+      for (const issue of describeIssue(zodIssue, BotsConfigSchema)) {
+        const source = interpolated.toSourcePath(issue.path);
+        const where = formatYamlPath(source);
+        if (brokenPaths.has(where)) continue;
+        const variable = missingEnv[where];
+        const message = variable
+          ? `\`${variable}\` is not set: export it or put the value in ${path.basename(display)} at ${where}`
+          : issue.message;
+        issues.push({ path: where, line: lineOfPath(doc, lineCounter, source), message });
+      }
+    }
+  }
+  if (issues.length > 0 || !result.success) throw toConfigError(display, opts.file, issues);
+
+  const home = os.homedir();
+  const config: BotsConfig = {
+    ...result.data,
+    store: { ...result.data.store, path: expandHome(result.data.store.path, home) },
+    gateway: {
+      ...result.data.gateway,
+      session: {
+        ...result.data.gateway.session,
+        persist_path: expandHome(result.data.gateway.session.persist_path, home),
+      },
+    },
+  };
+  return { config, file: opts.file ?? null, missingEnv };
+}
+
+/** `~` and `~/x` → under `home`; `~user` and everything else unchanged. */
+export function expandHome(p: string, home: string = os.homedir()): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/') || p.startsWith('~\\')) return path.join(home, p.slice(2));
+  return p;
+}
+
+function displayName(file: string | undefined): string {
+  if (!file) return DEFAULT_CONFIG_FILE;
+  if (!path.isAbsolute(file)) return file;
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+/** All issues in line order; the first also fills `.path` / `.line`. */
+function toConfigError(display: string, file: string | undefined, issues: LocatedIssue[]): ConfigError {
+  const sorted = [...issues].sort((a, b) => a.line - b.line);
+  const lines = sorted.map((i) => `${display}:${i.line}: ${i.path ? `${i.path}: ` : ''}${i.message}`);
+  const first = sorted[0];
+  const message =
+    lines.length === 1 ? (lines[0] as string) : `${lines.length} problems in ${display}:\n${lines.join('\n')}`;
+  return new ConfigError(message || `${display}: invalid config`, first?.path ?? '', first?.line, file);
+}

@@ -1,0 +1,261 @@
+/**
+ * The `bots.yaml` schema: the single source for validation, defaults, the `BotsConfig` type and
+ * the editor JSON Schema (see json-schema.ts). Keys stay snake_case exactly as written in YAML.
+ *
+ * Values derived from other sections (an agent's `name`, a bot's `id` and `agent`, the gateway's
+ * `agent`, the queue's `redis_url`) are filled in by the final transform, so consumers never
+ * re-implement those rules. `~` expansion of paths is the loader's job, not the schema's.
+ */
+import { z } from 'zod';
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) if (child && typeof child === 'object') deepFreeze(child);
+  return Object.freeze(value);
+}
+
+/** Every default of bots.yaml, in one place. Mirrors the YAML sections. */
+export const CONFIG_DEFAULTS = deepFreeze({
+  /** The agent created when `agents:` is absent. */
+  agent_id: 'assistant',
+  agent: {
+    instructions: 'You are a helpful assistant.',
+    /** The built-in offline model: answers without any endpoint or key. */
+    model: 'echo',
+    max_history: 50,
+  },
+  store: { backend: 'file', path: '~/.bothost/sessions', max_messages: 1000, prefix: 'bothost' },
+  queue: { backend: 'inline', concurrency: 8, name: 'bothost-turns' },
+  session: { scope: 'per_user' },
+  bot: { enabled: true, unknown_user_policy: 'allow', group_policy: 'mention_only' },
+  gateway: {
+    enabled: false,
+    host: '127.0.0.1',
+    port: 8765,
+    allow_loopback_without_auth: false,
+    session: {
+      persist: false,
+      persist_path: '~/.bothost/gateway-sessions',
+      resume_window: 86_400,
+      timeout: 3_600,
+      max_messages: 1000,
+    },
+  },
+  log: { level: 'info' },
+} as const);
+
+const D = CONFIG_DEFAULTS;
+
+export const PLATFORMS = ['telegram', 'discord', 'slack', 'whatsapp'] as const;
+export const STORE_BACKENDS = ['file', 'memory', 'redis', 'postgres'] as const;
+export const QUEUE_BACKENDS = ['inline', 'bullmq'] as const;
+export const SESSION_SCOPES = ['per_user', 'per_chat', 'per_thread'] as const;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
+export const UNKNOWN_USER_POLICIES = ['allow', 'deny'] as const;
+export const GROUP_POLICIES = ['mention_only', 'respond_all', 'command_only'] as const;
+
+// `${VAR}` interpolation always yields strings, so "8765" and "true" must be accepted where a
+// number or boolean is wanted. Only well-formed strings are converted: "" or "abc" stay strings
+// and fail with a type error instead of silently becoming 0 / NaN / true as z.coerce would.
+const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
+const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
+
+const envCoerced = new WeakSet<object>();
+/** True for the fields that also accept a string from `${VAR}` (numbers, booleans, user-id lists). */
+export const acceptsEnvString = (schema: object): boolean => envCoerced.has(schema);
+function markEnvCoerced<T extends object>(schema: T): T {
+  envCoerced.add(schema);
+  return schema;
+}
+
+function envNumber<T extends z.ZodNumber>(schema: T) {
+  return markEnvCoerced(z.preprocess((v) => (typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : v), schema));
+}
+const positiveInt = () => envNumber(z.number().int().positive());
+const envBoolean = () =>
+  markEnvCoerced(
+    z.preprocess((v) => {
+      if (typeof v !== 'string') return v;
+      const word = v.trim().toLowerCase();
+      return TRUE_WORDS.has(word) ? true : FALSE_WORDS.has(word) ? false : v;
+    }, z.boolean()),
+  );
+const text = () => z.string().min(1);
+
+/** A user id: numbers are turned into strings; one env string may hold a comma-separated list. */
+const UserId = z.union([z.string().min(1), z.number()]).transform((v, ctx) => {
+  // Discord snowflakes exceed 2^53: a bare YAML number has already lost digits by now.
+  if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+    ctx.addIssue({ code: 'custom', message: `${v} is not an exact whole number; put the id in quotes` });
+  }
+  return String(v);
+});
+const UserIdList = markEnvCoerced(
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(UserId)),
+);
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// YAML `key:` with nothing after it is null. Inside a section that means "not set", so the
+// default applies (e.g. `store:` with every child commented out) instead of a type error.
+const dropNulls = (v: unknown) => (isRecord(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null)) : v);
+const strict = <S extends z.ZodRawShape>(shape: S) => z.preprocess(dropNulls, z.strictObject(shape));
+const loose = <S extends z.ZodRawShape>(shape: S) => z.preprocess(dropNulls, z.looseObject(shape));
+
+export const AgentSchema = strict({
+  name: text().optional().describe('Display name; defaults to the agent id'),
+  instructions: z.string().default(D.agent.instructions).describe('System prompt'),
+  model: text().default(D.agent.model).describe('Model name; "echo" is the built-in offline model'),
+  base_url: text().optional().describe('OpenAI-compatible endpoint, e.g. http://localhost:11434/v1'),
+  api_key: text().optional(),
+  max_history: positiveInt().default(D.agent.max_history).describe('Messages of history sent to the model'),
+  temperature: envNumber(z.number().min(0).max(2)).optional(),
+  max_output_tokens: positiveInt().optional(),
+});
+
+const StoreSchema = strict({
+  backend: z.enum(STORE_BACKENDS).default(D.store.backend),
+  path: text().default(D.store.path).describe('Directory of the file backend; a leading ~ is your home'),
+  max_messages: positiveInt().default(D.store.max_messages),
+  url: text().optional().describe('Connection URL; required for the redis and postgres backends'),
+  prefix: text().default(D.store.prefix).describe('Redis key prefix'),
+});
+
+const QueueSchema = strict({
+  backend: z.enum(QUEUE_BACKENDS).default(D.queue.backend),
+  concurrency: positiveInt().default(D.queue.concurrency),
+  redis_url: text()
+    .optional()
+    .describe('Redis for bullmq; defaults to store.url when store.backend is redis'),
+  name: text().default(D.queue.name),
+});
+
+// Loose on purpose: each platform adapter validates its own extra keys (e.g. `app_token`).
+const BotSchema = loose({
+  platform: z.enum(PLATFORMS),
+  id: text().optional().describe('Unique bot id; defaults to the platform (plus "-<index>" if repeated)'),
+  agent: text().optional().describe('Agent id; defaults to the first agent'),
+  enabled: envBoolean().default(D.bot.enabled),
+  token: text().optional(),
+  allowed_users: UserIdList.default([]),
+  unknown_user_policy: z.enum(UNKNOWN_USER_POLICIES).default(D.bot.unknown_user_policy),
+  group_policy: z.enum(GROUP_POLICIES).default(D.bot.group_policy),
+});
+
+const GatewaySessionSchema = strict({
+  persist: envBoolean().default(D.gateway.session.persist),
+  persist_path: text().default(D.gateway.session.persist_path),
+  resume_window: positiveInt().default(D.gateway.session.resume_window).describe('Seconds'),
+  timeout: positiveInt().default(D.gateway.session.timeout).describe('Seconds'),
+  max_messages: positiveInt().default(D.gateway.session.max_messages),
+});
+
+const GatewaySchema = strict({
+  enabled: envBoolean().default(D.gateway.enabled),
+  host: text().default(D.gateway.host),
+  port: envNumber(z.number().int().min(1).max(65_535)).default(D.gateway.port),
+  agent: text().optional().describe('Agent id; defaults to the first agent'),
+  allow_loopback_without_auth: envBoolean().default(D.gateway.allow_loopback_without_auth),
+  // `.prefault({})` (not `.default({})`) so the inner defaults are applied to the empty object.
+  session: GatewaySessionSchema.prefault({}),
+});
+
+const RawConfigSchema = strict({
+  agents: z.record(z.string(), z.preprocess((v) => v ?? {}, AgentSchema)).prefault({ [D.agent_id]: {} }),
+  store: StoreSchema.prefault({}),
+  queue: QueueSchema.prefault({}),
+  session: strict({ scope: z.enum(SESSION_SCOPES).default(D.session.scope) }).prefault({}),
+  bots: z.array(BotSchema).default([]),
+  gateway: GatewaySchema.prefault({}),
+  log: strict({ level: z.enum(LOG_LEVELS).default(D.log.level) }).prefault({}),
+});
+type RawConfig = z.output<typeof RawConfigSchema>;
+
+/** Bot ids as the transform assigns them: `id`, else the platform, suffixed by index if it repeats. */
+export function defaultBotIds(bots: readonly unknown[]): (string | undefined)[] {
+  const platformOf = (b: unknown) => (isRecord(b) && typeof b.platform === 'string' ? b.platform : undefined);
+  const count = new Map<string, number>();
+  for (const b of bots) {
+    const p = platformOf(b);
+    if (p) count.set(p, (count.get(p) ?? 0) + 1);
+  }
+  return bots.map((b, i) => {
+    if (isRecord(b) && typeof b.id === 'string') return b.id;
+    const p = platformOf(b);
+    return p && (count.get(p) ?? 0) > 1 ? `${p}-${i}` : p;
+  });
+}
+
+const choices = (ids: readonly string[]) => ids.join(', ') || '(none)';
+
+/**
+ * Cross-field rules. Runs even when other fields already failed (`when`), so one run reports
+ * every problem; hence it reads the partly-parsed value defensively.
+ */
+function checkReferences(value: unknown, ctx: z.RefinementCtx): void {
+  if (!isRecord(value)) return;
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const agentIds = isRecord(value.agents) ? Object.keys(value.agents) : null;
+  if (agentIds?.length === 0) {
+    issue(['agents'], 'no agents defined; add one (e.g. `assistant: {}`) or remove `agents:` to use the built-in one');
+  }
+  const checkAgent = (path: (string | number)[], ref: unknown) => {
+    if (agentIds && agentIds.length > 0 && typeof ref === 'string' && !agentIds.includes(ref)) {
+      issue(path, `unknown agent "${ref}"; choose one of ${choices(agentIds)} (or add it under agents)`);
+    }
+  };
+  if (Array.isArray(value.bots)) {
+    const ids = defaultBotIds(value.bots);
+    const firstIndex = new Map<string, number>();
+    value.bots.forEach((bot, i) => {
+      if (isRecord(bot)) checkAgent(['bots', i, 'agent'], bot.agent);
+      const id = ids[i];
+      if (id === undefined) return;
+      const first = firstIndex.get(id);
+      if (first === undefined) firstIndex.set(id, i);
+      else issue(['bots', i, 'id'], `duplicate bot id "${id}" (also used by bots[${first}]); give each bot a unique id`);
+    });
+  }
+  if (isRecord(value.gateway)) checkAgent(['gateway', 'agent'], value.gateway.agent);
+  const store = isRecord(value.store) ? value.store : {};
+  if ((store.backend === 'redis' || store.backend === 'postgres') && store.url === undefined) {
+    const example = store.backend === 'redis' ? 'redis://localhost:6379' : 'postgres://localhost:5432/bothost';
+    issue(['store', 'url'], `required for the ${store.backend} backend; add e.g. \`url: ${example}\``);
+  }
+  const queue = isRecord(value.queue) ? value.queue : {};
+  if (queue.backend === 'bullmq' && queue.redis_url === undefined && store.backend !== 'redis') {
+    const fix = 'add e.g. `redis_url: redis://localhost:6379`';
+    issue(['queue', 'redis_url'], `required for the bullmq backend unless store.backend is redis; ${fix}`);
+  }
+}
+
+function applyDerivedDefaults(raw: RawConfig) {
+  const agentIds = Object.keys(raw.agents);
+  const firstAgent = agentIds[0] ?? D.agent_id; // checkReferences guarantees at least one agent
+  const ids = defaultBotIds(raw.bots);
+  const redisUrl = raw.queue.redis_url ?? (raw.store.backend === 'redis' ? raw.store.url : undefined);
+  return {
+    ...raw,
+    agents: Object.fromEntries(Object.entries(raw.agents).map(([id, a]) => [id, { ...a, name: a.name ?? id }])),
+    queue: { ...raw.queue, ...(redisUrl === undefined ? {} : { redis_url: redisUrl }) },
+    bots: raw.bots.map((b, i) => ({ ...b, id: ids[i] ?? b.platform, agent: b.agent ?? firstAgent })),
+    gateway: { ...raw.gateway, agent: raw.gateway.agent ?? firstAgent },
+  };
+}
+
+/**
+ * The whole of bots.yaml. Parse with `reportInput: true` to get good messages (see load.ts).
+ * @example BotsConfigSchema.parse({}).gateway.port === 8765
+ */
+export const BotsConfigSchema = RawConfigSchema.superRefine(checkReferences, { when: (p) => isRecord(p.value) }).transform(
+  applyDerivedDefaults,
+);
+
+/** The validated config, every default applied. */
+export type BotsConfig = z.output<typeof BotsConfigSchema>;
+export type AgentConfig = BotsConfig['agents'][string];
+export type BotConfig = BotsConfig['bots'][number];
+export type StoreConfig = BotsConfig['store'];
+export type QueueConfig = BotsConfig['queue'];
+export type GatewayConfig = BotsConfig['gateway'];
+export type Platform = (typeof PLATFORMS)[number];

@@ -1,0 +1,104 @@
+/**
+ * The host: everything a process needs to run turns, assembled once from bots.yaml — the
+ * store, the agents with their models, the turn queue, delivery routing and the ingress chain
+ * each adapter feeds. Adapters and the CLI build on this; nothing here knows a platform.
+ */
+import { UnknownNameError } from '../core/errors.js';
+import type { InboundMessage } from '../core/inbound.js';
+import type { SessionLog } from '../core/session-store.js';
+import type { TurnQueue } from '../core/turn-queue.js';
+import type { Agent, AgentResolver } from '../agent/agent.js';
+import { runTurn } from '../agent/run-turn.js';
+import type { BotsConfig } from '../config/schema.js';
+import { createIngress, RecentIds, type BotPolicy, type IngressContext, type IngressOutcome } from '../ingress/index.js';
+import { createModel } from '../models/create-model.js';
+import { InlineTurnQueue } from '../queue/inline-turn-queue.js';
+import { createStore } from './create-store.js';
+import { DeliveryRouter } from './delivery-router.js';
+import type { Logger } from './logger.js';
+
+export interface Host {
+  readonly config: BotsConfig;
+  readonly store: SessionLog;
+  readonly agents: AgentResolver;
+  readonly queue: TurnQueue;
+  readonly delivery: DeliveryRouter;
+  /** One line per thing the operator should know at start-up (e.g. the echo model fallback). */
+  readonly notices: string[];
+  /** Feed one inbound message through the ingress chain of `bot`. */
+  ingest(bot: BotPolicy, message: InboundMessage, reply: (text: string) => Promise<void>): Promise<IngressOutcome | undefined>;
+  close(): Promise<void>;
+}
+
+export interface HostOptions {
+  env?: Record<string, string | undefined>;
+  logger: Logger;
+  /** Replace the configured queue (distributed mode, tests). */
+  queue?: (run: InlineRun, delivery: DeliveryRouter) => TurnQueue;
+}
+
+type InlineRun = ConstructorParameters<typeof InlineTurnQueue>[0]['run'];
+
+export function resolveAgents(config: BotsConfig, env: Record<string, string | undefined>, notices: string[]): AgentResolver {
+  const agents = new Map<string, Agent>();
+  for (const [id, a] of Object.entries(config.agents)) {
+    const { model, notice } = createModel(a, env);
+    if (notice) notices.push(`agent ${id}: ${notice}`);
+    agents.set(id, { id, name: a.name ?? id, instructions: a.instructions, maxHistory: a.max_history, model });
+  }
+  return (id) => {
+    const agent = agents.get(id);
+    if (!agent) throw new UnknownNameError('agent', id, [...agents.keys()]);
+    return agent;
+  };
+}
+
+export async function createHost(config: BotsConfig, options: HostOptions): Promise<Host> {
+  const { logger } = options;
+  const env = options.env ?? process.env;
+  const notices: string[] = [];
+  const store = await createStore(config.store, { warn: (m) => logger.warn(m) });
+  const agents = resolveAgents(config, env, notices);
+  const delivery = new DeliveryRouter();
+  const run: InlineRun = (request, onPartial) => runTurn({ store, agents }, request, { onPartial });
+  const queue =
+    options.queue?.(run, delivery) ??
+    new InlineTurnQueue({
+      run,
+      delivery,
+      concurrency: config.queue.concurrency,
+      onError: (request, error, willRetry) =>
+        logger.warn({ session: request.sessionId, err: (error as Error).message, willRetry }, 'turn failed'),
+    });
+  const ingress = createIngress({
+    queue,
+    store,
+    seen: new RecentIds(),
+    describeAgent: (id) => {
+      const a = agents(id);
+      return { name: a.name, model: a.model.description };
+    },
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    store,
+    agents,
+    queue,
+    delivery,
+    notices,
+    async ingest(bot, message, reply) {
+      const ctx: IngressContext = { message, bot, reply };
+      await ingress(ctx);
+      return ctx.outcome;
+    },
+    close() {
+      closed ??= (async () => {
+        await queue.close();
+        await store.close();
+      })();
+      return closed;
+    },
+  };
+}

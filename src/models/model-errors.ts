@@ -1,0 +1,106 @@
+/**
+ * Failures of an OpenAI-compatible endpoint → `ModelError`, decided in one table. `retryable`
+ * drives the turn queue: 408/409/429/5xx and network failures may pass on their own, other 4xx
+ * will not. Messages name the endpoint and say what to fix; they never carry a secret.
+ */
+import { inspect } from 'node:util';
+import { APICallError, RetryError } from 'ai';
+import { ModelError } from '../core/errors.js';
+
+/** What an error message may mention about the endpoint, plus what it must never contain. */
+export interface EndpointContext {
+  model: string;
+  /** Display form of the base URL (no userinfo). */
+  baseURL: string;
+  /** API key and credential-like header values: scrubbed from messages and causes. */
+  secrets: readonly string[];
+}
+
+interface StatusDecision {
+  retryable: boolean;
+  /** `detail` is the endpoint's own message (redacted), prefixed with ": ", or "". */
+  message(ctx: EndpointContext, detail: string): string;
+}
+
+const BY_STATUS: Readonly<Record<number, StatusDecision>> = Object.freeze({
+  // The endpoint's own 401 text is dropped: OpenAI echoes part of the key in it.
+  401: { retryable: false, message: () => 'the model endpoint rejected the API key (401): check OPENAI_API_KEY' },
+  403: {
+    retryable: false,
+    message: (c, d) => `the model endpoint refused access to model "${c.model}" (403)${d}: check the API key's permissions`,
+  },
+  404: {
+    retryable: false,
+    message: (c) => `model "${c.model}" not found at ${c.baseURL} (404): check the agent's model (BOT_MODEL) and OPENAI_BASE_URL`,
+  },
+  408: { retryable: true, message: (c, d) => `the model endpoint at ${c.baseURL} timed out (408)${d}` },
+  409: { retryable: true, message: (c, d) => `the model endpoint at ${c.baseURL} reported a conflict (409)${d}` },
+  429: { retryable: true, message: (c, d) => `the model endpoint at ${c.baseURL} is rate limiting requests (429)${d}` },
+});
+
+function decisionFor(status: number): StatusDecision {
+  const known = BY_STATUS[status];
+  if (known) return known;
+  if (status >= 500) {
+    return { retryable: true, message: (c, d) => `the model endpoint at ${c.baseURL} failed (${status})${d}` };
+  }
+  return { retryable: false, message: (c, d) => `the model endpoint at ${c.baseURL} rejected the request (${status})${d}` };
+}
+
+/** Error codes (anywhere in the cause chain) that mean "the network, not the request". */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+]);
+
+/** Maps anything the AI SDK surfaced (thrown or as a stream `error` part) to a `ModelError`. */
+export function toModelError(error: unknown, ctx: EndpointContext): ModelError {
+  if (error instanceof ModelError) return error;
+  // With maxRetries > 0 the SDK wraps the last failure; the last one is what decides.
+  const failure = RetryError.isInstance(error) ? error.lastError : error;
+  const cause = scrubbedCause(error, ctx.secrets);
+
+  if (APICallError.isInstance(failure) && failure.statusCode !== undefined) {
+    const decision = decisionFor(failure.statusCode);
+    const detail = failure.message ? `: ${clip(redact(failure.message, ctx.secrets))}` : '';
+    return new ModelError(decision.message(ctx, detail), decision.retryable, { cause });
+  }
+  const networkCode = findNetworkCode(failure);
+  if (networkCode !== undefined || (APICallError.isInstance(failure) && failure.isRetryable)) {
+    return new ModelError(
+      `cannot reach the model endpoint at ${ctx.baseURL} (${networkCode ?? 'network error'}): check that it is running and OPENAI_BASE_URL is right`,
+      true,
+      { cause },
+    );
+  }
+  const text = failure instanceof Error ? failure.message : String(failure);
+  return new ModelError(`the model call to ${ctx.baseURL} failed: ${clip(redact(text, ctx.secrets))}`, false, { cause });
+}
+
+function findNetworkCode(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    // undici ends a body cut off mid-stream with a bare TypeError("terminated").
+    if (e instanceof TypeError && e.message === 'terminated') return 'connection closed mid-response';
+  }
+  return undefined;
+}
+
+/**
+ * The original error, kept for debugging, unless a secret shows up anywhere inside it (an
+ * endpoint may echo the key in its response body); then only a redacted message survives.
+ */
+function scrubbedCause(error: unknown, secrets: readonly string[]): unknown {
+  const dump = inspect(error, { depth: 6 });
+  if (!secrets.some((s) => s && dump.includes(s))) return error;
+  return new Error(redact(error instanceof Error ? error.message : String(error), secrets));
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((t, s) => (s ? t.split(s).join('[redacted]') : t), text);
+}
+
+function clip(text: string, max = 300): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,38 @@
+/** Which turn failures are worth retrying, and how long to wait: one table, one place. */
+import { BotHostError, ModelError } from '../core/errors.js';
+
+export const RETRY_DEFAULTS = Object.freeze({
+  attempts: 3,
+  baseDelayMs: 500,
+  maxDelayMs: 10_000,
+});
+
+export type RetryDecision = 'retry' | 'fail' | 'drop';
+
+/**
+ * - model errors marked retryable (429, 5xx, network) → retry with backoff
+ * - a lost lease → drop silently (the new lease holder runs the turn)
+ * - store errors (disk full, backend down) → retry: the inbound is not acknowledged yet
+ * - anything else (bad request, 401, bugs) → fail: tell the user politely, record it
+ */
+export function classifyTurnError(error: unknown): RetryDecision {
+  if (error instanceof ModelError) return error.retryable ? 'retry' : 'fail';
+  if (error instanceof BotHostError) {
+    if (error.code === 'LEASE_LOST') return 'drop';
+    if (error.code === 'STORE_FAILED' || error.code === 'LOCK_TIMEOUT') return 'retry';
+  }
+  return 'fail';
+}
+
+export function backoffDelayMs(attempt: number, base = RETRY_DEFAULTS.baseDelayMs, max = RETRY_DEFAULTS.maxDelayMs): number {
+  const exp = Math.min(max, base * 2 ** attempt);
+  return exp / 2 + Math.random() * (exp / 2);
+}
+
+/** What the user is told when their turn fails for good (never the raw error). */
+export function politeFailure(error: unknown): string {
+  if (error instanceof ModelError && error.retryable) {
+    return 'Sorry — the model is not answering right now. Please try again in a minute.';
+  }
+  return 'Sorry — something went wrong while answering. The operator has been notified.';
+}

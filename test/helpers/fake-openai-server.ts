@@ -1,0 +1,214 @@
+/**
+ * A fake OpenAI-compatible endpoint: a real HTTP server on 127.0.0.1 speaking the chat
+ * completions wire format (JSON and SSE streaming), so tests run the real AI SDK against it.
+ * Point anything at `url` (in-process, or a spawned CLI via OPENAI_BASE_URL).
+ *
+ * @example
+ * const fake = await startFakeOpenAI();
+ * fake.failNext(429);                  // the next request gets an OpenAI-style 429
+ * fake.setResponder(() => ({ text: 'slow hello', delayMs: 50 }));
+ * await fake.close();
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The request body as sent by a client (only what the fake reads is typed). */
+export interface FakeChatBody {
+  model?: string;
+  messages?: Array<{ role: string; content: unknown }>;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  [field: string]: unknown;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Parsed JSON body (undefined for an empty or non-JSON body). */
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** A reply text, or a text plus a pause before each streamed chunk (before the body if not streaming). */
+export type FakeReply = string | { text: string; delayMs?: number };
+export type FakeResponder = (body: FakeChatBody) => FakeReply | Promise<FakeReply>;
+
+export interface FakeOpenAIOptions {
+  responder?: FakeResponder;
+}
+
+export interface FakeOpenAI {
+  /** Base URL ending in `/v1`, e.g. `http://127.0.0.1:54321/v1`. */
+  url: string;
+  /** Every request received, in order, failed ones included. */
+  requests: RecordedRequest[];
+  setResponder(responder: FakeResponder): void;
+  /**
+   * The next `times` chat requests fail with `status` and an OpenAI-style error body (or `body`).
+   * Failures carry `retry-after-ms: 0` so SDK-level retries in tests do not sleep.
+   */
+  failNext(status: number, times?: number, body?: unknown): void;
+  /** Stops the server and drops open connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** `fake: 2 user turn(s); last="hello"`: deterministic, and shows what the server received. */
+export const defaultFakeResponder: FakeResponder = (body) => {
+  const users = (body.messages ?? []).filter((m) => m.role === 'user');
+  return `fake: ${users.length} user turn(s); last="${textOf(users.at(-1)?.content)}"`;
+};
+
+export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  let responder = options.responder ?? defaultFakeResponder;
+  const failures: Array<{ status: number; body: unknown }> = [];
+  const requests: RecordedRequest[] = [];
+  let completionCount = 0;
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendError(res, 500, `fake server bug: ${String(error)}`, 'server_error');
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const path = new URL(req.url ?? '/', 'http://fake').pathname;
+    const body = parseJson(raw);
+    requests.push({ method: req.method ?? 'GET', path, body, headers: { ...req.headers } });
+
+    if (req.method !== 'POST' || path !== '/v1/chat/completions') {
+      return sendError(res, 404, `Unknown request URL: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url');
+    }
+    const failure = failures.shift();
+    if (failure) return sendJson(res, failure.status, failure.body, { 'retry-after-ms': '0' });
+    if (!isObject(body)) return sendError(res, 400, 'request body is not JSON', 'invalid_request_error');
+
+    const reply = await responder(body as FakeChatBody);
+    const { text, delayMs = 0 } = typeof reply === 'string' ? { text: reply } : reply;
+    const meta = { id: `chatcmpl-fake-${++completionCount}`, created: Math.floor(Date.now() / 1000), model: String(body.model ?? '') };
+    const usage = usageFor(body as FakeChatBody, text);
+    if (body.stream === true) return streamReply(req, res, meta, text, delayMs, (body as FakeChatBody).stream_options?.include_usage ? usage : undefined);
+    if (delayMs > 0) await sleep(delayMs);
+    sendJson(res, 200, {
+      ...meta,
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+      usage,
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    setResponder(next) {
+      responder = next;
+    },
+    failNext(status, times = 1, body) {
+      for (let i = 0; i < times; i++) failures.push({ status, body: body ?? openAIError(status) });
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+type ChunkMeta = { id: string; created: number; model: string };
+
+/** SSE: a role chunk with the first words, one chunk per further word, a stop chunk, `[DONE]`. */
+async function streamReply(
+  req: IncomingMessage,
+  res: ServerResponse,
+  meta: ChunkMeta,
+  text: string,
+  delayMs: number,
+  usage: object | undefined,
+): Promise<void> {
+  let clientGone = false;
+  res.on('close', () => (clientGone = !res.writableFinished));
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const send = (data: unknown) => res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+  const chunk = (delta: object, finish: string | null) => ({
+    ...meta,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
+
+  const pieces = text.split(/(?<=\s)(?=\S)/u);
+  for (const [i, piece] of pieces.entries()) {
+    if (delayMs > 0) await sleep(delayMs);
+    if (clientGone || req.destroyed) return; // the client aborted: stop, like a real server
+    send(chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null));
+  }
+  send(chunk({}, 'stop'));
+  if (usage) send({ ...meta, object: 'chat.completion.chunk', choices: [], usage });
+  send('[DONE]');
+  res.end();
+}
+
+/** The error JSON OpenAI sends, keyed on status so clients see realistic type/code fields. */
+export function openAIError(status: number, message = `fake failure (${status})`): unknown {
+  const [type, code] =
+    status === 401 ? ['invalid_request_error', 'invalid_api_key']
+    : status === 404 ? ['invalid_request_error', 'model_not_found']
+    : status === 429 ? ['requests', 'rate_limit_exceeded']
+    : status >= 500 ? ['server_error', null]
+    : ['invalid_request_error', null];
+  return { error: { message, type, param: null, code } };
+}
+
+function usageFor(body: FakeChatBody, text: string) {
+  const words = (s: string) => s.split(/\s+/u).filter(Boolean).length;
+  const prompt_tokens = (body.messages ?? []).reduce((n, m) => n + words(textOf(m.content)), 0);
+  const completion_tokens = words(text);
+  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
+}
+
+/** Message content is a string or an array of parts; the fake only cares about the text. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((p) => (isObject(p) && typeof p.text === 'string' ? p.text : '')).join('');
+  }
+  return '';
+}
+
+function sendError(res: ServerResponse, status: number, message: string, type: string, code: string | null = null): void {
+  sendJson(res, status, { error: { message, type, param: null, code } });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), ...headers });
+  res.end(json);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(raw: string): any {
+  try {
+    return raw ? JSON.parse(raw) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
