@@ -43,6 +43,11 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
   const agent = deps.agents(request.agent);
   const { inbound, sessionId } = request;
   const text = inboundText(inbound);
+  const inboundId = `${inbound.botId}:${inbound.messageId}`;
+
+  // A retried or redelivered turn that already committed: hand back the stored reply, no model call.
+  const committed = await store.findCommitted(sessionId, inboundId);
+  if (committed !== null) return storedResult(store, request, committed, '');
 
   const history = await store.getChatHistory(sessionId, agent.maxHistory);
   let reply = '';
@@ -57,7 +62,7 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
   if (reply.trim() === '') reply = '(the model returned an empty reply)';
 
   const result = await store.commitTurn(sessionId, {
-    inboundId: `${inbound.botId}:${inbound.messageId}`,
+    inboundId,
     ...(options.fence !== undefined ? { fence: options.fence } : {}),
     entries: [
       {
@@ -79,13 +84,17 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
     return { request, reply, cursor: result.cursors[1]!, duplicate: false };
   }
   if (result.status === 'stale_fence') throw new LeaseLostError(sessionId, options.fence ?? -1, result.highestFence);
-  // Already committed by an earlier attempt: hand back what was stored, never a second reply.
-  const stored = await store.getEntries(sessionId, { after: result.cursor, limit: 1 });
-  const assistant = stored[0];
+  // Committed by a concurrent attempt meanwhile: its reply is the one, never a second.
+  return storedResult(store, request, result.cursor, reply);
+}
+
+/** The reply stored for the commit whose user entry is at `userCursor`. */
+async function storedResult(store: SessionLog, request: TurnRequest, userCursor: number, fallback: string): Promise<TurnResult> {
+  const [assistant] = await store.getEntries(request.sessionId, { after: userCursor, limit: 1 });
   return {
     request,
-    reply: assistant?.role === 'assistant' ? assistant.content : reply,
-    cursor: assistant?.cursor ?? result.cursor,
+    reply: assistant?.role === 'assistant' ? assistant.content : fallback,
+    cursor: assistant?.cursor ?? userCursor,
     duplicate: true,
   };
 }

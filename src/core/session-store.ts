@@ -95,6 +95,11 @@ export interface EntriesOptions {
 
 export interface SessionLog extends SessionStore {
   commitTurn(sessionId: string, commit: TurnCommit): Promise<CommitResult>;
+  /**
+   * The first cursor of the commit that carried `inboundId`, or null if none did (among the
+   * recent ids the store remembers). Lets a retried turn skip the model call.
+   */
+  findCommitted(sessionId: string, inboundId: string): Promise<number | null>;
   getEntries(sessionId: string, options?: EntriesOptions): Promise<SessionEntry[]>;
   getSession(sessionId: string): Promise<SessionInfo | null>;
   listSessions(options?: ListOptions): Promise<SessionInfo[]>;

@@ -60,15 +60,18 @@ export function toModelError(error: unknown, ctx: EndpointContext): ModelError {
   const failure = RetryError.isInstance(error) ? error.lastError : error;
   const cause = scrubbedCause(error, ctx.secrets);
 
-  if (APICallError.isInstance(failure) && failure.statusCode !== undefined) {
-    const decision = decisionFor(failure.statusCode);
-    const detail = failure.message ? `: ${clip(redact(failure.message, ctx.secrets))}` : '';
+  // A status below 400 here means the body broke after a 200 (the connection dropped mid-reply).
+  const status = APICallError.isInstance(failure) ? failure.statusCode : undefined;
+  if (status !== undefined && status >= 400) {
+    const decision = decisionFor(status);
+    const detail = failure instanceof Error && failure.message ? `: ${clip(redact(failure.message, ctx.secrets))}` : '';
     return new ModelError(decision.message(ctx, detail), decision.retryable, { cause });
   }
   const networkCode = findNetworkCode(failure);
   if (networkCode !== undefined || (APICallError.isInstance(failure) && failure.isRetryable)) {
+    const what = status === undefined ? 'cannot reach the model endpoint' : 'lost the connection mid-reply to the model endpoint';
     return new ModelError(
-      `cannot reach the model endpoint at ${ctx.baseURL} (${networkCode ?? 'network error'}): check that it is running and OPENAI_BASE_URL is right`,
+      `${what} at ${ctx.baseURL} (${networkCode ?? 'network error'}): check that it is running and OPENAI_BASE_URL is right`,
       true,
       { cause },
     );
@@ -77,14 +80,15 @@ export function toModelError(error: unknown, ctx: EndpointContext): ModelError {
   return new ModelError(`the model call to ${ctx.baseURL} failed: ${clip(redact(text, ctx.secrets))}`, false, { cause });
 }
 
+/** The first network error code in the cause chain; undici's bare "terminated" counts too. */
 function findNetworkCode(error: unknown): string | undefined {
+  let terminated = false;
   for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    // undici ends a body cut off mid-stream with a bare TypeError("terminated").
-    if (e instanceof TypeError && e.message === 'terminated') return 'connection closed mid-response';
+    if (e instanceof TypeError && e.message === 'terminated') terminated = true;
   }
-  return undefined;
+  return terminated ? 'connection terminated' : undefined;
 }
 
 /**

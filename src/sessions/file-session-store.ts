@@ -178,6 +178,12 @@ export class FileSessionStore implements SessionLog {
     });
   }
 
+  async findCommitted(sessionId: string, inboundId: string): Promise<number | null> {
+    const file = this.fileFor(sessionId);
+    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    return state?.ids.get(inboundId) ?? null;
+  }
+
   async getEntries(sessionId: string, options: EntriesOptions = {}): Promise<SessionEntry[]> {
     const after = options.after ?? 0;
     const limit = options.limit ?? Infinity;

@@ -88,6 +88,10 @@ export class MemorySessionStore implements SessionLog {
     return { status: 'committed', cursors };
   }
 
+  async findCommitted(sessionId: string, inboundId: string): Promise<number | null> {
+    return this.get(sessionId)?.ids.get(inboundId) ?? null;
+  }
+
   async getEntries(sessionId: string, options: EntriesOptions = {}): Promise<SessionEntry[]> {
     const after = options.after ?? 0;
     const entries = (this.get(sessionId)?.entries ?? []).filter((e) => e.cursor > after);

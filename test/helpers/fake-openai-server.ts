@@ -30,8 +30,12 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** A reply text, or a text plus a pause before each streamed chunk (before the body if not streaming). */
-export type FakeReply = string | { text: string; delayMs?: number };
+/**
+ * A reply text, or a text with `delayMs` (pause before each streamed chunk, before the body if
+ * not streaming) and `hangUpAfterChunks` (streaming only: destroy the socket after that many
+ * content chunks, like a proxy or server dying mid-reply).
+ */
+export type FakeReply = string | { text: string; delayMs?: number; hangUpAfterChunks?: number };
 export type FakeResponder = (body: FakeChatBody) => FakeReply | Promise<FakeReply>;
 
 export interface FakeOpenAIOptions {
@@ -86,10 +90,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (!isObject(body)) return sendError(res, 400, 'request body is not JSON', 'invalid_request_error');
 
     const reply = await responder(body as FakeChatBody);
-    const { text, delayMs = 0 } = typeof reply === 'string' ? { text: reply } : reply;
+    const { text, delayMs = 0, hangUpAfterChunks } = typeof reply === 'string' ? { text: reply } : reply;
     const meta = { id: `chatcmpl-fake-${++completionCount}`, created: Math.floor(Date.now() / 1000), model: String(body.model ?? '') };
     const usage = usageFor(body as FakeChatBody, text);
-    if (body.stream === true) return streamReply(req, res, meta, text, delayMs, (body as FakeChatBody).stream_options?.include_usage ? usage : undefined);
+    if (body.stream === true) {
+      const includeUsage = (body as FakeChatBody).stream_options?.include_usage === true;
+      return streamReply(res, meta, text, { delayMs, hangUpAfterChunks, usage: includeUsage ? usage : undefined });
+    }
     if (delayMs > 0) await sleep(delayMs);
     sendJson(res, 200, {
       ...meta,
@@ -129,15 +136,12 @@ type ChunkMeta = { id: string; created: number; model: string };
 
 /** SSE: a role chunk with the first words, one chunk per further word, a stop chunk, `[DONE]`. */
 async function streamReply(
-  req: IncomingMessage,
   res: ServerResponse,
   meta: ChunkMeta,
   text: string,
-  delayMs: number,
-  usage: object | undefined,
+  opts: { delayMs: number; hangUpAfterChunks: number | undefined; usage: object | undefined },
 ): Promise<void> {
-  let clientGone = false;
-  res.on('close', () => (clientGone = !res.writableFinished));
+  const { delayMs, hangUpAfterChunks, usage } = opts;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const send = (data: unknown) => res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
   const chunk = (delta: object, finish: string | null) => ({
@@ -149,7 +153,9 @@ async function streamReply(
   const pieces = text.split(/(?<=\s)(?=\S)/u);
   for (const [i, piece] of pieces.entries()) {
     if (delayMs > 0) await sleep(delayMs);
-    if (clientGone || req.destroyed) return; // the client aborted: stop, like a real server
+    // The client aborted: stop, like a real server. (Not `req.destroyed`: a fully read request is destroyed.)
+    if (res.destroyed) return;
+    if (i === hangUpAfterChunks) return void res.socket?.destroy();
     send(chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null));
   }
   send(chunk({}, 'stop'));

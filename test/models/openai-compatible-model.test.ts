@@ -168,6 +168,21 @@ describe('openai-compatible model', () => {
     expect((error as ModelError).message).toContain(`cannot reach the model endpoint at ${down.url} (ECONNREFUSED)`);
   });
 
+  it('a connection dropped mid-reply → retryable ModelError after the partial deltas', async () => {
+    fake.setResponder(() => ({ text: 'one two three four five', delayMs: 10, hangUpAfterChunks: 2 }));
+    const seen: string[] = [];
+    let error: unknown;
+    try {
+      for await (const delta of model().stream(hello)) seen.push(delta);
+    } catch (e) {
+      error = e;
+    }
+    expect(seen.join('')).toBe('one two ');
+    expect(error).toBeInstanceOf(ModelError);
+    expect((error as ModelError).retryable).toBe(true);
+    expect((error as ModelError).message).toContain('lost the connection mid-reply');
+  });
+
   it('abort mid-stream → AbortError, not a ModelError, and the stream stops', async () => {
     const words = Array.from({ length: 30 }, (_, i) => `w${i}`).join(' ');
     fake.setResponder(() => ({ text: words, delayMs: 20 }));

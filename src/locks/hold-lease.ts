@@ -1,0 +1,103 @@
+/**
+ * holdLease: take a SessionLease and keep it renewed while a turn runs.
+ *
+ * Invariants:
+ * - Renewal runs every ttl/3 (so two renewals may fail before the lease can expire), from a
+ *   timer chain that never overlaps itself, is unref'd (it never keeps a process alive) and
+ *   stops on release.
+ * - `signal` aborts (reason: SessionLeaseLostError) as soon as the lease must be presumed lost:
+ *   a renewal finds another token or no key, or no renewal has been confirmed within ttl of
+ *   the last confirmed one (Redis unreachable, renewal stuck). It is measured from when the
+ *   confirmed request was *sent*, so (timer delays aside) it fires no later than the key expires.
+ * - Aborting is advisory: a worker that misses it is still stopped by the fenced commit.
+ */
+import { BotHostError } from '../core/errors.js';
+import type { LeaseGrant, SessionLease } from './session-lease.js';
+
+export interface HoldLeaseOptions {
+  /** Keep trying to acquire for up to this many ms; default 0 (one try, null if taken). */
+  waitMs?: number;
+  /** Pause between tries while waiting, default 25 ms (jittered so contenders spread out). */
+  retryMs?: number;
+  /** Stop waiting early (resolves null). */
+  signal?: AbortSignal;
+}
+
+export interface HeldLease extends LeaseGrant {
+  /** Aborted when the lease is lost; pass it to the model call and check it before sending. */
+  signal: AbortSignal;
+  /** Stop renewing and release (compare-and-delete). Safe to call twice. */
+  release(): Promise<void>;
+}
+
+/** The abort reason of a held lease's signal. */
+export class SessionLeaseLostError extends BotHostError {
+  constructor(sessionId: string, fence: number, why: string) {
+    super('LEASE_LOST', `lease on session ${JSON.stringify(sessionId.slice(0, 80))} (fence ${fence}) was lost: ${why}; stop the turn and send nothing`);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+export async function holdLease(lease: SessionLease, sessionId: string, ttlMs: number, options: HoldLeaseOptions = {}): Promise<HeldLease | null> {
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  const retryMs = options.retryMs ?? 25;
+  let grant: LeaseGrant | null = null;
+  let confirmedAt = 0;
+  for (;;) {
+    confirmedAt = Date.now();
+    grant = await lease.acquire(sessionId, ttlMs);
+    if (grant) break;
+    const left = deadline - Date.now();
+    if (left <= 0 || options.signal?.aborted) return null;
+    await sleep(Math.min(left, retryMs * (0.5 + Math.random())));
+  }
+  const { token, fence } = grant;
+  const controller = new AbortController();
+  let released = false;
+  let renewTimer: NodeJS.Timeout | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
+
+  const stop = () => {
+    clearTimeout(renewTimer);
+    clearTimeout(expiryTimer);
+  };
+  const lose = (why: string) => {
+    stop();
+    if (!released && !controller.signal.aborted) controller.abort(new SessionLeaseLostError(sessionId, fence, why));
+  };
+  const armExpiry = () => {
+    clearTimeout(expiryTimer);
+    expiryTimer = setTimeout(() => lose(`not renewed within ${ttlMs} ms`), confirmedAt + ttlMs - Date.now()).unref();
+  };
+  const renew = async () => {
+    const sentAt = Date.now();
+    let held: boolean | undefined;
+    try {
+      held = await lease.renew(sessionId, token, ttlMs);
+    } catch {
+      // Unknown outcome: keep trying; the expiry timer decides when it is too late.
+    }
+    if (released || controller.signal.aborted) return;
+    if (held === false) return lose('another holder has it, or it expired');
+    if (held === true) {
+      confirmedAt = sentAt;
+      armExpiry();
+    }
+    renewTimer = setTimeout(renew, Math.max(1, Math.floor(ttlMs / 3))).unref();
+  };
+
+  armExpiry();
+  renewTimer = setTimeout(renew, Math.max(1, Math.floor(ttlMs / 3))).unref();
+  return {
+    token,
+    fence,
+    signal: controller.signal,
+    async release() {
+      if (released) return;
+      released = true;
+      stop();
+      await lease.release(sessionId, token);
+    },
+  };
+}

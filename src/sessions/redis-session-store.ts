@@ -1,0 +1,273 @@
+/**
+ * RedisSessionStore: sessions in Redis, shared by every worker process. Every write is one Lua
+ * script on the session's own keys (one hash slot, see redis-keys.ts), so commits are atomic,
+ * fenced and idempotent across processes; appends are RPUSH + LTRIM, reads cost what they return.
+ *
+ * @example
+ *   const store = new RedisSessionStore({ url: process.env.REDIS_URL, maxMessages: 500 });
+ *   await store.commitTurn('bot_telegram_42', { inboundId: 'tg:7', fence, entries });
+ *   await store.close();
+ */
+import { Redis } from 'ioredis';
+import { BotHostError, ConfigError, StoreError } from '../core/errors.js';
+import type {
+  ChatMessage,
+  CommitResult,
+  EntriesOptions,
+  ListOptions,
+  Metadata,
+  NewEntry,
+  Role,
+  SessionEntry,
+  SessionInfo,
+  SessionLog,
+  TurnCommit,
+} from '../core/session-store.js';
+import { RECENT_INBOUND_IDS } from './file-log-reader.js';
+import { DEFAULT_PREFIX, assertPrefix, sessionIndexKey, sessionKeys } from './redis-keys.js';
+import { interpretReply } from './redis-script-codes.js';
+import { luaScript } from './redis-scripts.js';
+import { validateCommit } from './validate.js';
+
+export interface RedisSessionStoreOptions {
+  /** Used when no `client` is given; default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** A connection to share; the store never closes a client it did not create. */
+  client?: Redis;
+  /** Key prefix, default `bothost`. A SessionLease issuing fences for this store must use the same. */
+  prefix?: string;
+  /** Messages kept (and served) per session, default 1000. */
+  maxMessages?: number;
+}
+
+const SCRIPTS = {
+  commitTurn: luaScript('commitTurn-3.lua', import.meta.url),
+  getEntries: luaScript('getEntries-2.lua', import.meta.url),
+  getSession: luaScript('getSession-2.lua', import.meta.url),
+  clearSession: luaScript('clearSession-2.lua', import.meta.url),
+  deleteSession: luaScript('deleteSession-3.lua', import.meta.url),
+  updateMetadata: luaScript('updateMetadata-1.lua', import.meta.url),
+} as const;
+
+/** Metadata keys live as `md:<key>` fields of the meta hash, beside the store's own fields. */
+const MD = 'md:';
+
+/** The stored form of an entry: short keys, because every byte is kept maxMessages times. */
+interface StoredEntry {
+  c: number;
+  ts: number;
+  r: Role;
+  m: string;
+  md?: Metadata;
+}
+
+export class RedisSessionStore implements SessionLog {
+  readonly prefix: string;
+  readonly maxMessages: number;
+  private readonly client: Redis;
+  private readonly ownsClient: boolean;
+  private closed = false;
+
+  constructor(options: RedisSessionStoreOptions = {}) {
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    assertPrefix(this.prefix);
+    this.maxMessages = options.maxMessages ?? 1000;
+    if (!Number.isSafeInteger(this.maxMessages) || this.maxMessages < 1) {
+      throw new ConfigError(`maxMessages must be a positive integer; got ${String(options.maxMessages)}`, 'store.max_messages');
+    }
+    this.ownsClient = options.client === undefined;
+    this.client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379');
+  }
+
+  async addMessage(sessionId: string, role: Role, content: string, metadata?: Metadata): Promise<boolean> {
+    const res = await this.commitTurn(sessionId, { entries: [{ role, content, ...(metadata ? { metadata } : {}) }] });
+    return res.status === 'committed';
+  }
+
+  async getChatHistory(sessionId: string, maxMessages?: number): Promise<ChatMessage[]> {
+    const { log } = sessionKeys(this.prefix, sessionId);
+    const n = Math.floor(Math.min(maxMessages ?? Infinity, this.maxMessages));
+    if (!(n >= 1)) return [];
+    const raw = await this.call('LRANGE', () => this.client.lrange(log, -n, -1));
+    return raw.map((s) => {
+      const e = parseEntry(s);
+      return { role: e.r, content: e.m };
+    });
+  }
+
+  async clearSession(sessionId: string): Promise<boolean> {
+    const k = sessionKeys(this.prefix, sessionId);
+    const reply = await SCRIPTS.clearSession.run(this.client, [k.meta, k.log], [sessionId]);
+    return interpretReply('clearSession', sessionId, reply).outcome === 'ok';
+  }
+
+  async deleteSession(sessionId: string): Promise<boolean> {
+    const k = sessionKeys(this.prefix, sessionId);
+    const [reply] = await Promise.all([
+      SCRIPTS.deleteSession.run(this.client, [k.meta, k.log, k.ids], [sessionId]),
+      this.call('ZREM', () => this.client.zrem(sessionIndexKey(this.prefix), sessionId)),
+    ]);
+    return interpretReply('deleteSession', sessionId, reply).outcome === 'ok';
+  }
+
+  async sessionExists(sessionId: string): Promise<boolean> {
+    const { meta } = sessionKeys(this.prefix, sessionId);
+    return (await this.call('HEXISTS', () => this.client.hexists(meta, 'created'))) === 1;
+  }
+
+  async commitTurn(sessionId: string, commit: TurnCommit): Promise<CommitResult> {
+    validateCommit(commit);
+    const k = sessionKeys(this.prefix, sessionId);
+    const bodies = commit.entries.map(entryBody);
+    const ts = Date.now();
+    const args = [sessionId, ts, this.maxMessages, RECENT_INBOUND_IDS, commit.inboundId ?? '', commit.fence === undefined ? '' : String(commit.fence)];
+    // The index ZADD goes out with the script, not after it (one round trip). It may thus also
+    // count a duplicate or stale attempt as activity; listSessions reads the real `updated`.
+    const [reply] = await Promise.all([SCRIPTS.commitTurn.run(this.client, [k.meta, k.log, k.ids], [...args, ...bodies]), this.touch(sessionId, ts)]);
+    const { outcome, rest } = interpretReply('commitTurn', sessionId, reply);
+    const value = Number(rest[0]);
+    switch (outcome) {
+      case 'ok':
+        return { status: 'committed', cursors: bodies.map((_, i) => value + i) };
+      case 'duplicate':
+        return { status: 'duplicate', cursor: value };
+      case 'stale_fence':
+        return { status: 'stale_fence', highestFence: value };
+      default:
+        throw new StoreError(`commitTurn: unexpected outcome ${outcome} for session ${JSON.stringify(sessionId.slice(0, 80))}`);
+    }
+  }
+
+  async findCommitted(sessionId: string, inboundId: string): Promise<number | null> {
+    const { ids } = sessionKeys(this.prefix, sessionId);
+    const score = await this.call('ZSCORE', () => this.client.zscore(ids, inboundId));
+    return score === null ? null : Number(score);
+  }
+
+  async getEntries(sessionId: string, options: EntriesOptions = {}): Promise<SessionEntry[]> {
+    const k = sessionKeys(this.prefix, sessionId);
+    const after = Math.floor(options.after ?? 0);
+    const limit = options.limit === undefined ? -1 : Math.floor(options.limit);
+    // Same answers as filtering by `cursor > after` and slicing to `limit`, for any number.
+    if (Number.isNaN(after) || after === Infinity || Number.isNaN(limit) || (options.limit !== undefined && limit <= 0)) return [];
+    const from = Math.max(0, after);
+    const reply = await SCRIPTS.getEntries.run(this.client, [k.meta, k.log], [sessionId, from, limit === Infinity ? -1 : limit]);
+    const { rest } = interpretReply('getEntries', sessionId, reply);
+    return rest.map((s) => toSessionEntry(parseEntry(s)));
+  }
+
+  async getSession(sessionId: string): Promise<SessionInfo | null> {
+    const k = sessionKeys(this.prefix, sessionId);
+    const reply = await SCRIPTS.getSession.run(this.client, [k.meta, k.log], [sessionId]);
+    const { outcome, rest } = interpretReply('getSession', sessionId, reply);
+    if (outcome === 'missing') return null;
+    return toSessionInfo(sessionId, Number(rest[0]), rest[1] as string[]);
+  }
+
+  async listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
+    const limit = Math.floor(options.limit ?? 100);
+    if (!(limit >= 1)) return [];
+    const index = sessionIndexKey(this.prefix);
+    const found: SessionInfo[] = [];
+    // Page through the index: an entry may name a session deleted concurrently (the index is
+    // updated beside the scripts, not inside them), and such entries are skipped.
+    for (let start = 0; found.length < limit; start += limit) {
+      const ids = await this.call('ZREVRANGE', () => this.client.zrevrange(index, start, start + limit - 1));
+      const infos = await Promise.all(ids.map((id) => this.getSession(id)));
+      for (const info of infos) if (info && found.length < limit) found.push(info);
+      if (ids.length < limit) break;
+    }
+    return found.sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  async updateMetadata(sessionId: string, patch: Metadata): Promise<void> {
+    const k = sessionKeys(this.prefix, sessionId);
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+      throw new BotHostError('INVALID_METADATA', 'a metadata patch must be a plain object');
+    }
+    const pairs: string[] = [];
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) pairs.push(MD + key, '');
+      else {
+        const json = toJson(value, `metadata key ${JSON.stringify(key)}`, 'INVALID_METADATA');
+        if (json !== undefined) pairs.push(MD + key, json);
+      }
+    }
+    const ts = Date.now();
+    const [reply] = await Promise.all([SCRIPTS.updateMetadata.run(this.client, [k.meta], [sessionId, ts, ...pairs]), this.touch(sessionId, ts)]);
+    interpretReply('updateMetadata', sessionId, reply);
+  }
+
+  /** Quits the connection only if this store created it. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.ownsClient) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  private touch(sessionId: string, ts: number): Promise<number> {
+    return this.call('ZADD', () => this.client.zadd(sessionIndexKey(this.prefix), ts, sessionId));
+  }
+
+  private async call<T>(command: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new StoreError(`Redis ${command} failed: ${reason}; check that Redis is reachable`, { cause });
+    }
+  }
+}
+
+/** An entry's JSON without `c` and `ts`, which the commit script prepends. Starts with `{"r":`. */
+function entryBody(e: NewEntry): string {
+  const body = toJson({ r: e.role, m: e.content, ...(e.metadata ? { md: e.metadata } : {}) }, 'message metadata', 'INVALID_COMMIT');
+  return body!;
+}
+
+function toJson(value: unknown, what: string, code: string): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch (cause) {
+    throw new BotHostError(code, `${what} cannot be stored as JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+function parseEntry(raw: unknown): StoredEntry {
+  try {
+    const e = JSON.parse(String(raw)) as StoredEntry;
+    if (Number.isSafeInteger(e.c) && typeof e.m === 'string') return e;
+  } catch {
+    // fall through to the error below
+  }
+  throw new StoreError(`a stored session entry is not valid (${String(raw).slice(0, 80)}…); another program may be writing these keys`);
+}
+
+function toSessionEntry(e: StoredEntry): SessionEntry {
+  return { cursor: e.c, role: e.r, content: e.m, ts: e.ts, ...(e.md ? { metadata: e.md } : {}) };
+}
+
+function toSessionInfo(sessionId: string, messageCount: number, flat: string[]): SessionInfo {
+  const fields = new Map<string, string>();
+  const metadata: Array<[string, unknown]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [name, value] = [flat[i]!, flat[i + 1]!];
+    if (name.startsWith(MD)) metadata.push([name.slice(MD.length), JSON.parse(value)]);
+    else fields.set(name, value);
+  }
+  const createdAt = Number(fields.get('created'));
+  return {
+    id: sessionId,
+    createdAt,
+    updatedAt: Number(fields.get('updated') ?? createdAt),
+    messageCount,
+    lastCursor: Number(fields.get('last') ?? 0),
+    // fromEntries defines own properties, so a key like "__proto__" stays data.
+    metadata: Object.fromEntries(metadata),
+  };
+}
