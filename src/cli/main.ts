@@ -6,6 +6,7 @@ import { registerConfig } from './config-command.js';
 import { EXIT } from './context.js';
 import { registerSession } from './session-command.js';
 import { registerStart } from './start-command.js';
+import { registerWorker } from './worker-command.js';
 
 const program = new Command('bot')
   .description('bothost — run chat bots with persistent sessions')
@@ -18,6 +19,7 @@ registerStart(program);
 registerChat(program);
 registerSession(program);
 registerConfig(program);
+registerWorker(program);
 program.addHelpText(
   'after',
   '\nQuick start:\n  npx bot chat --session demo --message "My name is Alice"\n  npx bot chat --session demo --message "What\'s my name?"\n  npx bot session show demo',

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
 import { createLogger } from '../host/logger.js';
 import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
+import { waitForShutdown } from './shutdown.js';
 
 type BotEntry = LoadedConfig['config']['bots'][number];
 
@@ -56,21 +57,4 @@ export function registerStart(program: Command): void {
         return EXIT.ok;
       }),
     );
-}
-
-/** Resolves on the first SIGINT/SIGTERM; a second SIGINT exits immediately. */
-function waitForShutdown(): Promise<void> {
-  return new Promise((resolve) => {
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    const onSignal = (signal: NodeJS.Signals) => {
-      clearInterval(keepAlive);
-      process.removeListener('SIGTERM', onSignal);
-      process.removeListener('SIGINT', onSignal);
-      process.once('SIGINT', () => process.exit(130));
-      void signal;
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
 }

@@ -15,6 +15,7 @@ import { createModel } from '../models/create-model.js';
 import { InlineTurnQueue } from '../queue/inline-turn-queue.js';
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
+import { openIngressQueue, openQueueRedis } from './distributed.js';
 import type { Logger } from './logger.js';
 
 export interface Host {
@@ -57,12 +58,17 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const { logger } = options;
   const env = options.env ?? process.env;
   const notices: string[] = [];
-  const store = await createStore(config.store, { warn: (m) => logger.warn(m) });
+  const distributed = config.queue.backend === 'bullmq' && !options.queue;
+  const redis = distributed ? await openQueueRedis(config) : undefined;
+  const store = await createStore(config.store, { warn: (m) => logger.warn(m) }, redis);
   const agents = resolveAgents(config, env, notices);
   const delivery = new DeliveryRouter();
   const run: InlineRun = (request, onPartial) => runTurn({ store, agents }, request, { onPartial });
+  const ingressQueue = redis ? await openIngressQueue(config, redis, delivery) : undefined;
+  if (distributed) notices.push(`turns run on \`bot worker\` processes (queue "${config.queue.name}" on Redis)`);
   const queue =
     options.queue?.(run, delivery) ??
+    ingressQueue?.queue ??
     new InlineTurnQueue({
       run,
       delivery,
@@ -96,7 +102,9 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
     close() {
       closed ??= (async () => {
         await queue.close();
+        await ingressQueue?.close();
         await store.close();
+        redis?.disconnect();
       })();
       return closed;
     },

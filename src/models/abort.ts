@@ -16,7 +16,3 @@ export function abortErrorFrom(signal: AbortSignal | undefined): Error {
   return error;
 }
 
-/** True for what `abortErrorFrom` (or a platform API) throws on cancellation. */
-export function isAbortError(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
-}

@@ -24,7 +24,7 @@ export function classifyTurnError(error: unknown): RetryDecision {
   return 'fail';
 }
 
-export function backoffDelayMs(attempt: number, base = RETRY_DEFAULTS.baseDelayMs, max = RETRY_DEFAULTS.maxDelayMs): number {
+export function backoffDelayMs(attempt: number, base: number = RETRY_DEFAULTS.baseDelayMs, max: number = RETRY_DEFAULTS.maxDelayMs): number {
   const exp = Math.min(max, base * 2 ** attempt);
   return exp / 2 + Math.random() * (exp / 2);
 }

@@ -64,7 +64,7 @@ interface StoredEntry {
 export class RedisSessionStore implements SessionLog {
   readonly prefix: string;
   readonly maxMessages: number;
-  private readonly client: Redis;
+  private readonly connection: Redis;
   private readonly ownsClient: boolean;
   private closed = false;
 
@@ -76,7 +76,7 @@ export class RedisSessionStore implements SessionLog {
       throw new ConfigError(`maxMessages must be a positive integer; got ${String(options.maxMessages)}`, 'store.max_messages');
     }
     this.ownsClient = options.client === undefined;
-    this.client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379');
+    this.connection = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379');
   }
 
   async addMessage(sessionId: string, role: Role, content: string, metadata?: Metadata): Promise<boolean> {
@@ -204,10 +204,16 @@ export class RedisSessionStore implements SessionLog {
     this.closed = true;
     if (!this.ownsClient) return;
     try {
-      await this.client.quit();
+      await this.connection.quit();
     } catch {
-      this.client.disconnect();
+      this.connection.disconnect();
     }
+  }
+
+  /** The connection, or a clear error once closed (a shared client may still be open). */
+  private get client(): Redis {
+    if (this.closed) throw new StoreError('this Redis session store is closed; create a new one to keep using it');
+    return this.connection;
   }
 
   private touch(sessionId: string, ts: number): Promise<number> {
@@ -218,6 +224,7 @@ export class RedisSessionStore implements SessionLog {
     try {
       return await run();
     } catch (cause) {
+      if (cause instanceof StoreError) throw cause;
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new StoreError(`Redis ${command} failed: ${reason}; check that Redis is reachable`, { cause });
     }

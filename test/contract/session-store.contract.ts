@@ -258,6 +258,23 @@ export function sessionStoreContract(name: string, make: MakeStore): void {
         expect(await store.getEntries('s')).toEqual([]);
       });
 
+      it('findCommitted returns the first cursor of the commit that carried an inbound id, else null', async () => {
+        const store = await open();
+        expect(await store.findCommitted('s', 'm1')).toBeNull();
+        await store.addMessage('s', 'system', 'sys');
+        await store.commitTurn('s', userTurn('hello', { inboundId: 'm1', fence: 2 }));
+        await store.commitTurn('s', userTurn('again', { inboundId: 'm1' }));
+        expect(await store.commitTurn('s', userTurn('zombie', { inboundId: 'm2', fence: 1 }))).toMatchObject({ status: 'stale_fence' });
+        expect(await store.findCommitted('s', 'm1')).toBe(2);
+        expect(await store.findCommitted('s', 'm2')).toBeNull();
+        expect(await store.findCommitted('other', 'm1')).toBeNull();
+        await store.clearSession('s');
+        expect(await store.findCommitted('s', 'm1')).toBe(2);
+        await store.deleteSession('s');
+        expect(await store.findCommitted('s', 'm1')).toBeNull();
+        await expectCode(store.findCommitted('', 'm1'), 'INVALID_SESSION_ID');
+      });
+
       it('concurrent commits of one inboundId: exactly one is committed', async () => {
         const store = await open();
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.commitTurn('s', userTurn(`try ${i}`, { inboundId: 'same' }))));

@@ -9,7 +9,7 @@
 //   crash-writer  commitTurn a user+assistant pair per i from `start`, forever; "ack <i> <status> <cursor>"
 //   critical      take the process lock `iterations` times, logging enter/exit lines to `log`
 //   hold-lock     take the process lock, print "locked", then idle until killed
-//   fill          addMessage until the store fails (run under `ulimit -f`), report what happened
+//   fill          addMessage until the store fails (run under `ulimit -f`) or `maxAppends`, report what happened
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { FileSessionStore } from '../../dist/src/index.js';
@@ -95,6 +95,10 @@ async function fill() {
   const store = openStore();
   const pad = 'x'.repeat(args.size);
   for (let i = 0; ; i++) {
+    if (i >= (args.maxAppends ?? Infinity)) {
+      out('no error');
+      break;
+    }
     try {
       await store.addMessage(args.session, 'user', `fill-${i} ${pad}`);
       out(`ack ${i}`);

@@ -81,6 +81,7 @@ describe('FileSessionStore persistence', () => {
     expect(await cursors(b, 's')).toEqual([4]);
     expect(await b.getSession('s')).toMatchObject({ id: 's', lastCursor: 4, messageCount: 1, metadata: { user: 'ann', lang: 'en' } });
     // Cursor continuation, dedupe of ids and fences committed by the old instance.
+    expect(await b.findCommitted('s', 'in-1')).toBe(1);
     expect(await b.commitTurn('s', { inboundId: 'in-1', entries: [{ role: 'user', content: 'hi' }] })).toEqual({ status: 'duplicate', cursor: 1 });
     expect(await b.commitTurn('s', { fence: 3, entries: [{ role: 'user', content: 'zombie' }] })).toEqual({ status: 'stale_fence', highestFence: 4 });
     expect(await b.commitTurn('s', { inboundId: 'in-2', entries: [{ role: 'user', content: 'next' }] })).toEqual({ status: 'committed', cursors: [5] });
@@ -121,6 +122,7 @@ describe('FileSessionStore persistence', () => {
     const truth = await b.getSession('s');
     expect(truth!.metadata).toEqual({ v: 'new' });
     expect(await a.getSession('s')).toEqual(truth);
+    expect(await a.findCommitted('s', 'b-0')).toBe(truth!.lastCursor - n + 1);
     expect(await a.commitTurn('s', { inboundId: 'b-0', entries: [{ role: 'user', content: 'redelivered' }] })).toMatchObject({ status: 'duplicate' });
     expect(await a.addMessage('s', 'user', 'from a')).toBe(true);
     expect(await contents(b, 's')).toEqual([...range(0, n - 1).map((i) => `b${i}`), 'from a']);

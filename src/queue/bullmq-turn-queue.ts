@@ -1,0 +1,83 @@
+/**
+ * The distributed turn queue, ingress side. `enqueue` stores the turn in its session's inbox
+ * (durable in Redis before it resolves, so the platform is acknowledged only after) and makes
+ * sure a kick job exists for the session. Workers (turn-worker.ts) drain inboxes in order.
+ *
+ * BullMQ alone cannot keep per-session order (that needs BullMQ Pro groups); here BullMQ only
+ * carries "session X has work" kicks, at least once, with stall recovery — the order lives in
+ * the inbox LIST and the lease.
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { BotHostError, StoreError } from '../core/errors.js';
+import type { TurnQueue, TurnRequest } from '../core/turn-queue.js';
+import { LuaScript } from '../sessions/redis-scripts.js';
+import { inboxIndexKey, inboxKeys } from './inbox-keys.js';
+
+export const QUEUE_DEFAULTS = Object.freeze({
+  name: 'bothost-turns',
+  prefix: 'bothost',
+});
+
+const enqueueScript = new LuaScript(new URL('./lua/enqueueTurn-4.lua', import.meta.url));
+
+export const ENQUEUE_REPLY = Object.freeze({ committed: 0, kick: 1, queued: 2, redelivered: 3 });
+
+export interface KickJobData {
+  sessionId: string;
+}
+
+export interface BullMQTurnQueueOptions {
+  client: Redis;
+  /** Key prefix shared with the Redis session store. */
+  prefix?: string;
+  queueName?: string;
+}
+
+/** A kick job. Ids are unique (never `:`, never all digits): dedupe is the `kicked` flag's job. */
+export async function addKick(queue: Queue, sessionId: string): Promise<void> {
+  await queue.add('kick', { sessionId } satisfies KickJobData, {
+    jobId: `kick-${randomUUID()}`,
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  });
+}
+
+export class BullMQTurnQueue implements TurnQueue {
+  readonly prefix: string;
+  readonly queue: Queue;
+  private readonly client: Redis;
+  private closed = false;
+
+  constructor(options: BullMQTurnQueueOptions) {
+    this.client = options.client;
+    this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
+    this.queue = new Queue(options.queueName ?? QUEUE_DEFAULTS.name, { connection: this.client, prefix: `${this.prefix}:bull` });
+  }
+
+  /** Resolves once the turn is in Redis; rejects (so the platform will redeliver) if Redis is down. */
+  async enqueue(request: TurnRequest): Promise<void> {
+    if (this.closed) throw new BotHostError('QUEUE_CLOSED', 'the turn queue is shutting down; try again shortly');
+    const keys = inboxKeys(this.prefix, request.sessionId);
+    const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
+    const reply = Number(
+      await enqueueScript.run(this.client, [keys.inbox, keys.pending, keys.kicked, keys.ids], [inboundId, JSON.stringify(request), Date.now()]),
+    );
+    if (reply === ENQUEUE_REPLY.committed) return;
+    try {
+      await this.client.zadd(inboxIndexKey(this.prefix), 'NX', Date.now(), request.sessionId);
+      if (reply === ENQUEUE_REPLY.kick || reply === ENQUEUE_REPLY.redelivered) await addKick(this.queue, request.sessionId);
+    } catch (cause) {
+      // The turn is stored; without a kick only the sweep would find it. Refuse, so the
+      // platform redelivers and the redelivery (reply 3) adds the kick.
+      throw new StoreError(`turn stored but could not be scheduled: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Redis keys of the distributed turn queue. Per-session keys share the session store's hash
+ * tag (`<prefix>:s:{<encoded id>}`, see src/sessions/redis-keys.ts), so one Lua script can
+ * check the store's committed ids, the inbox and the lease together, also on Redis Cluster.
+ *
+ *   …:inbox    LIST    accepted turns (JSON TurnRequest), oldest first; the head is being run
+ *   …:pending  SET     inbound ids in the inbox (a redelivery is not queued twice)
+ *   …:kicked   STRING  set while a kick job exists or a worker drains; cleared atomically with
+ *                      the lease release when the inbox is empty
+ *   …:tries    HASH    inbound id → failed attempts
+ *   <prefix>:inboxes   ZSET  session id → when it last got work (cross-slot; for the sweep)
+ *   <prefix>:dead      LIST  dead-letter records of turns that failed for good
+ */
+import { sessionKeys } from '../sessions/redis-keys.js';
+
+export interface InboxKeys {
+  inbox: string;
+  pending: string;
+  kicked: string;
+  tries: string;
+  /** From the session store's layout. */
+  ids: string;
+  lease: string;
+}
+
+export function inboxKeys(prefix: string, sessionId: string): InboxKeys {
+  const store = sessionKeys(prefix, sessionId);
+  const base = store.lease.slice(0, -':lease'.length);
+  return { inbox: `${base}:inbox`, pending: `${base}:pending`, kicked: `${base}:kicked`, tries: `${base}:tries`, ids: store.ids, lease: store.lease };
+}
+
+export const inboxIndexKey = (prefix: string) => `${prefix}:inboxes`;
+export const deadLetterKey = (prefix: string) => `${prefix}:dead`;
+export const deliveryChannel = (prefix: string, botId: string) => `${prefix}:delivery:${botId}`;

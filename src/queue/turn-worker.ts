@@ -1,0 +1,227 @@
+/**
+ * The distributed turn worker (`bot worker`). Each BullMQ kick job names a session; the worker
+ * takes that session's lease (with a fencing token), runs the inbox's turns in order, and ends
+ * the drain atomically with releasing the lease (finishDrain). Correctness does not rest on the
+ * lease: every commit is fenced and idempotent on the inbound id.
+ *
+ * Per turn: run (history → model → fenced commit) → deliver → pop from the inbox. A kill
+ * between commit and pop re-runs the turn, finds it committed (no model call) and re-delivers
+ * the stored reply: the only duplicate send, explained by a kill between send and record (I6).
+ *
+ * Failures: retryable ones (model 429/5xx, store hiccups) are retried in place with backoff,
+ * keeping the session's order; after `attempts` (or at once for permanent ones) the user gets a
+ * polite reply, the turn is recorded in `<prefix>:dead`, and the inbox moves on.
+ */
+import { Worker, type Job, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { runTurn, type TurnDeps } from '../agent/run-turn.js';
+import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
+import { holdLease, type HeldLease } from '../locks/hold-lease.js';
+import { SessionLease } from '../locks/session-lease.js';
+import { LuaScript } from '../sessions/redis-scripts.js';
+import { addKick, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
+import { deadLetterKey, inboxIndexKey, inboxKeys } from './inbox-keys.js';
+import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from './retry.js';
+
+const popScript = new LuaScript(new URL('./lua/popTurn-4.lua', import.meta.url));
+const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
+
+export const WORKER_DEFAULTS = Object.freeze({
+  concurrency: 8,
+  /** Session lease TTL; renewed every third of it. Shorter than lockDuration (see below). */
+  leaseTtlMs: 10_000,
+  /**
+   * BullMQ job lock. A killed worker's kick is re-run after lockDuration + stalledInterval; by
+   * then its session lease (leaseTtlMs < lockDuration) has expired, so the re-run can take it.
+   */
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 15_000,
+  /** Re-kick inboxes that have waited this long with nobody draining them. */
+  orphanAgeMs: 60_000,
+  sweepIntervalMs: 20_000,
+  /** Throttle for streamed partial replies. */
+  partialEveryMs: 250,
+});
+
+export interface TurnWorkerOptions {
+  /** Connection for job processing; the worker duplicates it for its blocking connection. */
+  client: Redis;
+  deps: TurnDeps;
+  delivery: Delivery;
+  queue: Queue;
+  prefix?: string;
+  queueName?: string;
+  concurrency?: number;
+  leaseTtlMs?: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  orphanAgeMs?: number;
+  sweepIntervalMs?: number;
+  attempts?: number;
+  retryBaseMs?: number;
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+export type WorkerEvent =
+  | { type: 'turn'; sessionId: string; cursor: number; duplicate: boolean }
+  | { type: 'turn_error'; sessionId: string; error: unknown; willRetry: boolean }
+  | { type: 'lease_busy'; sessionId: string }
+  | { type: 'lease_lost'; sessionId: string }
+  | { type: 'swept'; sessionId: string };
+
+export class TurnWorker {
+  readonly worker: Worker<KickJobData>;
+  private readonly lease: SessionLease;
+  private readonly prefix: string;
+  private readonly o: { leaseTtlMs: number; orphanAgeMs: number; sweepIntervalMs: number; attempts: number; retryBaseMs: number };
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: TurnWorkerOptions) {
+    this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
+    this.lease = new SessionLease({ client: options.client, prefix: this.prefix });
+    this.o = {
+      leaseTtlMs: options.leaseTtlMs ?? WORKER_DEFAULTS.leaseTtlMs,
+      orphanAgeMs: options.orphanAgeMs ?? WORKER_DEFAULTS.orphanAgeMs,
+      sweepIntervalMs: options.sweepIntervalMs ?? WORKER_DEFAULTS.sweepIntervalMs,
+      attempts: options.attempts ?? RETRY_DEFAULTS.attempts,
+      retryBaseMs: options.retryBaseMs ?? RETRY_DEFAULTS.baseDelayMs,
+    };
+    this.worker = new Worker<KickJobData>(options.queueName ?? QUEUE_DEFAULTS.name, (job) => this.process(job), {
+      connection: options.client,
+      prefix: `${this.prefix}:bull`,
+      concurrency: options.concurrency ?? WORKER_DEFAULTS.concurrency,
+      lockDuration: options.lockDurationMs ?? WORKER_DEFAULTS.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs ?? WORKER_DEFAULTS.stalledIntervalMs,
+      // A kick may stall many times in a kill storm; giving up would strand the inbox.
+      maxStalledCount: 1_000,
+    });
+    this.worker.on('error', () => undefined);
+    this.sweepTimer = setInterval(() => void this.sweep().catch(() => undefined), this.o.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Resolves when the worker is connected and taking jobs. */
+  async ready(): Promise<void> {
+    await this.worker.waitUntilReady();
+  }
+
+  /** Stop taking jobs; wait for turns in flight to finish (SIGTERM drain). Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.sweepTimer);
+      await this.worker.close();
+    })();
+    return this.closing;
+  }
+
+  private async process(job: Job<KickJobData>): Promise<void> {
+    const { sessionId } = job.data;
+    const held = await holdLease(this.lease, sessionId, this.o.leaseTtlMs);
+    if (!held) {
+      // Someone is draining this session; finishDrain makes them see our turn. Nothing to do.
+      this.options.onEvent?.({ type: 'lease_busy', sessionId });
+      return;
+    }
+    try {
+      await this.drain(sessionId, held);
+    } finally {
+      await held.release();
+    }
+  }
+
+  private async drain(sessionId: string, held: HeldLease): Promise<void> {
+    const { client } = this.options;
+    const keys = inboxKeys(this.prefix, sessionId);
+    for (;;) {
+      if (held.signal.aborted) {
+        this.options.onEvent?.({ type: 'lease_lost', sessionId });
+        return;
+      }
+      const raw = await client.lindex(keys.inbox, 0);
+      if (raw === null) {
+        if (Number(await finishScript.run(client, [keys.inbox, keys.kicked, keys.lease], [held.token])) === 1) return;
+        continue;
+      }
+      const done = await this.runOne(sessionId, raw, held);
+      if (!done) return;
+    }
+  }
+
+  /** Run the inbox head to completion (delivered or dead-lettered). False if the lease was lost. */
+  private async runOne(sessionId: string, raw: string, held: HeldLease): Promise<boolean> {
+    const { client, deps, delivery } = this.options;
+    const keys = inboxKeys(this.prefix, sessionId);
+    const request = JSON.parse(raw) as TurnRequest;
+    const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
+    let lastPartial = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        delivery.started?.(request);
+        const result: TurnResult = await runTurn(deps, request, {
+          fence: held.fence,
+          signal: held.signal,
+          onPartial: (text) => {
+            const now = Date.now();
+            if (now - lastPartial < WORKER_DEFAULTS.partialEveryMs || held.signal.aborted) return;
+            lastPartial = now;
+            delivery.partial?.(request, text);
+          },
+        });
+        if (held.signal.aborted) return false;
+        await delivery.final(result);
+        this.options.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+        return (await this.pop(keys, inboundId, raw, held)) >= 0;
+      } catch (error) {
+        const decision = held.signal.aborted ? 'drop' : classifyTurnError(error);
+        if (decision === 'drop') {
+          this.options.onEvent?.({ type: 'lease_lost', sessionId });
+          return false;
+        }
+        const tries = await client.hincrby(keys.tries, inboundId, 1);
+        const willRetry = decision === 'retry' && tries < this.o.attempts;
+        this.options.onEvent?.({ type: 'turn_error', sessionId, error, willRetry });
+        if (willRetry) {
+          await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, this.o.retryBaseMs)));
+          continue;
+        }
+        await client.lpush(
+          deadLetterKey(this.prefix),
+          JSON.stringify({ at: Date.now(), sessionId, inboundId, tries, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
+        );
+        await delivery.failed(request, politeFailure(error), error);
+        return (await this.pop(keys, inboundId, raw, held)) >= 0;
+      }
+    }
+  }
+
+  private async pop(keys: ReturnType<typeof inboxKeys>, inboundId: string, raw: string, held: HeldLease): Promise<number> {
+    return Number(await popScript.run(this.options.client, [keys.inbox, keys.pending, keys.tries, keys.lease], [inboundId, raw, held.token]));
+  }
+
+  /**
+   * Re-kick inboxes nobody drains: their kick job was lost (enqueue died between storing the
+   * turn and adding the job) or failed for good. Sessions with an empty inbox leave the index.
+   */
+  async sweep(): Promise<number> {
+    const { client, queue } = this.options;
+    const index = inboxIndexKey(this.prefix);
+    const stale = await client.zrangebyscore(index, 0, Date.now() - this.o.orphanAgeMs, 'LIMIT', 0, 200);
+    let kicked = 0;
+    for (const sessionId of stale) {
+      const keys = inboxKeys(this.prefix, sessionId);
+      const [len, leased] = await Promise.all([client.llen(keys.inbox), client.exists(keys.lease)]);
+      if (len === 0) {
+        await client.zrem(index, sessionId);
+        continue;
+      }
+      await client.zadd(index, 'XX', Date.now(), sessionId);
+      if (leased) continue;
+      await client.set(keys.kicked, Date.now());
+      await addKick(queue, sessionId);
+      kicked++;
+      this.options.onEvent?.({ type: 'swept', sessionId });
+    }
+    return kicked;
+  }
+}

@@ -1,0 +1,87 @@
+/** `bot start` (what `npm start` runs): the skip report, the ready line, and a clean stop on signals. */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { assertBuilt, killAllCli, makeSandbox, REPO_BOTS_YAML, runCli, startCli, type Sandbox } from '../helpers/run-cli.js';
+
+const READY = /Ctrl-C to stop\.\n/;
+
+let sb: Sandbox;
+
+beforeAll(() => assertBuilt());
+beforeEach(async () => {
+  sb = await makeSandbox();
+  await fsp.copyFile(REPO_BOTS_YAML, path.join(sb.cwd, 'bots.yaml'));
+});
+afterEach(async () => {
+  killAllCli();
+  await sb.cleanup();
+});
+afterAll(() => killAllCli());
+
+describe('bot start', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`reports skipped bots, becomes ready, and on ${signal} stops within a few seconds with exit 0`, async () => {
+      const cli = startCli(sb, ['start']);
+      await cli.waitForStderr(READY, { timeoutMs: 15_000 });
+      const startup = cli.stderr();
+      expect(startup).toContain(`config ${path.join(sb.cwd, 'bots.yaml')}`);
+      expect(startup).toContain(`sessions in ${sb.sessionsDir}`);
+      expect(startup).toMatch(/telegram: skipped — TELEGRAM_BOT_TOKEN not set/);
+      expect(startup).toMatch(/discord: skipped — DISCORD_BOT_TOKEN not set/);
+      expect(startup).toMatch(/slack: skipped — SLACK_BOT_TOKEN not set/);
+      expect(startup).toMatch(/no bot is running yet/);
+
+      // Still running once ready: it waits for the signal.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(cli.proc.exitCode).toBeNull();
+
+      const sentAt = Date.now();
+      cli.proc.kill(signal);
+      const done = await cli.exited(5_000);
+      expect(done.timedOut).toBe(false);
+      expect(Date.now() - sentAt).toBeLessThan(5_000);
+      expect(done.signal).toBeNull();
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stderr).toMatch(/stopped/);
+      expect(done.stderr.indexOf('stopped')).toBeGreaterThan(done.stderr.search(READY));
+      expect(done.stderr).not.toMatch(/error|\n\s+at /i);
+      // stdout stays clean: the report is on stderr.
+      expect(done.stdout).toBe('');
+    });
+  }
+
+  it('a bot whose token is set is not reported as missing its token', async () => {
+    const cli = startCli(sb, ['start'], { env: { TELEGRAM_BOT_TOKEN: 'tg-secret-123' } });
+    await cli.waitForStderr(READY, { timeoutMs: 15_000 });
+    expect(cli.stderr()).not.toContain('TELEGRAM_BOT_TOKEN not set');
+    expect(cli.stderr()).toMatch(/telegram: skipped — the telegram adapter is not part of this build yet/);
+    expect(cli.stderr()).toMatch(/discord: skipped — DISCORD_BOT_TOKEN not set/);
+    cli.proc.kill('SIGTERM');
+    const done = await cli.exited(5_000);
+    expect(done.code).toBe(0);
+    expect(done.all).not.toContain('tg-secret-123');
+  });
+
+  it('a store backend that is not available exits non-zero with a clear message', async () => {
+    await fsp.writeFile(
+      path.join(sb.cwd, 'redis.yaml'),
+      'store:\n  backend: redis\n  url: redis://127.0.0.1:1\n',
+    );
+    const r = await runCli(sb, ['--config', 'redis.yaml', 'start'], { timeoutMs: 15_000 });
+    expect(r.timedOut).toBe(false);
+    expect(r.code).not.toBe(0);
+    expect(r.code).not.toBeNull();
+    expect(r.stderr).toMatch(/redis/i);
+    expect(r.stderr).toMatch(/store/);
+    expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    expect(r.stderr).not.toMatch(/Ctrl-C to stop/);
+  });
+
+  it('without a url the redis backend is a config error naming store.url (exit 2)', async () => {
+    await fsp.writeFile(path.join(sb.cwd, 'bots.yaml'), 'store:\n  backend: redis\n');
+    const r = await runCli(sb, ['start']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bots\.yaml:\d+: store\.url: required for the redis backend/);
+  });
+});
