@@ -1,10 +1,14 @@
 /** `npm run bench`: every figure, a table at the end, one JSON line per figure as it is measured. */
+import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
 import { Report } from './report.js';
 
 const report = new Report();
 const only = process.argv[2];
-const sections: Array<[string, (r: Report) => Promise<void>]> = [['file-store', benchFileStore]];
+const sections: Array<[string, (r: Report) => Promise<void>]> = [
+  ['file-store', benchFileStore],
+  ['distributed', benchDistributed],
+];
 for (const [name, fn] of sections) {
   if (only && only !== name) continue;
   process.stderr.write(`bench: ${name}…\n`);

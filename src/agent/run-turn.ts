@@ -45,11 +45,11 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
   const text = inboundText(inbound);
   const inboundId = `${inbound.botId}:${inbound.messageId}`;
 
-  // A retried or redelivered turn that already committed: hand back the stored reply, no model call.
-  const committed = await store.findCommitted(sessionId, inboundId);
+  // Both reads in one round trip; a retried or redelivered turn that already committed gets
+  // the stored reply back, with no model call.
+  const [committed, history] = await Promise.all([store.findCommitted(sessionId, inboundId), store.getChatHistory(sessionId, agent.maxHistory)]);
   if (committed !== null) return storedResult(store, request, committed, '');
 
-  const history = await store.getChatHistory(sessionId, agent.maxHistory);
   let reply = '';
   for await (const delta of agent.model.stream({
     system: agent.instructions,

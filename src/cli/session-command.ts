@@ -1,15 +1,21 @@
 /** `bot session …`: list, show, clear and delete stored sessions. */
 import type { Command } from 'commander';
-import type { SessionEntry, SessionInfo } from '../core/session-store.js';
+import type { SessionEntry, SessionInfo, SessionLog } from '../core/session-store.js';
 import { createStore } from '../host/create-store.js';
 import { action, commandLogger, EXIT, loadForCommand, type GlobalOptions } from './context.js';
 
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
-async function openStore(cmd: Command) {
+/** Runs `fn` with the configured store and always closes it: an open Redis client keeps the process alive. */
+async function withStore<T>(cmd: Command, fn: (store: SessionLog) => Promise<T>): Promise<T> {
   const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
   const logger = commandLogger();
-  return createStore(loaded.config.store, { warn: (m) => logger.warn(m) });
+  const store = await createStore(loaded.config.store, { warn: (m) => logger.warn(m) });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
 }
 
 function printList(sessions: SessionInfo[]): void {
@@ -50,11 +56,9 @@ export function registerSession(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(
       action(async (opts: { limit: number; json?: boolean }, cmd: Command) => {
-        const store = await openStore(cmd);
-        const sessions = await store.listSessions({ limit: opts.limit });
+        const sessions = await withStore(cmd, (store) => store.listSessions({ limit: opts.limit }));
         if (opts.json) process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`);
         else printList(sessions);
-        await store.close();
       }),
     );
 
@@ -64,20 +68,20 @@ export function registerSession(program: Command): void {
     .option('-n, --limit <n>', 'only the newest n messages', (v) => Number.parseInt(v, 10))
     .option('--json', 'machine-readable output')
     .action(
-      action(async (id: string, opts: { limit?: number; json?: boolean }, cmd: Command) => {
-        const store = await openStore(cmd);
-        const info = await store.getSession(id);
-        if (!info) {
-          process.stderr.write(`no session "${id}"; see: bot session list\n`);
-          return EXIT.failure;
-        }
-        let entries = await store.getEntries(id);
-        if (opts.limit !== undefined) entries = entries.slice(-opts.limit);
-        if (opts.json) process.stdout.write(`${JSON.stringify({ session: info, entries }, null, 2)}\n`);
-        else printSession(info, entries);
-        await store.close();
-        return EXIT.ok;
-      }),
+      action(async (id: string, opts: { limit?: number; json?: boolean }, cmd: Command) =>
+        withStore(cmd, async (store) => {
+          const info = await store.getSession(id);
+          if (!info) {
+            process.stderr.write(`no session "${id}"; see: bot session list\n`);
+            return EXIT.failure;
+          }
+          let entries = await store.getEntries(id);
+          if (opts.limit !== undefined) entries = entries.slice(-opts.limit);
+          if (opts.json) process.stdout.write(`${JSON.stringify({ session: info, entries }, null, 2)}\n`);
+          else printSession(info, entries);
+          return EXIT.ok;
+        }),
+      ),
     );
 
   session
@@ -85,10 +89,8 @@ export function registerSession(program: Command): void {
     .description('forget the messages of a session, keep the session (and its cursor)')
     .action(
       action(async (id: string, _opts: unknown, cmd: Command) => {
-        const store = await openStore(cmd);
-        const existed = await store.clearSession(id);
+        const existed = await withStore(cmd, (store) => store.clearSession(id));
         process.stdout.write(existed ? `cleared ${id}\n` : `no session "${id}"\n`);
-        await store.close();
         return existed ? EXIT.ok : EXIT.failure;
       }),
     );
@@ -98,10 +100,8 @@ export function registerSession(program: Command): void {
     .description('delete a session and everything in it')
     .action(
       action(async (id: string, _opts: unknown, cmd: Command) => {
-        const store = await openStore(cmd);
-        const existed = await store.deleteSession(id);
+        const existed = await withStore(cmd, (store) => store.deleteSession(id));
         process.stdout.write(existed ? `deleted ${id}\n` : `no session "${id}"\n`);
-        await store.close();
         return existed ? EXIT.ok : EXIT.failure;
       }),
     );

@@ -45,12 +45,15 @@ export function registerStart(program: Command): void {
           else running++;
         });
         if (loaded.config.gateway.enabled) say('  gateway: skipped — the gateway is not part of this build yet');
+        // Handlers first, then the ready line: a supervisor that signals as soon as it reads
+        // "Ctrl-C to stop" must get the graceful stop, not the default kill.
+        const shutdown = waitForShutdown();
         say(
           running > 0
             ? `bothost: ${running} bot(s) running. Ctrl-C to stop.`
             : 'bothost: no bot is running yet (see above). Try `npx bot chat` to talk to the agent here. Ctrl-C to stop.',
         );
-        await waitForShutdown();
+        await shutdown;
         say('bothost: stopping — finishing turns in flight…');
         await host.close();
         say('bothost: stopped.');

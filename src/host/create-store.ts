@@ -1,11 +1,12 @@
 /** Builds the configured session store. */
 import type { Redis } from 'ioredis';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, StoreError } from '../core/errors.js';
 import type { SessionLog } from '../core/session-store.js';
 import { FileSessionStore, type StoreLogger } from '../sessions/file-session-store.js';
 import { MemorySessionStore } from '../sessions/memory-session-store.js';
 import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import type { BotsConfig } from '../config/schema.js';
+import { connectRedis, describeRedis } from '../queue/redis-connection.js';
 
 /** `redis` reuses `client` when given (the distributed queue's connection), else connects to store.url. */
 export async function createStore(config: BotsConfig['store'], logger: StoreLogger, client?: Redis): Promise<SessionLog> {
@@ -15,6 +16,7 @@ export async function createStore(config: BotsConfig['store'], logger: StoreLogg
     case 'memory':
       return new MemorySessionStore({ maxMessages: config.max_messages });
     case 'redis':
+      if (!client) await assertRedisReachable(config.url!);
       return new RedisSessionStore({
         ...(client ? { client } : { url: config.url! }),
         prefix: config.prefix,
@@ -25,5 +27,24 @@ export async function createStore(config: BotsConfig['store'], logger: StoreLogg
         `store.backend "${config.backend}" is not available in this build yet; use "file" (the default), "redis" or "memory"`,
         'store.backend',
       );
+  }
+}
+
+/**
+ * One connection attempt, no retries: an unreachable store must fail the command with a clear
+ * message at start-up, not print a ready line and then reconnect forever.
+ */
+async function assertRedisReachable(url: string): Promise<void> {
+  const probe = connectRedis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 5_000 });
+  let socketError: Error | undefined; // e.g. ECONNREFUSED; connect() itself only says "Connection is closed."
+  probe.on('error', (err: Error) => void (socketError ??= err));
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    const reason = socketError?.message ?? (err instanceof Error ? err.message : String(err));
+    throw new StoreError(`cannot reach Redis at ${describeRedis(url)} for store.backend "redis" (${reason}); start Redis or fix store.url`);
+  } finally {
+    probe.disconnect();
   }
 }

@@ -28,6 +28,8 @@ export interface HeldLease extends LeaseGrant {
   signal: AbortSignal;
   /** Stop renewing and release (compare-and-delete). Safe to call twice. */
   release(): Promise<void>;
+  /** Stop renewing without touching Redis: for callers whose own script already released it. */
+  forget(): void;
 }
 
 /** The abort reason of a held lease's signal. */
@@ -98,6 +100,10 @@ export async function holdLease(lease: SessionLease, sessionId: string, ttlMs: n
       released = true;
       stop();
       await lease.release(sessionId, token);
+    },
+    forget() {
+      released = true;
+      stop();
     },
   };
 }

@@ -26,6 +26,9 @@ import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from
 const popScript = new LuaScript(new URL('./lua/popTurn-4.lua', import.meta.url));
 const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
 
+/** runOne's answer when the lease was lost: stop draining, send nothing more. */
+const LOST = Symbol('lease lost');
+
 export const WORKER_DEFAULTS = Object.freeze({
   concurrency: 8,
   /** Session lease TTL; renewed every third of it. Shorter than lockDuration (see below). */
@@ -123,41 +126,49 @@ export class TurnWorker {
       this.options.onEvent?.({ type: 'lease_busy', sessionId });
       return;
     }
+    let released = false;
     try {
-      await this.drain(sessionId, held);
+      released = await this.drain(sessionId, held);
     } finally {
-      await held.release();
+      if (released) held.forget();
+      else await held.release();
     }
   }
 
-  private async drain(sessionId: string, held: HeldLease): Promise<void> {
+  /** Run the inbox to empty. True when finishDrain released the lease; false when it was lost. */
+  private async drain(sessionId: string, held: HeldLease): Promise<boolean> {
     const { client } = this.options;
     const keys = inboxKeys(this.prefix, sessionId);
+    let raw: string | null = await client.lindex(keys.inbox, 0);
     for (;;) {
       if (held.signal.aborted) {
         this.options.onEvent?.({ type: 'lease_lost', sessionId });
-        return;
+        return false;
       }
-      const raw = await client.lindex(keys.inbox, 0);
       if (raw === null) {
-        if (Number(await finishScript.run(client, [keys.inbox, keys.kicked, keys.lease], [held.token])) === 1) return;
+        if (Number(await finishScript.run(client, [keys.inbox, keys.kicked, keys.lease], [held.token])) === 1) return true;
+        raw = await client.lindex(keys.inbox, 0);
         continue;
       }
-      const done = await this.runOne(sessionId, raw, held);
-      if (!done) return;
+      const next = await this.runOne(sessionId, raw, held);
+      if (next === LOST) return false;
+      raw = next;
     }
   }
 
-  /** Run the inbox head to completion (delivered or dead-lettered). False if the lease was lost. */
-  private async runOne(sessionId: string, raw: string, held: HeldLease): Promise<boolean> {
+  /**
+   * Run the inbox head to completion (delivered or dead-lettered). Returns the next head (null
+   * when the inbox is empty), or LOST when the lease was lost.
+   */
+  private async runOne(sessionId: string, raw: string, held: HeldLease): Promise<string | null | typeof LOST> {
     const { client, deps, delivery } = this.options;
     const keys = inboxKeys(this.prefix, sessionId);
     const request = JSON.parse(raw) as TurnRequest;
     const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
-    let lastPartial = 0;
+    // Fast replies go out whole; only replies slower than the throttle stream partials.
+    let lastPartial = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        delivery.started?.(request);
         const result: TurnResult = await runTurn(deps, request, {
           fence: held.fence,
           signal: held.signal,
@@ -168,15 +179,15 @@ export class TurnWorker {
             delivery.partial?.(request, text);
           },
         });
-        if (held.signal.aborted) return false;
+        if (held.signal.aborted) return LOST;
         await delivery.final(result);
         this.options.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
-        return (await this.pop(keys, inboundId, raw, held)) >= 0;
+        return this.pop(keys, inboundId, raw, held);
       } catch (error) {
         const decision = held.signal.aborted ? 'drop' : classifyTurnError(error);
         if (decision === 'drop') {
           this.options.onEvent?.({ type: 'lease_lost', sessionId });
-          return false;
+          return LOST;
         }
         const tries = await client.hincrby(keys.tries, inboundId, 1);
         const willRetry = decision === 'retry' && tries < this.o.attempts;
@@ -190,13 +201,16 @@ export class TurnWorker {
           JSON.stringify({ at: Date.now(), sessionId, inboundId, tries, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
         );
         await delivery.failed(request, politeFailure(error), error);
-        return (await this.pop(keys, inboundId, raw, held)) >= 0;
+        return this.pop(keys, inboundId, raw, held);
       }
     }
   }
 
-  private async pop(keys: ReturnType<typeof inboxKeys>, inboundId: string, raw: string, held: HeldLease): Promise<number> {
-    return Number(await popScript.run(this.options.client, [keys.inbox, keys.pending, keys.tries, keys.lease], [inboundId, raw, held.token]));
+  /** Remove the finished head; the reply carries the next head. */
+  private async pop(keys: ReturnType<typeof inboxKeys>, inboundId: string, raw: string, held: HeldLease): Promise<string | null | typeof LOST> {
+    const reply = (await popScript.run(this.options.client, [keys.inbox, keys.pending, keys.tries, keys.lease], [inboundId, raw, held.token])) as [number, (string | null)?];
+    if (Number(reply[0]) < 0) return LOST;
+    return reply[1] ?? null;
   }
 
   /**

@@ -3,6 +3,11 @@
  * script on the session's own keys (one hash slot, see redis-keys.ts), so commits are atomic,
  * fenced and idempotent across processes; appends are RPUSH + LTRIM, reads cost what they return.
  *
+ * Where the contract ends: the `<prefix>:sessions` index (listSessions) is a cross-slot key, so
+ * it is written beside the scripts (same round trip), not inside them. A session deleted while
+ * another process writes it may be listed (skipped on read) or missing from the list until its
+ * next write; history, cursors, dedupe and fencing are never affected.
+ *
  * @example
  *   const store = new RedisSessionStore({ url: process.env.REDIS_URL, maxMessages: 500 });
  *   await store.commitTurn('bot_telegram_42', { inboundId: 'tg:7', fence, entries });

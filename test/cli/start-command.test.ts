@@ -32,10 +32,7 @@ describe('bot start', () => {
       expect(startup).toMatch(/slack: skipped — SLACK_BOT_TOKEN not set/);
       expect(startup).toMatch(/no bot is running yet/);
 
-      // Still running once ready: it waits for the signal.
-      await new Promise((r) => setTimeout(r, 200));
-      expect(cli.proc.exitCode).toBeNull();
-
+      // The signal goes out the moment the ready line is read: the handlers must already be in place.
       const sentAt = Date.now();
       cli.proc.kill(signal);
       const done = await cli.exited(5_000);
@@ -57,25 +54,31 @@ describe('bot start', () => {
     expect(cli.stderr()).not.toContain('TELEGRAM_BOT_TOKEN not set');
     expect(cli.stderr()).toMatch(/telegram: skipped — the telegram adapter is not part of this build yet/);
     expect(cli.stderr()).toMatch(/discord: skipped — DISCORD_BOT_TOKEN not set/);
+    // Still running once ready: it waits for a signal.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(cli.proc.exitCode).toBeNull();
     cli.proc.kill('SIGTERM');
     const done = await cli.exited(5_000);
     expect(done.code).toBe(0);
     expect(done.all).not.toContain('tg-secret-123');
   });
 
-  it('a store backend that is not available exits non-zero with a clear message', async () => {
-    await fsp.writeFile(
-      path.join(sb.cwd, 'redis.yaml'),
-      'store:\n  backend: redis\n  url: redis://127.0.0.1:1\n',
-    );
+  it('an unreachable Redis store: exits 1 at start-up with a clear message, never claims to be ready', async () => {
+    await fsp.writeFile(path.join(sb.cwd, 'redis.yaml'), 'store:\n  backend: redis\n  url: redis://127.0.0.1:1\n');
     const r = await runCli(sb, ['--config', 'redis.yaml', 'start'], { timeoutMs: 15_000 });
     expect(r.timedOut).toBe(false);
-    expect(r.code).not.toBe(0);
-    expect(r.code).not.toBeNull();
-    expect(r.stderr).toMatch(/redis/i);
-    expect(r.stderr).toMatch(/store/);
-    expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
-    expect(r.stderr).not.toMatch(/Ctrl-C to stop/);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1 for store\.backend "redis" \(connect ECONNREFUSED[^)]*\); start Redis or fix store\.url/);
+    expect(r.stderr).not.toMatch(/Ctrl-C to stop|Unhandled error event|unexpected error|\n\s+at /);
+  });
+
+  it('a store backend that is not part of this build exits 2 and says what to use instead', async () => {
+    await fsp.writeFile(path.join(sb.cwd, 'pg.yaml'), 'store:\n  backend: postgres\n  url: postgres://127.0.0.1:1/bothost\n');
+    const r = await runCli(sb, ['--config', 'pg.yaml', 'start'], { timeoutMs: 15_000 });
+    expect(r.timedOut).toBe(false);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/store\.backend "postgres" is not available in this build yet; use "file"/);
+    expect(r.stderr).not.toMatch(/Ctrl-C to stop|\n\s+at /);
   });
 
   it('without a url the redis backend is a config error naming store.url (exit 2)', async () => {

@@ -111,13 +111,13 @@ describe('SessionLease', () => {
 
 describe('holdLease', () => {
   it('keeps renewing past 3× the TTL while held, and stops on release', async () => {
-    const h = (await holdLease(lease, 's', 300))!;
+    const h = (await holdLease(lease, 's', 500))!;
     held.push(h);
-    await sleep(1_100);
+    await sleep(1_700);
     expect(h.signal.aborted).toBe(false);
     expect(await admin.get(sessionKeys(prefix, 's').lease)).toBe(h.token);
     expect(await admin.pttl(sessionKeys(prefix, 's').lease)).toBeGreaterThan(0);
-    expect(await lease.acquire('s', 300)).toBeNull();
+    expect(await lease.acquire('s', 500)).toBeNull();
     await h.release();
     await h.release();
     expect(await admin.exists(sessionKeys(prefix, 's').lease)).toBe(0);
@@ -133,7 +133,7 @@ describe('holdLease', () => {
     const h = (await holdLease(lease, 's', 300))!;
     held.push(h);
     await admin.del(sessionKeys(prefix, 's').lease);
-    await until(() => h.signal.aborted, 1_000);
+    await until(() => h.signal.aborted, 3_000);
     expect(h.signal.reason).toBeInstanceOf(SessionLeaseLostError);
     expect(h.signal.reason).toMatchObject({ code: 'LEASE_LOST' });
   });
@@ -142,7 +142,7 @@ describe('holdLease', () => {
     const h = (await holdLease(lease, 's', 300))!;
     held.push(h);
     await admin.set(sessionKeys(prefix, 's').lease, 'intruder', 'PX', 5_000);
-    await until(() => h.signal.aborted, 1_000);
+    await until(() => h.signal.aborted, 3_000);
     // Its release leaves the other holder's key alone.
     await h.release();
     expect(await admin.get(sessionKeys(prefix, 's').lease)).toBe('intruder');

@@ -114,7 +114,6 @@ async function verify(dir: string, session: string, writers: Writer[], maxMessag
       if (cursor >= first) expect(seen.has(`${w.prefix}-${i}`), `acknowledged ${w.prefix}-${i} (cursor ${cursor}) lost`).toBe(true);
     }
   }
-  if (warnings.length) console.log('WARN', warnings.join(' | ').slice(0, 200));
   expect(warnings.filter((w) => !/unfinished write|header damaged/.test(w))).toEqual([]);
   return entries;
 }
@@ -132,7 +131,6 @@ async function killRounds(rounds: number, maxMessages: number, killWindowMs: [nu
     if (w.lastAck > before) roundsWithAcks++;
     await verify(dir, 'crash', [w], maxMessages);
   }
-  console.log('STATS', maxMessages, 'acks', w.lastAck, 'dups', w.duplicates);
   // The kills landed while writing, not only between runs.
   expect(roundsWithAcks).toBeGreaterThan(rounds / 2);
   const store = new FileSessionStore({ dir, maxMessages });
@@ -157,13 +155,11 @@ describe('FileSessionStore under kill -9', () => {
     const writers = ['a', 'b', 'c', 'd'].map((p) => new Writer(p));
     for (const w of writers) w.start(dir, 'multi', FULL);
     await Promise.all(writers.map((w) => w.child!.waitFor((l) => l === 'ready')));
-    const until = Date.now() + 4_000;
-    let kills = 0;
-    while (Date.now() < until) {
+    const KILLS = 14;
+    for (let kills = 0; kills < KILLS; kills++) {
       await sleep(randomInt(60, 250));
       const w = writers[randomInt(0, writers.length - 1)]!;
       await w.kill();
-      kills++;
       // Read while the other three keep writing: the killed writer's acks must all be there.
       const entries = await new FileSessionStore({ dir, maxMessages: FULL }).getEntries('multi');
       const contents = new Set(entries.map((e) => e.content));
@@ -172,8 +168,6 @@ describe('FileSessionStore under kill -9', () => {
       await w.child!.waitFor((l) => l === 'ready');
     }
     await Promise.all(writers.map((w) => w.kill()));
-    expect(kills).toBeGreaterThan(10);
-    console.log('STATS4', kills, writers.map((w) => [w.lastAck, w.duplicates]));
 
     const entries = await verify(dir, 'multi', writers, FULL);
     const total = writers.reduce((n, w) => n + w.acked.size, 0);

@@ -9,17 +9,18 @@
     ARGV[3] the caller's lease token
 
   Output:
-    1  removed
-    0  the head is not that turn (already removed)
-   -1  the caller does not hold the lease: nothing changed
+    {1, next head or false}  removed; the next turn to run comes along (saves a round trip)
+    {0, head or false}       the head is not that turn (already removed)
+    {-1}                     the caller does not hold the lease: nothing changed
 ]]
 if redis.call('GET', KEYS[4]) ~= ARGV[3] then
-  return -1
+  return {-1}
 end
-if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[2] then
-  return 0
+local head = redis.call('LINDEX', KEYS[1], 0)
+if head ~= ARGV[2] then
+  return {0, head}
 end
 redis.call('LPOP', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
-return 1
+return {1, redis.call('LINDEX', KEYS[1], 0)}

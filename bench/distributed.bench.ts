@@ -1,0 +1,263 @@
+/**
+ * Distributed-mode figures (issue: scale out), measured against the same Redis in one run:
+ * raw BullMQ no-op jobs/s as the yardstick, end-to-end turns/s through `bot worker` processes
+ * (1 and 2) with the echo model, one hot session, host-added latency at half the maximum
+ * throughput, and Redis commands per turn (INFO commandstats before/after).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { TurnRequest, TurnResult } from '../src/core/turn-queue.js';
+import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
+import { connectRedis } from '../src/queue/redis-connection.js';
+import { subscribeDelivery } from '../src/queue/redis-delivery.js';
+import { percentile, type Report } from './report.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const CONCURRENCY = 10;
+
+interface Run {
+  prefix: string;
+  queueName: string;
+  configFile: string;
+  client: Redis;
+  subscriber: Redis;
+  ingress: BullMQTurnQueue;
+  finals: Map<string, number>;
+  onFinal?: (r: TurnResult, at: number) => void;
+  workers: ChildProcess[];
+  close(): Promise<void>;
+}
+
+async function openRun(dir: string): Promise<Run> {
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
+  const queueName = `turns-${prefix}`;
+  const configFile = path.join(dir, `${prefix}.yaml`);
+  await writeFile(
+    configFile,
+    [
+      'agents: { assistant: { model: echo, max_history: 20 } }',
+      `store: { backend: redis, url: "${REDIS_URL}", prefix: ${prefix}, max_messages: 1000 }`,
+      `queue: { backend: bullmq, concurrency: ${CONCURRENCY}, name: ${queueName} }`,
+      'log: { level: warn }',
+    ].join('\n'),
+  );
+  const client = connectRedis(REDIS_URL);
+  const subscriber = client.duplicate();
+  const ingress = new BullMQTurnQueue({ client, prefix, queueName });
+  const run: Run = {
+    prefix,
+    queueName,
+    configFile,
+    client,
+    subscriber,
+    ingress,
+    finals: new Map(),
+    workers: [],
+    async close() {
+      for (const w of run.workers) w.kill('SIGKILL');
+      await unsubscribe();
+      await ingress.close();
+      await deleteKeys(client, prefix);
+      subscriber.disconnect();
+      client.disconnect();
+    },
+  };
+  const unsubscribe = await subscribeDelivery(subscriber, prefix, 'bench', {
+    final: (r) => {
+      const at = performance.now();
+      run.finals.set(r.request.inbound.messageId, at);
+      run.onFinal?.(r, at);
+    },
+    failed: (req, message) => {
+      process.stderr.write(`bench turn failed: ${req.sessionId}: ${message}\n`);
+    },
+  });
+  return run;
+}
+
+async function deleteKeys(client: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await client.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+function request(sessionId: string, messageId: string): TurnRequest {
+  return {
+    sessionId,
+    agent: 'assistant',
+    inbound: { platform: 'bench', botId: 'bench', chatId: sessionId, userId: sessionId, messageId, text: `hello ${messageId}`, isDirect: true, mentionsBot: true, receivedAt: Date.now() },
+  };
+}
+
+async function startWorkers(run: Run, n: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: n }, () => {
+      const child = spawn(process.execPath, [CLI, '--config', run.configFile, 'worker', '--concurrency', String(CONCURRENCY)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, LOG_LEVEL: 'info', OPENAI_BASE_URL: '', OPENAI_API_KEY: '', BOT_MODEL: '' },
+      });
+      run.workers.push(child);
+      return new Promise<void>((resolve, reject) => {
+        let err = '';
+        child.stderr!.on('data', (d: Buffer) => {
+          err += d;
+          if (err.includes('worker ready')) resolve();
+        });
+        child.on('exit', (code) => reject(new Error(`worker exited ${code}: ${err.slice(-500)}`)));
+      });
+    }),
+  );
+}
+
+/** Enqueue with a bounded number in flight, like many ingress connections would. */
+async function enqueueAll(run: Run, requests: TurnRequest[], inFlight = 64): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (i < requests.length) await run.ingress.enqueue(requests[i++]!);
+    }),
+  );
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`bench timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Turns/s from the first to the last final: excludes process start-up on both sides. */
+function rate(times: Iterable<number>): number {
+  const t = [...times].sort((a, b) => a - b);
+  return ((t.length - 1) / (t.at(-1)! - t[0]!)) * 1000;
+}
+
+async function rawBullMQ(): Promise<number> {
+  const client = connectRedis(REDIS_URL);
+  const name = `raw-${randomUUID().slice(0, 8)}`;
+  const prefix = `bench-raw-${name}`;
+  const queue = new Queue(name, { connection: client, prefix });
+  const N = 20_000;
+  for (let i = 0; i < N; i += 1000) {
+    await queue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })));
+  }
+  const done: number[] = [];
+  const worker = new Worker(name, async () => undefined, { connection: client, prefix, concurrency: CONCURRENCY });
+  worker.on('completed', () => done.push(performance.now()));
+  await waitFor(() => done.length >= N, 120_000, 'raw BullMQ jobs');
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await deleteKeys(client, prefix);
+  client.disconnect();
+  return rate(done);
+}
+
+async function commandCalls(client: Redis): Promise<Map<string, number>> {
+  const info = await client.info('commandstats');
+  const out = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+export async function benchDistributed(report: Report): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-dist-'));
+  try {
+    const raw = await rawBullMQ();
+    report.add({ name: `raw BullMQ no-op jobs/s, concurrency ${CONCURRENCY}, one process`, value: raw, unit: 'jobs/s', target: 'yardstick (anchor ~16k)' });
+
+    const sessions = 1000;
+    const perSession = 10;
+    for (const workers of [1, 2]) {
+      const run = await openRun(dir);
+      try {
+        await startWorkers(run, workers);
+        const reqs: TurnRequest[] = [];
+        for (let m = 0; m < perSession; m++) for (let s = 0; s < sessions; s++) reqs.push(request(`s${s}`, `s${s}-m${m}`));
+        const before = workers === 1 ? await commandCalls(run.client) : undefined;
+        await enqueueAll(run, reqs);
+        await waitFor(() => run.finals.size >= reqs.length, 300_000, 'turns');
+        const turns = rate(run.finals.values());
+        report.add({
+          name: `turns/s, echo model, ${sessions} sessions × ${perSession}, ${workers} worker process(es)`,
+          value: turns,
+          unit: 'turns/s',
+          target: workers === 1 ? `≥ 50% of raw BullMQ (${Math.round(raw / 2)})` : 'reported',
+          ...(workers === 1 ? { pass: turns >= raw / 2 } : {}),
+          extra: { ratioToRawBullMQ: Math.round((turns / raw) * 1000) / 1000 },
+        });
+        if (before) {
+          const after = await commandCalls(run.client);
+          let total = 0;
+          const per: Record<string, number> = {};
+          for (const [cmd, calls] of after) {
+            const d = calls - (before.get(cmd) ?? 0);
+            if (d > 0) {
+              total += d;
+              per[cmd] = Math.round((d / reqs.length) * 100) / 100;
+            }
+          }
+          report.add({ name: 'Redis commands per turn (all processes, incl. BullMQ and pub/sub)', value: total / reqs.length, unit: 'cmds', extra: { perCommand: per } });
+        }
+        if (workers === 1) await latencyAtHalf(run, turns, report);
+      } finally {
+        await run.close();
+      }
+    }
+
+    const hot = await openRun(dir);
+    try {
+      await startWorkers(hot, 1);
+      const reqs = Array.from({ length: 3000 }, (_, i) => request('hot', `hot-${i}`));
+      await enqueueAll(hot, reqs, 1);
+      await waitFor(() => hot.finals.size >= reqs.length, 300_000, 'hot session turns');
+      const r = rate(hot.finals.values());
+      report.add({ name: 'one hot session, messages back to back, 1 worker', value: r, unit: 'turns/s', target: '≥ 2000 turns/s', pass: r >= 2000 });
+    } finally {
+      await hot.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Open-loop arrivals at half the measured maximum across 1000 sessions; accepted → final. */
+async function latencyAtHalf(run: Run, maxRate: number, report: Report): Promise<void> {
+  const target = maxRate / 2;
+  const total = Math.min(10_000, Math.round(target * 4));
+  const accepted = new Map<string, number>();
+  const latencies: number[] = [];
+  run.onFinal = (r, at) => {
+    const t0 = accepted.get(r.request.inbound.messageId);
+    if (t0 !== undefined) latencies.push(at - t0);
+  };
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i / target) * 1000;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const req = request(`lat${i % 1000}`, `lat-${i}`);
+    // "Accepted" = handed to ingress; the enqueue itself is host work and counts.
+    accepted.set(req.inbound.messageId, performance.now());
+    pending.push(run.ingress.enqueue(req));
+  }
+  await Promise.all(pending);
+  await waitFor(() => latencies.length >= total, 120_000, 'latency turns');
+  run.onFinal = undefined;
+  const p50 = percentile(latencies, 50);
+  const p99 = percentile(latencies, 99);
+  report.add({ name: `host-added latency p50 at ${Math.round(target)} turns/s (half max)`, value: p50, unit: 'ms' });
+  report.add({ name: `host-added latency p99 at ${Math.round(target)} turns/s (half max)`, value: p99, unit: 'ms', target: '≤ 5 ms', pass: p99 <= 5 });
+}

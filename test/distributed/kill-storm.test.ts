@@ -1,0 +1,131 @@
+/**
+ * T01 (CI size): one hot session, 4 senders × 100 messages, 3 `bot worker` processes, one of
+ * them SIGKILLed every ~1.5 s and restarted, until every message is answered.
+ * Checks I1 (no loss), I2 (each message id once), I3 (per-sender order, one turn at a time),
+ * I4 (reply k says `turn k`), I6 (every reply delivered; duplicates only from kills), and that
+ * the queue ends clean: empty inbox, no waiting/active/failed kick jobs.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  checkEchoLog,
+  checkOneTurnAtATime,
+  closeAllIngresses,
+  Ingress,
+  killEverything,
+  makeEnv,
+  range,
+  sleep,
+  startWorker,
+  uniqueNames,
+  waitFor,
+  type WorkerProc,
+} from '../helpers/distributed-harness.js';
+
+afterEach(async () => {
+  await killEverything();
+  await closeAllIngresses();
+});
+afterAll(killEverything);
+
+const SENDERS = 4;
+const PER_SENDER = 100;
+const WORKERS = 3;
+const KILL_EVERY_MS = 1500;
+
+describe('T01 kill storm, one hot session (CI size)', () => {
+  it(`${SENDERS} senders × ${PER_SENDER} messages, ${WORKERS} workers, one SIGKILLed every ~${KILL_EVERY_MS} ms: every message answered once, in order, with full context`, async () => {
+    const { prefix, queueName } = uniqueNames('t01');
+    const env = await makeEnv({ prefix, queueName, concurrency: 4 });
+    const ingress = await Ingress.open(prefix, queueName);
+    const session = 'bot_test_hot';
+    const total = SENDERS * PER_SENDER;
+
+    let seq = 0;
+    const spawn = () => startWorker(`w${++seq}`, env);
+    const pool: WorkerProc[] = range(WORKERS).map(spawn);
+    await Promise.all(pool.map((w) => w.ready()));
+
+    // Senders pace their messages so the kills land while the session is being drained.
+    const t0 = Date.now();
+    const senders = range(SENDERS).map(async (s) => {
+      for (let i = 0; i < PER_SENDER; i++) {
+        await ingress.enqueue(session, `u${s}`, `s${s}-m${i}`);
+        await sleep(20 + Math.random() * 40);
+      }
+    });
+    const sending = Promise.all(senders);
+
+    let kills = 0;
+    let answered = 0;
+    let stormDone = false;
+    const storm = (async () => {
+      while (!stormDone) {
+        await sleep(KILL_EVERY_MS * (0.7 + Math.random() * 0.6));
+        if (stormDone) break;
+        const victim = pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!;
+        await victim.kill();
+        kills++;
+        pool.push(spawn());
+      }
+    })();
+
+    await sending;
+    const sentMs = Date.now() - t0;
+    await waitFor(
+      `all ${total} messages answered (store has ${answered}/${total} turns)`,
+      async () => {
+        const info = await ingress.store.getSession(session);
+        answered = Math.floor((info?.messageCount ?? 0) / 2);
+        return answered >= total;
+      },
+      { timeoutMs: 90_000, intervalMs: 200 },
+    );
+    stormDone = true;
+    await storm;
+    const answeredMs = Date.now() - t0;
+    // Workers that were killed mid-kick leave stalled jobs; the survivors finish them.
+    await Promise.all(pool.map((w) => w.ready()));
+    await waitFor(
+      'the queue to settle (no waiting/active/delayed kick jobs)',
+      async () => {
+        const c = await ingress.jobCounts();
+        return c.wait === 0 && c.active === 0 && c.delayed === 0 && c.prioritized === 0 ? c : false;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+
+    // I1 + I2 + I3 + I4 on the stored log.
+    const entries = await ingress.entries(session);
+    expect(entries.filter((e) => e.role === 'user')).toHaveLength(total);
+    expect(entries.filter((e) => e.role === 'assistant')).toHaveLength(total);
+    const ids = checkEchoLog(entries);
+    expect(new Set(ids).size).toBe(total);
+    for (let s = 0; s < SENDERS; s++) {
+      expect(ids.filter((id) => id.startsWith(`s${s}-`)), `sender ${s} order (I3)`).toEqual(range(PER_SENDER).map((i) => `s${s}-m${i}`));
+    }
+
+    // Nothing left behind: inbox drained, no pending ids, no kick job failed.
+    expect(await ingress.inboxState(session)).toMatchObject({ inbox: 0, pending: 0 });
+    const counts = await ingress.jobCounts();
+    expect(counts.failed).toBe(0);
+    expect(await ingress.client.llen(`${prefix}:dead`)).toBe(0);
+
+    // I6: every message delivered at least once; at most one fresh (non-duplicate) final per id;
+    // re-deliveries of a stored reply only come from kills (one hot session: ≤ 1 per kill).
+    const finals = ingress.finals();
+    const byId = new Map<string, number>();
+    for (const f of finals) byId.set(f.messageId, (byId.get(f.messageId) ?? 0) + 1);
+    expect([...byId.keys()].sort()).toEqual([...ids].sort());
+    for (const id of ids) expect(finals.filter((f) => f.messageId === id && !f.duplicate).length, id).toBeLessThanOrEqual(1);
+    const extraSends = finals.length - total;
+    expect(extraSends).toBeLessThanOrEqual(kills);
+    // Every final carries the stored reply (a re-delivery re-sends the committed text, never a new one).
+    const replyOf = new Map<string, string>();
+    for (let i = 0; i + 1 < entries.length; i += 2) replyOf.set(String(entries[i]!.metadata?.message_id), entries[i + 1]!.content);
+    for (const f of finals) expect(f.text, f.messageId).toBe(replyOf.get(f.messageId));
+    checkOneTurnAtATime(ingress.events);
+
+    expect(kills).toBeGreaterThanOrEqual(3);
+    console.info(`T01: ${total} turns, ${kills} kills, sent in ${sentMs} ms, all answered after ${answeredMs} ms, ${extraSends} duplicate send(s)`);
+  }, 150_000);
+});

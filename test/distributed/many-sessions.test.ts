@@ -1,0 +1,136 @@
+/**
+ * T02/T10 (CI size): 100 sessions × 10 messages in one burst on 2 `bot worker` processes — at
+ * most one turn per session at any instant, all answered in order with full context, every
+ * inbox drained — and the orphan sweep: an inbox whose kick job never existed (or whose
+ * `kicked` flag is set with no job behind it) is re-kicked and answered within
+ * orphan-age + sweep-interval + a margin.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { inboxIndexKey, inboxKeys } from '../../src/queue/inbox-keys.js';
+import {
+  checkEchoLog,
+  checkOneTurnAtATime,
+  closeAllIngresses,
+  FAST_WORKER_FLAGS,
+  Ingress,
+  killEverything,
+  makeEnv,
+  range,
+  startWorker,
+  turnRequest,
+  uniqueNames,
+  waitFor,
+} from '../helpers/distributed-harness.js';
+
+afterEach(async () => {
+  await killEverything();
+  await closeAllIngresses();
+});
+afterAll(killEverything);
+
+const SESSIONS = 100;
+const PER_SESSION = 10;
+
+describe('T02/T10 many sessions, per-session serialization (CI size)', () => {
+  it(`${SESSIONS} sessions × ${PER_SESSION} messages burst on 2 workers: one turn per session at a time, all answered, every inbox empty`, async () => {
+    const { prefix, queueName } = uniqueNames('t10');
+    const env = await makeEnv({ prefix, queueName, concurrency: 8 });
+    const ingress = await Ingress.open(prefix, queueName);
+    const workers = [startWorker('a', env), startWorker('b', env)];
+    await Promise.all(workers.map((w) => w.ready()));
+
+    const sessionIds = range(SESSIONS).map((s) => `bot_test_s${s}`);
+    const t0 = Date.now();
+    await Promise.all(
+      sessionIds.map(async (sid, s) => {
+        for (let i = 0; i < PER_SESSION; i++) await ingress.enqueue(sid, `u${s}`, `s${s}-m${i}`);
+      }),
+    );
+    const enqueuedMs = Date.now() - t0;
+    const total = SESSIONS * PER_SESSION;
+    await waitFor(
+      `all ${total} turns answered`,
+      async () => ingress.finals().filter((f) => !f.duplicate).length >= total,
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    const answeredMs = Date.now() - t0;
+
+    for (const [s, sid] of sessionIds.entries()) {
+      const entries = await ingress.entries(sid);
+      expect(entries, sid).toHaveLength(2 * PER_SESSION);
+      expect(checkEchoLog(entries), sid).toEqual(range(PER_SESSION).map((i) => `s${s}-m${i}`));
+    }
+    // Seen from the delivery side, a session never had two turns open at once.
+    checkOneTurnAtATime(ingress.events);
+    const finals = ingress.finals();
+    expect(finals).toHaveLength(total);
+    expect(new Set(finals.map((f) => f.messageId)).size).toBe(total);
+
+    // Every inbox drained, nothing pending, no drain left claiming a session, no job waiting or failed.
+    await waitFor(
+      'every inbox drained and released',
+      async () => {
+        for (const sid of sessionIds) {
+          const st = await ingress.inboxState(sid);
+          if (st.inbox !== 0 || st.pending !== 0 || st.kicked || st.leased) return false;
+        }
+        return true;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    await waitFor('no waiting/active kick jobs', async () => {
+      const c = await ingress.jobCounts();
+      return c.wait === 0 && c.active === 0 && c.delayed === 0;
+    });
+    expect((await ingress.jobCounts()).failed).toBe(0);
+    expect(await ingress.queuedTurns()).toBe(0);
+    for (const w of workers) expect(w.alive).toBe(true);
+    console.info(`T02/T10: ${total} turns in ${SESSIONS} sessions; enqueued in ${enqueuedMs} ms, all answered after ${answeredMs} ms`);
+  }, 120_000);
+
+  it('re-kicks orphaned inboxes (no kick job; or the kicked flag set with no job) within orphan-age + sweep-interval + margin', async () => {
+    const { prefix, queueName } = uniqueNames('orphan');
+    const env = await makeEnv({ prefix, queueName });
+    const ingress = await Ingress.open(prefix, queueName);
+    const worker = await startWorker('a', env).ready();
+    const c = ingress.client;
+
+    // What enqueue leaves behind when it dies between storing the turn and adding the kick job:
+    // the turn in the inbox (+ pending id, + sweep index), and no job.
+    const plant = async (sid: string, messageId: string, kickedFlag: boolean) => {
+      const k = inboxKeys(prefix, sid);
+      const req = turnRequest(sid, 'u', messageId, `orphan ${messageId}`);
+      await c.rpush(k.inbox, JSON.stringify(req));
+      await c.sadd(k.pending, `${req.inbound.botId}:${messageId}`);
+      if (kickedFlag) await c.set(k.kicked, Date.now());
+      await c.zadd(inboxIndexKey(prefix), Date.now(), sid);
+    };
+    const t0 = Date.now();
+    await plant('bot_test_orphan_nojob', 'o1', false);
+    await plant('bot_test_orphan_flag', 'o2', true);
+    expect((await ingress.jobCounts()).wait).toBe(0);
+
+    // A message to the flagged session is accepted but, the flag being set, adds no job itself.
+    await ingress.enqueue('bot_test_orphan_flag', 'u', 'o3', 'orphan o3');
+    expect((await ingress.jobCounts()).wait).toBe(0);
+
+    const budget = FAST_WORKER_FLAGS.orphanAge + FAST_WORKER_FLAGS.sweepInterval + 3000;
+    await waitFor('the orphaned turns to be answered', () => ['o1', 'o2', 'o3'].every((id) => ingress.finals(id).length === 1), { timeoutMs: budget + 5000 });
+    const elapsed = Date.now() - t0;
+    expect(elapsed).toBeLessThanOrEqual(budget);
+    await worker.waitForLog(/re-kicked an orphaned inbox/);
+
+    const nojob = await ingress.entries('bot_test_orphan_nojob');
+    expect(checkEchoLog(nojob)).toEqual(['o1']);
+    const flagged = await ingress.entries('bot_test_orphan_flag');
+    expect(checkEchoLog(flagged)).toEqual(['o2', 'o3']);
+    await waitFor('orphaned inboxes drained and released', async () => {
+      const a = await ingress.inboxState('bot_test_orphan_nojob');
+      const b = await ingress.inboxState('bot_test_orphan_flag');
+      return a.inbox + a.pending + b.inbox + b.pending === 0 && !a.kicked && !b.kicked && !a.leased && !b.leased;
+    });
+    // The sweep forgets sessions whose inbox is empty.
+    await waitFor('the sweep index to empty', async () => (await c.zcard(inboxIndexKey(prefix))) === 0, { timeoutMs: budget });
+    console.info(`orphan sweep: answered after ${elapsed} ms (budget ${budget} ms)`);
+  }, 60_000);
+});
