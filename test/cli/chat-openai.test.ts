@@ -90,17 +90,6 @@ describe('bot chat against an OpenAI-compatible endpoint', () => {
     expect(entries).toEqual([]);
   });
 
-  it('--json reports a failed turn as kind "failed" with exit 1', async () => {
-    fake.failNext(401);
-    const r = await runCli(sb, ['chat', '--session', 'demo', '--message', 'hello', '--json'], { env });
-    expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout);
-    expect(out.kind).toBe('failed');
-    expect(out.reply).toMatch(/^Sorry — /);
-    expect(out.cursor).toBeUndefined();
-    expect(r.all).not.toContain(KEY);
-  });
-
   it('two 500s then success: the turn is retried and succeeds', async () => {
     fake.failNext(500, 2);
     const r = await runCli(sb, ['chat', '--session', 'demo', '--message', 'hello', '--json'], { env });
@@ -117,11 +106,14 @@ describe('bot chat against an OpenAI-compatible endpoint', () => {
     ]);
   });
 
-  it('a 500 on every attempt: retries are bounded, then a polite "not answering" and exit 1', async () => {
+  it('a 500 on every attempt: retries are bounded, then a polite "not answering", exit 1 (--json: kind "failed")', async () => {
     fake.failNext(500, 10);
-    const r = await runCli(sb, ['chat', '--session', 'demo', '--message', 'hello'], { env });
+    const r = await runCli(sb, ['chat', '--session', 'demo', '--message', 'hello', '--json'], { env });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^Sorry — the model is not answering right now/);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ session: 'demo', kind: 'failed' });
+    expect(out.reply).toMatch(/^Sorry — the model is not answering right now/);
+    expect(out.cursor).toBeUndefined();
     const attempts = chatRequests().length;
     expect(attempts).toBeGreaterThan(1);
     expect(attempts).toBeLessThanOrEqual(5);

@@ -68,9 +68,13 @@ describe('bot config check', () => {
       writeConfig('bad-platform.yaml', 'agents:\n  assistant:\n    model: echo\nbots:\n  - platform: telegram\n    token: abc\n  - platform: telegrm\n    token: abc\n'),
       writeConfig('bad-key.yaml', 'agents:\n  assistant:\n    model: echo\nstore:\n  backend: file\n  colour: red\n'),
     ]);
-    const [syntax, indent, platform, key] = await Promise.all(
-      ['bad-syntax.yaml', 'bad-indent.yaml', 'bad-platform.yaml', 'bad-key.yaml'].map((f) => runCli(sb, ['config', 'check', f])),
-    );
+    const check = (file: string) => runCli(sb, ['config', 'check', file]);
+    const [syntax, indent, platform, key] = await Promise.all([
+      check('bad-syntax.yaml'),
+      check('bad-indent.yaml'),
+      check('bad-platform.yaml'),
+      check('bad-key.yaml'),
+    ]);
     for (const r of [syntax, indent, platform, key]) {
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');

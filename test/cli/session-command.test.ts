@@ -50,9 +50,10 @@ describe('bot session', () => {
     const after = Date.now();
 
     // list: a table, newest activity first, and the same as JSON.
-    const [table, list, show, showJson, limited] = await Promise.all([
+    const [table, list, listLimited, show, showJson, limited] = await Promise.all([
       runCli(sb, ['session', 'list']),
       runCliJson<SessionInfoJson[]>(sb, ['session', 'list', '--json']),
+      runCliJson<SessionInfoJson[]>(sb, ['session', 'list', '--json', '--limit', '1']),
       runCli(sb, ['session', 'show', 'demo']),
       runCliJson<ShowJson>(sb, ['session', 'show', 'demo', '--json']),
       runCliJson<ShowJson>(sb, ['session', 'show', 'demo', '--json', '--limit', '2']),
@@ -72,7 +73,6 @@ describe('bot session', () => {
       expect(s.updatedAt).toBeLessThanOrEqual(after + 1000);
       expect(s.updatedAt).toBeGreaterThanOrEqual(s.createdAt);
     }
-    const listLimited = await runCliJson<SessionInfoJson[]>(sb, ['session', 'list', '--json', '--limit', '1']);
     expect(listLimited.map((s) => s.id)).toEqual(['demo']);
 
     // show: header, then #1..#4 with timestamps and roles.
