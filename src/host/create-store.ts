@@ -4,9 +4,7 @@ import { ConfigError, StoreError } from '../core/errors.js';
 import type { SessionLog } from '../core/session-store.js';
 import { FileSessionStore, type StoreLogger } from '../sessions/file-session-store.js';
 import { MemorySessionStore } from '../sessions/memory-session-store.js';
-import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import type { BotsConfig } from '../config/schema.js';
-import { connectRedis, describeRedis } from '../queue/redis-connection.js';
 
 /** `redis` reuses `client` when given (the distributed queue's connection), else connects to store.url. */
 export async function createStore(config: BotsConfig['store'], logger: StoreLogger, client?: Redis): Promise<SessionLog> {
@@ -15,13 +13,16 @@ export async function createStore(config: BotsConfig['store'], logger: StoreLogg
       return new FileSessionStore({ dir: config.path, maxMessages: config.max_messages, logger });
     case 'memory':
       return new MemorySessionStore({ maxMessages: config.max_messages });
-    case 'redis':
+    case 'redis': {
+      // Loaded on demand: the embedded default never loads a Redis client.
+      const { RedisSessionStore } = await import('../sessions/redis-session-store.js');
       if (!client) await assertRedisReachable(config.url!);
       return new RedisSessionStore({
         ...(client ? { client } : { url: config.url! }),
         prefix: config.prefix,
         maxMessages: config.max_messages,
       });
+    }
     default:
       throw new ConfigError(
         `store.backend "${config.backend}" is not available in this build yet; use "file" (the default), "redis" or "memory"`,
@@ -35,6 +36,7 @@ export async function createStore(config: BotsConfig['store'], logger: StoreLogg
  * message at start-up, not print a ready line and then reconnect forever.
  */
 async function assertRedisReachable(url: string): Promise<void> {
+  const { connectRedis, describeRedis } = await import('../queue/redis-connection.js');
   const probe = connectRedis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 5_000 });
   let socketError: Error | undefined; // e.g. ECONNREFUSED; connect() itself only says "Connection is closed."
   probe.on('error', (err: Error) => void (socketError ??= err));

@@ -15,7 +15,6 @@ import { createModel } from '../models/create-model.js';
 import { InlineTurnQueue } from '../queue/inline-turn-queue.js';
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
-import { openIngressQueue, openQueueRedis } from './distributed.js';
 import type { Logger } from './logger.js';
 
 export interface Host {
@@ -59,12 +58,14 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const env = options.env ?? process.env;
   const notices: string[] = [];
   const distributed = config.queue.backend === 'bullmq' && !options.queue;
-  const redis = distributed ? await openQueueRedis(config) : undefined;
+  // Loaded only in distributed mode, so the embedded host never loads BullMQ.
+  const dist = distributed ? await import('./distributed.js') : undefined;
+  const redis = dist ? await dist.openQueueRedis(config) : undefined;
   const store = await createStore(config.store, { warn: (m) => logger.warn(m) }, redis);
   const agents = resolveAgents(config, env, notices);
   const delivery = new DeliveryRouter();
   const run: InlineRun = (request, onPartial) => runTurn({ store, agents }, request, { onPartial });
-  const ingressQueue = redis ? await openIngressQueue(config, redis, delivery) : undefined;
+  const ingressQueue = dist && redis ? await dist.openIngressQueue(config, redis, delivery) : undefined;
   if (distributed) notices.push(`turns run on \`bot worker\` processes (queue "${config.queue.name}" on Redis)`);
   const queue =
     options.queue?.(run, delivery) ??

@@ -4,7 +4,15 @@
  * will not. Messages name the endpoint and say what to fix; they never carry a secret.
  */
 import { inspect } from 'node:util';
-import { APICallError, RetryError } from 'ai';
+import type { APICallError, RetryError } from 'ai';
+
+// The AI SDK's own isInstance checks look for these markers; checking them here keeps the SDK
+// out of the start-up path (it loads only when a real model is first called).
+const isRetryError = (e: unknown): e is RetryError => hasMarker(e, 'vercel.ai.error.AI_RetryError');
+const isAPICallError = (e: unknown): e is APICallError => hasMarker(e, 'vercel.ai.error.AI_APICallError');
+function hasMarker(e: unknown, marker: string): boolean {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[Symbol.for(marker)] === true;
+}
 import { ModelError } from '../core/errors.js';
 
 /** What an error message may mention about the endpoint, plus what it must never contain. */
@@ -57,18 +65,18 @@ const NETWORK_CODES = new Set([
 export function toModelError(error: unknown, ctx: EndpointContext): ModelError {
   if (error instanceof ModelError) return error;
   // With maxRetries > 0 the SDK wraps the last failure; the last one is what decides.
-  const failure = RetryError.isInstance(error) ? error.lastError : error;
+  const failure = isRetryError(error) ? error.lastError : error;
   const cause = scrubbedCause(error, ctx.secrets);
 
   // A status below 400 here means the body broke after a 200 (the connection dropped mid-reply).
-  const status = APICallError.isInstance(failure) ? failure.statusCode : undefined;
+  const status = isAPICallError(failure) ? failure.statusCode : undefined;
   if (status !== undefined && status >= 400) {
     const decision = decisionFor(status);
     const detail = failure instanceof Error && failure.message ? `: ${clip(redact(failure.message, ctx.secrets))}` : '';
     return new ModelError(decision.message(ctx, detail), decision.retryable, { cause });
   }
   const networkCode = findNetworkCode(failure);
-  if (networkCode !== undefined || (APICallError.isInstance(failure) && failure.isRetryable)) {
+  if (networkCode !== undefined || (isAPICallError(failure) && failure.isRetryable)) {
     const what = status === undefined ? 'cannot reach the model endpoint' : 'lost the connection mid-reply to the model endpoint';
     return new ModelError(
       `${what} at ${ctx.baseURL} (${networkCode ?? 'network error'}): check that it is running and OPENAI_BASE_URL is right`,

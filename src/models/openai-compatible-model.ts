@@ -3,8 +3,7 @@
  * OpenRouter …) through the Vercel AI SDK. The SDK does the wire protocol; this file only
  * adapts the seam: history in, text deltas out, every failure thrown as a `ModelError`.
  */
-import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { streamText, type ModelMessage } from 'ai';
+import type { LanguageModel, ModelMessage } from 'ai';
 import type { ChatModel } from '../core/model.js';
 import type { ChatMessage } from '../core/session-store.js';
 import { abortErrorFrom } from './abort.js';
@@ -36,13 +35,20 @@ export const OPENAI_COMPATIBLE_DEFAULTS = Object.freeze({
  * for await (const delta of model.stream({ system: 'Be brief.', messages })) process.stdout.write(delta);
  */
 export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions): ChatModel {
-  const provider = createOpenAICompatible({
-    name: OPENAI_COMPATIBLE_DEFAULTS.providerName,
-    baseURL: opts.baseURL,
-    ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
-    ...(opts.headers ? { headers: opts.headers } : {}),
-  });
-  const languageModel = provider.chatModel(opts.model);
+  // The SDK is loaded on the first call, not at start-up (it costs ~150 ms to import).
+  let sdk: Promise<{ streamText: typeof import('ai').streamText; languageModel: LanguageModel }> | undefined;
+  const loadSdk = () =>
+    (sdk ??= Promise.all([import('ai'), import('@ai-sdk/openai-compatible')]).then(([ai, compat]) => ({
+      streamText: ai.streamText,
+      languageModel: compat
+        .createOpenAICompatible({
+          name: OPENAI_COMPATIBLE_DEFAULTS.providerName,
+          baseURL: opts.baseURL,
+          ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
+          ...(opts.headers ? { headers: opts.headers } : {}),
+        })
+        .chatModel(opts.model),
+    })));
   const endpoint: EndpointContext = {
     model: opts.model,
     baseURL: displayURL(opts.baseURL),
@@ -56,6 +62,7 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
       const local = new AbortController();
       const abortSignal = signal ? AbortSignal.any([signal, local.signal]) : local.signal;
       try {
+        const { streamText, languageModel } = await loadSdk();
         const result = streamText({
           model: languageModel,
           ...(system !== undefined ? { system } : {}),

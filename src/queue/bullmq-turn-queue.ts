@@ -24,6 +24,9 @@ const enqueueScript = new LuaScript(new URL('./lua/enqueueTurn-4.lua', import.me
 
 export const ENQUEUE_REPLY = Object.freeze({ committed: 0, kick: 1, queued: 2, redelivered: 3 });
 
+/** An enqueue that gets no answer from Redis within this long is refused (the platform redelivers). */
+export const ENQUEUE_TIMEOUT_MS = 5_000;
+
 export interface KickJobData {
   sessionId: string;
 }
@@ -33,6 +36,8 @@ export interface BullMQTurnQueueOptions {
   /** Key prefix shared with the Redis session store. */
   prefix?: string;
   queueName?: string;
+  /** Refuse an enqueue Redis has not answered within this long; default ENQUEUE_TIMEOUT_MS. */
+  enqueueTimeoutMs?: number;
 }
 
 /** A kick job. Ids are unique (never `:`, never all digits): dedupe is the `kicked` flag's job. */
@@ -48,10 +53,12 @@ export class BullMQTurnQueue implements TurnQueue {
   readonly prefix: string;
   readonly queue: Queue;
   private readonly client: Redis;
+  private readonly enqueueTimeoutMs: number;
   private closed = false;
 
   constructor(options: BullMQTurnQueueOptions) {
     this.client = options.client;
+    this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? ENQUEUE_TIMEOUT_MS;
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.queue = new Queue(options.queueName ?? QUEUE_DEFAULTS.name, { connection: this.client, prefix: `${this.prefix}:bull` });
   }
@@ -59,6 +66,32 @@ export class BullMQTurnQueue implements TurnQueue {
   /** Resolves once the turn is in Redis; rejects (so the platform will redeliver) if Redis is down. */
   async enqueue(request: TurnRequest): Promise<void> {
     if (this.closed) throw new BotHostError('QUEUE_CLOSED', 'the turn queue is shutting down; try again shortly');
+    // The queue's connection never fails a command (maxRetriesPerRequest: null): while Redis is
+    // down it would hold the enqueue until Redis is back, and the platform would wait on an
+    // unacknowledged message instead of redelivering it. Refuse at once instead, and bound the
+    // wait for a Redis that dies mid-call (a late success is harmless: the redelivery dedupes).
+    if (this.client.status !== 'ready') {
+      throw new StoreError(`Redis is not reachable (connection ${this.client.status}); the turn was not accepted and should be redelivered`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const stored = this.store(request);
+    stored.catch(() => undefined);
+    try {
+      await Promise.race([
+        stored,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new StoreError(`Redis did not answer within ${this.enqueueTimeoutMs} ms; the turn was not acknowledged and should be redelivered`)),
+            this.enqueueTimeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async store(request: TurnRequest): Promise<void> {
     const keys = inboxKeys(this.prefix, request.sessionId);
     const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
     const reply = Number(

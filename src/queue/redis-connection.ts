@@ -9,7 +9,7 @@ import { BotHostError } from '../core/errors.js';
 export const REDIS_DEFAULTS = Object.freeze({ url: 'redis://127.0.0.1:6379' });
 
 export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  const client = new Redis(url, {
     maxRetriesPerRequest: null,
     // Reconnect forever with a capped backoff: a Redis restart must not need an operator.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
@@ -18,6 +18,10 @@ export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
     enableAutoPipelining: true,
     ...extra,
   });
+  // ioredis reconnects by itself; without a listener each failed attempt would print
+  // "Unhandled error event". Callers that care attach their own listener.
+  client.on('error', () => undefined);
+  return client;
 }
 
 /** Where a Redis URL points, without credentials (for logs). */

@@ -82,6 +82,9 @@ export class RedisSessionStore implements SessionLog {
     }
     this.ownsClient = options.client === undefined;
     this.connection = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379');
+    // Outages surface as StoreError from each call; the client reconnects by itself, so its
+    // background error events must not print "Unhandled error event" for every retry.
+    if (this.ownsClient) this.connection.on('error', () => undefined);
   }
 
   async addMessage(sessionId: string, role: Role, content: string, metadata?: Metadata): Promise<boolean> {

@@ -8,7 +8,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   checkEchoLog,
-  checkOneTurnAtATime,
   closeAllIngresses,
   Ingress,
   killEverything,
@@ -123,7 +122,6 @@ describe('T01 kill storm, one hot session (CI size)', () => {
     const replyOf = new Map<string, string>();
     for (let i = 0; i + 1 < entries.length; i += 2) replyOf.set(String(entries[i]!.metadata?.message_id), entries[i + 1]!.content);
     for (const f of finals) expect(f.text, f.messageId).toBe(replyOf.get(f.messageId));
-    checkOneTurnAtATime(ingress.events);
 
     expect(kills).toBeGreaterThanOrEqual(3);
     console.info(`T01: ${total} turns, ${kills} kills, sent in ${sentMs} ms, all answered after ${answeredMs} ms, ${extraSends} duplicate send(s)`);

@@ -21,6 +21,7 @@ import { connectRedis } from '../../src/queue/redis-connection.js';
 import { subscribeDelivery } from '../../src/queue/redis-delivery.js';
 import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
 import type { SessionEntry } from '../../src/core/session-store.js';
+import type { FakeChatBody } from './fake-openai-server.js';
 import { assertBuilt, CLI_ENTRY, cliEnv, makeSandbox, type Sandbox } from './run-cli.js';
 
 export const SHARED_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -335,6 +336,7 @@ export class Ingress {
     queueName: string,
   ) {
     this.queue = new BullMQTurnQueue({ client, prefix, queueName });
+    this.queue.queue.on('error', () => undefined); // reconnect noise during outage tests
     this.store = new RedisSessionStore({ client, prefix, maxMessages: 100_000 });
   }
 
@@ -390,8 +392,9 @@ export class Ingress {
 
   async close(): Promise<void> {
     ingresses.delete(this);
-    await this.queue.close().catch(() => undefined);
-    await this.unsubscribe?.().catch(() => undefined);
+    // Bounded: closing waits on a Redis that may be down (a fault test's private server).
+    await Promise.race([this.queue.close().catch(() => undefined), sleep(3000)]);
+    await Promise.race([this.unsubscribe?.().catch(() => undefined), sleep(1000)]);
     this.subscriber.disconnect();
     // Bounded: a private Redis may already be gone (the client would queue commands forever).
     if (this.client.status === 'ready') await Promise.race([deleteKeysWithPrefix(this.client, this.prefix).catch(() => undefined), sleep(5000)]);
@@ -445,22 +448,30 @@ export function checkEchoLog(entries: SessionEntry[]): string[] {
 }
 
 /**
- * One turn at a time per session, seen from outside: per session, delivery events come as
- * started(x) [partial(x)…] final|failed(x), never a `started` while another turn is open.
+ * A fake-model responder that answers like the echo model (`[echo] turn N: you said "…"`, N = user
+ * messages it was sent, so checkEchoLog applies) and measures, per session, how many model calls
+ * were in flight at once: each call holds its slot for `holdMs` before answering.
  */
-export function checkOneTurnAtATime(events: DeliveryEvent[]): void {
-  const open = new Map<string, string>();
-  const problems: string[] = [];
-  for (const e of events) {
-    const current = open.get(e.sessionId);
-    if (e.kind === 'started') {
-      if (current !== undefined && current !== e.messageId) problems.push(`${e.sessionId}: ${e.messageId} started while ${current} was running`);
-      open.set(e.sessionId, e.messageId);
-    } else if (e.kind === 'final' || e.kind === 'failed') {
-      if (current === e.messageId) open.delete(e.sessionId);
-    }
-  }
-  if (problems.length > 0) throw new Error(`more than one turn per session at once:\n  ${problems.slice(0, 20).join('\n  ')}`);
+export function overlapTrackingResponder(sessionOf: (text: string) => string, holdMs: () => number = () => 2 + Math.random() * 6) {
+  const inFlight = new Map<string, number>();
+  const stats = { calls: 0, maxPerSession: 0, maxOverall: 0, overall: 0, overlaps: [] as string[] };
+  const responder = async (body: FakeChatBody): Promise<string> => {
+    const users = (body.messages ?? []).filter((m) => m.role === 'user');
+    const last = String(users.at(-1)?.content ?? '');
+    const session = sessionOf(last);
+    const n = (inFlight.get(session) ?? 0) + 1;
+    inFlight.set(session, n);
+    stats.calls++;
+    stats.overall++;
+    stats.maxOverall = Math.max(stats.maxOverall, stats.overall);
+    stats.maxPerSession = Math.max(stats.maxPerSession, n);
+    if (n > 1) stats.overlaps.push(`${session}: ${last} ran while ${n - 1} other call(s) of the session were in flight`);
+    await sleep(holdMs());
+    inFlight.set(session, (inFlight.get(session) ?? 1) - 1);
+    stats.overall--;
+    return `[echo] turn ${users.length}: you said "${last}"`;
+  };
+  return { responder, stats };
 }
 
 export const range = (n: number) => Array.from({ length: n }, (_, i) => i);
