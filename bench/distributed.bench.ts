@@ -61,7 +61,21 @@ async function openRun(dir: string): Promise<Run> {
     finals: new Map(),
     workers: [],
     async close() {
-      for (const w of run.workers) w.kill('SIGKILL');
+      // SIGTERM: workers drain and exit (and write a CPU profile when asked to).
+      await Promise.all(
+        run.workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              if (w.exitCode !== null) return resolve();
+              const t = setTimeout(() => w.kill('SIGKILL'), 10_000);
+              w.once('exit', () => {
+                clearTimeout(t);
+                resolve();
+              });
+              w.kill('SIGTERM');
+            }),
+        ),
+      );
       await unsubscribe();
       await ingress.close();
       await deleteKeys(client, prefix);
@@ -102,9 +116,10 @@ function request(sessionId: string, messageId: string): TurnRequest {
 async function startWorkers(run: Run, n: number): Promise<void> {
   await Promise.all(
     Array.from({ length: n }, () => {
-      const child = spawn(process.execPath, [CLI, '--config', run.configFile, 'worker', '--concurrency', String(CONCURRENCY)], {
+      const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const child = spawn(process.execPath, [...nodeArgs, CLI, '--config', run.configFile, 'worker', '--concurrency', String(CONCURRENCY)], {
         stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, LOG_LEVEL: 'info', OPENAI_BASE_URL: '', OPENAI_API_KEY: '', BOT_MODEL: '' },
+        env: { ...process.env, LOG_LEVEL: 'info', OPENAI_BASE_URL: '', OPENAI_API_KEY: '', BOT_MODEL: '', },
       });
       run.workers.push(child);
       return new Promise<void>((resolve, reject) => {
@@ -216,14 +231,16 @@ export async function benchDistributed(report: Report): Promise<void> {
       }
     }
 
+    // One hot session: 3000 messages already queued in order (one sender, back to back), then
+    // one worker drains them; turns/s is the worker's per-session speed.
     const hot = await openRun(dir);
     try {
-      await startWorkers(hot, 1);
       const reqs = Array.from({ length: 3000 }, (_, i) => request('hot', `hot-${i}`));
       await enqueueAll(hot, reqs, 1);
+      await startWorkers(hot, 1);
       await waitFor(() => hot.finals.size >= reqs.length, 300_000, 'hot session turns');
       const r = rate(hot.finals.values());
-      report.add({ name: 'one hot session, messages back to back, 1 worker', value: r, unit: 'turns/s', target: '≥ 2000 turns/s', pass: r >= 2000 });
+      report.add({ name: 'one hot session, 3000 queued messages, 1 worker', value: r, unit: 'turns/s', target: '≥ 2000 turns/s', pass: r >= 2000 });
     } finally {
       await hot.close();
     }

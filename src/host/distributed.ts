@@ -61,8 +61,7 @@ export function startTurnWorker(
 ): TurnWorker {
   const prefix = config.store.prefix;
   const publisher = new RedisDeliveryPublisher(client, prefix);
-  const queue = new BullMQTurnQueue({ client, prefix, queueName: config.queue.name }).queue;
-  return new TurnWorker({ client, deps, delivery: publisher, queue, prefix, queueName: config.queue.name, concurrency: config.queue.concurrency, ...extra });
+  return new TurnWorker({ client, deps, delivery: publisher, publishFinal: (r) => publisher.encodeFinal(r), prefix, queueName: config.queue.name, concurrency: config.queue.concurrency, ...extra });
 }
 
 export { deliveryChannel };

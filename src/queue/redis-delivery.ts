@@ -30,7 +30,13 @@ export class RedisDeliveryPublisher implements Delivery {
   }
 
   async final(result: TurnResult): Promise<void> {
-    await this.publish(result.request, { kind: 'final', result });
+    const { channel, message } = this.encodeFinal(result);
+    await this.client.publish(channel, message);
+  }
+
+  /** The channel and message of a final reply, for a caller that publishes it inside a script. */
+  encodeFinal(result: TurnResult): { channel: string; message: string } {
+    return { channel: deliveryChannel(this.prefix, result.request.inbound.botId), message: JSON.stringify({ kind: 'final', result } satisfies Message) };
   }
 
   async failed(request: TurnRequest, message: string): Promise<void> {

@@ -12,22 +12,28 @@
  * keeping the session's order; after `attempts` (or at once for permanent ones) the user gets a
  * polite reply, the turn is recorded in `<prefix>:dead`, and the inbox moves on.
  */
-import { Worker, type Job, type Queue } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { runTurn, type TurnDeps } from '../agent/run-turn.js';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { holdLease, type HeldLease } from '../locks/hold-lease.js';
 import { SessionLease } from '../locks/session-lease.js';
 import { LuaScript } from '../sessions/redis-scripts.js';
-import { addKick, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
+import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
 import { deadLetterKey, inboxIndexKey, inboxKeys } from './inbox-keys.js';
 import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from './retry.js';
 
-const popScript = new LuaScript(new URL('./lua/popTurn-4.lua', import.meta.url));
+const popScript = new LuaScript(new URL('./lua/popTurn-5.lua', import.meta.url));
 const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
 
 /** runOne's answer when the lease was lost: stop draining, send nothing more. */
 const LOST = Symbol('lease lost');
+
+/** What the pop script saw: the next head, or that the inbox emptied and the drain ended. */
+interface Popped {
+  next: string | null;
+  finished: boolean;
+}
 
 export const WORKER_DEFAULTS = Object.freeze({
   concurrency: 8,
@@ -51,7 +57,11 @@ export interface TurnWorkerOptions {
   client: Redis;
   deps: TurnDeps;
   delivery: Delivery;
-  queue: Queue;
+  /**
+   * When set, a final reply is published by the script that removes its turn from the inbox
+   * (sent and recorded in one atomic step) instead of through `delivery.final`.
+   */
+  publishFinal?: (result: TurnResult) => { channel: string; message: string };
   prefix?: string;
   queueName?: string;
   concurrency?: number;
@@ -74,6 +84,9 @@ export type WorkerEvent =
 
 export class TurnWorker {
   readonly worker: Worker<KickJobData>;
+  private readonly bull: Redis;
+  /** For re-kicks (lost lease, sweep). */
+  private readonly queue: Queue;
   private readonly lease: SessionLease;
   private readonly prefix: string;
   private readonly o: { leaseTtlMs: number; orphanAgeMs: number; sweepIntervalMs: number; attempts: number; retryBaseMs: number };
@@ -90,8 +103,10 @@ export class TurnWorker {
       attempts: options.attempts ?? RETRY_DEFAULTS.attempts,
       retryBaseMs: options.retryBaseMs ?? RETRY_DEFAULTS.baseDelayMs,
     };
+    this.bull = bullConnection(options.client);
+    this.queue = new Queue(options.queueName ?? QUEUE_DEFAULTS.name, { connection: this.bull, prefix: `${this.prefix}:bull` });
     this.worker = new Worker<KickJobData>(options.queueName ?? QUEUE_DEFAULTS.name, (job) => this.process(job), {
-      connection: options.client,
+      connection: this.bull,
       prefix: `${this.prefix}:bull`,
       concurrency: options.concurrency ?? WORKER_DEFAULTS.concurrency,
       lockDuration: options.lockDurationMs ?? WORKER_DEFAULTS.lockDurationMs,
@@ -114,6 +129,8 @@ export class TurnWorker {
     this.closing ??= (async () => {
       clearInterval(this.sweepTimer);
       await this.worker.close();
+      await this.queue.close();
+      this.bull.disconnect();
     })();
     return this.closing;
   }
@@ -133,9 +150,16 @@ export class TurnWorker {
       if (released) held.forget();
       else await held.release();
     }
+    if (!released) {
+      // The lease was lost mid-drain (it expired during a pause or a Redis outage, or was taken
+      // over). The inbox still has work and its `kicked` flag is still set, so no enqueue will
+      // add a job: kick again. If a new holder is draining, this kick finds the lease busy and
+      // ends; if nobody is, it resumes the inbox now rather than after the orphan sweep.
+      await addKick(this.queue, sessionId);
+    }
   }
 
-  /** Run the inbox to empty. True when finishDrain released the lease; false when it was lost. */
+  /** Run the inbox to empty. True when the drain ended and released the lease; false when it was lost. */
   private async drain(sessionId: string, held: HeldLease): Promise<boolean> {
     const { client } = this.options;
     const keys = inboxKeys(this.prefix, sessionId);
@@ -150,17 +174,18 @@ export class TurnWorker {
         raw = await client.lindex(keys.inbox, 0);
         continue;
       }
-      const next = await this.runOne(sessionId, raw, held);
-      if (next === LOST) return false;
-      raw = next;
+      const popped = await this.runOne(sessionId, raw, held);
+      if (popped === LOST) return false;
+      if (popped.finished) return true;
+      raw = popped.next;
     }
   }
 
   /**
-   * Run the inbox head to completion (delivered or dead-lettered). Returns the next head (null
-   * when the inbox is empty), or LOST when the lease was lost.
+   * Run the inbox head to completion (delivered or dead-lettered). Returns what the pop saw
+   * next, or LOST when the lease was lost.
    */
-  private async runOne(sessionId: string, raw: string, held: HeldLease): Promise<string | null | typeof LOST> {
+  private async runOne(sessionId: string, raw: string, held: HeldLease): Promise<Popped | typeof LOST> {
     const { client, deps, delivery } = this.options;
     const keys = inboxKeys(this.prefix, sessionId);
     const request = JSON.parse(raw) as TurnRequest;
@@ -180,9 +205,11 @@ export class TurnWorker {
           },
         });
         if (held.signal.aborted) return LOST;
-        await delivery.final(result);
-        this.options.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
-        return this.pop(keys, inboundId, raw, held);
+        const publish = this.options.publishFinal?.(result);
+        if (!publish) await delivery.final(result);
+        const popped = await this.pop(keys, inboundId, raw, held, publish);
+        if (popped !== LOST) this.options.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+        return popped;
       } catch (error) {
         const decision = held.signal.aborted ? 'drop' : classifyTurnError(error);
         if (decision === 'drop') {
@@ -206,11 +233,21 @@ export class TurnWorker {
     }
   }
 
-  /** Remove the finished head; the reply carries the next head. */
-  private async pop(keys: ReturnType<typeof inboxKeys>, inboundId: string, raw: string, held: HeldLease): Promise<string | null | typeof LOST> {
-    const reply = (await popScript.run(this.options.client, [keys.inbox, keys.pending, keys.tries, keys.lease], [inboundId, raw, held.token])) as [number, (string | null)?];
+  /** Remove the finished head (publishing its reply if asked); the reply says what comes next. */
+  private async pop(
+    keys: ReturnType<typeof inboxKeys>,
+    inboundId: string,
+    raw: string,
+    held: HeldLease,
+    publish?: { channel: string; message: string },
+  ): Promise<Popped | typeof LOST> {
+    const reply = (await popScript.run(
+      this.options.client,
+      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked],
+      [inboundId, raw, held.token, publish?.channel ?? '', publish?.message ?? ''],
+    )) as [number, (string | null)?, number?];
     if (Number(reply[0]) < 0) return LOST;
-    return reply[1] ?? null;
+    return { next: reply[1] ?? null, finished: Number(reply[2]) === 1 };
   }
 
   /**
@@ -218,7 +255,8 @@ export class TurnWorker {
    * turn and adding the job) or failed for good. Sessions with an empty inbox leave the index.
    */
   async sweep(): Promise<number> {
-    const { client, queue } = this.options;
+    const { client } = this.options;
+    const { queue } = this;
     const index = inboxIndexKey(this.prefix);
     const stale = await client.zrangebyscore(index, 0, Date.now() - this.o.orphanAgeMs, 'LIMIT', 0, 200);
     let kicked = 0;

@@ -283,6 +283,17 @@ export class WorkerProc {
     return this;
   }
 
+  /** CPU time (user + system, clock ticks) the process has used so far; Linux /proc. */
+  async cpuTicks(): Promise<number> {
+    try {
+      const stat = await fsp.readFile(`/proc/${this.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return 0;
+    }
+  }
+
   signal(sig: NodeJS.Signals): void {
     if (this.alive) this.proc.kill(sig);
   }
