@@ -21,6 +21,11 @@ export interface HoldLeaseOptions {
   retryMs?: number;
   /** Stop waiting early (resolves null). */
   signal?: AbortSignal;
+  /**
+   * Take the lease some other way (a caller's script that also reads what it needs in the
+   * same round trip); it must follow SessionLease.acquire's contract. Default: `lease.acquire`.
+   */
+  acquire?: () => Promise<LeaseGrant | null>;
 }
 
 export interface HeldLease extends LeaseGrant {
@@ -48,7 +53,7 @@ export async function holdLease(lease: SessionLease, sessionId: string, ttlMs: n
   let confirmedAt = 0;
   for (;;) {
     confirmedAt = Date.now();
-    grant = await lease.acquire(sessionId, ttlMs);
+    grant = await (options.acquire ? options.acquire() : lease.acquire(sessionId, ttlMs));
     if (grant) break;
     const left = deadline - Date.now();
     if (left <= 0 || options.signal?.aborted) return null;

@@ -110,10 +110,10 @@ export class BullMQTurnQueue implements TurnQueue {
     const reply = Number(
       await enqueueScript.run(this.client, [keys.inbox, keys.pending, keys.kicked, keys.ids], [inboundId, JSON.stringify(request), Date.now()]),
     );
-    if (reply === ENQUEUE_REPLY.committed) return;
+    // Reply `queued`: a kick is pending and the inbox is already in the sweep's index.
+    if (reply !== ENQUEUE_REPLY.kick && reply !== ENQUEUE_REPLY.redelivered) return;
     try {
-      await this.client.zadd(inboxIndexKey(this.prefix), 'NX', Date.now(), request.sessionId);
-      if (reply === ENQUEUE_REPLY.kick || reply === ENQUEUE_REPLY.redelivered) await addKick(this.queue, request.sessionId);
+      await Promise.all([this.client.zadd(inboxIndexKey(this.prefix), 'NX', Date.now(), request.sessionId), addKick(this.queue, request.sessionId)]);
     } catch (cause) {
       // The turn is stored; without a kick only the sweep would find it. Refuse, so the
       // platform redelivers and the redelivery (reply 3) adds the kick.

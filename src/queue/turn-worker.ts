@@ -12,12 +12,14 @@
  * keeping the session's order; after `attempts` (or at once for permanent ones) the user gets a
  * polite reply, the turn is recorded in `<prefix>:dead`, and the inbox moves on.
  */
+import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { runTurn, type TurnDeps } from '../agent/run-turn.js';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { holdLease, type HeldLease } from '../locks/hold-lease.js';
 import { SessionLease } from '../locks/session-lease.js';
+import { sessionKeys } from '../sessions/redis-keys.js';
 import { LuaScript } from '../sessions/redis-scripts.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
 import { deadLetterKey, inboxIndexKey, inboxKeys } from './inbox-keys.js';
@@ -25,6 +27,7 @@ import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from
 
 const popScript = new LuaScript(new URL('./lua/popTurn-5.lua', import.meta.url));
 const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
+const claimScript = new LuaScript(new URL('./lua/claimSession-3.lua', import.meta.url));
 
 /** runOne's answer when the lease was lost: stop draining, send nothing more. */
 const LOST = Symbol('lease lost');
@@ -92,6 +95,8 @@ export class TurnWorker {
   private readonly o: { leaseTtlMs: number; orphanAgeMs: number; sweepIntervalMs: number; attempts: number; retryBaseMs: number };
   private sweepTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  /** Set by close(): drains hand their session back after the turn in flight. */
+  private stopping = false;
 
   constructor(private readonly options: TurnWorkerOptions) {
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
@@ -127,6 +132,7 @@ export class TurnWorker {
   /** Stop taking jobs; wait for turns in flight to finish (SIGTERM drain). Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.stopping = true;
       clearInterval(this.sweepTimer);
       await this.worker.close();
       await this.queue.close();
@@ -137,7 +143,21 @@ export class TurnWorker {
 
   private async process(job: Job<KickJobData>): Promise<void> {
     const { sessionId } = job.data;
-    const held = await holdLease(this.lease, sessionId, this.o.leaseTtlMs);
+    const keys = inboxKeys(this.prefix, sessionId);
+    let head: string | null = null;
+    // Lease and inbox head in one round trip.
+    const acquire = async () => {
+      const token = randomUUID();
+      const reply = (await claimScript.run(this.options.client, [keys.lease, sessionKeys(this.prefix, sessionId).meta, keys.inbox], [token, this.o.leaseTtlMs])) as [
+        number,
+        (string | null)?,
+      ];
+      const fence = Number(reply[0]);
+      if (fence === 0) return null;
+      head = reply[1] ?? null;
+      return { token, fence };
+    };
+    const held = await holdLease(this.lease, sessionId, this.o.leaseTtlMs, { acquire });
     if (!held) {
       // Someone is draining this session; finishDrain makes them see our turn. Nothing to do.
       this.options.onEvent?.({ type: 'lease_busy', sessionId });
@@ -145,30 +165,38 @@ export class TurnWorker {
     }
     let released = false;
     try {
-      released = await this.drain(sessionId, held);
+      released = await this.drain(sessionId, held, head);
     } finally {
       if (released) held.forget();
       else await held.release();
     }
     if (!released) {
-      // The lease was lost mid-drain (it expired during a pause or a Redis outage, or was taken
-      // over). The inbox still has work and its `kicked` flag is still set, so no enqueue will
-      // add a job: kick again. If a new holder is draining, this kick finds the lease busy and
-      // ends; if nobody is, it resumes the inbox now rather than after the orphan sweep.
+      // The drain stopped with work left: the lease was lost (it expired during a pause or a
+      // Redis outage, or was taken over), or this worker is shutting down and handed the
+      // session back. The `kicked` flag is still set, so no enqueue will add a job: kick again
+      // (after the release above, so another worker can take the lease). If a new holder is
+      // draining, this kick finds the lease busy and ends; if nobody is, it resumes the inbox
+      // now rather than after the orphan sweep.
       await addKick(this.queue, sessionId);
     }
   }
 
-  /** Run the inbox to empty. True when the drain ended and released the lease; false when it was lost. */
-  private async drain(sessionId: string, held: HeldLease): Promise<boolean> {
+  /**
+   * Run the inbox to empty. True when the drain ended and released the lease; false when it
+   * stopped with work left (lease lost, or handed back on shutdown).
+   */
+  private async drain(sessionId: string, held: HeldLease, head: string | null): Promise<boolean> {
     const { client } = this.options;
     const keys = inboxKeys(this.prefix, sessionId);
-    let raw: string | null = await client.lindex(keys.inbox, 0);
+    let raw = head;
     for (;;) {
       if (held.signal.aborted) {
         this.options.onEvent?.({ type: 'lease_lost', sessionId });
         return false;
       }
+      // Shutting down: the turn in flight is done; leave the rest to another worker, or a
+      // session that never empties would keep this process alive forever.
+      if (this.stopping && raw !== null) return false;
       if (raw === null) {
         if (Number(await finishScript.run(client, [keys.inbox, keys.kicked, keys.lease], [held.token])) === 1) return true;
         raw = await client.lindex(keys.inbox, 0);

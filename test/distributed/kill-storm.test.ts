@@ -1,9 +1,9 @@
 /**
  * T01 (CI size): one hot session, 4 senders × 100 messages, 3 `bot worker` processes, one of
  * them SIGKILLed every ~1.5 s and restarted, until every message is answered.
- * Checks I1 (no loss), I2 (each message id once), I3 (per-sender order, one turn at a time),
- * I4 (reply k says `turn k`), I6 (every reply delivered; duplicates only from kills), and that
- * the queue ends clean: empty inbox, no waiting/active/failed kick jobs.
+ * Checks I1 (no loss), I2 (each message id once), I3 (per-sender order; one turn at a time,
+ * measured at the model), I4 (reply k says `turn k`), I6 (every reply delivered, exactly
+ * once), and that the queue ends clean: empty inbox, no waiting/active/failed jobs.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
@@ -44,10 +44,11 @@ const KILL_EVERY_MS = 1500;
 describe('T01 kill storm, one hot session (CI size)', () => {
   it(`${SENDERS} senders × ${PER_SENDER} messages, ${WORKERS} workers, one SIGKILLed every ~${KILL_EVERY_MS} ms: every message answered once, in order, with full context`, async () => {
     const { prefix, queueName } = uniqueNames('t01');
-    // The model answers like the echo model (`turn N` = user messages it was sent) but takes
-    // ~25 ms, a little slower than messages arrive: the inbox keeps a backlog, so the drain runs
-    // continuously on one lease holder and the kills land mid-drain, mid-turn.
-    const { responder, stats } = overlapTrackingResponder(() => 'hot', () => 20 + Math.random() * 10);
+    // The model (fake server) answers like the echo model — `turn N`, N = user messages it was
+    // sent — but takes ~13 ms (+ HTTP and Redis), about as fast as messages arrive: the inbox
+    // keeps a backlog, the drain runs on one lease holder for long, and kills land mid-turn.
+    // It also measures that no two model calls of the session are ever in flight at once.
+    const { responder, stats } = overlapTrackingResponder(() => 'hot', () => 10 + Math.random() * 6);
     fake.setResponder(responder);
     const env = await makeEnv({ prefix, queueName, concurrency: 4, model: 'fake-model' }, fakeModelEnv(fake.url));
     const ingress = await Ingress.open(prefix, queueName);
@@ -69,8 +70,9 @@ describe('T01 kill storm, one hot session (CI size)', () => {
     });
     const sending = Promise.all(senders);
 
-    // Every other kill picks the busiest worker (most CPU since the last kill): with one hot
-    // session that is almost always the lease holder, mid-drain. The others are random.
+    // Kills 1 and 4 pick the busiest worker (most CPU since the last kill): with one hot session
+    // that is the lease holder, mid-drain — so the storm surely interrupts turns. The others are
+    // random (a third of them hit the holder; each such hit stalls the session ~2.5 s).
     let kills = 0;
     let busiestKills = 0;
     let answered = 0;
@@ -83,7 +85,7 @@ describe('T01 kill storm, one hot session (CI size)', () => {
         if (stormDone) break;
         lastKill = Date.now();
         let index = Math.floor(Math.random() * pool.length);
-        if (kills % 2 === 0) {
+        if (kills === 0 || kills === 3) {
           const used = await Promise.all(pool.map(async (w) => (await w.cpuTicks()) - (base.get(w) ?? 0)));
           index = used.indexOf(Math.max(...used));
           busiestKills++;
@@ -143,15 +145,15 @@ describe('T01 kill storm, one hot session (CI size)', () => {
     expect(counts.failed).toBe(0);
     expect(await ingress.client.llen(`${prefix}:dead`)).toBe(0);
 
-    // I6: every message delivered at least once; at most one fresh (non-duplicate) final per id;
-    // re-deliveries of a stored reply only come from kills (one hot session: ≤ 1 per kill).
+    // I6: every message delivered. The worker publishes the final reply inside the script that
+    // pops the turn (sent and recorded in one step), so no kill can fall between send and
+    // record: exactly one final per message id, kills notwithstanding.
     const finals = ingress.finals();
     const byId = new Map<string, number>();
     for (const f of finals) byId.set(f.messageId, (byId.get(f.messageId) ?? 0) + 1);
     expect([...byId.keys()].sort()).toEqual([...ids].sort());
-    for (const id of ids) expect(finals.filter((f) => f.messageId === id && !f.duplicate).length, id).toBeLessThanOrEqual(1);
     const extraSends = finals.length - total;
-    expect(extraSends).toBeLessThanOrEqual(kills);
+    expect([...byId].filter(([, n]) => n !== 1), 'message ids delivered more than once').toEqual([]);
     // Every final carries the stored reply (a re-delivery re-sends the committed text, never a new one).
     const replyOf = new Map<string, string>();
     for (let i = 0; i + 1 < entries.length; i += 2) replyOf.set(String(entries[i]!.metadata?.message_id), entries[i + 1]!.content);

@@ -53,6 +53,7 @@ describe('T02/T10 many sessions, per-session serialization (CI size)', () => {
     await Promise.all(workers.map((w) => w.ready()));
 
     const sessionIds = range(SESSIONS).map((s) => `bot_test_s${s}`);
+    const cpuBefore = await Promise.all(workers.map((w) => w.cpuTicks()));
     const t0 = Date.now();
     await Promise.all(
       sessionIds.map(async (sid, s) => {
@@ -67,6 +68,9 @@ describe('T02/T10 many sessions, per-session serialization (CI size)', () => {
       { timeoutMs: 60_000, intervalMs: 100 },
     );
     const answeredMs = Date.now() - t0;
+    // Both workers shared the burst (serialization is not bought by running everything on one).
+    const cpuUsed = (await Promise.all(workers.map((w) => w.cpuTicks()))).map((t, i) => t - cpuBefore[i]!);
+    for (const used of cpuUsed) expect(used).toBeGreaterThan(Math.max(...cpuUsed) / 5);
 
     for (const [s, sid] of sessionIds.entries()) {
       const entries = await ingress.entries(sid);
@@ -102,7 +106,7 @@ describe('T02/T10 many sessions, per-session serialization (CI size)', () => {
     expect((await ingress.jobCounts()).failed).toBe(0);
     expect(await ingress.queuedTurns()).toBe(0);
     for (const w of workers) expect(w.alive).toBe(true);
-    console.info(`T02/T10: ${total} turns in ${SESSIONS} sessions; enqueued in ${enqueuedMs} ms, all answered after ${answeredMs} ms; up to ${stats.maxOverall} sessions' model calls at once`);
+    console.info(`T02/T10: ${total} turns in ${SESSIONS} sessions; enqueued in ${enqueuedMs} ms, all answered after ${answeredMs} ms; up to ${stats.maxOverall} sessions' model calls at once; worker CPU ticks ${cpuUsed.join('/')}`);
   }, 120_000);
 
   it('re-kicks orphaned inboxes (no kick job; or the kicked flag set with no job) within orphan-age + sweep-interval + margin', async () => {

@@ -27,15 +27,24 @@ import { assertBuilt, CLI_ENTRY, cliEnv, makeSandbox, type Sandbox } from './run
 export const SHARED_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const BOT_ID = 'b';
 
-/** Short timings for CI (see `bot worker --help`); lease TTL < lock duration, as in production. */
-export const FAST_WORKER_FLAGS = Object.freeze({
+/** `bot worker` options, in ms (see `bot worker --help`). */
+export interface WorkerFlags {
+  concurrency?: number;
+  leaseTtl?: number;
+  lockDuration?: number;
+  stalledInterval?: number;
+  sweepInterval?: number;
+  orphanAge?: number;
+}
+
+/** Short timings for CI; lease TTL < lock duration, as in production. */
+export const FAST_WORKER_FLAGS: Readonly<Required<Omit<WorkerFlags, 'concurrency'>>> = Object.freeze({
   leaseTtl: 1500,
   lockDuration: 3000,
   stalledInterval: 1000,
   sweepInterval: 1000,
   orphanAge: 2000,
 });
-export type WorkerFlags = Partial<typeof FAST_WORKER_FLAGS> & { concurrency?: number };
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -358,7 +367,7 @@ export class Ingress {
     const subscriber = client.duplicate();
     subscriber.on('error', () => undefined);
     const ingress = new Ingress(client, subscriber, prefix, queueName);
-    const push = (e: Omit<DeliveryEvent, 'at'>) => ingress.events.push({ ...e, at: Date.now() });
+    const push = (e: Omit<DeliveryEvent, 'at'>): void => void ingress.events.push({ ...e, at: Date.now() });
     const of = (r: TurnRequest) => ({ sessionId: r.sessionId, messageId: r.inbound.messageId });
     ingress.unsubscribe = await subscribeDelivery(subscriber, prefix, BOT_ID, {
       started: (r) => push({ kind: 'started', ...of(r) }),
@@ -398,7 +407,7 @@ export class Ingress {
   }
 
   async jobCounts(): Promise<Record<string, number>> {
-    return this.queue.queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'prioritized', 'paused');
+    return this.queue.queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'prioritized');
   }
 
   async close(): Promise<void> {
