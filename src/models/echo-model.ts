@@ -41,11 +41,12 @@ export function createEchoModel(): ChatModel {
   return {
     description: ECHO_DEFAULTS.description,
     async *stream({ messages, signal }) {
+      // One trip through the event loop per reply (a timer-fired abort can land, like on a
+      // socket); not one per delta, which would cost a poll per delta in a hot session.
+      await nextMacrotask();
       for (const delta of wordGroups(echoReply(messages), ECHO_DEFAULTS.wordsPerDelta)) {
         if (signal?.aborted) throw abortErrorFrom(signal);
         yield delta;
-        // Give an abort fired by the consumer a chance to land between deltas, like a socket would.
-        await nextMacrotask();
       }
     },
   };
