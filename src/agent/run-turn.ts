@@ -90,10 +90,12 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
 
 /** The reply stored for the commit whose user entry is at `userCursor`. */
 async function storedResult(store: SessionLog, request: TurnRequest, userCursor: number, fallback: string): Promise<TurnResult> {
-  const [assistant] = await store.getEntries(request.sessionId, { after: userCursor, limit: 1 });
+  const [next] = await store.getEntries(request.sessionId, { after: userCursor, limit: 1 });
+  // Only the entry right after the user's is its reply (it may have been trimmed or cleared).
+  const assistant = next?.cursor === userCursor + 1 && next.role === 'assistant' ? next : undefined;
   return {
     request,
-    reply: assistant?.role === 'assistant' ? assistant.content : fallback,
+    reply: assistant?.content ?? fallback,
     cursor: assistant?.cursor ?? userCursor,
     duplicate: true,
   };

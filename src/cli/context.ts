@@ -43,7 +43,9 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
     try {
       code = (await fn(...args)) ?? EXIT.ok;
     } catch (err) {
-      code = reportError(err);
+      // Exit now: a half-started command may hold connections that would keep it alive
+      // (stderr is synchronous on pipes and files, so the report is not lost).
+      process.exit(reportError(err));
     }
     process.exitCode = code;
   };

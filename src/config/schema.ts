@@ -227,6 +227,11 @@ function checkReferences(value: unknown, ctx: z.RefinementCtx): void {
     const fix = 'add e.g. `redis_url: redis://localhost:6379`';
     issue(['queue', 'redis_url'], `required for the bullmq backend unless store.backend is redis; ${fix}`);
   }
+  // Workers of the bullmq queue may run on other machines: each would see its own history and
+  // its own dedupe with a per-process store, and fences need the lease's Redis.
+  if (queue.backend === 'bullmq' && (store.backend ?? 'file') !== 'redis' && store.backend !== 'postgres') {
+    issue(['store', 'backend'], `queue.backend bullmq needs a store every worker shares; set \`store.backend: redis\` (got "${String(store.backend ?? 'file')}")`);
+  }
 }
 
 function applyDerivedDefaults(raw: RawConfig) {

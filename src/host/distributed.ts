@@ -61,7 +61,8 @@ export function startTurnWorker(
 ): TurnWorker {
   const prefix = config.store.prefix;
   const publisher = new RedisDeliveryPublisher(client, prefix);
-  return new TurnWorker({ client, deps, delivery: publisher, publishFinal: (r) => publisher.encodeFinal(r), prefix, queueName: config.queue.name, concurrency: config.queue.concurrency, ...extra });
+  return new TurnWorker({ client, deps, delivery: publisher, publishFinal: (r) => publisher.encodeFinal(r),
+    publishFailure: (req, message) => publisher.encodeFailed(req, message), prefix, queueName: config.queue.name, concurrency: config.queue.concurrency, ...extra });
 }
 
 export { deliveryChannel };

@@ -2,6 +2,7 @@
  * holdLease: take a SessionLease and keep it renewed while a turn runs.
  *
  * Invariants:
+ * - Times are measured on the monotonic clock (performance.now), immune to wall-clock steps.
  * - Renewal runs every ttl/3 (so two renewals may fail before the lease can expire), from a
  *   timer chain that never overlaps itself, is unref'd (it never keeps a process alive) and
  *   stops on release.
@@ -47,15 +48,15 @@ export class SessionLeaseLostError extends BotHostError {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export async function holdLease(lease: SessionLease, sessionId: string, ttlMs: number, options: HoldLeaseOptions = {}): Promise<HeldLease | null> {
-  const deadline = Date.now() + (options.waitMs ?? 0);
+  const deadline = performance.now() + (options.waitMs ?? 0);
   const retryMs = options.retryMs ?? 25;
   let grant: LeaseGrant | null = null;
   let confirmedAt = 0;
   for (;;) {
-    confirmedAt = Date.now();
+    confirmedAt = performance.now();
     grant = await (options.acquire ? options.acquire() : lease.acquire(sessionId, ttlMs));
     if (grant) break;
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (left <= 0 || options.signal?.aborted) return null;
     await sleep(Math.min(left, retryMs * (0.5 + Math.random())));
   }
@@ -75,10 +76,10 @@ export async function holdLease(lease: SessionLease, sessionId: string, ttlMs: n
   };
   const armExpiry = () => {
     clearTimeout(expiryTimer);
-    expiryTimer = setTimeout(() => lose(`not renewed within ${ttlMs} ms`), confirmedAt + ttlMs - Date.now()).unref();
+    expiryTimer = setTimeout(() => lose(`not renewed within ${ttlMs} ms`), confirmedAt + ttlMs - performance.now()).unref();
   };
   const renew = async () => {
-    const sentAt = Date.now();
+    const sentAt = performance.now();
     let held: boolean | undefined;
     try {
       held = await lease.renew(sessionId, token, ttlMs);

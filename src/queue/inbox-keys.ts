@@ -11,22 +11,29 @@
  *   <prefix>:inboxes   ZSET  session id → when it last got work (cross-slot; for the sweep)
  *   <prefix>:dead      LIST  dead-letter records of turns that failed for good
  */
-import { sessionKeys } from '../sessions/redis-keys.js';
+import { sessionKeyBase, sessionKeys } from '../sessions/redis-keys.js';
 
 export interface InboxKeys {
   inbox: string;
   pending: string;
   kicked: string;
   tries: string;
-  /** From the session store's layout. */
+  /** From the session store's layout (src/sessions/redis-keys.ts). */
   ids: string;
   lease: string;
+  meta: string;
+  log: string;
 }
 
 export function inboxKeys(prefix: string, sessionId: string): InboxKeys {
-  const store = sessionKeys(prefix, sessionId);
-  const base = store.lease.slice(0, -':lease'.length);
-  return { inbox: `${base}:inbox`, pending: `${base}:pending`, kicked: `${base}:kicked`, tries: `${base}:tries`, ids: store.ids, lease: store.lease };
+  const base = sessionKeyBase(prefix, sessionId);
+  return {
+    inbox: `${base}:inbox`,
+    pending: `${base}:pending`,
+    kicked: `${base}:kicked`,
+    tries: `${base}:tries`,
+    ...sessionKeys(prefix, sessionId),
+  };
 }
 
 export const inboxIndexKey = (prefix: string) => `${prefix}:inboxes`;

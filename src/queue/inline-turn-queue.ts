@@ -74,11 +74,15 @@ export class InlineTurnQueue implements TurnQueue {
   /** Run one session's queue to empty. The session stays in `pending` until then, so new turns append behind. */
   private async drain(sessionId: string): Promise<void> {
     const queue = this.pending.get(sessionId)!;
-    while (queue.length > 0) {
-      await this.runWithRetry(queue[0]!);
-      queue.shift();
+    try {
+      while (queue.length > 0) {
+        await this.runWithRetry(queue[0]!);
+        queue.shift();
+      }
+    } finally {
+      // Never leave a session marked busy: its later turns would wait forever.
+      this.pending.delete(sessionId);
     }
-    this.pending.delete(sessionId);
   }
 
   private async runWithRetry(request: TurnRequest): Promise<void> {
@@ -92,7 +96,11 @@ export class InlineTurnQueue implements TurnQueue {
       } catch (error) {
         const decision = classifyTurnError(error);
         const retry = decision === 'retry' && attempt + 1 < this.attempts;
-        this.options.onError?.(request, error, retry);
+        try {
+          this.options.onError?.(request, error, retry);
+        } catch {
+          // A failing error hook must not stop the queue.
+        }
         if (retry) {
           await new Promise((r) => setTimeout(r, backoffDelayMs(attempt)));
           continue;

@@ -34,6 +34,11 @@ export class RedisDeliveryPublisher implements Delivery {
     await this.client.publish(channel, message);
   }
 
+  /** The channel and message of a failure notice, for a caller that publishes it inside a script. */
+  encodeFailed(request: TurnRequest, message: string): { channel: string; message: string } {
+    return { channel: deliveryChannel(this.prefix, request.inbound.botId), message: JSON.stringify({ kind: 'failed', request, message } satisfies Message) };
+  }
+
   /** The channel and message of a final reply, for a caller that publishes it inside a script. */
   encodeFinal(result: TurnResult): { channel: string; message: string } {
     return { channel: deliveryChannel(this.prefix, result.request.inbound.botId), message: JSON.stringify({ kind: 'final', result } satisfies Message) };

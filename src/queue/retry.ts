@@ -17,6 +17,8 @@ export type RetryDecision = 'retry' | 'fail' | 'drop';
  */
 export function classifyTurnError(error: unknown): RetryDecision {
   if (error instanceof ModelError) return error.retryable ? 'retry' : 'fail';
+  // The turn's own time limit (AbortSignal.timeout) fired: a hung stream, worth another try.
+  if (error instanceof Error && error.name === 'TimeoutError') return 'retry';
   if (error instanceof BotHostError) {
     if (error.code === 'LEASE_LOST') return 'drop';
     if (error.code === 'STORE_FAILED' || error.code === 'LOCK_TIMEOUT') return 'retry';

@@ -19,7 +19,6 @@ import { runTurn, type TurnDeps } from '../agent/run-turn.js';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { holdLease, type HeldLease } from '../locks/hold-lease.js';
 import { SessionLease } from '../locks/session-lease.js';
-import { sessionKeys } from '../sessions/redis-keys.js';
 import { LuaScript } from '../sessions/redis-scripts.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
 import { deadLetterKey, inboxIndexKey, inboxKeys } from './inbox-keys.js';
@@ -53,6 +52,8 @@ export const WORKER_DEFAULTS = Object.freeze({
   sweepIntervalMs: 20_000,
   /** Throttle for streamed partial replies. */
   partialEveryMs: 250,
+  /** A hung model stream must not hold a session (and SIGTERM) forever. */
+  turnTimeoutMs: 120_000,
 });
 
 export interface TurnWorkerOptions {
@@ -65,6 +66,10 @@ export interface TurnWorkerOptions {
    * (sent and recorded in one atomic step) instead of through `delivery.final`.
    */
   publishFinal?: (result: TurnResult) => { channel: string; message: string };
+  /** Likewise for the polite reply of a turn that failed for good. */
+  publishFailure?: (request: TurnRequest, message: string) => { channel: string; message: string };
+  /** A turn whose model call takes longer is aborted and retried. Default 120 s. */
+  turnTimeoutMs?: number;
   prefix?: string;
   queueName?: string;
   concurrency?: number;
@@ -148,7 +153,7 @@ export class TurnWorker {
     // Lease and inbox head in one round trip.
     const acquire = async () => {
       const token = randomUUID();
-      const reply = (await claimScript.run(this.options.client, [keys.lease, sessionKeys(this.prefix, sessionId).meta, keys.inbox], [token, this.o.leaseTtlMs])) as [
+      const reply = (await claimScript.run(this.options.client, [keys.lease, keys.meta, keys.inbox], [token, this.o.leaseTtlMs])) as [
         number,
         (string | null)?,
       ];
@@ -168,17 +173,23 @@ export class TurnWorker {
       released = await this.drain(sessionId, held, head);
     } finally {
       if (released) held.forget();
-      else await held.release();
+      else await held.release().catch(() => undefined);
+      // Also when the drain threw (Redis refusing writes, say): the job fails, but the inbox
+      // must not wait for the orphan sweep.
+      if (!released) await this.rekick(sessionId);
     }
-    if (!released) {
-      // The drain stopped with work left: the lease was lost (it expired during a pause or a
-      // Redis outage, or was taken over), or this worker is shutting down and handed the
-      // session back. The `kicked` flag is still set, so no enqueue will add a job: kick again
-      // (after the release above, so another worker can take the lease). If a new holder is
-      // draining, this kick finds the lease busy and ends; if nobody is, it resumes the inbox
-      // now rather than after the orphan sweep.
-      await addKick(this.queue, sessionId);
-    }
+  }
+
+  /**
+   * The drain stopped with work left: the lease was lost (it expired during a pause or a Redis
+   * outage, or was taken over), the drain failed, or this worker is shutting down and handed
+   * the session back. The `kicked` flag is still set, so no enqueue will add a job: kick again
+   * (after the release, so another worker can take the lease). If a new holder is draining,
+   * this kick finds the lease busy and ends; if nobody is, it resumes the inbox now rather than
+   * after the orphan sweep.
+   */
+  private async rekick(sessionId: string): Promise<void> {
+    await addKick(this.queue, sessionId).catch(() => undefined);
   }
 
   /**
@@ -224,7 +235,7 @@ export class TurnWorker {
       try {
         const result: TurnResult = await runTurn(deps, request, {
           fence: held.fence,
-          signal: held.signal,
+          signal: AbortSignal.any([held.signal, AbortSignal.timeout(this.options.turnTimeoutMs ?? WORKER_DEFAULTS.turnTimeoutMs)]),
           onPartial: (text) => {
             const now = Date.now();
             if (now - lastPartial < WORKER_DEFAULTS.partialEveryMs || held.signal.aborted) return;
@@ -255,8 +266,10 @@ export class TurnWorker {
           deadLetterKey(this.prefix),
           JSON.stringify({ at: Date.now(), sessionId, inboundId, tries, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
         );
-        await delivery.failed(request, politeFailure(error), error);
-        return this.pop(keys, inboundId, raw, held);
+        // Like a final: published by the pop, fenced by the lease, atomic with the removal.
+        const notice = this.options.publishFailure?.(request, politeFailure(error));
+        if (!notice) await delivery.failed(request, politeFailure(error), error);
+        return this.pop(keys, inboundId, raw, held, notice);
       }
     }
   }
@@ -293,6 +306,8 @@ export class TurnWorker {
       const [len, leased] = await Promise.all([client.llen(keys.inbox), client.exists(keys.lease)]);
       if (len === 0) {
         await client.zrem(index, sessionId);
+        // An enqueue between LLEN and ZREM found the entry present and added none: put it back.
+        if ((await client.llen(keys.inbox)) > 0) await client.zadd(index, 'NX', Date.now(), sessionId);
         continue;
       }
       await client.zadd(index, 'XX', Date.now(), sessionId);

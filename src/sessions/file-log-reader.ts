@@ -5,7 +5,8 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Metadata, SessionEntry } from '../core/session-store.js';
-import { entriesOf, mergeMetadata, parseRecord, type HeaderRecord, type LogRecord } from './file-log-format.js';
+import { StoreError } from '../core/errors.js';
+import { FORMAT_VERSION, entriesOf, mergeMetadata, parseRecord, type CommitRecord, type HeaderRecord, type LogRecord } from './file-log-format.js';
 
 /** Bounded memory of committed inbound ids per session (older redeliveries are caught at ingress). */
 export const RECENT_INBOUND_IDS = 1000;
@@ -166,4 +167,29 @@ export async function collectBackward(
     }
   }
   return out.reverse();
+}
+
+/**
+ * The state of a file from its records (header first, which is consumed). A damaged header is
+ * rebuilt from the intact records with a warning; creation itself is atomic, so that only
+ * happens after disk damage or a foreign edit.
+ */
+export function stateFromRecords(
+  records: LogRecord[],
+  ctx: { sessionId: string | undefined; file: string; ino: number; fallbackId: string; warn(message: string): void },
+): LogState {
+  const first = records[0];
+  if (first?.t === 'h') {
+    if (ctx.sessionId !== undefined && first.id !== ctx.sessionId) {
+      throw new StoreError(`session file ${ctx.file} belongs to "${first.id}", not "${ctx.sessionId}"`);
+    }
+    records.shift();
+    return stateFromHeader(first, ctx.ino);
+  }
+  ctx.warn(`session file ${ctx.file}: header damaged; rebuilt from the intact records`);
+  const firstCommit = records.find((r): r is CommitRecord => r.t === 'c');
+  return stateFromHeader(
+    { t: 'h', v: FORMAT_VERSION, id: ctx.sessionId ?? ctx.fallbackId, created: firstCommit?.ts ?? Date.now(), base: (firstCommit?.c ?? 1) - 1, fence: 0, meta: {}, ids: [] },
+    ctx.ino,
+  );
 }

@@ -42,8 +42,10 @@ import {
   rememberInboundId,
   scanBuffer,
   stateFromHeader,
+  stateFromRecords,
   type LogState,
 } from './file-log-reader.js';
+import { createExclusive, replaceFile, syncDir } from './atomic-file.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
 import { encodeSessionId } from './session-id.js';
@@ -316,7 +318,7 @@ export class FileSessionStore implements SessionLog {
       const buf = await readRange(fh, from, size);
       const scan = scanBuffer(buf);
       if (!state) {
-        state = this.stateFromScan(sessionId, file, ino, scan.records);
+        state = stateFromRecords(scan.records, { sessionId, file, ino, fallbackId: path.basename(file, EXT), warn: (m) => this.logger.warn(m) });
         state.head = Buffer.from(buf.subarray(0, HEAD_BYTES));
       }
       for (const rec of scan.records) applyRecord(state, rec);
@@ -338,39 +340,11 @@ export class FileSessionStore implements SessionLog {
     }
   }
 
-  private stateFromScan(sessionId: string | undefined, file: string, ino: number, records: LogRecord[]): LogState {
-    const first = records[0];
-    if (first?.t === 'h') {
-      if (sessionId !== undefined && first.id !== sessionId) {
-        throw new StoreError(`session file ${file} belongs to "${first.id}", not "${sessionId}"`);
-      }
-      records.shift();
-      return stateFromHeader(first, ino);
-    }
-    // The header line is damaged (creation itself is atomic): rebuild one from what survives.
-    this.logger.warn(`session file ${file}: header damaged; rebuilt from the intact records`);
-    const firstCommit = records.find((r): r is CommitRecord => r.t === 'c');
-    const id = sessionId ?? path.basename(file, EXT);
-    return stateFromHeader(
-      { t: 'h', v: FORMAT_VERSION, id, created: firstCommit?.ts ?? Date.now(), base: (firstCommit?.c ?? 1) - 1, fence: 0, meta: {}, ids: [] },
-      ino,
-    );
-  }
-
   /** Create the file atomically (complete header or nothing) and return its state. */
   private async create(sessionId: string, file: string): Promise<LogState> {
     const now = Date.now();
     const header: HeaderRecord = { t: 'h', g: newGeneration(), v: FORMAT_VERSION, id: sessionId, created: now, base: 0, fence: 0, meta: {}, ids: [] };
-    const tmp = await this.writeTemp(file, serialize(header));
-    try {
-      await fsp.link(tmp, file);
-    } catch (err) {
-      // Only a lock-bypassing writer could have created it meanwhile; its file wins.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`could not create ${file}`, { cause: err });
-    } finally {
-      await fsp.unlink(tmp).catch(() => undefined);
-    }
-    await this.syncDir();
+    await createExclusive(file, serialize(header), this.durable);
     const state = await this.refresh(sessionId, file, true);
     if (!state) throw new StoreError(`session file ${file} vanished right after creation`);
     return state;
@@ -435,14 +409,7 @@ export class FileSessionStore implements SessionLog {
     for (const e of kept) {
       lines.push(serialize({ t: 'c', c: e.cursor, ts: e.ts, e: [toStored(e)] }));
     }
-    const tmp = await this.writeTemp(file, lines.join(''));
-    try {
-      await fsp.rename(tmp, file);
-    } catch (err) {
-      await fsp.unlink(tmp).catch(() => undefined);
-      throw new StoreError(`could not replace session file ${file}`, { cause: err });
-    }
-    await this.syncDir();
+    await replaceFile(file, lines.join(''), this.durable);
     const { ino, size } = await fsp.stat(file);
     const next = stateFromHeader(header, ino);
     next.size = size;
@@ -455,29 +422,8 @@ export class FileSessionStore implements SessionLog {
     Object.assign(state, next);
   }
 
-  private async writeTemp(file: string, content: string): Promise<string> {
-    const tmp = path.join(this.dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-    const fh = await fsp.open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(content);
-      if (this.durable) await fh.sync();
-    } catch (err) {
-      await fh.close();
-      await fsp.unlink(tmp).catch(() => undefined);
-      throw new StoreError(`could not write ${tmp}: ${(err as Error).message}`, { cause: err });
-    }
-    await fh.close();
-    return tmp;
-  }
-
-  private async syncDir(): Promise<void> {
-    if (!this.durable) return;
-    const fh = await fsp.open(this.dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+  private syncDir(): Promise<void> {
+    return syncDir(this.dir, this.durable);
   }
 }
 

@@ -32,9 +32,16 @@ export function assertPrefix(prefix: string): void {
   }
 }
 
-/** Throws INVALID_SESSION_ID (via `encodeSessionId`) before any key is built. */
+/**
+ * `<prefix>:s:{<encoded id>}`: every key of one session starts with this, including the turn
+ * queue's (src/queue/inbox-keys.ts). Throws INVALID_SESSION_ID before any key is built.
+ */
+export function sessionKeyBase(prefix: string, sessionId: string): string {
+  return `${prefix}:s:{${encodeSessionId(sessionId)}}`;
+}
+
 export function sessionKeys(prefix: string, sessionId: string): SessionKeys {
-  const base = `${prefix}:s:{${encodeSessionId(sessionId)}}`;
+  const base = sessionKeyBase(prefix, sessionId);
   return { meta: `${base}:meta`, log: `${base}:log`, ids: `${base}:ids`, lease: `${base}:lease` };
 }
 

@@ -70,9 +70,14 @@ describe('config errors', () => {
     expect(configError(yaml('store:', '  backend: postgres')).message).toContain('store.url: required for the postgres backend');
   });
 
+  it('bullmq needs a store every worker shares', () => {
+    const err = configError(yaml('queue:', '  backend: bullmq', '  redis_url: redis://127.0.0.1:6379'));
+    expect(err.message).toMatch(/^bots\.yaml:1: store\.backend: queue\.backend bullmq needs a store every worker shares; set `store\.backend: redis` \(got "file"\)$/);
+  });
+
   it('bullmq needs a redis url unless the store is redis', () => {
-    const err = configError(yaml('queue:', '  backend: bullmq'));
-    expect(err.message).toMatch(/^bots\.yaml:1: queue\.redis_url: required for the bullmq backend/);
+    const err = configError(yaml('store:', '  backend: postgres', '  url: postgres://localhost/x', 'queue:', '  backend: bullmq'));
+    expect(err.message).toMatch(/^bots\.yaml:4: queue\.redis_url: required for the bullmq backend/);
   });
 
   it('out-of-range and mistyped values say what is expected', () => {

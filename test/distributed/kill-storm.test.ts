@@ -25,7 +25,8 @@ import {
 
 let fake: FakeOpenAI;
 beforeAll(async () => {
-  fake = await startFakeOpenAI();
+  // Full size sends ~8000 ever-longer histories: keep only a few requests in memory.
+  fake = await startFakeOpenAI({ keepRequests: 100 });
 });
 afterEach(async () => {
   await killEverything();

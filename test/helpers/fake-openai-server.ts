@@ -40,6 +40,8 @@ export type FakeResponder = (body: FakeChatBody) => FakeReply | Promise<FakeRepl
 
 export interface FakeOpenAIOptions {
   responder?: FakeResponder;
+  /** Keep only the newest this-many requests in `requests` (long chaos runs); default all. */
+  keepRequests?: number;
 }
 
 export interface FakeOpenAI {
@@ -81,6 +83,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
     const body = parseJson(raw);
     requests.push({ method: req.method ?? 'GET', path, body, headers: { ...req.headers } });
+    if (requests.length > (options.keepRequests ?? Infinity)) requests.shift();
 
     if (req.method !== 'POST' || path !== '/v1/chat/completions') {
       return sendError(res, 404, `Unknown request URL: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url');

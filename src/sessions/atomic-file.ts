@@ -1,0 +1,62 @@
+/**
+ * Crash-safe file replacement, the sequence RELIABILITY.md asks for: write a temp file in the
+ * same directory → fsync it → link/rename it into place → fsync the directory. A reader (or a
+ * restart after kill -9) sees the old file or the new one, never a partial or empty one.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { StoreError } from '../core/errors.js';
+
+/** Write `content` to a new temp file next to `file` (fsync'd when `durable`); returns its path. */
+export async function writeTemp(file: string, content: string, durable: boolean): Promise<string> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await fsp.open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(content);
+    if (durable) await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw new StoreError(`could not write ${tmp}: ${(err as Error).message}`, { cause: err });
+  }
+  await fh.close();
+  return tmp;
+}
+
+/** Make renames and links in `dir` durable. */
+export async function syncDir(dir: string, durable: boolean): Promise<void> {
+  if (!durable) return;
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Create `file` with `content` only if it does not exist (complete content or nothing). */
+export async function createExclusive(file: string, content: string, durable: boolean): Promise<void> {
+  const tmp = await writeTemp(file, content, durable);
+  try {
+    await fsp.link(tmp, file);
+  } catch (err) {
+    // Only a lock-bypassing writer could have created it meanwhile; its file wins.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`could not create ${file}`, { cause: err });
+  } finally {
+    await fsp.unlink(tmp).catch(() => undefined);
+  }
+  await syncDir(path.dirname(file), durable);
+}
+
+/** Replace `file` with `content` atomically. */
+export async function replaceFile(file: string, content: string, durable: boolean): Promise<void> {
+  const tmp = await writeTemp(file, content, durable);
+  try {
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw new StoreError(`could not replace session file ${file}`, { cause: err });
+  }
+  await syncDir(path.dirname(file), durable);
+}
