@@ -5,16 +5,13 @@
  * - `bot queue status --json` shows kick-job counts and queued turns;
  * - `bot worker` refuses a Redis whose maxmemory-policy is not noeviction, and the inline queue.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deadLetterKey, inboxKeys } from '../../src/queue/inbox-keys.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { runCli, runCliJson } from '../helpers/run-cli.js';
 import {
   checkEchoLog,
-  closeAllIngresses,
   fakeModelEnv,
   Ingress,
-  killEverything,
   makeEnv,
   openRedis,
   overlapTrackingResponder,
@@ -22,33 +19,23 @@ import {
   startWorker,
   uniqueNames,
   waitFor,
+  distributedSuite,
 } from '../helpers/distributed-harness.js';
 
-let fake: FakeOpenAI;
-beforeAll(async () => {
-  fake = await startFakeOpenAI();
-});
-afterEach(async () => {
-  await killEverything();
-  await closeAllIngresses();
-});
-afterAll(async () => {
-  await killEverything();
-  await fake?.close();
-});
+const suite = distributedSuite();
 
 describe('model failures in a worker', () => {
   it('401 → polite failure + dead letter, the inbox moves on; 503 → retried in place and answered once', async () => {
     const { prefix, queueName } = uniqueNames('fail');
     const { responder, stats } = overlapTrackingResponder(() => 'one', () => 0);
-    fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(fake.url));
+    suite.fake.setResponder(responder);
+    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
     const ingress = await Ingress.open(prefix, queueName);
     const worker = await startWorker('a', env).ready();
     const session = 'bot_test_failing';
 
     // m1 meets a revoked key; m2 (queued behind it) finds the endpoint healthy again.
-    fake.failNext(401);
+    suite.fake.failNext(401);
     await ingress.enqueue(session, 'u', 'm1', 'first');
     await ingress.enqueue(session, 'u', 'm2', 'second');
     await waitFor('m1 to fail and m2 to be answered', () => ingress.events.some((e) => e.kind === 'failed' && e.messageId === 'm1') && ingress.finals('m2').length === 1);
@@ -69,7 +56,7 @@ describe('model failures in a worker', () => {
     expect(checkEchoLog(await ingress.entries(session))).toEqual(['m2']);
 
     // A transient failure is retried in place (order kept: m4 waits behind m3), no dead letter.
-    fake.failNext(503, 2);
+    suite.fake.failNext(503, 2);
     await ingress.enqueue(session, 'u', 'm3', 'third');
     await ingress.enqueue(session, 'u', 'm4', 'fourth');
     await waitFor('m3 and m4 answered', () => ingress.finals('m3').length === 1 && ingress.finals('m4').length === 1, { timeoutMs: 15_000 });

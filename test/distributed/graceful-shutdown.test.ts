@@ -4,42 +4,29 @@
  * not started, are handed back and another worker answers them; the worker exits 0 — promptly,
  * even while a session it drains keeps getting messages.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inboxKeys } from '../../src/queue/inbox-keys.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import {
   checkEchoLog,
-  closeAllIngresses,
   fakeModelEnv,
   Ingress,
-  killEverything,
   makeEnv,
   overlapTrackingResponder,
   sleep,
   startWorker,
   uniqueNames,
   waitFor,
+  distributedSuite,
 } from '../helpers/distributed-harness.js';
 
-let fake: FakeOpenAI;
-beforeAll(async () => {
-  fake = await startFakeOpenAI();
-});
-afterEach(async () => {
-  await killEverything();
-  await closeAllIngresses();
-});
-afterAll(async () => {
-  await killEverything();
-  await fake?.close();
-});
+const suite = distributedSuite();
 
 describe('T05 graceful shutdown', () => {
   it('SIGTERM with turns in flight: they finish and commit once, the rest is handed back, exit 0', async () => {
     const { prefix, queueName } = uniqueNames('t05');
     const { responder, stats } = overlapTrackingResponder((text) => text.split('-')[0]!, () => 1200);
-    fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model', concurrency: 4 }, fakeModelEnv(fake.url));
+    suite.fake.setResponder(responder);
+    const env = await makeEnv({ prefix, queueName, model: 'fake-model', concurrency: 4 }, fakeModelEnv(suite.fake.url));
     const ingress = await Ingress.open(prefix, queueName);
     const a = await startWorker('a', env).ready();
 
@@ -92,8 +79,8 @@ describe('T05 graceful shutdown', () => {
   it('SIGTERM while draining a session that keeps getting messages: hands it back after the turn in flight and exits 0 promptly', async () => {
     const { prefix, queueName } = uniqueNames('t05hot');
     const { responder, stats } = overlapTrackingResponder(() => 'hot', () => 100);
-    fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(fake.url));
+    suite.fake.setResponder(responder);
+    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
     const ingress = await Ingress.open(prefix, queueName);
     const session = 'bot_test_hot';
     const a = await startWorker('a', env).ready();

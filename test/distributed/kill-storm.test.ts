@@ -5,14 +5,11 @@
  * measured at the model), I4 (reply k says `turn k`), I6 (every reply delivered, exactly
  * once), and that the queue ends clean: empty inbox, no waiting/active/failed jobs.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
+import { describe, expect, it } from 'vitest';
 import {
   checkEchoLog,
-  closeAllIngresses,
   fakeModelEnv,
   Ingress,
-  killEverything,
   makeEnv,
   overlapTrackingResponder,
   range,
@@ -21,21 +18,11 @@ import {
   uniqueNames,
   waitFor,
   type WorkerProc,
+  distributedSuite,
 } from '../helpers/distributed-harness.js';
 
-let fake: FakeOpenAI;
-beforeAll(async () => {
-  // Full size sends ~8000 ever-longer histories: keep only a few requests in memory.
-  fake = await startFakeOpenAI({ keepRequests: 100 });
-});
-afterEach(async () => {
-  await killEverything();
-  await closeAllIngresses();
-});
-afterAll(async () => {
-  await killEverything();
-  await fake?.close();
-});
+// Full size sends ~8000 ever-longer histories: keep only a few requests in memory.
+const suite = distributedSuite({ keepRequests: 100 });
 
 // `npm run chaos` (CHAOS=full) runs RELIABILITY.md's full size: 8 senders × 1000, 8 workers, a kill every 2 s.
 const FULL = process.env.CHAOS === 'full';
@@ -53,8 +40,8 @@ describe(`T01 kill storm, one hot session (${FULL ? 'full' : 'CI'} size)`, () =>
     // keeps a backlog, the drain runs on one lease holder for long, and kills land mid-turn.
     // It also measures that no two model calls of the session are ever in flight at once.
     const { responder, stats } = overlapTrackingResponder(() => 'hot', () => 10 + Math.random() * 6);
-    fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, concurrency: 4, model: 'fake-model' }, fakeModelEnv(fake.url));
+    suite.fake.setResponder(responder);
+    const env = await makeEnv({ prefix, queueName, concurrency: 4, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
     const ingress = await Ingress.open(prefix, queueName);
     const session = 'bot_test_hot';
     const total = SENDERS * PER_SENDER;

@@ -5,16 +5,13 @@
  * `kicked` flag is set with no job behind it) is re-kicked and answered within
  * orphan-age + sweep-interval + a margin.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inboxIndexKey, inboxKeys } from '../../src/queue/inbox-keys.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import {
   checkEchoLog,
-  closeAllIngresses,
   FAST_WORKER_FLAGS,
   fakeModelEnv,
   Ingress,
-  killEverything,
   makeEnv,
   overlapTrackingResponder,
   range,
@@ -22,20 +19,10 @@ import {
   turnRequest,
   uniqueNames,
   waitFor,
+  distributedSuite,
 } from '../helpers/distributed-harness.js';
 
-let fake: FakeOpenAI;
-beforeAll(async () => {
-  fake = await startFakeOpenAI();
-});
-afterEach(async () => {
-  await killEverything();
-  await closeAllIngresses();
-});
-afterAll(async () => {
-  await killEverything();
-  await fake?.close();
-});
+const suite = distributedSuite();
 
 // `npm run chaos` (CHAOS=full): T10's full size, 100 sessions × 50 messages.
 const FULL = process.env.CHAOS === 'full';
@@ -48,8 +35,8 @@ describe(`T02/T10 many sessions, per-session serialization (${FULL ? 'full' : 'C
     // The model is the fake server: it answers like the echo model (turn numbers) and measures,
     // per session, how many model calls are in flight at once — that must never exceed one.
     const { responder, stats } = overlapTrackingResponder((text) => text.split('-')[0]!);
-    fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, concurrency: 8, model: 'fake-model' }, fakeModelEnv(fake.url));
+    suite.fake.setResponder(responder);
+    const env = await makeEnv({ prefix, queueName, concurrency: 8, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
     const ingress = await Ingress.open(prefix, queueName);
     const workers = [startWorker('a', env), startWorker('b', env)];
     await Promise.all(workers.map((w) => w.ready()));

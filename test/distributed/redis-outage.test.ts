@@ -7,15 +7,12 @@
  *   — the ones in flight or queued at the crash, and the redelivered ones — is answered exactly
  *   once, in order, with full context (I1–I4).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inboxKeys } from '../../src/queue/inbox-keys.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import {
   checkEchoLog,
-  closeAllIngresses,
   fakeModelEnv,
   Ingress,
-  killEverything,
   makeEnv,
   overlapTrackingResponder,
   OwnRedis,
@@ -25,20 +22,10 @@ import {
   uniqueNames,
   waitFor,
   type WorkerFlags,
+  distributedSuite,
 } from '../helpers/distributed-harness.js';
 
-let fake: FakeOpenAI;
-beforeAll(async () => {
-  fake = await startFakeOpenAI();
-});
-afterEach(async () => {
-  await closeAllIngresses();
-  await killEverything();
-});
-afterAll(async () => {
-  await killEverything();
-  await fake?.close();
-});
+const suite = distributedSuite();
 
 const SESSIONS = 5;
 const PER_SESSION = 6;
@@ -73,8 +60,8 @@ describe('T06/T08 Redis restart and outage', () => {
     const redis = await OwnRedis.start();
     const { prefix, queueName } = uniqueNames('t06');
     const { responder, stats } = overlapTrackingResponder((text) => text.split('-')[0]!, () => modelMs);
-    fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, redisUrl: redis.url, model: 'fake-model' }, fakeModelEnv(fake.url));
+    suite.fake.setResponder(responder);
+    const env = await makeEnv({ prefix, queueName, redisUrl: redis.url, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
     const ingress = await Ingress.open(prefix, queueName, redis.url);
     const workers = [startWorker('a', env, flags), startWorker('b', env, flags)];
     await Promise.all(workers.map((w) => w.ready()));

@@ -6,32 +6,20 @@
  * - T04: the worker running a slow turn is SIGSTOPped past its lease; another worker takes over
  *   and commits; after SIGCONT the zombie commits nothing and sends nothing (I5).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeChatBody, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import {
-  closeAllIngresses,
   FAST_WORKER_FLAGS,
   fakeModelEnv,
   Ingress,
-  killEverything,
   makeEnv,
   startWorker,
   uniqueNames,
   waitFor,
+  distributedSuite,
 } from '../helpers/distributed-harness.js';
 
-let fake: FakeOpenAI;
-beforeAll(async () => {
-  fake = await startFakeOpenAI();
-});
-afterEach(async () => {
-  await killEverything();
-  await closeAllIngresses();
-});
-afterAll(async () => {
-  await killEverything();
-  await fake?.close();
-});
+const suite = distributedSuite();
 
 interface Call {
   at: number;
@@ -42,7 +30,7 @@ interface Call {
 /** The first call for `slowText` is slow (`chunks` words, `delayMs` before each); later calls answer at once. */
 function slowFirstCall(slowText: string, delayMs: number, chunks: number): Call[] {
   const calls: Call[] = [];
-  fake.setResponder((body: FakeChatBody) => {
+  suite.fake.setResponder((body: FakeChatBody) => {
     const users = (body.messages ?? []).filter((m) => m.role === 'user');
     const last = String(users.at(-1)?.content ?? '');
     calls.push({ at: Date.now(), last, users: users.length });
@@ -56,7 +44,7 @@ function slowFirstCall(slowText: string, delayMs: number, chunks: number): Call[
 describe('T03 stall recovery', () => {
   it('a turn killed mid-model-call restarts on another worker within lockDuration + 2×stalledInterval + 2 s and commits once', async () => {
     const { prefix, queueName } = uniqueNames('t03');
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(fake.url));
+    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
     const ingress = await Ingress.open(prefix, queueName);
     const calls = slowFirstCall('slow one', 6000, 1);
     const session = 'bot_test_t03';
@@ -100,7 +88,7 @@ describe('T03 stall recovery', () => {
 describe('T04 zombie worker', () => {
   it('a worker SIGSTOPped past its lease commits nothing and sends nothing after SIGCONT; the new holder answers once', async () => {
     const { prefix, queueName } = uniqueNames('t04');
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(fake.url));
+    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
     const ingress = await Ingress.open(prefix, queueName);
     // Three slow chunks: while the zombie is stopped, the fake keeps writing them into its socket,
     // so on SIGCONT it has a full (stale) reply to stream, commit and send — and must do neither.

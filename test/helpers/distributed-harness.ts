@@ -14,6 +14,8 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from './fake-openai-server.js';
 import type { TurnRequest, TurnResult } from '../../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../../src/queue/bullmq-turn-queue.js';
 import { inboxIndexKey, inboxKeys } from '../../src/queue/inbox-keys.js';
@@ -84,7 +86,7 @@ export async function openRedis(url: string = SHARED_REDIS_URL): Promise<Redis> 
     await client.ping();
   } catch (cause) {
     client.disconnect();
-    throw new Error(`Redis is not reachable at ${url}: start redis-server or set REDIS_URL (distributed tests never skip)`, { cause });
+    throw new Error(`Redis is not reachable at ${url}: start redis-server or set REDIS_URL (a missing Redis fails these tests by design)`, { cause });
   }
   client.disconnect();
   const live = connectRedis(url);
@@ -495,3 +497,28 @@ export function overlapTrackingResponder(sessionOf: (text: string) => string, ho
 }
 
 export const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * The hooks every distributed test file needs: a fake OpenAI server for the file, and after
+ * each test every worker process killed and every ingress closed. `suite.fake` is the server.
+ */
+export function distributedSuite(options: FakeOpenAIOptions = {}): { readonly fake: FakeOpenAI } {
+  let fake: FakeOpenAI | undefined;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI(options);
+  });
+  afterEach(async () => {
+    await closeAllIngresses();
+    await killEverything();
+  });
+  afterAll(async () => {
+    await killEverything();
+    await fake?.close();
+  });
+  return {
+    get fake() {
+      if (!fake) throw new Error('the fake OpenAI server starts in beforeAll');
+      return fake;
+    },
+  };
+}

@@ -16,7 +16,7 @@ export async function connectRedis(): Promise<Redis> {
     await client.ping();
   } catch (cause) {
     client.disconnect();
-    throw new Error(`Redis is not reachable at ${REDIS_URL}: start redis-server or set REDIS_URL (these tests do not skip)`, { cause });
+    throw new Error(`Redis is not reachable at ${REDIS_URL}: start redis-server or set REDIS_URL (a missing Redis fails these tests by design)`, { cause });
   }
   return client;
 }
