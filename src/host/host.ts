@@ -44,6 +44,9 @@ export function resolveAgents(config: BotsConfig, env: Record<string, string | u
   for (const [id, a] of Object.entries(config.agents)) {
     const { model, notice } = createModel(a, env);
     if (notice) notices.push(`agent ${id}: ${notice}`);
+    else if (a.model === 'echo') {
+      notices.push(`agent ${id}: using the offline echo model; set BOT_MODEL and OPENAI_BASE_URL / OPENAI_API_KEY for a real one`);
+    }
     agents.set(id, { id, name: a.name ?? id, instructions: a.instructions, maxHistory: a.max_history, model });
   }
   return (id) => {

@@ -31,6 +31,8 @@ describe('bot start', () => {
       expect(startup).toMatch(/discord: skipped — DISCORD_BOT_TOKEN not set/);
       expect(startup).toMatch(/slack: skipped — SLACK_BOT_TOKEN not set/);
       expect(startup).toMatch(/no bot is running yet/);
+      // With no model configured, the host says once that the offline echo model answers.
+      expect(startup.match(/using the offline echo model/g)).toHaveLength(1);
 
       // The signal goes out the moment the ready line is read: the handlers must already be in place.
       const sentAt = Date.now();
