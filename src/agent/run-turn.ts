@@ -81,7 +81,7 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
     ],
   });
   if (result.status === 'committed') {
-    return { request, reply, cursor: result.cursors[1]!, duplicate: false };
+    return { request, reply, cursor: result.cursors[1]!, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
   }
   if (result.status === 'stale_fence') throw new LeaseLostError(sessionId, options.fence ?? -1, result.highestFence);
   // Committed by a concurrent attempt meanwhile: its reply is the one, never a second.

@@ -19,6 +19,8 @@ export interface TurnResult {
   cursor: number;
   /** True when the inbound id had been committed before: the reply is the stored one. */
   duplicate: boolean;
+  /** When the turn was committed (ms since the epoch, sub-ms precision), for latency metrics. */
+  committedAt?: number;
 }
 
 /** Where replies go. Streaming is optional: a platform without edits ignores `partial`. */
