@@ -27,6 +27,11 @@ export interface TurnOptions {
   signal?: AbortSignal;
   /** The lease fencing token when a lease guards this session (distributed mode). */
   fence?: number;
+  /**
+   * Called with the reply right after the commit is sent, before its answer arrives: a caller
+   * can send follow-up commands in the same round trip (the worker's inbox pop).
+   */
+  onCommitIssued?: (reply: string) => void;
 }
 
 /** The text the agent sees for an inbound message, attachments noted in words. */
@@ -61,7 +66,7 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
   }
   if (reply.trim() === '') reply = '(the model returned an empty reply)';
 
-  const result = await store.commitTurn(sessionId, {
+  const committing = store.commitTurn(sessionId, {
     inboundId,
     ...(options.fence !== undefined ? { fence: options.fence } : {}),
     entries: [
@@ -80,6 +85,8 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
       { role: 'assistant', content: reply, metadata: { agent: agent.id } },
     ],
   });
+  options.onCommitIssued?.(reply);
+  const result = await committing;
   if (result.status === 'committed') {
     return { request, reply, cursor: result.cursors[1]!, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
   }

@@ -24,12 +24,16 @@ import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bul
 import { deadLetterKey, inboxIndexKey, inboxKeys } from './inbox-keys.js';
 import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from './retry.js';
 
-const popScript = new LuaScript(new URL('./lua/popTurn-5.lua', import.meta.url));
+const popScript = new LuaScript(new URL('./lua/popTurn-6.lua', import.meta.url));
 const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
 const claimScript = new LuaScript(new URL('./lua/claimSession-3.lua', import.meta.url));
 
 /** runOne's answer when the lease was lost: stop draining, send nothing more. */
 const LOST = Symbol('lease lost');
+/** The pop sent with the commit found no commit (it failed): nothing was changed. */
+const NOT_COMMITTED = Symbol('not committed');
+/** Placeholder for the reply's cursor in a message built before the commit answers. */
+const CURSOR_SLOT = -7_355_608_001;
 
 /** What the pop script saw: the next head, or that the inbox emptied and the drain ended. */
 interface Popped {
@@ -233,10 +237,15 @@ export class TurnWorker {
     let lastPartial = Date.now();
     for (let attempt = 0; ; attempt++) {
       const limit = turnLimit(held.signal, this.options.turnTimeoutMs ?? WORKER_DEFAULTS.turnTimeoutMs);
+      // With pub/sub delivery the pop (which publishes the reply) rides in the commit's round trip.
+      let popWithCommit: Promise<Popped | typeof LOST | typeof NOT_COMMITTED> | undefined;
       try {
         const result: TurnResult = await runTurn(deps, request, {
           fence: held.fence,
           signal: limit.signal,
+          ...(this.options.publishFinal
+            ? { onCommitIssued: (reply: string) => void (popWithCommit = this.popWithCommit(keys, inboundId, raw, held, request, reply)) }
+            : {}),
           onPartial: (text) => {
             const now = Date.now();
             if (now - lastPartial < WORKER_DEFAULTS.partialEveryMs || held.signal.aborted) return;
@@ -245,14 +254,25 @@ export class TurnWorker {
           },
         });
         limit.dispose();
-        if (held.signal.aborted) return LOST;
-        const publish = this.options.publishFinal?.(result);
-        if (!publish) await delivery.final(result);
-        const popped = await this.pop(keys, inboundId, raw, held, publish);
+        const early = popWithCommit ? await popWithCommit : NOT_COMMITTED;
+        if (early === LOST) return LOST;
+        let popped: Popped | typeof LOST;
+        if (early !== NOT_COMMITTED) {
+          popped = early; // committed, published and removed in the commit's round trip
+        } else {
+          if (held.signal.aborted) return LOST;
+          // A stored reply (retried turn), or delivery without pub/sub: publish, then pop.
+          const publish = this.options.publishFinal?.(result);
+          if (!publish) await delivery.final(result);
+          popped = await this.pop(keys, inboundId, raw, held, publish);
+        }
         if (popped !== LOST) this.options.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
         return popped;
       } catch (error) {
         limit.dispose();
+        // A pop sent with a commit that then failed changed nothing (-2 or -1); never leave it unhandled.
+        const early = popWithCommit ? await popWithCommit.catch((): typeof NOT_COMMITTED => NOT_COMMITTED) : NOT_COMMITTED;
+        if (early !== NOT_COMMITTED && early !== LOST) return early;
         const decision = held.signal.aborted ? 'drop' : classifyTurnError(error);
         if (decision === 'drop') {
           this.options.onEvent?.({ type: 'lease_lost', sessionId });
@@ -277,6 +297,32 @@ export class TurnWorker {
     }
   }
 
+  /**
+   * The pop sent right behind the commit: it publishes the reply with the commit's cursor
+   * spliced in, only if the commit landed (see popTurn-6.lua).
+   */
+  private async popWithCommit(
+    keys: ReturnType<typeof inboxKeys>,
+    inboundId: string,
+    raw: string,
+    held: HeldLease,
+    request: TurnRequest,
+    reply: string,
+  ): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
+    const draft: TurnResult = { request, reply, cursor: CURSOR_SLOT, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
+    const { channel, message } = this.options.publishFinal!(draft);
+    const slot = message.indexOf(String(CURSOR_SLOT));
+    const answer = (await popScript.run(
+      this.options.client,
+      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids],
+      [inboundId, raw, held.token, channel, message.slice(0, slot), message.slice(slot + String(CURSOR_SLOT).length)],
+    )) as [number, (string | null)?, number?];
+    const code = Number(answer[0]);
+    if (code === -2) return NOT_COMMITTED;
+    if (code < 0) return LOST;
+    return { next: answer[1] ?? null, finished: Number(answer[2]) === 1 };
+  }
+
   /** Remove the finished head (publishing its reply if asked); the reply says what comes next. */
   private async pop(
     keys: ReturnType<typeof inboxKeys>,
@@ -287,8 +333,8 @@ export class TurnWorker {
   ): Promise<Popped | typeof LOST> {
     const reply = (await popScript.run(
       this.options.client,
-      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked],
-      [inboundId, raw, held.token, publish?.channel ?? '', publish?.message ?? ''],
+      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids],
+      [inboundId, raw, held.token, publish?.channel ?? '', publish?.message ?? '', ''],
     )) as [number, (string | null)?, number?];
     if (Number(reply[0]) < 0) return LOST;
     return { next: reply[1] ?? null, finished: Number(reply[2]) === 1 };
