@@ -6,6 +6,10 @@ import { FileSessionStore } from '../src/sessions/file-session-store.js';
 
 const [dir, session, proc, count] = process.argv.slice(2);
 const store = new FileSessionStore({ dir: dir!, maxMessages: 100_000 });
+// Start barrier: say "ready" once loaded, begin on "go", so the wall time is the appends'
+// contention, not eight Node start-ups.
+process.stdout.write('ready\n');
+await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
 let errors = 0;
 const t = process.hrtime.bigint();
 for (let i = 0; i < Number(count); i++) {
@@ -17,3 +21,4 @@ for (let i = 0; i < Number(count); i++) {
   }
 }
 process.stdout.write(`${JSON.stringify({ proc, errors, ms: Number(process.hrtime.bigint() - t) / 1e6 })}\n`);
+process.stdin.destroy();
