@@ -111,6 +111,7 @@ export const AgentSchema = strict({
   max_history: positiveInt().default(D.agent.max_history).describe('Messages of history sent to the model'),
   temperature: envNumber(z.number().min(0).max(2)).optional(),
   max_output_tokens: positiveInt().optional(),
+  stream: envBoolean().optional().describe('false for OpenAI-compatible servers that cannot stream replies (default true)'),
 });
 
 const StoreSchema = strict({

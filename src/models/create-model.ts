@@ -22,6 +22,8 @@ export interface AgentModelConfig {
   api_key?: string;
   temperature?: number;
   max_output_tokens?: number;
+  /** False for servers that cannot stream; default true. */
+  stream?: boolean;
 }
 
 export interface ModelChoice {
@@ -53,6 +55,7 @@ export function createModel(agent: AgentModelConfig, env: Record<string, string 
       ...(apiKey !== undefined ? { apiKey } : {}),
       ...(agent.temperature !== undefined ? { temperature: agent.temperature } : {}),
       ...(agent.max_output_tokens !== undefined ? { maxOutputTokens: agent.max_output_tokens } : {}),
+      ...(agent.stream === false ? { stream: false } : {}),
     }),
   };
 }

@@ -21,6 +21,11 @@ export interface OpenAICompatibleModelOptions {
   maxRetries?: number;
   /** Extra request headers (e.g. OpenRouter's `HTTP-Referer`). */
   headers?: Record<string, string>;
+  /**
+   * Default true. False asks for the whole reply in one response (`stream: false`), for servers
+   * that cannot stream; the reply then arrives as a single delta.
+   */
+  stream?: boolean;
 }
 
 export const OPENAI_COMPATIBLE_DEFAULTS = Object.freeze({
@@ -36,10 +41,13 @@ export const OPENAI_COMPATIBLE_DEFAULTS = Object.freeze({
  */
 export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions): ChatModel {
   // The SDK is loaded on the first call, not at start-up (it costs ~150 ms to import).
-  let sdk: Promise<{ streamText: typeof import('ai').streamText; languageModel: LanguageModel }> | undefined;
+  let sdk:
+    | Promise<{ streamText: typeof import('ai').streamText; generateText: typeof import('ai').generateText; languageModel: LanguageModel }>
+    | undefined;
   const loadSdk = () =>
     (sdk ??= Promise.all([import('ai'), import('@ai-sdk/openai-compatible')]).then(([ai, compat]) => ({
       streamText: ai.streamText,
+      generateText: ai.generateText,
       languageModel: compat
         .createOpenAICompatible({
           name: OPENAI_COMPATIBLE_DEFAULTS.providerName,
@@ -62,8 +70,8 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
       const local = new AbortController();
       const abortSignal = signal ? AbortSignal.any([signal, local.signal]) : local.signal;
       try {
-        const { streamText, languageModel } = await loadSdk();
-        const result = streamText({
+        const { streamText, generateText, languageModel } = await loadSdk();
+        const call = {
           model: languageModel,
           ...(system !== undefined ? { system } : {}),
           messages: messages.map(toModelMessage),
@@ -73,9 +81,15 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
           ...(opts.maxOutputTokens !== undefined ? { maxOutputTokens: opts.maxOutputTokens } : {}),
           maxRetries: opts.maxRetries ?? OPENAI_COMPATIBLE_DEFAULTS.maxRetries,
           abortSignal,
-          // The default logs the raw error to stderr; failures arrive as `error` parts below instead.
-          onError: () => {},
-        });
+        };
+        if (opts.stream === false) {
+          // generateText throws on failure (no error parts to watch for).
+          const { text } = await generateText(call);
+          if (text !== '') yield text;
+          return;
+        }
+        // The default onError logs the raw error to stderr; failures arrive as `error` parts below instead.
+        const result = streamText({ ...call, onError: () => {} });
         // fullStream, not textStream: textStream silently drops `error` parts and just ends.
         for await (const part of result.fullStream) {
           if (part.type === 'text-delta') {

@@ -70,6 +70,26 @@ describe('openai-compatible model', () => {
     ]);
   });
 
+  it('stream: false asks for one non-streamed response and yields the whole reply at once', async () => {
+    const deltas = await collect(model({ stream: false }).stream({ system: 'Be brief.', messages: [{ role: 'user', content: 'hi there' }] }));
+    expect(deltas).toEqual(['fake: 1 user turn(s); last="hi there"']);
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]?.body.stream).toBeFalsy();
+    expect(fake.requests[0]?.body.messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'hi there' },
+    ]);
+  });
+
+  it('stream: false maps failures like streaming does (401 non-retryable, 503 retryable, key never shown)', async () => {
+    fake.failNext(401, 1, openAIError(401, `bad key ${KEY}`));
+    const denied = await failure(hello, { stream: false });
+    expect(denied.retryable).toBe(false);
+    expect(inspect(denied, { depth: 8 })).not.toContain(KEY);
+    fake.failNext(503);
+    expect((await failure(hello, { stream: false })).retryable).toBe(true);
+  });
+
   it('sends no authorization header without a key (local servers such as Ollama)', async () => {
     await collect(model({ apiKey: undefined }).stream(hello));
     expect(fake.requests[0]?.headers.authorization).toBeUndefined();
