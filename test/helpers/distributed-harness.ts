@@ -5,7 +5,7 @@
  * wait-for-condition polling and key cleanup by prefix.
  *
  * Every process spawned here is tracked; call `killEverything()` in afterEach/afterAll.
- * The shared Redis (REDIS_URL or 127.0.0.1:6379) must be reachable: tests fail, never skip.
+ * The shared Redis (REDIS_URL or 127.0.0.1:6379) must be reachable; without it these tests fail loudly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
