@@ -1,6 +1,6 @@
 /** `bot session list | show | clear | delete` against sessions written by real `bot chat` processes. */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { assertBuilt, killAllCli, makeSandbox, runCli, runCliJson, type Sandbox } from '../helpers/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, runCliJson, useSandbox } from '../helpers/run-cli.js';
 
 interface SessionInfoJson {
   id: string;
@@ -15,22 +15,12 @@ interface ShowJson {
   entries: Array<{ cursor: number; role: string; content: string; ts: number }>;
 }
 
-let sb: Sandbox;
-
-beforeAll(() => assertBuilt());
-beforeEach(async () => {
-  sb = await makeSandbox();
-});
-afterEach(async () => {
-  killAllCli();
-  await sb.cleanup();
-});
-afterAll(() => killAllCli());
+const cli = useSandbox();
 
 /** demo: two turns (4 messages), other: one turn, written by separate chat processes. */
 async function seed(): Promise<number> {
   const before = Date.now();
-  const chat = (session: string, message: string) => runCliJson(sb, ['chat', '--session', session, '--message', message, '--json']);
+  const chat = (session: string, message: string) => runCliJson(cli.sb, ['chat', '--session', session, '--message', message, '--json']);
   await Promise.all([chat('demo', 'My name is Alice'), chat('other', 'hello')]);
   await chat('demo', "What's my name?");
   return before;
@@ -38,7 +28,7 @@ async function seed(): Promise<number> {
 
 describe('bot session', () => {
   it('list on an empty store says how to start, and --json is []', async () => {
-    const [table, json] = await Promise.all([runCli(sb, ['session', 'list']), runCli(sb, ['session', 'list', '--json'])]);
+    const [table, json] = await Promise.all([runCli(cli.sb, ['session', 'list']), runCli(cli.sb, ['session', 'list', '--json'])]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/no sessions yet/);
     expect(json.code).toBe(0);
@@ -51,12 +41,12 @@ describe('bot session', () => {
 
     // list: a table, newest activity first, and the same as JSON.
     const [table, list, listLimited, show, showJson, limited] = await Promise.all([
-      runCli(sb, ['session', 'list']),
-      runCliJson<SessionInfoJson[]>(sb, ['session', 'list', '--json']),
-      runCliJson<SessionInfoJson[]>(sb, ['session', 'list', '--json', '--limit', '1']),
-      runCli(sb, ['session', 'show', 'demo']),
-      runCliJson<ShowJson>(sb, ['session', 'show', 'demo', '--json']),
-      runCliJson<ShowJson>(sb, ['session', 'show', 'demo', '--json', '--limit', '2']),
+      runCli(cli.sb, ['session', 'list']),
+      runCliJson<SessionInfoJson[]>(cli.sb, ['session', 'list', '--json']),
+      runCliJson<SessionInfoJson[]>(cli.sb, ['session', 'list', '--json', '--limit', '1']),
+      runCli(cli.sb, ['session', 'show', 'demo']),
+      runCliJson<ShowJson>(cli.sb, ['session', 'show', 'demo', '--json']),
+      runCliJson<ShowJson>(cli.sb, ['session', 'show', 'demo', '--json', '--limit', '2']),
     ]);
     expect(table.code, table.stderr).toBe(0);
     const rows = table.stdout.trim().split('\n');
@@ -101,12 +91,12 @@ describe('bot session', () => {
     expect(limited.entries.map((e) => e.cursor)).toEqual([3, 4]);
 
     // clear: messages gone, session and cursor kept; the next turn continues the cursor.
-    const clear = await runCli(sb, ['session', 'clear', 'demo']);
+    const clear = await runCli(cli.sb, ['session', 'clear', 'demo']);
     expect(clear.code, clear.stderr).toBe(0);
     expect(clear.stdout).toMatch(/cleared demo/);
     const [afterClear, afterClearJson] = await Promise.all([
-      runCli(sb, ['session', 'show', 'demo']),
-      runCliJson<ShowJson>(sb, ['session', 'show', 'demo', '--json']),
+      runCli(cli.sb, ['session', 'show', 'demo']),
+      runCliJson<ShowJson>(cli.sb, ['session', 'show', 'demo', '--json']),
     ]);
     expect(afterClear.code).toBe(0);
     expect(afterClear.stdout).toContain('(no messages)');
@@ -114,20 +104,20 @@ describe('bot session', () => {
     expect(afterClearJson.entries).toEqual([]);
     expect(afterClearJson.session).toMatchObject({ messageCount: 0, lastCursor: 4 });
 
-    const next = await runCliJson<{ cursor: number; reply: string }>(sb, ['chat', '--session', 'demo', '--message', "What's my name?", '--json']);
+    const next = await runCliJson<{ cursor: number; reply: string }>(cli.sb, ['chat', '--session', 'demo', '--message', "What's my name?", '--json']);
     expect(next.cursor).toBe(6);
     expect(next.reply).toContain('turn 1'); // the cleared messages are forgotten
     expect(next.reply).not.toContain('Alice');
-    const afterNext = await runCliJson<ShowJson>(sb, ['session', 'show', 'demo', '--json']);
+    const afterNext = await runCliJson<ShowJson>(cli.sb, ['session', 'show', 'demo', '--json']);
     expect(afterNext.entries.map((e) => e.cursor)).toEqual([5, 6]);
 
     // delete: gone for good; other sessions untouched.
-    const del = await runCli(sb, ['session', 'delete', 'demo']);
+    const del = await runCli(cli.sb, ['session', 'delete', 'demo']);
     expect(del.code, del.stderr).toBe(0);
     expect(del.stdout).toMatch(/deleted demo/);
     const [gone, listAfter] = await Promise.all([
-      runCli(sb, ['session', 'show', 'demo']),
-      runCliJson<SessionInfoJson[]>(sb, ['session', 'list', '--json']),
+      runCli(cli.sb, ['session', 'show', 'demo']),
+      runCliJson<SessionInfoJson[]>(cli.sb, ['session', 'list', '--json']),
     ]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/no session "demo"/);
@@ -137,10 +127,10 @@ describe('bot session', () => {
 
   it('an unknown session: show, clear and delete exit 1 with a message', async () => {
     const [show, showJson, clear, del] = await Promise.all([
-      runCli(sb, ['session', 'show', 'nope']),
-      runCli(sb, ['session', 'show', 'nope', '--json']),
-      runCli(sb, ['session', 'clear', 'nope']),
-      runCli(sb, ['session', 'delete', 'nope']),
+      runCli(cli.sb, ['session', 'show', 'nope']),
+      runCli(cli.sb, ['session', 'show', 'nope', '--json']),
+      runCli(cli.sb, ['session', 'clear', 'nope']),
+      runCli(cli.sb, ['session', 'delete', 'nope']),
     ]);
     for (const r of [show, showJson, clear, del]) {
       expect(r.code).toBe(1);
@@ -151,7 +141,7 @@ describe('bot session', () => {
   });
 
   it('show without an id is a usage error (exit 2)', async () => {
-    const r = await runCli(sb, ['session', 'show']);
+    const r = await runCli(cli.sb, ['session', 'show']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/missing required argument 'id'/);
   });

@@ -1,32 +1,21 @@
 /** `bot start` (what `npm start` runs): the skip report, the ready line, and a clean stop on signals. */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { assertBuilt, killAllCli, makeSandbox, REPO_BOTS_YAML, runCli, startCli, type Sandbox } from '../helpers/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, startCli, useSandbox } from '../helpers/run-cli.js';
 
 const READY = /Ctrl-C to stop\.\n/;
 
-let sb: Sandbox;
-
-beforeAll(() => assertBuilt());
-beforeEach(async () => {
-  sb = await makeSandbox();
-  await fsp.copyFile(REPO_BOTS_YAML, path.join(sb.cwd, 'bots.yaml'));
-});
-afterEach(async () => {
-  killAllCli();
-  await sb.cleanup();
-});
-afterAll(() => killAllCli());
+const box = useSandbox({ withRepoConfig: true });
 
 describe('bot start', () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`reports skipped bots, becomes ready, and on ${signal} stops within a few seconds with exit 0`, async () => {
-      const cli = startCli(sb, ['start']);
+      const cli = startCli(box.sb, ['start']);
       await cli.waitForStderr(READY, { timeoutMs: 15_000 });
       const startup = cli.stderr();
-      expect(startup).toContain(`config ${path.join(sb.cwd, 'bots.yaml')}`);
-      expect(startup).toContain(`sessions in ${sb.sessionsDir}`);
+      expect(startup).toContain(`config ${path.join(box.sb.cwd, 'bots.yaml')}`);
+      expect(startup).toContain(`sessions in ${box.sb.sessionsDir}`);
       expect(startup).toMatch(/telegram: skipped — TELEGRAM_BOT_TOKEN not set/);
       expect(startup).toMatch(/discord: skipped — DISCORD_BOT_TOKEN not set/);
       expect(startup).toMatch(/slack: skipped — SLACK_BOT_TOKEN not set/);
@@ -51,7 +40,7 @@ describe('bot start', () => {
   }
 
   it('a bot whose token is set is not reported as missing its token', async () => {
-    const cli = startCli(sb, ['start'], { env: { TELEGRAM_BOT_TOKEN: 'tg-secret-123' } });
+    const cli = startCli(box.sb, ['start'], { env: { TELEGRAM_BOT_TOKEN: 'tg-secret-123' } });
     await cli.waitForStderr(READY, { timeoutMs: 15_000 });
     expect(cli.stderr()).not.toContain('TELEGRAM_BOT_TOKEN not set');
     expect(cli.stderr()).toMatch(/telegram: skipped — the telegram adapter is not part of this build yet/);
@@ -66,8 +55,8 @@ describe('bot start', () => {
   });
 
   it('an unreachable Redis store: exits 1 at start-up with a clear message, never claims to be ready', async () => {
-    await fsp.writeFile(path.join(sb.cwd, 'redis.yaml'), 'store:\n  backend: redis\n  url: redis://127.0.0.1:1\n');
-    const r = await runCli(sb, ['--config', 'redis.yaml', 'start'], { timeoutMs: 15_000 });
+    await fsp.writeFile(path.join(box.sb.cwd, 'redis.yaml'), 'store:\n  backend: redis\n  url: redis://127.0.0.1:1\n');
+    const r = await runCli(box.sb, ['--config', 'redis.yaml', 'start'], { timeoutMs: 15_000 });
     expect(r.timedOut).toBe(false);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1 for store\.backend "redis" \(connect ECONNREFUSED[^)]*\); start Redis or fix store\.url/);
@@ -75,8 +64,8 @@ describe('bot start', () => {
   });
 
   it('a store backend that is not part of this build exits 2 and says what to use instead', async () => {
-    await fsp.writeFile(path.join(sb.cwd, 'pg.yaml'), 'store:\n  backend: postgres\n  url: postgres://127.0.0.1:1/bothost\n');
-    const r = await runCli(sb, ['--config', 'pg.yaml', 'start'], { timeoutMs: 15_000 });
+    await fsp.writeFile(path.join(box.sb.cwd, 'pg.yaml'), 'store:\n  backend: postgres\n  url: postgres://127.0.0.1:1/bothost\n');
+    const r = await runCli(box.sb, ['--config', 'pg.yaml', 'start'], { timeoutMs: 15_000 });
     expect(r.timedOut).toBe(false);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/store\.backend "postgres" is not available in this build yet; use "file"/);
@@ -84,8 +73,8 @@ describe('bot start', () => {
   });
 
   it('without a url the redis backend is a config error naming store.url (exit 2)', async () => {
-    await fsp.writeFile(path.join(sb.cwd, 'bots.yaml'), 'store:\n  backend: redis\n');
-    const r = await runCli(sb, ['start']);
+    await fsp.writeFile(path.join(box.sb.cwd, 'bots.yaml'), 'store:\n  backend: redis\n');
+    const r = await runCli(box.sb, ['start']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/bots\.yaml:\d+: store\.url: required for the redis backend/);
   });

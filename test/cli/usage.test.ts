@@ -1,31 +1,21 @@
 /** Help, usage errors and hostile input: exit codes and messages a user can act on. */
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { assertBuilt, killAllCli, listTree, makeSandbox, runCli, runCliJson, type Sandbox } from '../helpers/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { listTree, runCli, runCliJson, useSandbox } from '../helpers/run-cli.js';
 
-let sb: Sandbox;
-
-beforeAll(() => assertBuilt());
-beforeEach(async () => {
-  sb = await makeSandbox();
-});
-afterEach(async () => {
-  killAllCli();
-  await sb.cleanup();
-});
-afterAll(() => killAllCli());
+const cli = useSandbox();
 
 describe('--help', () => {
   it('for the program and every command: exit 0 and useful text on stdout', async () => {
     const [program, chat, session, sessionShow, config, start, helpChat] = await Promise.all([
-      runCli(sb, ['--help']),
-      runCli(sb, ['chat', '--help']),
-      runCli(sb, ['session', '--help']),
-      runCli(sb, ['session', 'show', '--help']),
-      runCli(sb, ['config', '--help']),
-      runCli(sb, ['start', '--help']),
-      runCli(sb, ['help', 'chat']),
+      runCli(cli.sb, ['--help']),
+      runCli(cli.sb, ['chat', '--help']),
+      runCli(cli.sb, ['session', '--help']),
+      runCli(cli.sb, ['session', 'show', '--help']),
+      runCli(cli.sb, ['config', '--help']),
+      runCli(cli.sb, ['start', '--help']),
+      runCli(cli.sb, ['help', 'chat']),
     ]);
     for (const r of [program, chat, session, sessionShow, config, start, helpChat]) {
       expect(r.code, r.stderr).toBe(0);
@@ -51,10 +41,10 @@ describe('--help', () => {
 describe('usage errors exit 2 with a clear message', () => {
   it('unknown command, unknown option, missing option value', async () => {
     const [cmd, typo, option, value] = await Promise.all([
-      runCli(sb, ['frobnicate']),
-      runCli(sb, ['chatt']),
-      runCli(sb, ['chat', '--bogus']),
-      runCli(sb, ['chat', '--session']),
+      runCli(cli.sb, ['frobnicate']),
+      runCli(cli.sb, ['chatt']),
+      runCli(cli.sb, ['chat', '--bogus']),
+      runCli(cli.sb, ['chat', '--session']),
     ]);
     expect(cmd.code).toBe(2);
     expect(cmd.stderr).toMatch(/unknown command 'frobnicate'/);
@@ -72,19 +62,19 @@ describe('usage errors exit 2 with a clear message', () => {
   });
 
   it('an unknown agent lists the choices', async () => {
-    const r = await runCli(sb, ['chat', '--agent', 'nope', '--message', 'hi']);
+    const r = await runCli(cli.sb, ['chat', '--agent', 'nope', '--message', 'hi']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown agent "nope"; choose one of: assistant/);
     expect(r.stdout).toBe('');
-    expect(await listTree(sb.sessionsDir)).toEqual([]); // nothing was written
+    expect(await listTree(cli.sb.sessionsDir)).toEqual([]); // nothing was written
   });
 
   it('a session id over 1024 characters is refused clearly, before anything is written', async () => {
-    const r = await runCli(sb, ['chat', '--session', 'x'.repeat(2000), '--message', 'hi']);
+    const r = await runCli(cli.sb, ['chat', '--session', 'x'.repeat(2000), '--message', 'hi']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/invalid session id: it is 2000 characters long; the limit is 1024/);
     expect(r.stdout).toBe('');
-    expect(await listTree(sb.sessionsDir)).toEqual([]);
+    expect(await listTree(cli.sb.sessionsDir)).toEqual([]);
   });
 });
 
@@ -92,33 +82,33 @@ describe('hostile session ids stay inside the store', () => {
   it('--session ../../etc/passwd works and creates nothing outside HOME/.bothost/sessions', async () => {
     const id = '../../etc/passwd';
     const etcBefore = await fsp.stat('/etc/passwd').catch(() => undefined);
-    const first = await runCli(sb, ['chat', '--session', id, '--message', 'My name is Mallory']);
+    const first = await runCli(cli.sb, ['chat', '--session', id, '--message', 'My name is Mallory']);
     expect(first.code, first.stderr).toBe(0);
-    const second = await runCliJson<{ session: string; reply: string; cursor: number }>(sb, ['chat', '--session', id, '--message', "What's my name?", '--json']);
+    const second = await runCliJson<{ session: string; reply: string; cursor: number }>(cli.sb, ['chat', '--session', id, '--message', "What's my name?", '--json']);
     expect(second).toMatchObject({ session: id, cursor: 4 });
     expect(second.reply).toContain('Your name is Mallory');
 
     // The sandbox holds exactly one new file, flat inside HOME/.bothost/sessions.
-    const files = await listTree(sb.sessionsDir);
+    const files = await listTree(cli.sb.sessionsDir);
     expect(files).toHaveLength(1);
     const file = files[0]!;
     expect(file).not.toContain(path.sep);
     expect(file).not.toMatch(/^\.\.?$/);
-    expect((await fsp.stat(path.join(sb.sessionsDir, file))).isFile()).toBe(true);
-    const sessionsRel = path.relative(sb.root, sb.sessionsDir);
-    expect(await listTree(sb.root)).toEqual(
+    expect((await fsp.stat(path.join(cli.sb.sessionsDir, file))).isFile()).toBe(true);
+    const sessionsRel = path.relative(cli.sb.root, cli.sb.sessionsDir);
+    expect(await listTree(cli.sb.root)).toEqual(
       ['cwd', 'home', path.join('home', '.bothost'), sessionsRel, path.join(sessionsRel, file)].sort(),
     );
     // Nothing where the id would point if it were used as a path, and the real file is untouched.
-    for (const base of [sb.sessionsDir, path.dirname(sb.sessionsDir)]) expect(existsSync(path.resolve(base, id))).toBe(false);
+    for (const base of [cli.sb.sessionsDir, path.dirname(cli.sb.sessionsDir)]) expect(existsSync(path.resolve(base, id))).toBe(false);
     const etcAfter = await fsp.stat('/etc/passwd').catch(() => undefined);
     expect(etcAfter?.mtimeMs).toBe(etcBefore?.mtimeMs);
     expect(etcAfter?.size).toBe(etcBefore?.size);
 
     // The store reports the id as given.
     const [list, show] = await Promise.all([
-      runCliJson<Array<{ id: string }>>(sb, ['session', 'list', '--json']),
-      runCliJson<{ session: { id: string }; entries: unknown[] }>(sb, ['session', 'show', id, '--json']),
+      runCliJson<Array<{ id: string }>>(cli.sb, ['session', 'list', '--json']),
+      runCliJson<{ session: { id: string }; entries: unknown[] }>(cli.sb, ['session', 'show', id, '--json']),
     ]);
     expect(list.map((s) => s.id)).toEqual([id]);
     expect(show.entries).toHaveLength(4);
@@ -126,9 +116,9 @@ describe('hostile session ids stay inside the store', () => {
 
   it('ids that differ only in case or punctuation are different sessions', async () => {
     const ids = ['a.b', 'a_b', 'A_b', '/etc'];
-    const replies = await Promise.all(ids.map((id) => runCliJson<{ session: string; cursor: number }>(sb, ['chat', '--session', id, '--message', id, '--json'])));
+    const replies = await Promise.all(ids.map((id) => runCliJson<{ session: string; cursor: number }>(cli.sb, ['chat', '--session', id, '--message', id, '--json'])));
     expect(replies.map((r) => r.session)).toEqual(ids);
     expect(replies.map((r) => r.cursor)).toEqual([2, 2, 2, 2]);
-    expect(await listTree(sb.sessionsDir)).toHaveLength(4);
+    expect(await listTree(cli.sb.sessionsDir)).toHaveLength(4);
   });
 });

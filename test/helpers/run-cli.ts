@@ -10,6 +10,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HERE, '..', '..');
@@ -221,4 +222,28 @@ export function startCli(sandbox: Sandbox, args: readonly string[], options: Cli
 export async function listTree(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
   return (await fsp.readdir(dir, { recursive: true })).map(String).sort();
+}
+
+/**
+ * The hooks most CLI test files share: a fresh sandbox (HOME, cwd) per test, optionally with the
+ * repo's bots.yaml in its cwd, and every CLI process killed afterwards. `cli.sb` is the sandbox.
+ */
+export function useSandbox(options: { withRepoConfig?: boolean } = {}): { readonly sb: Sandbox } {
+  let sb: Sandbox | undefined;
+  beforeAll(() => assertBuilt());
+  beforeEach(async () => {
+    sb = await makeSandbox();
+    if (options.withRepoConfig) await fsp.copyFile(REPO_BOTS_YAML, path.join(sb.cwd, 'bots.yaml'));
+  });
+  afterEach(async () => {
+    killAllCli();
+    await sb?.cleanup();
+  });
+  afterAll(() => killAllCli());
+  return {
+    get sb() {
+      if (!sb) throw new Error('the sandbox is made in beforeEach');
+      return sb;
+    },
+  };
 }
