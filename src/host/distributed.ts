@@ -9,7 +9,6 @@ import type { SessionLog } from '../core/session-store.js';
 import type { Delivery, TurnQueue } from '../core/turn-queue.js';
 import type { BotsConfig } from '../config/schema.js';
 import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
-import { deliveryChannel } from '../queue/inbox-keys.js';
 import { assertQueueSafeRedis, connectRedis, REDIS_DEFAULTS } from '../queue/redis-connection.js';
 import { RedisDeliveryPublisher, subscribeDelivery } from '../queue/redis-delivery.js';
 import { TurnWorker, type TurnWorkerOptions } from '../queue/turn-worker.js';
@@ -65,4 +64,3 @@ export function startTurnWorker(
     publishFailure: (req, message) => publisher.encodeFailed(req, message), prefix, queueName: config.queue.name, concurrency: config.queue.concurrency, ...extra });
 }
 
-export { deliveryChannel };

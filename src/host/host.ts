@@ -33,8 +33,6 @@ export interface Host {
 export interface HostOptions {
   env?: Record<string, string | undefined>;
   logger: Logger;
-  /** Replace the configured queue (distributed mode, tests). */
-  queue?: (run: InlineRun, delivery: DeliveryRouter) => TurnQueue;
 }
 
 type InlineRun = ConstructorParameters<typeof InlineTurnQueue>[0]['run'];
@@ -60,7 +58,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const { logger } = options;
   const env = options.env ?? process.env;
   const notices: string[] = [];
-  const distributed = config.queue.backend === 'bullmq' && !options.queue;
+  const distributed = config.queue.backend === 'bullmq';
   // Loaded only in distributed mode, so the embedded host never loads BullMQ.
   const dist = distributed ? await import('./distributed.js') : undefined;
   const redis = dist ? await dist.openQueueRedis(config) : undefined;
@@ -71,7 +69,6 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const ingressQueue = dist && redis ? await dist.openIngressQueue(config, redis, delivery) : undefined;
   if (distributed) notices.push(`turns run on \`bot worker\` processes (queue "${config.queue.name}" on Redis)`);
   const queue =
-    options.queue?.(run, delivery) ??
     ingressQueue?.queue ??
     new InlineTurnQueue({
       run,

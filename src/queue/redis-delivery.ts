@@ -9,7 +9,6 @@ import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { deliveryChannel } from './inbox-keys.js';
 
 type Message =
-  | { kind: 'started'; request: TurnRequest }
   | { kind: 'partial'; request: TurnRequest; text: string }
   | { kind: 'final'; result: TurnResult }
   | { kind: 'failed'; request: TurnRequest; message: string };
@@ -20,10 +19,6 @@ export class RedisDeliveryPublisher implements Delivery {
     private readonly client: Redis,
     private readonly prefix: string,
   ) {}
-
-  started(request: TurnRequest): void {
-    void this.publish(request, { kind: 'started', request }).catch(() => undefined);
-  }
 
   partial(request: TurnRequest, text: string): void {
     void this.publish(request, { kind: 'partial', request, text }).catch(() => undefined);
@@ -73,8 +68,7 @@ export async function subscribeDelivery(subscriber: Redis, prefix: string, botId
     } catch {
       return;
     }
-    if (m.kind === 'started') delivery.started?.(m.request);
-    else if (m.kind === 'partial') delivery.partial?.(m.request, m.text);
+    if (m.kind === 'partial') delivery.partial?.(m.request, m.text);
     else if (m.kind === 'final') void Promise.resolve(delivery.final(m.result)).catch(() => undefined);
     else if (m.kind === 'failed') void Promise.resolve(delivery.failed(m.request, m.message, undefined)).catch(() => undefined);
   };

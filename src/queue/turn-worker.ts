@@ -21,7 +21,7 @@ import { holdLease, type HeldLease } from '../locks/hold-lease.js';
 import { SessionLease } from '../locks/session-lease.js';
 import { LuaScript } from '../sessions/redis-scripts.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
-import { deadLetterKey, inboxIndexKey, inboxKeys } from './inbox-keys.js';
+import { deadLetterKey, inboxIndexKey, inboxKeys, type InboxKeys } from './inbox-keys.js';
 import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from './retry.js';
 
 const popScript = new LuaScript(new URL('./lua/popTurn-6.lua', import.meta.url));
@@ -174,7 +174,7 @@ export class TurnWorker {
     }
     let released = false;
     try {
-      released = await this.drain(sessionId, held, head);
+      released = await this.drain(sessionId, keys, held, head);
     } finally {
       if (released) held.forget();
       else await held.release().catch(() => undefined);
@@ -200,9 +200,8 @@ export class TurnWorker {
    * Run the inbox to empty. True when the drain ended and released the lease; false when it
    * stopped with work left (lease lost, or handed back on shutdown).
    */
-  private async drain(sessionId: string, held: HeldLease, head: string | null): Promise<boolean> {
+  private async drain(sessionId: string, keys: InboxKeys, held: HeldLease, head: string | null): Promise<boolean> {
     const { client } = this.options;
-    const keys = inboxKeys(this.prefix, sessionId);
     let raw = head;
     for (;;) {
       if (held.signal.aborted) {
@@ -217,7 +216,7 @@ export class TurnWorker {
         raw = await client.lindex(keys.inbox, 0);
         continue;
       }
-      const popped = await this.runOne(sessionId, raw, held);
+      const popped = await this.runOne(sessionId, keys, raw, held);
       if (popped === LOST) return false;
       if (popped.finished) return true;
       raw = popped.next;
@@ -228,9 +227,8 @@ export class TurnWorker {
    * Run the inbox head to completion (delivered or dead-lettered). Returns what the pop saw
    * next, or LOST when the lease was lost.
    */
-  private async runOne(sessionId: string, raw: string, held: HeldLease): Promise<Popped | typeof LOST> {
+  private async runOne(sessionId: string, keys: InboxKeys, raw: string, held: HeldLease): Promise<Popped | typeof LOST> {
     const { client, deps, delivery } = this.options;
-    const keys = inboxKeys(this.prefix, sessionId);
     const request = JSON.parse(raw) as TurnRequest;
     const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
     // Fast replies go out whole; only replies slower than the throttle stream partials.
@@ -301,8 +299,8 @@ export class TurnWorker {
    * The pop sent right behind the commit: it publishes the reply with the commit's cursor
    * spliced in, only if the commit landed (see popTurn-6.lua).
    */
-  private async popWithCommit(
-    keys: ReturnType<typeof inboxKeys>,
+  private popWithCommit(
+    keys: InboxKeys,
     inboundId: string,
     raw: string,
     held: HeldLease,
@@ -311,33 +309,34 @@ export class TurnWorker {
   ): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
     const draft: TurnResult = { request, reply, cursor: CURSOR_SLOT, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
     const { channel, message } = this.options.publishFinal!(draft);
-    const slot = message.indexOf(String(CURSOR_SLOT));
-    const answer = (await popScript.run(
-      this.options.client,
-      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids],
-      [inboundId, raw, held.token, channel, message.slice(0, slot), message.slice(slot + String(CURSOR_SLOT).length)],
-    )) as [number, (string | null)?, number?];
-    const code = Number(answer[0]);
-    if (code === -2) return NOT_COMMITTED;
-    if (code < 0) return LOST;
-    return { next: answer[1] ?? null, finished: Number(answer[2]) === 1 };
+    const [before, after] = message.split(String(CURSOR_SLOT)) as [string, string];
+    return this.runPop(keys, [inboundId, raw, held.token, channel, before, after]);
   }
 
   /** Remove the finished head (publishing its reply if asked); the reply says what comes next. */
   private async pop(
-    keys: ReturnType<typeof inboxKeys>,
+    keys: InboxKeys,
     inboundId: string,
     raw: string,
     held: HeldLease,
     publish?: { channel: string; message: string },
   ): Promise<Popped | typeof LOST> {
-    const reply = (await popScript.run(
+    const popped = await this.runPop(keys, [inboundId, raw, held.token, publish?.channel ?? '', publish?.message ?? '', '']);
+    // Without a cursor to splice, the script never checks for the commit.
+    return popped === NOT_COMMITTED ? LOST : popped;
+  }
+
+  /** popTurn-6.lua's replies, decoded. */
+  private async runPop(keys: InboxKeys, args: string[]): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
+    const answer = (await popScript.run(
       this.options.client,
       [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids],
-      [inboundId, raw, held.token, publish?.channel ?? '', publish?.message ?? '', ''],
+      args,
     )) as [number, (string | null)?, number?];
-    if (Number(reply[0]) < 0) return LOST;
-    return { next: reply[1] ?? null, finished: Number(reply[2]) === 1 };
+    const code = Number(answer[0]);
+    if (code === -2) return NOT_COMMITTED;
+    if (code < 0) return LOST;
+    return { next: answer[1] ?? null, finished: Number(answer[2]) === 1 };
   }
 
   /**
