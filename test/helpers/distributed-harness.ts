@@ -16,6 +16,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from './fake-openai-server.js';
+import type { WorkerOptions } from '../../src/cli/worker-actions.js';
 import type { TurnRequest, TurnResult } from '../../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../../src/queue/bullmq-turn-queue.js';
 import { inboxIndexKey, inboxKeys } from '../../src/queue/inbox-keys.js';
@@ -29,15 +30,8 @@ import { assertBuilt, CLI_ENTRY, cliEnv, makeSandbox, type Sandbox } from './run
 export const SHARED_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const BOT_ID = 'b';
 
-/** `bot worker` options, in ms (see `bot worker --help`). */
-export interface WorkerFlags {
-  concurrency?: number;
-  leaseTtl?: number;
-  lockDuration?: number;
-  stalledInterval?: number;
-  sweepInterval?: number;
-  orphanAge?: number;
-}
+/** `bot worker` options, in ms (see `bot worker --help`): the CLI's own option type. */
+export type WorkerFlags = WorkerOptions;
 
 /** Short timings for CI; lease TTL < lock duration, as in production. */
 export const FAST_WORKER_FLAGS: Readonly<Required<Omit<WorkerFlags, 'concurrency'>>> = Object.freeze({
