@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import type { TurnRequest, TurnResult } from '../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
 import { connectRedis } from '../src/queue/redis-connection.js';
-import { subscribeDelivery } from '../src/queue/redis-delivery.js';
+import { OutboxConsumer } from '../src/queue/outbox-consumer.js';
 import { percentile, type Report } from './report.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -76,14 +76,15 @@ async function openRun(dir: string): Promise<Run> {
             }),
         ),
       );
-      await unsubscribe();
+      await consumer.close();
       await ingress.close();
       await deleteKeys(client, prefix);
       subscriber.disconnect();
       client.disconnect();
     },
   };
-  const unsubscribe = await subscribeDelivery(subscriber, prefix, 'bench', {
+  // The bench process is the bot's ingress: it consumes the bot's outbox like an adapter's process.
+  const consumer = new OutboxConsumer({ client, prefix, botId: 'bench', delivery: {
     final: (r) => {
       const at = performance.now();
       run.finals.set(r.request.inbound.messageId, at);
@@ -92,7 +93,8 @@ async function openRun(dir: string): Promise<Run> {
     failed: (req, message) => {
       process.stderr.write(`bench turn failed: ${req.sessionId}: ${message}\n`);
     },
-  });
+  } });
+  await consumer.start();
   return run;
 }
 

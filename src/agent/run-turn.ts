@@ -5,7 +5,7 @@
  */
 import { BotHostError } from '../core/errors.js';
 import type { InboundMessage } from '../core/inbound.js';
-import type { SessionLog } from '../core/session-store.js';
+import type { ChatMessage, SessionLog } from '../core/session-store.js';
 import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
 import type { AgentResolver } from './agent.js';
 
@@ -32,6 +32,12 @@ export interface TurnOptions {
    * can send follow-up commands in the same round trip (the worker's inbox pop).
    */
   onCommitIssued?: (reply: string) => void;
+  /**
+   * What the turn would read first, already read by the caller in an earlier round trip under
+   * the same lease (the worker's claim and pop scripts): whether the inbound id is committed
+   * (its first cursor, or null) and at least the agent's `maxHistory` newest messages.
+   */
+  prefetched?: { committed: number | null; history: ChatMessage[] };
 }
 
 /** The text the agent sees for an inbound message, attachments noted in words. */
@@ -52,7 +58,9 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
 
   // Both reads in one round trip; a retried or redelivered turn that already committed gets
   // the stored reply back, with no model call.
-  const [committed, history] = await Promise.all([store.findCommitted(sessionId, inboundId), store.getChatHistory(sessionId, agent.maxHistory)]);
+  const [committed, history] = options.prefetched
+    ? [options.prefetched.committed, options.prefetched.history.slice(-agent.maxHistory)]
+    : await Promise.all([store.findCommitted(sessionId, inboundId), store.getChatHistory(sessionId, agent.maxHistory)]);
   if (committed !== null) return storedResult(store, request, committed, '');
 
   let reply = '';

@@ -61,7 +61,8 @@ export function openConsoleChat(host: Host, options: { sessionId: string; agent:
       waiting.delete(req.inbound.messageId);
       w?.resolve({ kind: 'failed', text: message });
     },
-  });
+    // Each `bot chat` process waits for its own replies: every process must see every result.
+  }, { broadcast: true });
   const user = consoleUser();
 
   return {
@@ -82,6 +83,8 @@ export function openConsoleChat(host: Host, options: { sessionId: string; agent:
       };
       let direct: string | undefined;
       const answer = new Promise<ConsoleAnswer>((resolve) => waiting.set(message.messageId, { resolve, ...(onPartial ? { onPartial } : {}) }));
+      // Distributed mode: be reading the outbox before the turn can finish.
+      await host.delivery.ready();
       const outcome = await host.ingest(bot, message, async (t) => void (direct = direct ? `${direct}\n${t}` : t));
       if (outcome === 'enqueued') return answer;
       waiting.delete(message.messageId);

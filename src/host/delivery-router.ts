@@ -1,18 +1,58 @@
 /**
  * Routes turn results to the adapter that owns the bot they came from. One queue serves every
  * bot; each adapter registers its own `Delivery` under its bot id.
+ *
+ * In distributed mode a `RouteTransport` (the Redis outbox, src/host/distributed.ts) is
+ * connected: it starts carrying a bot's results to this process when the bot is registered
+ * and stops when the last registration goes. How results are shared between processes is the
+ * route's choice: by default each result goes to exactly one of the processes that registered
+ * the bot; with `{ broadcast: true }` every such process sees every result.
  */
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 
+export interface RouteOptions {
+  /**
+   * Every process that registers this bot gets every result (default false: exactly one
+   * process delivers each result). For routes whose delivery is a local notice, e.g. a web
+   * gateway pushing session events to its own clients, or `bot chat` waiting for its reply.
+   * All processes registering one bot id must agree on this.
+   */
+  broadcast?: boolean;
+}
+
+/** Carries results of registered bots to this process (distributed mode). */
+export interface RouteTransport {
+  /** Start carrying `botId`'s results; resolves once nothing produced from now on can be missed. */
+  attach(botId: string, options: RouteOptions): Promise<void>;
+  detach(botId: string): Promise<void>;
+}
+
 export class DeliveryRouter implements Delivery {
-  private readonly routes = new Map<string, Delivery>();
+  private readonly routes = new Map<string, { delivery: Delivery; options: RouteOptions }>();
+  private transport: RouteTransport | undefined;
+  private readonly attaching = new Set<Promise<void>>();
 
   /** Returns an unregister function. */
-  register(botId: string, delivery: Delivery): () => void {
-    this.routes.set(botId, delivery);
+  register(botId: string, delivery: Delivery, options: RouteOptions = {}): () => void {
+    const replaced = this.routes.get(botId);
+    this.routes.set(botId, { delivery, options });
+    if (!replaced || replaced.options.broadcast !== options.broadcast) this.attach(botId, options, replaced !== undefined);
     return () => {
-      if (this.routes.get(botId) === delivery) this.routes.delete(botId);
+      if (this.routes.get(botId)?.delivery !== delivery) return;
+      this.routes.delete(botId);
+      void this.transport?.detach(botId).catch(() => undefined);
     };
+  }
+
+  /** Connect a transport: it carries every route registered so far and every later one. */
+  connect(transport: RouteTransport): void {
+    this.transport = transport;
+    for (const [botId, { options }] of this.routes) this.attach(botId, options, false);
+  }
+
+  /** Resolves once every route registered so far is carried (at once without a transport). */
+  async ready(): Promise<void> {
+    while (this.attaching.size > 0) await Promise.all([...this.attaching]);
   }
 
   started(request: TurnRequest): void {
@@ -31,7 +71,18 @@ export class DeliveryRouter implements Delivery {
     await this.route(request)?.failed(request, message, error);
   }
 
+  private attach(botId: string, options: RouteOptions, reattach: boolean): void {
+    const transport = this.transport;
+    if (!transport) return;
+    const p = (async () => {
+      if (reattach) await transport.detach(botId);
+      await transport.attach(botId, options);
+    })();
+    const tracked = p.catch(() => undefined).finally(() => this.attaching.delete(tracked));
+    this.attaching.add(tracked);
+  }
+
   private route(request: TurnRequest): Delivery | undefined {
-    return this.routes.get(request.inbound.botId);
+    return this.routes.get(request.inbound.botId)?.delivery;
   }
 }

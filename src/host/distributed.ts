@@ -6,12 +6,14 @@
 import type { Redis } from 'ioredis';
 import type { AgentResolver } from '../agent/agent.js';
 import type { SessionLog } from '../core/session-store.js';
-import type { Delivery, TurnQueue } from '../core/turn-queue.js';
+import type { TurnQueue } from '../core/turn-queue.js';
 import type { BotsConfig } from '../config/schema.js';
 import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
+import { OutboxRoutes, type OutboxRoutesOptions } from '../queue/outbox-routes.js';
 import { assertQueueSafeRedis, connectRedis, REDIS_DEFAULTS } from '../queue/redis-connection.js';
-import { RedisDeliveryPublisher, subscribeDelivery } from '../queue/redis-delivery.js';
+import { RedisDeliveryPublisher, subscribePartials } from '../queue/redis-delivery.js';
 import { TurnWorker, type TurnWorkerOptions } from '../queue/turn-worker.js';
+import type { DeliveryRouter } from './delivery-router.js';
 
 export function redisUrlOf(config: BotsConfig): string {
   return config.queue.redis_url ?? process.env.REDIS_URL ?? REDIS_DEFAULTS.url;
@@ -32,20 +34,32 @@ export async function openQueueRedis(config: BotsConfig): Promise<Redis> {
 
 export interface IngressQueue {
   queue: TurnQueue;
+  /** The outbox consumers/readers of the bots registered with the router. */
+  outbox: OutboxRoutes;
   close(): Promise<void>;
 }
 
-/** Enqueue into Redis; results come back over pub/sub to `delivery` (routed by bot id). */
-export async function openIngressQueue(config: BotsConfig, client: Redis, delivery: Delivery): Promise<IngressQueue> {
+export type IngressQueueOptions = Pick<OutboxRoutesOptions, 'onEvent' | 'consumer'>;
+
+/**
+ * Enqueue into Redis. Final replies come back through each registered bot's durable outbox
+ * (one consumer group per bot; broadcast routes read every entry), partials over pub/sub;
+ * both reach `router`, which picks the adapter by bot id.
+ */
+export async function openIngressQueue(config: BotsConfig, client: Redis, router: DeliveryRouter, options: IngressQueueOptions = {}): Promise<IngressQueue> {
   const prefix = config.store.prefix;
   const queue = new BullMQTurnQueue({ client, prefix, queueName: config.queue.name });
   const subscriber = client.duplicate();
-  // One subscription for all bots: the router picks the adapter by the result's bot id.
-  const unsubscribe = await subscribeDelivery(subscriber, prefix, '*', delivery, true);
+  subscriber.on('error', () => undefined);
+  const unsubscribe = await subscribePartials(subscriber, prefix, router);
+  const outbox = new OutboxRoutes({ client, prefix, delivery: router, ...options });
+  router.connect(outbox);
   return {
     queue,
+    outbox,
     async close() {
       await queue.close();
+      await outbox.close();
       await unsubscribe();
       subscriber.disconnect();
     },
@@ -60,7 +74,18 @@ export function startTurnWorker(
 ): TurnWorker {
   const prefix = config.store.prefix;
   const publisher = new RedisDeliveryPublisher(client, prefix);
-  return new TurnWorker({ client, deps, delivery: publisher, publishFinal: (r) => publisher.encodeFinal(r),
-    publishFailure: (req, message) => publisher.encodeFailed(req, message), prefix, queueName: config.queue.name, concurrency: config.queue.concurrency, ...extra });
+  // Read ahead as much history as any agent uses (the store serves no more than max_messages).
+  const historyWindow = Math.min(config.store.max_messages, Math.max(0, ...Object.values(config.agents).map((a) => a.max_history)));
+  return new TurnWorker({
+    client,
+    deps,
+    delivery: publisher,
+    outbox: { final: (r) => publisher.encodeFinal(r), failed: (req, message) => publisher.encodeFailed(req, message) },
+    historyWindow,
+    prefix,
+    queueName: config.queue.name,
+    concurrency: config.queue.concurrency,
+    ...extra,
+  });
 }
 

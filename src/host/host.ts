@@ -66,7 +66,18 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const agents = resolveAgents(config, env, notices);
   const delivery = new DeliveryRouter();
   const run: InlineRun = (request, onPartial) => runTurn({ store, agents }, request, { onPartial });
-  const ingressQueue = dist && redis ? await dist.openIngressQueue(config, redis, delivery) : undefined;
+  const ingressQueue =
+    dist && redis
+      ? await dist.openIngressQueue(config, redis, delivery, {
+          onEvent: (e) => {
+            if (e.type === 'possible_duplicate') logger.warn({ bot: e.botId, inbound: e.inboundId, kind: e.kind }, 'delivering a reply whose earlier send was interrupted (its process died mid-send); the user may see it twice');
+            else if (e.type === 'send_failed') logger[e.willRetry ? 'warn' : 'error']({ bot: e.botId, inbound: e.inboundId, err: (e.error as Error)?.message, willRetry: e.willRetry }, e.willRetry ? 'reply send failed; retrying' : 'reply send failed for good; dropped');
+            else if (e.type === 'claimed') logger.info({ bot: e.botId, count: e.count }, 'took over undelivered replies from a stopped ingress process');
+            else if (e.type === 'bad_entry') logger.warn({ bot: e.botId, id: e.id }, 'skipped an outbox entry that is not a reply');
+            else logger.debug({ bot: e.botId, err: (e.error as Error)?.message }, 'outbox read failed; retrying');
+          },
+        })
+      : undefined;
   if (distributed) notices.push(`turns run on \`bot worker\` processes (queue "${config.queue.name}" on Redis)`);
   const queue =
     ingressQueue?.queue ??

@@ -10,8 +10,14 @@
  *   …:tries    HASH    inbound id → failed attempts
  *   <prefix>:inboxes   ZSET  session id → when it last got work (cross-slot; for the sweep)
  *   <prefix>:dead      LIST  dead-letter records of turns that failed for good
+ *
+ * Per bot (hash tag `{<encoded bot id>}`, see outbox-consumer.ts):
+ *   <prefix>:outbox:{<bot>}       STREAM  final replies and failure notices, fields i (inbound
+ *                                         id) and m (the message JSON); consumer group `delivery`
+ *   <prefix>:outbox:{<bot>}:sent  ZSET    `s:<record>` (a send began) / `d:<record>` (sent) → ms
  */
 import { sessionKeyBase, sessionKeys } from '../sessions/redis-keys.js';
+import { encodeSessionId } from '../sessions/session-id.js';
 
 export interface InboxKeys {
   inbox: string;
@@ -38,4 +44,17 @@ export function inboxKeys(prefix: string, sessionId: string): InboxKeys {
 
 export const inboxIndexKey = (prefix: string) => `${prefix}:inboxes`;
 export const deadLetterKey = (prefix: string) => `${prefix}:dead`;
+
+export interface OutboxKeys {
+  stream: string;
+  sent: string;
+}
+
+/** The bot id is encoded like a session id, so no bot id can move the hash tag or name another key. */
+export function outboxKeys(prefix: string, botId: string): OutboxKeys {
+  const stream = `${prefix}:outbox:{${encodeSessionId(botId)}}`;
+  return { stream, sent: `${stream}:sent` };
+}
+
+/** Partial (streamed) replies stay best-effort pub/sub on this channel. */
 export const deliveryChannel = (prefix: string, botId: string) => `${prefix}:delivery:${botId}`;

@@ -1,87 +1,72 @@
 /**
- * Turn results travel from workers to the process that owns the platform connection over Redis
- * pub/sub: a worker publishes on `<prefix>:delivery:<botId>`, every ingress process of that bot
- * subscribes and hands results to its DeliveryRouter. Pub/sub is fire-and-forget; a result
- * whose delivery was missed is still committed, and the retried job re-delivers the stored reply.
+ * How turn results travel from workers to the processes that own the platform connections.
+ *
+ * - Final replies and failure notices go through the bot's durable outbox stream
+ *   (`<prefix>:outbox:{<bot>}`): the worker appends them inside the script that pops the turn
+ *   (popTurn-9.lua); ingress processes consume them (outbox-consumer.ts). `RedisDeliveryPublisher`
+ *   only encodes them here.
+ * - Partial (streamed) replies are best-effort: published on `<prefix>:delivery:<botId>`; an
+ *   ingress process that misses one still gets the final reply.
  */
 import type { Redis } from 'ioredis';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
-import { deliveryChannel } from './inbox-keys.js';
+import { deliveryChannel, outboxKeys } from './inbox-keys.js';
+import type { OutboxMessage } from './outbox-consumer.js';
 
-type Message =
-  | { kind: 'partial'; request: TurnRequest; text: string }
-  | { kind: 'final'; result: TurnResult }
-  | { kind: 'failed'; request: TurnRequest; message: string };
+interface PartialMessage {
+  kind: 'partial';
+  request: TurnRequest;
+  text: string;
+}
 
-/** The worker side: a Delivery that publishes. */
-export class RedisDeliveryPublisher implements Delivery {
+/** An outbox entry to append: the bot's stream and the message JSON. */
+export interface OutboxAppend {
+  key: string;
+  message: string;
+}
+
+/** The worker side. `final`/`failed` are not used for sending: the pop script appends those. */
+export class RedisDeliveryPublisher implements Pick<Delivery, 'partial'> {
   constructor(
     private readonly client: Redis,
     private readonly prefix: string,
   ) {}
 
   partial(request: TurnRequest, text: string): void {
-    void this.publish(request, { kind: 'partial', request, text }).catch(() => undefined);
+    const message: PartialMessage = { kind: 'partial', request, text };
+    void this.client.publish(deliveryChannel(this.prefix, request.inbound.botId), JSON.stringify(message)).catch(() => undefined);
   }
 
-  async final(result: TurnResult): Promise<void> {
-    const { channel, message } = this.encodeFinal(result);
-    await this.client.publish(channel, message);
+  /** The outbox entry of a final reply. */
+  encodeFinal(result: TurnResult): OutboxAppend {
+    return { key: outboxKeys(this.prefix, result.request.inbound.botId).stream, message: JSON.stringify({ kind: 'final', result } satisfies OutboxMessage) };
   }
 
-  /** The channel and message of a failure notice, for a caller that publishes it inside a script. */
-  encodeFailed(request: TurnRequest, message: string): { channel: string; message: string } {
-    return { channel: deliveryChannel(this.prefix, request.inbound.botId), message: JSON.stringify({ kind: 'failed', request, message } satisfies Message) };
-  }
-
-  /** The channel and message of a final reply, for a caller that publishes it inside a script. */
-  encodeFinal(result: TurnResult): { channel: string; message: string } {
-    return { channel: deliveryChannel(this.prefix, result.request.inbound.botId), message: JSON.stringify({ kind: 'final', result } satisfies Message) };
-  }
-
-  async failed(request: TurnRequest, message: string): Promise<void> {
-    await this.publish(request, { kind: 'failed', request, message });
-  }
-
-  private async publish(request: TurnRequest, message: Message): Promise<void> {
-    await this.client.publish(deliveryChannel(this.prefix, request.inbound.botId), JSON.stringify(message));
+  /** The outbox entry of the polite notice for a turn that failed for good. */
+  encodeFailed(request: TurnRequest, message: string): OutboxAppend {
+    return { key: outboxKeys(this.prefix, request.inbound.botId).stream, message: JSON.stringify({ kind: 'failed', request, message } satisfies OutboxMessage) };
   }
 }
 
 /**
- * The ingress side: subscribe to a bot's results (or every bot's, with `pattern` and botId `*`)
- * and pass them on. Returns an unsubscribe function.
+ * The ingress side of partials: subscribe to every bot's partial replies (pattern) and pass
+ * them to `delivery` (the router picks the adapter). Returns an unsubscribe function.
  */
-export async function subscribeDelivery(subscriber: Redis, prefix: string, botId: string, delivery: Delivery, pattern = false): Promise<() => Promise<void>> {
-  const channel = deliveryChannel(prefix, botId);
-  const onMessage = (ch: string, raw: string) => {
-    if (ch !== channel) return;
-    dispatch(raw);
-  };
+export async function subscribePartials(subscriber: Redis, prefix: string, delivery: Pick<Delivery, 'partial'>): Promise<() => Promise<void>> {
+  const pattern = deliveryChannel(prefix, '*');
   const onPMessage = (p: string, _ch: string, raw: string) => {
-    if (p === channel) dispatch(raw);
-  };
-  const dispatch = (raw: string) => {
-    let m: Message;
+    if (p !== pattern) return;
     try {
-      m = JSON.parse(raw) as Message;
+      const m = JSON.parse(raw) as PartialMessage;
+      if (m.kind === 'partial') delivery.partial?.(m.request, m.text);
     } catch {
-      return;
+      // Not ours to understand: ignore.
     }
-    if (m.kind === 'partial') delivery.partial?.(m.request, m.text);
-    else if (m.kind === 'final') void Promise.resolve(delivery.final(m.result)).catch(() => undefined);
-    else if (m.kind === 'failed') void Promise.resolve(delivery.failed(m.request, m.message, undefined)).catch(() => undefined);
   };
-  if (pattern) {
-    subscriber.on('pmessage', onPMessage);
-    await subscriber.psubscribe(channel);
-  } else {
-    subscriber.on('message', onMessage);
-    await subscriber.subscribe(channel);
-  }
+  subscriber.on('pmessage', onPMessage);
+  await subscriber.psubscribe(pattern);
   return async () => {
-    subscriber.off('message', onMessage);
     subscriber.off('pmessage', onPMessage);
-    await (pattern ? subscriber.punsubscribe(channel) : subscriber.unsubscribe(channel)).catch(() => undefined);
+    await subscriber.punsubscribe(pattern).catch(() => undefined);
   };
 }

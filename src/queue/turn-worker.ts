@@ -4,29 +4,36 @@
  * the drain atomically with releasing the lease (finishDrain). Correctness does not rest on the
  * lease: every commit is fenced and idempotent on the inbound id.
  *
- * Per turn: run (history → model → fenced commit) → deliver → pop from the inbox. A kill
- * between commit and pop re-runs the turn, finds it committed (no model call) and re-delivers
- * the stored reply: the only duplicate send, explained by a kill between send and record (I6).
+ * Per turn: run (history → model → fenced commit) → pop from the inbox, which appends the reply
+ * to the bot's outbox stream in the same script step (popTurn-9.lua). The pop goes out in the
+ * commit's round trip and reads the next head's history, so a busy session costs one round
+ * trip per turn. A kill between commit and pop re-runs the turn, finds it committed (no model
+ * call) and appends the stored reply then: each reply enters the outbox exactly once.
  *
  * Failures: retryable ones (model 429/5xx, store hiccups) are retried in place with backoff,
- * keeping the session's order; after `attempts` (or at once for permanent ones) the user gets a
- * polite reply, the turn is recorded in `<prefix>:dead`, and the inbox moves on.
+ * keeping the session's order; after `attempts` (or at once for permanent ones) the pop appends
+ * a polite reply to the outbox and a record to `<prefix>:dead` (exactly once), and the inbox
+ * moves on.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { runTurn, type TurnDeps } from '../agent/run-turn.js';
+import type { ChatMessage } from '../core/session-store.js';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { holdLease, type HeldLease } from '../locks/hold-lease.js';
 import { SessionLease } from '../locks/session-lease.js';
+import { historyFromLog } from '../sessions/redis-session-store.js';
 import { LuaScript } from '../sessions/redis-scripts.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
-import { deadLetterKey, inboxIndexKey, inboxKeys, type InboxKeys } from './inbox-keys.js';
+import { deadLetterKey, inboxIndexKey, inboxKeys, outboxKeys, type InboxKeys } from './inbox-keys.js';
+import { OUTBOX_DEFAULTS } from './outbox-consumer.js';
+import type { OutboxAppend } from './redis-delivery.js';
 import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from './retry.js';
 
-const popScript = new LuaScript(new URL('./lua/popTurn-6.lua', import.meta.url));
+const popScript = new LuaScript(new URL('./lua/popTurn-9.lua', import.meta.url));
 const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
-const claimScript = new LuaScript(new URL('./lua/claimSession-3.lua', import.meta.url));
+const claimScript = new LuaScript(new URL('./lua/claimSession-5.lua', import.meta.url));
 
 /** runOne's answer when the lease was lost: stop draining, send nothing more. */
 const LOST = Symbol('lease lost');
@@ -35,10 +42,14 @@ const NOT_COMMITTED = Symbol('not committed');
 /** Placeholder for the reply's cursor in a message built before the commit answers. */
 const CURSOR_SLOT = -7_355_608_001;
 
-/** What the pop script saw: the next head, or that the inbox emptied and the drain ended. */
+/** What a turn would read first, read ahead by the claim or the previous pop (see runTurn). */
+type Prefetch = { committed: number | null; history: ChatMessage[] };
+
+/** What the pop script saw: the next head (with its history), or that the inbox emptied and the drain ended. */
 interface Popped {
   next: string | null;
   finished: boolean;
+  prefetch?: Prefetch;
 }
 
 export const WORKER_DEFAULTS = Object.freeze({
@@ -64,14 +75,21 @@ export interface TurnWorkerOptions {
   /** Connection for job processing; the worker duplicates it for its blocking connection. */
   client: Redis;
   deps: TurnDeps;
-  delivery: Delivery;
+  /** Where streamed partial replies go (best effort). */
+  delivery: Pick<Delivery, 'partial'>;
   /**
-   * When set, a final reply is published by the script that removes its turn from the inbox
-   * (sent and recorded in one atomic step) instead of through `delivery.final`.
+   * The outbox entries of a final reply and of a failure notice: the script that removes the
+   * turn from the inbox appends them (produced and recorded in one atomic step).
    */
-  publishFinal?: (result: TurnResult) => { channel: string; message: string };
-  /** Likewise for the polite reply of a turn that failed for good. */
-  publishFailure?: (request: TurnRequest, message: string) => { channel: string; message: string };
+  outbox: {
+    final(result: TurnResult): OutboxAppend;
+    failed(request: TurnRequest, message: string): OutboxAppend;
+  };
+  /**
+   * Log entries the claim and pop scripts read ahead for the next turn: at least every agent's
+   * max history (capped by the store's max messages). 0 reads nothing ahead.
+   */
+  historyWindow?: number;
   /** A turn whose model call takes longer is aborted and retried. Default 120 s. */
   turnTimeoutMs?: number;
   prefix?: string;
@@ -101,6 +119,7 @@ export class TurnWorker {
   private readonly queue: Queue;
   private readonly lease: SessionLease;
   private readonly prefix: string;
+  private readonly historyWindow: number;
   private readonly o: { leaseTtlMs: number; orphanAgeMs: number; sweepIntervalMs: number; attempts: number; retryBaseMs: number };
   private sweepTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
@@ -110,6 +129,7 @@ export class TurnWorker {
   constructor(private readonly options: TurnWorkerOptions) {
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.lease = new SessionLease({ client: options.client, prefix: this.prefix });
+    this.historyWindow = Math.max(0, Math.floor(options.historyWindow ?? 0));
     this.o = {
       leaseTtlMs: options.leaseTtlMs ?? WORKER_DEFAULTS.leaseTtlMs,
       orphanAgeMs: options.orphanAgeMs ?? WORKER_DEFAULTS.orphanAgeMs,
@@ -154,16 +174,22 @@ export class TurnWorker {
     const { sessionId } = job.data;
     const keys = inboxKeys(this.prefix, sessionId);
     let head: string | null = null;
-    // Lease and inbox head in one round trip.
+    let prefetch: Prefetch | undefined;
+    // Lease, inbox head and what the head's turn reads first, in one round trip.
     const acquire = async () => {
       const token = randomUUID();
-      const reply = (await claimScript.run(this.options.client, [keys.lease, keys.meta, keys.inbox], [token, this.o.leaseTtlMs])) as [
+      const reply = (await claimScript.run(this.options.client, [keys.lease, keys.meta, keys.inbox, keys.ids, keys.log], [token, this.o.leaseTtlMs, this.historyWindow])) as [
         number,
         (string | null)?,
+        (string | null)?,
+        (string[] | null)?,
       ];
       const fence = Number(reply[0]);
       if (fence === 0) return null;
       head = reply[1] ?? null;
+      if (head !== null && this.historyWindow > 0) {
+        prefetch = { committed: reply[2] == null ? null : Number(reply[2]), history: historyFromLog(reply[3] ?? []) };
+      }
       return { token, fence };
     };
     const held = await holdLease(this.lease, sessionId, this.o.leaseTtlMs, { acquire });
@@ -174,7 +200,7 @@ export class TurnWorker {
     }
     let released = false;
     try {
-      released = await this.drain(sessionId, keys, held, head);
+      released = await this.drain(sessionId, keys, held, head, prefetch);
     } finally {
       if (released) held.forget();
       else await held.release().catch(() => undefined);
@@ -200,9 +226,10 @@ export class TurnWorker {
    * Run the inbox to empty. True when the drain ended and released the lease; false when it
    * stopped with work left (lease lost, or handed back on shutdown).
    */
-  private async drain(sessionId: string, keys: InboxKeys, held: HeldLease, head: string | null): Promise<boolean> {
+  private async drain(sessionId: string, keys: InboxKeys, held: HeldLease, head: string | null, first?: Prefetch): Promise<boolean> {
     const { client } = this.options;
     let raw = head;
+    let prefetch = first;
     for (;;) {
       if (held.signal.aborted) {
         this.options.onEvent?.({ type: 'lease_lost', sessionId });
@@ -214,36 +241,39 @@ export class TurnWorker {
       if (raw === null) {
         if (Number(await finishScript.run(client, [keys.inbox, keys.kicked, keys.lease], [held.token])) === 1) return true;
         raw = await client.lindex(keys.inbox, 0);
+        prefetch = undefined;
         continue;
       }
-      const popped = await this.runOne(sessionId, keys, raw, held);
+      const popped = await this.runOne(sessionId, keys, raw, held, prefetch);
       if (popped === LOST) return false;
       if (popped.finished) return true;
       raw = popped.next;
+      prefetch = popped.prefetch;
     }
   }
 
   /**
-   * Run the inbox head to completion (delivered or dead-lettered). Returns what the pop saw
-   * next, or LOST when the lease was lost.
+   * Run the inbox head to completion (its reply or failure notice appended to the outbox).
+   * Returns what the pop saw next, or LOST when the lease was lost.
    */
-  private async runOne(sessionId: string, keys: InboxKeys, raw: string, held: HeldLease): Promise<Popped | typeof LOST> {
-    const { client, deps, delivery } = this.options;
+  private async runOne(sessionId: string, keys: InboxKeys, raw: string, held: HeldLease, prefetch?: Prefetch): Promise<Popped | typeof LOST> {
+    const { client, deps, delivery, outbox } = this.options;
     const request = JSON.parse(raw) as TurnRequest;
     const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
+    const outboxKey = outboxKeys(this.prefix, request.inbound.botId).stream;
     // Fast replies go out whole; only replies slower than the throttle stream partials.
     let lastPartial = Date.now();
     for (let attempt = 0; ; attempt++) {
       const limit = turnLimit(held.signal, this.options.turnTimeoutMs ?? WORKER_DEFAULTS.turnTimeoutMs);
-      // With pub/sub delivery the pop (which publishes the reply) rides in the commit's round trip.
+      // The pop (which appends the reply to the outbox) rides in the commit's round trip.
       let popWithCommit: Promise<Popped | typeof LOST | typeof NOT_COMMITTED> | undefined;
       try {
         const result: TurnResult = await runTurn(deps, request, {
           fence: held.fence,
           signal: limit.signal,
-          ...(this.options.publishFinal
-            ? { onCommitIssued: (reply: string) => void (popWithCommit = this.popWithCommit(keys, inboundId, raw, held, request, reply)) }
-            : {}),
+          // Read ahead for the first attempt only: a retry reads afresh.
+          ...(prefetch && attempt === 0 ? { prefetched: prefetch } : {}),
+          onCommitIssued: (reply: string) => void (popWithCommit = this.popWithCommit(keys, outboxKey, inboundId, raw, held, request, reply)),
           onPartial: (text) => {
             const now = Date.now();
             if (now - lastPartial < WORKER_DEFAULTS.partialEveryMs || held.signal.aborted) return;
@@ -256,13 +286,11 @@ export class TurnWorker {
         if (early === LOST) return LOST;
         let popped: Popped | typeof LOST;
         if (early !== NOT_COMMITTED) {
-          popped = early; // committed, published and removed in the commit's round trip
+          popped = early; // committed, appended to the outbox and removed in the commit's round trip
         } else {
           if (held.signal.aborted) return LOST;
-          // A stored reply (retried turn), or delivery without pub/sub: publish, then pop.
-          const publish = this.options.publishFinal?.(result);
-          if (!publish) await delivery.final(result);
-          popped = await this.pop(keys, inboundId, raw, held, publish);
+          // A stored reply (the turn was committed before, by this session's earlier holder).
+          popped = await this.pop(keys, outboxKey, inboundId, raw, held, outbox.final(result).message);
         }
         if (popped !== LOST) this.options.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
         return popped;
@@ -283,24 +311,20 @@ export class TurnWorker {
           await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, this.o.retryBaseMs)));
           continue;
         }
-        await client.lpush(
-          deadLetterKey(this.prefix),
-          JSON.stringify({ at: Date.now(), sessionId, inboundId, tries, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
-        );
-        // Like a final: published by the pop, fenced by the lease, atomic with the removal.
-        const notice = this.options.publishFailure?.(request, politeFailure(error));
-        if (!notice) await delivery.failed(request, politeFailure(error), error);
-        return this.pop(keys, inboundId, raw, held, notice);
+        // The polite notice and the dead letter are appended by the pop: exactly once, fenced by the lease.
+        const dead = JSON.stringify({ at: Date.now(), sessionId, inboundId, tries, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+        return this.pop(keys, outboxKey, inboundId, raw, held, outbox.failed(request, politeFailure(error)).message, dead);
       }
     }
   }
 
   /**
-   * The pop sent right behind the commit: it publishes the reply with the commit's cursor
-   * spliced in, only if the commit landed (see popTurn-6.lua).
+   * The pop sent right behind the commit: it appends the reply with the commit's cursor
+   * spliced in, only if the commit landed (see popTurn-9.lua).
    */
   private popWithCommit(
     keys: InboxKeys,
+    outboxKey: string,
     inboundId: string,
     raw: string,
     held: HeldLease,
@@ -308,35 +332,32 @@ export class TurnWorker {
     reply: string,
   ): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
     const draft: TurnResult = { request, reply, cursor: CURSOR_SLOT, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
-    const { channel, message } = this.options.publishFinal!(draft);
+    const { message } = this.options.outbox.final(draft);
     const [before, after] = message.split(String(CURSOR_SLOT)) as [string, string];
-    return this.runPop(keys, [inboundId, raw, held.token, channel, before, after]);
+    return this.runPop(keys, outboxKey, [inboundId, raw, held.token, before, after, '']);
   }
 
-  /** Remove the finished head (publishing its reply if asked); the reply says what comes next. */
-  private async pop(
-    keys: InboxKeys,
-    inboundId: string,
-    raw: string,
-    held: HeldLease,
-    publish?: { channel: string; message: string },
-  ): Promise<Popped | typeof LOST> {
-    const popped = await this.runPop(keys, [inboundId, raw, held.token, publish?.channel ?? '', publish?.message ?? '', '']);
+  /** Remove the finished head, appending `message` (and a dead letter) if given; the reply says what comes next. */
+  private async pop(keys: InboxKeys, outboxKey: string, inboundId: string, raw: string, held: HeldLease, message: string, dead = ''): Promise<Popped | typeof LOST> {
+    const popped = await this.runPop(keys, outboxKey, [inboundId, raw, held.token, message, '', dead]);
     // Without a cursor to splice, the script never checks for the commit.
     return popped === NOT_COMMITTED ? LOST : popped;
   }
 
-  /** popTurn-6.lua's replies, decoded. */
-  private async runPop(keys: InboxKeys, args: string[]): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
+  /** popTurn-9.lua's replies, decoded. */
+  private async runPop(keys: InboxKeys, outboxKey: string, args: string[]): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
     const answer = (await popScript.run(
       this.options.client,
-      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids],
-      args,
-    )) as [number, (string | null)?, number?];
+      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids, keys.log, outboxKey, deadLetterKey(this.prefix)],
+      [...args, OUTBOX_DEFAULTS.maxLength, this.historyWindow],
+    )) as [number, (string | null)?, number?, string[]?];
     const code = Number(answer[0]);
     if (code === -2) return NOT_COMMITTED;
     if (code < 0) return LOST;
-    return { next: answer[1] ?? null, finished: Number(answer[2]) === 1 };
+    const next = answer[1] ?? null;
+    // The next head was never run: only the head at claim time can have been committed already.
+    const prefetch = next !== null && answer[3] ? { committed: null, history: historyFromLog(answer[3]) } : undefined;
+    return { next, finished: Number(answer[2]) === 1, ...(prefetch ? { prefetch } : {}) };
   }
 
   /**

@@ -96,11 +96,7 @@ export class RedisSessionStore implements SessionLog {
     const { log } = sessionKeys(this.prefix, sessionId);
     const n = Math.floor(Math.min(maxMessages ?? Infinity, this.maxMessages));
     if (!(n >= 1)) return [];
-    const raw = await this.call('LRANGE', () => this.client.lrange(log, -n, -1));
-    return raw.map((s) => {
-      const e = parseEntry(s);
-      return { role: e.r, content: e.m };
-    });
+    return historyFromLog(await this.call('LRANGE', () => this.client.lrange(log, -n, -1)));
   }
 
   async clearSession(sessionId: string): Promise<boolean> {
@@ -251,6 +247,17 @@ function toJson(value: unknown, what: string, code: string): string | undefined 
   } catch (cause) {
     throw new BotHostError(code, `${what} cannot be stored as JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
+}
+
+/**
+ * Stored log entries (raw, as LRANGE of the `log` key returns them) as LLM history: for
+ * callers that read the log inside their own script (the turn worker's claim and pop).
+ */
+export function historyFromLog(raw: readonly unknown[]): ChatMessage[] {
+  return raw.map((s) => {
+    const e = parseEntry(s);
+    return { role: e.r, content: e.m };
+  });
 }
 
 function parseEntry(raw: unknown): StoredEntry {

@@ -1,7 +1,7 @@
 /**
  * Harness for the distributed-mode tests (test/distributed): real `bot worker` OS processes,
  * an in-test ingress built from the real pieces (connectRedis + BullMQTurnQueue +
- * subscribeDelivery + RedisSessionStore), private redis-server instances for fault tests,
+ * DeliveryRouter + OutboxRoutes + subscribePartials + RedisSessionStore), private redis-server instances for fault tests,
  * wait-for-condition polling and key cleanup by prefix.
  *
  * Every process spawned here is tracked; call `killEverything()` in afterEach/afterAll.
@@ -21,7 +21,10 @@ import type { TurnRequest, TurnResult } from '../../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../../src/queue/bullmq-turn-queue.js';
 import { inboxIndexKey, inboxKeys } from '../../src/queue/inbox-keys.js';
 import { connectRedis } from '../../src/queue/redis-connection.js';
-import { subscribeDelivery } from '../../src/queue/redis-delivery.js';
+import { subscribePartials } from '../../src/queue/redis-delivery.js';
+import { OutboxRoutes } from '../../src/queue/outbox-routes.js';
+import type { OutboxEvent } from '../../src/queue/outbox-consumer.js';
+import { DeliveryRouter } from '../../src/host/delivery-router.js';
 import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
 import type { SessionEntry } from '../../src/core/session-store.js';
 import type { FakeChatBody } from './fake-openai-server.js';
@@ -357,6 +360,8 @@ export class Ingress {
   }
 
   private unsubscribe: (() => Promise<void>) | undefined;
+  private outbox: OutboxRoutes | undefined;
+  readonly outboxEvents: OutboxEvent[] = [];
 
   static async open(prefix: string, queueName: string, url: string = SHARED_REDIS_URL): Promise<Ingress> {
     const client = await openRedis(url);
@@ -365,12 +370,17 @@ export class Ingress {
     const ingress = new Ingress(client, subscriber, prefix, queueName);
     const push = (e: Omit<DeliveryEvent, 'at'>): void => void ingress.events.push({ ...e, at: Date.now() });
     const of = (r: TurnRequest) => ({ sessionId: r.sessionId, messageId: r.inbound.messageId });
-    ingress.unsubscribe = await subscribeDelivery(subscriber, prefix, BOT_ID, {
+    const router = new DeliveryRouter();
+    router.register(BOT_ID, {
       started: (r) => push({ kind: 'started', ...of(r) }),
       partial: (r, text) => push({ kind: 'partial', ...of(r), text }),
       final: (res: TurnResult) => push({ kind: 'final', ...of(res.request), text: res.reply, duplicate: res.duplicate, cursor: res.cursor }),
       failed: (r, message) => push({ kind: 'failed', ...of(r), text: message }),
     });
+    ingress.unsubscribe = await subscribePartials(subscriber, prefix, router);
+    ingress.outbox = new OutboxRoutes({ client, prefix, delivery: router, consumer: { claimIdleMs: 2000 }, onEvent: (e) => ingress.outboxEvents.push(e) });
+    router.connect(ingress.outbox);
+    await router.ready();
     ingresses.add(ingress);
     return ingress;
   }
@@ -410,6 +420,7 @@ export class Ingress {
     ingresses.delete(this);
     // Bounded: closing waits on a Redis that may be down (a fault test's private server).
     await Promise.race([this.queue.close().catch(() => undefined), sleep(3000)]);
+    await Promise.race([this.outbox?.close().catch(() => undefined), sleep(6000)]);
     await Promise.race([this.unsubscribe?.().catch(() => undefined), sleep(1000)]);
     this.subscriber.disconnect();
     // Bounded: a private Redis may already be gone (the client would queue commands forever).

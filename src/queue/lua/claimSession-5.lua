@@ -1,0 +1,38 @@
+--[[
+  Take a session's lease for draining its inbox, and read what the head's turn needs in the
+  same step: the head, whether its inbound id is already committed (a turn whose worker died
+  between commit and pop) and the history. The lease part is exactly acquireLease-2.lua
+  (src/locks/lua): SET NX PX, and only if it was free, issue the next fencing token.
+
+  Input:
+    KEYS[1] lease  STRING
+    KEYS[2] meta   HASH    field `fence`: the highest fence issued or committed
+    KEYS[3] inbox  LIST
+    KEYS[4] ids    ZSET    the store's committed inbound ids → first cursor
+    KEYS[5] log    LIST    the store's entries
+    ARGV[1] token (random, unique per acquire)
+    ARGV[2] TTL in milliseconds (>= 1)
+    ARGV[3] log entries to return (0: none)
+
+  Output:
+    {fence, head, committed, history}  acquired; fence > every fence before; head is the inbox
+                                       head or false; committed the head's first cursor or
+                                       false; history the newest ARGV[3] entries (raw JSON)
+    {0}                                someone else holds the lease
+]]
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {0}
+end
+local fence = redis.call('HINCRBY', KEYS[2], 'fence', 1)
+local head = redis.call('LINDEX', KEYS[3], 0)
+if not head then
+  return {fence, false}
+end
+local inbound = cjson.decode(head).inbound
+local committed = redis.call('ZSCORE', KEYS[4], inbound.botId .. ':' .. inbound.messageId)
+local n = tonumber(ARGV[3])
+local history = false
+if n > 0 then
+  history = redis.call('LRANGE', KEYS[5], -n, -1)
+end
+return {fence, head, committed, history}
