@@ -17,8 +17,9 @@
  * - One session's replies are delivered in stream order; different sessions' concurrently.
  * - The stream keeps every unacknowledged entry; acknowledged ones are trimmed as they go.
  *
- * Start/stop are idempotent. Closing hands unfinished entries back at once (idle time set
- * past the claim threshold), so another process delivers them without waiting.
+ * Start/stop are idempotent. Closing waits (bounded) for sends in flight and hands entries
+ * whose send never began back at once (idle time set past the claim threshold), so another
+ * process delivers them without waiting.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -83,6 +84,8 @@ interface Held {
   record: string;
   message: OutboxMessage;
   sessionId: string;
+  /** The send began: the platform may have it, so it is never handed back unmarked. */
+  started?: boolean;
 }
 
 type Entry = [id: string, fields: string[] | null];
@@ -270,6 +273,9 @@ export class OutboxConsumer {
 
   private async send(h: Held): Promise<void> {
     const { delivery } = this.options;
+    // Closing: start nothing new; close() hands it to another process.
+    if (!this.running) return;
+    h.started = true;
     for (let attempt = 1; ; attempt++) {
       try {
         if (h.message.kind === 'final') await delivery.final(h.message.result);
@@ -323,9 +329,10 @@ export class OutboxConsumer {
 
   /** On close: entries not delivered lose their begun-mark and look long idle, so any other consumer claims them now. */
   private async handBack(): Promise<void> {
-    // Sent but not yet recorded (Redis down at the end) stays ours: a second send would duplicate.
-    const sent = new Set(this.finishing.map(([id]) => id));
-    const left = [...this.inHand.values()].filter((h) => !sent.has(h.id));
+    // Only entries whose send never began: one that began (still hanging, or sent but not yet
+    // recorded because Redis is down) keeps its mark and is claimed after the idle time, so a
+    // repeat of it is counted.
+    const left = [...this.inHand.values()].filter((h) => !h.started);
     if (left.length === 0) return;
     const { client } = this.options;
     await client.zrem(this.keys.sent, ...left.map((h) => `s:${h.record}`));
