@@ -17,6 +17,7 @@ import {
   overlapTrackingResponder,
   OwnRedis,
   startWorker,
+  turnRequest,
   uniqueNames,
   waitFor,
   distributedSuite,
@@ -96,11 +97,32 @@ describe('bot queue status', () => {
     });
     const after = await runCliJson(env.sandbox, ['--config', env.configPath, 'queue', 'status', '--json']);
     expect(after).toMatchObject({ queuedTurns: 0, deadLetters: 0, oldestWaitingMs: null });
+    // The bot's outbox: consumed by the test's ingress, everything acknowledged.
+    await waitFor('replies acknowledged', async () => {
+      const s = await runCliJson(env.sandbox, ['--config', env.configPath, 'queue', 'status', '--json']);
+      return (s.outboxes as Array<Record<string, unknown>>).some((o) => o.bot === 'b' && o.consumerGroup === true && o.undelivered === 0 && o.inDelivery === 0);
+    });
     expect(after.jobs).toMatchObject({ wait: 0, active: 0, failed: 0 });
 
     const human = await runCli(env.sandbox, ['--config', env.configPath, 'queue', 'status']);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/turns queued: 0/);
+  }, 60_000);
+});
+
+describe('bot queue status counts every queued session', () => {
+  it('with more sessions queued than one page (1000), every turn is counted and the oldest found', async () => {
+    const { prefix, queueName } = uniqueNames('status-big');
+    const env = await makeEnv({ prefix, queueName });
+    const ingress = await Ingress.open(prefix, queueName);
+    const SESSIONS = 1300;
+    // The oldest turn is queued first and stamped an hour ago.
+    const old = { ...turnRequest('bot_test_big_old', 'old', 'old-1'), inbound: { ...turnRequest('bot_test_big_old', 'old', 'old-1').inbound, receivedAt: Date.now() - 3_600_000 } };
+    await ingress.queue.enqueue(old);
+    for (let i = 0; i < SESSIONS; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => ingress.enqueue(`bot_test_big_${i + j}`, 'u', `big-${i + j}`)));
+    const status = await runCliJson(env.sandbox, ['--config', env.configPath, 'queue', 'status', '--json']);
+    expect(status).toMatchObject({ queuedTurns: SESSIONS + 1, sessionsTracked: SESSIONS + 1 });
+    expect(status.oldestWaitingMs).toBeGreaterThanOrEqual(3_600_000);
   }, 60_000);
 });
 
