@@ -1,7 +1,7 @@
 /**
  * The durable delivery outbox, ingress side: one `OutboxConsumer` per bot this process
  * delivers for. Workers append each final reply and failure notice to the bot's stream inside
- * the script that pops the turn (popTurn-9.lua); every ingress process of the bot reads it in
+ * the script that pops the turn (popTurn-10.lua); every ingress process of the bot reads it in
  * one consumer group, so each entry goes to exactly one live process.
  *
  * Invariants (RELIABILITY.md I6):

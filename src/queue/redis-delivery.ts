@@ -3,7 +3,7 @@
  *
  * - Final replies and failure notices go through the bot's durable outbox stream
  *   (`<prefix>:outbox:{<bot>}`): the worker appends them inside the script that pops the turn
- *   (popTurn-9.lua); ingress processes consume them (outbox-consumer.ts). `RedisDeliveryPublisher`
+ *   (popTurn-10.lua); ingress processes consume them (outbox-consumer.ts). `RedisDeliveryPublisher`
  *   only encodes them here.
  * - Partial (streamed) replies are best-effort: published on `<prefix>:delivery:<botId>`; an
  *   ingress process that misses one still gets the final reply.

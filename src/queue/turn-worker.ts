@@ -5,7 +5,7 @@
  * lease: every commit is fenced and idempotent on the inbound id.
  *
  * Per turn: run (history → model → fenced commit) → pop from the inbox, which appends the reply
- * to the bot's outbox stream in the same script step (popTurn-9.lua). The pop goes out in the
+ * to the bot's outbox stream in the same script step (popTurn-10.lua). The pop goes out in the
  * commit's round trip and reads the next head's history, so a busy session costs one round
  * trip per turn. A kill between commit and pop re-runs the turn, finds it committed (no model
  * call) and appends the stored reply then: each reply enters the outbox exactly once.
@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { runTurn, type TurnDeps } from '../agent/run-turn.js';
+import { inboundText, runTurn, type TurnDeps } from '../agent/run-turn.js';
 import type { ChatMessage } from '../core/session-store.js';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { holdLease, type HeldLease } from '../locks/hold-lease.js';
@@ -31,7 +31,7 @@ import { OUTBOX_DEFAULTS } from './outbox-consumer.js';
 import type { OutboxAppend } from './redis-delivery.js';
 import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from './retry.js';
 
-const popScript = new LuaScript(new URL('./lua/popTurn-9.lua', import.meta.url));
+const popScript = new LuaScript(new URL('./lua/popTurn-10.lua', import.meta.url));
 const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
 const claimScript = new LuaScript(new URL('./lua/claimSession-5.lua', import.meta.url));
 
@@ -50,6 +50,15 @@ interface Popped {
   next: string | null;
   finished: boolean;
   prefetch?: Prefetch;
+  /** The entry behind `next`, when the pop read it. */
+  after?: string | null;
+}
+
+/** runOne's answer when it did not wait for its pop: the next turn and its locally computed history. */
+interface Speculated {
+  pending: Promise<Popped | typeof LOST>;
+  next: string;
+  prefetch: Prefetch;
 }
 
 export const WORKER_DEFAULTS = Object.freeze({
@@ -174,6 +183,7 @@ export class TurnWorker {
     const { sessionId } = job.data;
     const keys = inboxKeys(this.prefix, sessionId);
     let head: string | null = null;
+    let ahead: string | null = null;
     let prefetch: Prefetch | undefined;
     // Lease, inbox head and what the head's turn reads first, in one round trip.
     const acquire = async () => {
@@ -183,10 +193,12 @@ export class TurnWorker {
         (string | null)?,
         (string | null)?,
         (string[] | null)?,
+        (string | null)?,
       ];
       const fence = Number(reply[0]);
       if (fence === 0) return null;
       head = reply[1] ?? null;
+      ahead = reply[4] ?? null;
       if (head !== null && this.historyWindow > 0) {
         prefetch = { committed: reply[2] == null ? null : Number(reply[2]), history: historyFromLog(reply[3] ?? []) };
       }
@@ -200,7 +212,7 @@ export class TurnWorker {
     }
     let released = false;
     try {
-      released = await this.drain(sessionId, keys, held, head, prefetch);
+      released = await this.drain(sessionId, keys, held, head, prefetch, ahead);
     } finally {
       if (released) held.forget();
       else await held.release().catch(() => undefined);
@@ -225,63 +237,138 @@ export class TurnWorker {
   /**
    * Run the inbox to empty. True when the drain ended and released the lease; false when it
    * stopped with work left (lease lost, or handed back on shutdown).
+   *
+   * Pipelined: when the entry behind the head is known (read ahead by the claim or a pop), the
+   * next turn runs while this turn's commit and pop are in flight (two turns at most). Order
+   * and fencing hold: Redis runs the commits in order, and a pop that fails raises the fence so
+   * the commit behind it is rejected (see popTurn-10.lua); nothing is delivered from a turn
+   * whose predecessor's pop failed, and the drain stops there.
    */
-  private async drain(sessionId: string, keys: InboxKeys, held: HeldLease, head: string | null, first?: Prefetch): Promise<boolean> {
+  private async drain(sessionId: string, keys: InboxKeys, held: HeldLease, head: string | null, first?: Prefetch, firstAhead: string | null = null): Promise<boolean> {
     const { client } = this.options;
     let raw = head;
     let prefetch = first;
-    for (;;) {
-      if (held.signal.aborted) {
-        this.options.onEvent?.({ type: 'lease_lost', sessionId });
-        return false;
+    let ahead = firstAhead;
+    let prior: Promise<Popped | typeof LOST> | undefined;
+    try {
+      for (;;) {
+        if (held.signal.aborted) {
+          this.options.onEvent?.({ type: 'lease_lost', sessionId });
+          return false;
+        }
+        // Shutting down: the turn in flight is done; leave the rest to another worker, or a
+        // session that never empties would keep this process alive forever.
+        if (this.stopping && raw !== null) return false;
+        if (raw === null) {
+          if (Number(await finishScript.run(client, [keys.inbox, keys.kicked, keys.lease], [held.token])) === 1) return true;
+          raw = await client.lindex(keys.inbox, 0);
+          prefetch = undefined;
+          ahead = null;
+          continue;
+        }
+        const step = await this.runOne(sessionId, keys, raw, held, prefetch, prior, ahead);
+        prior = undefined;
+        if (step === LOST) return false;
+        if ('pending' in step) {
+          prior = step.pending;
+          raw = step.next;
+          prefetch = step.prefetch;
+          ahead = null; // learned from `prior` by the next runOne
+          continue;
+        }
+        if (step.finished) return true;
+        raw = step.next;
+        prefetch = step.prefetch;
+        ahead = step.after ?? null;
       }
-      // Shutting down: the turn in flight is done; leave the rest to another worker, or a
-      // session that never empties would keep this process alive forever.
-      if (this.stopping && raw !== null) return false;
-      if (raw === null) {
-        if (Number(await finishScript.run(client, [keys.inbox, keys.kicked, keys.lease], [held.token])) === 1) return true;
-        raw = await client.lindex(keys.inbox, 0);
-        prefetch = undefined;
-        continue;
-      }
-      const popped = await this.runOne(sessionId, keys, raw, held, prefetch);
-      if (popped === LOST) return false;
-      if (popped.finished) return true;
-      raw = popped.next;
-      prefetch = popped.prefetch;
+    } finally {
+      // Never leave a pop unanswered behind a stopped drain (its outcome is decided in Redis).
+      await prior?.catch(() => LOST);
     }
   }
 
   /**
    * Run the inbox head to completion (its reply or failure notice appended to the outbox).
-   * Returns what the pop saw next, or LOST when the lease was lost.
+   * Returns what the pop saw next, or LOST when the lease was lost; or, when the entry behind
+   * this head is known, returns as soon as this turn's commit and pop are sent, with the next
+   * turn's history computed locally (`Speculated`).
+   *
+   * `prior` is the previous turn's pop, still in flight: this turn's outcome counts only once
+   * it succeeded. `ahead` is the entry behind this head, when known.
    */
-  private async runOne(sessionId: string, keys: InboxKeys, raw: string, held: HeldLease, prefetch?: Prefetch): Promise<Popped | typeof LOST> {
+  private async runOne(
+    sessionId: string,
+    keys: InboxKeys,
+    raw: string,
+    held: HeldLease,
+    prefetch: Prefetch | undefined,
+    prior: Promise<Popped | typeof LOST> | undefined,
+    ahead: string | null,
+  ): Promise<Popped | Speculated | typeof LOST> {
     const { client, deps, delivery, outbox } = this.options;
     const request = JSON.parse(raw) as TurnRequest;
     const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
     const outboxKey = outboxKeys(this.prefix, request.inbound.botId).stream;
+    /** Wait for the previous turn's pop; LOST if it failed. Learns what is behind this head. */
+    const settlePrior = async (): Promise<boolean> => {
+      if (!prior) return true;
+      const p = await prior.catch((): typeof LOST => LOST);
+      prior = undefined;
+      if (p === LOST) return false;
+      ahead = p.next === raw ? (p.after ?? null) : null;
+      return true;
+    };
     // Fast replies go out whole; only replies slower than the throttle stream partials.
     let lastPartial = Date.now();
     for (let attempt = 0; ; attempt++) {
       const limit = turnLimit(held.signal, this.options.turnTimeoutMs ?? WORKER_DEFAULTS.turnTimeoutMs);
       // The pop (which appends the reply to the outbox) rides in the commit's round trip.
       let popWithCommit: Promise<Popped | typeof LOST | typeof NOT_COMMITTED> | undefined;
+      const withHistory = prefetch && attempt === 0 ? prefetch : undefined;
+      // Pipelining needs this turn's history (to compute the next one's) and a next entry.
+      const mayPipeline = withHistory !== undefined && this.historyWindow > 0 && !this.stopping;
+      let onIssued: (reply: string) => void = () => undefined;
+      const issued = new Promise<string>((resolve) => (onIssued = resolve));
+      const turn = runTurn(deps, request, {
+        fence: held.fence,
+        signal: limit.signal,
+        // Read ahead for the first attempt only: a retry reads afresh.
+        ...(withHistory ? { prefetched: withHistory } : {}),
+        onCommitIssued: (reply: string) => {
+          popWithCommit = this.popWithCommit(keys, outboxKey, inboundId, raw, held, request, reply, mayPipeline);
+          onIssued(reply);
+        },
+        onPartial: (text) => {
+          const now = Date.now();
+          if (now - lastPartial < WORKER_DEFAULTS.partialEveryMs || held.signal.aborted) return;
+          lastPartial = now;
+          delivery.partial?.(request, text);
+        },
+      });
+      turn.catch(() => undefined); // handled below, whichever way it ends
       try {
-        const result: TurnResult = await runTurn(deps, request, {
-          fence: held.fence,
-          signal: limit.signal,
-          // Read ahead for the first attempt only: a retry reads afresh.
-          ...(prefetch && attempt === 0 ? { prefetched: prefetch } : {}),
-          onCommitIssued: (reply: string) => void (popWithCommit = this.popWithCommit(keys, outboxKey, inboundId, raw, held, request, reply)),
-          onPartial: (text) => {
-            const now = Date.now();
-            if (now - lastPartial < WORKER_DEFAULTS.partialEveryMs || held.signal.aborted) return;
-            lastPartial = now;
-            delivery.partial?.(request, text);
-          },
-        });
+        const first = await Promise.race([issued.then((reply) => ({ reply })), turn.then((result) => ({ result }))]);
+        if ('reply' in first && mayPipeline) {
+          // Commit and pop are in flight. The previous turn's pop must have succeeded first.
+          if (!(await settlePrior())) {
+            await turn.catch(() => undefined);
+            limit.dispose();
+            await popWithCommit!.catch(() => LOST);
+            return LOST;
+          }
+          if (ahead !== null && !held.signal.aborted) {
+            const userText = inboundText(request.inbound);
+            const history = [...withHistory!.history, { role: 'user' as const, content: userText }, { role: 'assistant' as const, content: first.reply }];
+            const pending = this.settleSpeculated(sessionId, turn, popWithCommit!, limit);
+            return { pending, next: ahead, prefetch: { committed: null, history: history.slice(-this.historyWindow) } };
+          }
+        }
+        const result = await turn;
         limit.dispose();
+        if (!(await settlePrior())) {
+          await popWithCommit?.catch(() => LOST);
+          return LOST;
+        }
         const early = popWithCommit ? await popWithCommit : NOT_COMMITTED;
         if (early === LOST) return LOST;
         let popped: Popped | typeof LOST;
@@ -298,6 +385,7 @@ export class TurnWorker {
         limit.dispose();
         // A pop sent with a commit that then failed changed nothing (-2 or -1); never leave it unhandled.
         const early = popWithCommit ? await popWithCommit.catch((): typeof NOT_COMMITTED => NOT_COMMITTED) : NOT_COMMITTED;
+        if (!(await settlePrior())) return LOST;
         if (early !== NOT_COMMITTED && early !== LOST) return early;
         const decision = held.signal.aborted ? 'drop' : classifyTurnError(error);
         if (decision === 'drop') {
@@ -319,8 +407,36 @@ export class TurnWorker {
   }
 
   /**
+   * The outcome of a turn the drain did not wait for: its commit and pop both succeeded, or
+   * LOST. Any failure stops the drain (the lease is released and the session re-kicked; the
+   * next holder redoes whatever did not commit).
+   */
+  private async settleSpeculated(
+    sessionId: string,
+    turn: Promise<TurnResult>,
+    pop: Promise<Popped | typeof LOST | typeof NOT_COMMITTED>,
+    limit: { dispose(): void },
+  ): Promise<Popped | typeof LOST> {
+    try {
+      const [result, popped] = await Promise.all([turn, pop]);
+      if (popped === LOST || popped === NOT_COMMITTED) return LOST;
+      this.options.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+      return popped;
+    } catch (error) {
+      await pop.catch(() => LOST);
+      const decision = classifyTurnError(error);
+      if (decision === 'drop') this.options.onEvent?.({ type: 'lease_lost', sessionId });
+      else this.options.onEvent?.({ type: 'turn_error', sessionId, error, willRetry: true });
+      return LOST;
+    } finally {
+      limit.dispose();
+    }
+  }
+
+  /**
    * The pop sent right behind the commit: it appends the reply with the commit's cursor
-   * spliced in, only if the commit landed (see popTurn-9.lua).
+   * spliced in, only if the commit landed (see popTurn-10.lua). `guard`: a commit of the next
+   * turn may follow it under the same fence.
    */
   private popWithCommit(
     keys: InboxKeys,
@@ -330,34 +446,35 @@ export class TurnWorker {
     held: HeldLease,
     request: TurnRequest,
     reply: string,
+    guard: boolean,
   ): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
     const draft: TurnResult = { request, reply, cursor: CURSOR_SLOT, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
     const { message } = this.options.outbox.final(draft);
     const [before, after] = message.split(String(CURSOR_SLOT)) as [string, string];
-    return this.runPop(keys, outboxKey, [inboundId, raw, held.token, before, after, '']);
+    return this.runPop(keys, outboxKey, [inboundId, raw, held.token, before, after, ''], guard);
   }
 
   /** Remove the finished head, appending `message` (and a dead letter) if given; the reply says what comes next. */
   private async pop(keys: InboxKeys, outboxKey: string, inboundId: string, raw: string, held: HeldLease, message: string, dead = ''): Promise<Popped | typeof LOST> {
-    const popped = await this.runPop(keys, outboxKey, [inboundId, raw, held.token, message, '', dead]);
+    const popped = await this.runPop(keys, outboxKey, [inboundId, raw, held.token, message, '', dead], false);
     // Without a cursor to splice, the script never checks for the commit.
     return popped === NOT_COMMITTED ? LOST : popped;
   }
 
-  /** popTurn-9.lua's replies, decoded. */
-  private async runPop(keys: InboxKeys, outboxKey: string, args: string[]): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
+  /** popTurn-10.lua's replies, decoded. */
+  private async runPop(keys: InboxKeys, outboxKey: string, args: string[], guard: boolean): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
     const answer = (await popScript.run(
       this.options.client,
-      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids, keys.log, outboxKey, deadLetterKey(this.prefix)],
-      [...args, OUTBOX_DEFAULTS.maxLength, this.historyWindow],
-    )) as [number, (string | null)?, number?, string[]?];
+      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids, keys.log, outboxKey, deadLetterKey(this.prefix), keys.meta],
+      [...args, OUTBOX_DEFAULTS.maxLength, this.historyWindow, guard ? '1' : ''],
+    )) as [number, (string | null)?, number?, string[]?, (string | null)?];
     const code = Number(answer[0]);
     if (code === -2) return NOT_COMMITTED;
     if (code < 0) return LOST;
     const next = answer[1] ?? null;
     // The next head was never run: only the head at claim time can have been committed already.
     const prefetch = next !== null && answer[3] ? { committed: null, history: historyFromLog(answer[3]) } : undefined;
-    return { next, finished: Number(answer[2]) === 1, ...(prefetch ? { prefetch } : {}) };
+    return { next, finished: Number(answer[2]) === 1, after: answer[4] ?? null, ...(prefetch ? { prefetch } : {}) };
   }
 
   /**

@@ -71,7 +71,12 @@ describe(`T02/T10 many sessions, per-session serialization (${FULL ? 'full' : 'C
     expect(stats.overlaps).toEqual([]);
     expect(stats.maxPerSession).toBe(1);
     expect(stats.maxOverall).toBeGreaterThan(1);
-    expect(stats.calls).toBe(total);
+    // One model call per turn, except a turn redone after its worker lost the lease (on a
+    // loaded machine a renewal can miss the short test TTL): each extra call must be explained
+    // by a logged lease loss (a pipelined next turn may have been running then).
+    const leaseLosses = workers.reduce((n, w) => n + (w.stderr().match(/lease lost; turn discarded/g)?.length ?? 0), 0);
+    expect(stats.calls).toBeGreaterThanOrEqual(total);
+    expect(stats.calls - total).toBeLessThanOrEqual(leaseLosses);
     const finals = ingress.finals();
     expect(finals).toHaveLength(total);
     expect(new Set(finals.map((f) => f.messageId)).size).toBe(total);

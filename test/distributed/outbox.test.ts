@@ -212,10 +212,12 @@ describe('durable delivery outbox', () => {
 
     // I6: repeats only where a survivor counted an interrupted send, and the killed processes
     // were really interrupted mid-send (each had a send in flight), so at least one repeat.
-    const counted = new Set(live.flatMap((c) => c.eventsOf('possible_duplicate').map((e) => e.inboundId)));
+    // Counted by whichever process repeated the send (a replacement that repeated one may have
+    // been killed itself later: its stdout was read before the kill).
+    const counted = new Set([...live, ...killed].flatMap((c) => c.eventsOf('possible_duplicate').map((e) => e.inboundId)));
     const repeated = [...platform.countsById()].filter(([, n]) => n > 1);
     for (const [id, n] of repeated) {
-      expect(n, `${id} sent ${n} times`).toBe(2);
+      expect(n, `${id} sent ${n} times`).toBeLessThanOrEqual(1 + kills);
       expect(counted.has(`${BOT}:${id}`), `repeat of ${id} not counted`).toBe(true);
     }
     expect(repeated.length).toBeGreaterThanOrEqual(1);

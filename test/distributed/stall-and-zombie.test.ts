@@ -125,7 +125,9 @@ describe('T04 zombie worker', () => {
 
     const afterWake = ingress.events.slice(mark).filter((e) => e.sessionId === session);
     expect(afterWake, 'the zombie sent something after SIGCONT (I5)').toEqual([]);
-    expect(ingress.events.filter((e) => e.kind === 'partial' && e.text?.includes('zombie')), 'zombie partials').toEqual([]);
+    // A partial streamed before the stop, while the zombie-to-be still held the lease, is
+    // legitimate (on a loaded machine the heir's start-up can outlast the first 1.5 s chunk).
+    expect(ingress.events.filter((e) => e.kind === 'partial' && e.text?.includes('zombie') && e.at > stoppedAt + 100), 'zombie partials').toEqual([]);
     expect(ingress.finals('z1')).toHaveLength(1);
     const entries = await ingress.entries(session);
     expect(entries.map((e) => [e.role, e.content])).toEqual([

@@ -48,7 +48,7 @@ function request(sessionId: string, messageId: string): TurnRequest {
   };
 }
 
-/** Append as popTurn-9.lua does. */
+/** Append as popTurn-10.lua does. */
 async function appendFinal(prefix: string, sessionId: string, messageId: string, reply = `re ${messageId}`): Promise<void> {
   const { key, message } = new RedisDeliveryPublisher(admin, prefix).encodeFinal({ request: request(sessionId, messageId), reply, cursor: 1, duplicate: false });
   await admin.xadd(key, '*', 'i', `${BOT}:${messageId}`, 'm', message);

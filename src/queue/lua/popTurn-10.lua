@@ -15,16 +15,24 @@
   fence), so a commit found here is the caller's own.
 
   With ARGV[8] > 0 the reply also carries the newest ARGV[8] log entries (raw JSON), i.e. the
-  history the next head's turn needs, so a busy session costs one round trip per turn.
+  history the next head's turn needs, and the entry after the next head, so a busy session
+  costs one round trip per turn and the worker can run the next turn while this pop is in flight.
 
-  Keys KEYS[1..7] share the session's hash tag; KEYS[8] (the bot's outbox) and KEYS[9] do not:
+  Pipelining guard (ARGV[9] = '1'): the caller has sent a commit of the next turn, under the same
+  fence, right behind this pop. If this pop fails because this turn is not committed, or because
+  the lease expired with nobody holding it, the session's fence is raised, so that next commit is
+  rejected as stale: no turn can be committed after a turn that was not. (If another worker holds
+  the lease, its acquire already raised the fence.)
+
+  Keys KEYS[1..7] and KEYS[10] share the session's hash tag; KEYS[8] (the bot's outbox) and KEYS[9] do not:
   this script needs a non-cluster Redis (a primary, optionally with replicas or Sentinel).
 
   Input:
     KEYS[1] inbox, KEYS[2] pending, KEYS[3] tries, KEYS[4] lease, KEYS[5] kicked,
     KEYS[6] ids (the session store's committed inbound ids, inbound id → first cursor),
     KEYS[7] log (the session store's entries),
-    KEYS[8] outbox STREAM of the inbound's bot, KEYS[9] dead-letter LIST
+    KEYS[8] outbox STREAM of the inbound's bot, KEYS[9] dead-letter LIST,
+    KEYS[10] meta (the session store's HASH; field `fence`)
     ARGV[1] inbound id
     ARGV[2] the exact JSON at the inbox head the caller ran
     ARGV[3] the caller's lease token
@@ -33,15 +41,21 @@
     ARGV[6] dead-letter record (JSON) or '' for none
     ARGV[7] outbox length cap (approximate MAXLEN; a safety bound, consumers trim acked entries)
     ARGV[8] log entries to return for the next head (0: none)
+    ARGV[9] '1': a commit of the next turn follows under this fence (see the guard above)
 
   Output:
-    {1, next head, 0, history}  removed; run `next head` next (history: list, oldest first)
+    {1, next head, 0, history, after}  removed; run `next head` next (history: list, oldest
+                                       first; after: the entry behind it, or false)
     {1, false, 1}               removed; the inbox is empty: flag cleared, lease released
     {0, head, 0}                the head is not that turn (already removed); nothing appended
     {-1}                        the caller does not hold the lease: nothing changed
     {-2}                        ARGV[5] set but the turn is not committed: nothing changed
 ]]
-if redis.call('GET', KEYS[4]) ~= ARGV[3] then
+local holder = redis.call('GET', KEYS[4])
+if holder ~= ARGV[3] then
+  if ARGV[9] == '1' and not holder then
+    redis.call('HINCRBY', KEYS[10], 'fence', 1)
+  end
   return {-1}
 end
 local head = redis.call('LINDEX', KEYS[1], 0)
@@ -52,6 +66,9 @@ local message = ARGV[4]
 if ARGV[5] ~= '' then
   local first = redis.call('ZSCORE', KEYS[6], ARGV[1])
   if not first then
+    if ARGV[9] == '1' then
+      redis.call('HINCRBY', KEYS[10], 'fence', 1)
+    end
     return {-2}
   end
   -- The assistant entry follows the user entry that got the first cursor.
@@ -74,6 +91,6 @@ if not nextHead then
 end
 local n = tonumber(ARGV[8])
 if n > 0 then
-  return {1, nextHead, 0, redis.call('LRANGE', KEYS[7], -n, -1)}
+  return {1, nextHead, 0, redis.call('LRANGE', KEYS[7], -n, -1), redis.call('LINDEX', KEYS[1], 1)}
 end
 return {1, nextHead, 0}
