@@ -251,7 +251,15 @@ export class OutboxConsumer {
       held.push(h);
     }
     if (held.length === 0) return;
-    const codes = (await beginScript.run(this.options.client, [this.keys.sent], [Date.now(), ...held.map((h) => h.record)])) as number[];
+    let codes: number[];
+    try {
+      codes = (await beginScript.run(this.options.client, [this.keys.sent], [Date.now(), ...held.map((h) => h.record)])) as number[];
+    } catch (error) {
+      // Not marked, not sent: let go of them (no longer refreshed, they are claimed again after
+      // the idle time, by this process or another).
+      for (const h of held) this.inHand.delete(h.id);
+      throw error;
+    }
     held.forEach((h, i) => {
       const code = Number(codes[i]);
       if (code === 1) {

@@ -55,7 +55,17 @@ describe(`T02/T10 many sessions, per-session serialization (${FULL ? 'full' : 'C
       `all ${total} turns answered`,
       async () => ingress.finals().filter((f) => !f.duplicate).length >= total,
       { timeoutMs: FULL ? 600_000 : 60_000, intervalMs: 100 },
-    );
+    ).catch(async (error: unknown) => {
+      // Say where it stopped: turns not committed, or committed but not delivered.
+      let committed = 0;
+      const stuck: string[] = [];
+      for (const sid of sessionIds) {
+        const n = (await ingress.entries(sid)).length / 2;
+        committed += n;
+        if (n < PER_SESSION) stuck.push(`${sid}: ${n} committed, inbox ${JSON.stringify(await ingress.inboxState(sid))}`);
+      }
+      throw new Error(`${(error as Error).message}; ${committed} committed, ${ingress.finals().length} delivered; outbox events ${JSON.stringify(ingress.outboxEvents.slice(-5))}; ${stuck.slice(0, 5).join('; ')}`);
+    });
     const answeredMs = Date.now() - t0;
     // Both workers shared the burst (serialization is not bought by running everything on one).
     const cpuUsed = (await Promise.all(workers.map((w) => w.cpuTicks()))).map((t, i) => t - cpuBefore[i]!);
