@@ -19,40 +19,19 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { inboundText, runTurn, type TurnDeps } from '../agent/run-turn.js';
-import type { ChatMessage } from '../core/session-store.js';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { holdLease, type HeldLease } from '../locks/hold-lease.js';
 import { SessionLease } from '../locks/session-lease.js';
-import { historyFromLog } from '../sessions/redis-session-store.js';
-import { LuaScript } from '../sessions/redis-scripts.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
-import { deadLetterKey, inboxIndexKey, inboxKeys, outboxKeys, type InboxKeys } from './inbox-keys.js';
-import { OUTBOX_DEFAULTS } from './outbox-consumer.js';
+import { inboxKeys, outboxKeys, type InboxKeys } from './inbox-keys.js';
+import { InboxScripts, LOST, NOT_COMMITTED, type Claim, type Popped, type Prefetch } from './inbox-scripts.js';
 import type { OutboxAppend } from './redis-delivery.js';
 import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from './retry.js';
+import { sweepOrphanedInboxes } from './orphan-sweep.js';
+import { turnLimit } from './turn-limit.js';
 
-const popScript = new LuaScript(new URL('./lua/popTurn-10.lua', import.meta.url));
-const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
-const claimScript = new LuaScript(new URL('./lua/claimSession-5.lua', import.meta.url));
-
-/** runOne's answer when the lease was lost: stop draining, send nothing more. */
-const LOST = Symbol('lease lost');
-/** The pop sent with the commit found no commit (it failed): nothing was changed. */
-const NOT_COMMITTED = Symbol('not committed');
 /** Placeholder for the reply's cursor in a message built before the commit answers. */
 const CURSOR_SLOT = -7_355_608_001;
-
-/** What a turn would read first, read ahead by the claim or the previous pop (see runTurn). */
-type Prefetch = { committed: number | null; history: ChatMessage[] };
-
-/** What the pop script saw: the next head (with its history), or that the inbox emptied and the drain ended. */
-interface Popped {
-  next: string | null;
-  finished: boolean;
-  prefetch?: Prefetch;
-  /** The entry behind `next`, when the pop read it. */
-  after?: string | null;
-}
 
 /** runOne's answer when it did not wait for its pop: the next turn and its locally computed history. */
 interface Speculated {
@@ -129,6 +108,7 @@ export class TurnWorker {
   private readonly lease: SessionLease;
   private readonly prefix: string;
   private readonly historyWindow: number;
+  private readonly scripts: InboxScripts;
   private readonly o: { leaseTtlMs: number; orphanAgeMs: number; sweepIntervalMs: number; attempts: number; retryBaseMs: number };
   private sweepTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
@@ -139,6 +119,7 @@ export class TurnWorker {
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.lease = new SessionLease({ client: options.client, prefix: this.prefix });
     this.historyWindow = Math.max(0, Math.floor(options.historyWindow ?? 0));
+    this.scripts = new InboxScripts(options.client, this.prefix, this.historyWindow);
     this.o = {
       leaseTtlMs: options.leaseTtlMs ?? WORKER_DEFAULTS.leaseTtlMs,
       orphanAgeMs: options.orphanAgeMs ?? WORKER_DEFAULTS.orphanAgeMs,
@@ -182,27 +163,12 @@ export class TurnWorker {
   private async process(job: Job<KickJobData>): Promise<void> {
     const { sessionId } = job.data;
     const keys = inboxKeys(this.prefix, sessionId);
-    let head: string | null = null;
-    let ahead: string | null = null;
-    let prefetch: Prefetch | undefined;
+    const claimed: { value: Claim | null } = { value: null };
     // Lease, inbox head and what the head's turn reads first, in one round trip.
     const acquire = async () => {
       const token = randomUUID();
-      const reply = (await claimScript.run(this.options.client, [keys.lease, keys.meta, keys.inbox, keys.ids, keys.log], [token, this.o.leaseTtlMs, this.historyWindow])) as [
-        number,
-        (string | null)?,
-        (string | null)?,
-        (string[] | null)?,
-        (string | null)?,
-      ];
-      const fence = Number(reply[0]);
-      if (fence === 0) return null;
-      head = reply[1] ?? null;
-      ahead = reply[4] ?? null;
-      if (head !== null && this.historyWindow > 0) {
-        prefetch = { committed: reply[2] == null ? null : Number(reply[2]), history: historyFromLog(reply[3] ?? []) };
-      }
-      return { token, fence };
+      claimed.value = await this.scripts.claim(keys, token, this.o.leaseTtlMs);
+      return claimed.value ? { token, fence: claimed.value.fence } : null;
     };
     const held = await holdLease(this.lease, sessionId, this.o.leaseTtlMs, { acquire });
     if (!held) {
@@ -212,7 +178,8 @@ export class TurnWorker {
     }
     let released = false;
     try {
-      released = await this.drain(sessionId, keys, held, head, prefetch, ahead);
+      const c = claimed.value;
+      released = await this.drain(sessionId, keys, held, c?.head ?? null, c?.prefetch, c?.ahead ?? null);
     } finally {
       if (released) held.forget();
       else await held.release().catch(() => undefined);
@@ -260,7 +227,7 @@ export class TurnWorker {
         // session that never empties would keep this process alive forever.
         if (this.stopping && raw !== null) return false;
         if (raw === null) {
-          if (Number(await finishScript.run(client, [keys.inbox, keys.kicked, keys.lease], [held.token])) === 1) return true;
+          if (await this.scripts.finish(keys, held.token)) return true;
           raw = await client.lindex(keys.inbox, 0);
           prefetch = undefined;
           ahead = null;
@@ -451,78 +418,27 @@ export class TurnWorker {
     const draft: TurnResult = { request, reply, cursor: CURSOR_SLOT, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
     const { message } = this.options.outbox.final(draft);
     const [before, after] = message.split(String(CURSOR_SLOT)) as [string, string];
-    return this.runPop(keys, outboxKey, [inboundId, raw, held.token, before, after, ''], guard);
+    return this.scripts.pop(keys, outboxKey, { inboundId, head: raw, token: held.token, message: before, messageAfter: after, guard });
   }
 
   /** Remove the finished head, appending `message` (and a dead letter) if given; the reply says what comes next. */
   private async pop(keys: InboxKeys, outboxKey: string, inboundId: string, raw: string, held: HeldLease, message: string, dead = ''): Promise<Popped | typeof LOST> {
-    const popped = await this.runPop(keys, outboxKey, [inboundId, raw, held.token, message, '', dead], false);
+    const popped = await this.scripts.pop(keys, outboxKey, { inboundId, head: raw, token: held.token, message, dead });
     // Without a cursor to splice, the script never checks for the commit.
     return popped === NOT_COMMITTED ? LOST : popped;
-  }
-
-  /** popTurn-10.lua's replies, decoded. */
-  private async runPop(keys: InboxKeys, outboxKey: string, args: string[], guard: boolean): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
-    const answer = (await popScript.run(
-      this.options.client,
-      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids, keys.log, outboxKey, deadLetterKey(this.prefix), keys.meta],
-      [...args, OUTBOX_DEFAULTS.maxLength, this.historyWindow, guard ? '1' : ''],
-    )) as [number, (string | null)?, number?, string[]?, (string | null)?];
-    const code = Number(answer[0]);
-    if (code === -2) return NOT_COMMITTED;
-    if (code < 0) return LOST;
-    const next = answer[1] ?? null;
-    // The next head was never run: only the head at claim time can have been committed already.
-    const prefetch = next !== null && answer[3] ? { committed: null, history: historyFromLog(answer[3]) } : undefined;
-    return { next, finished: Number(answer[2]) === 1, after: answer[4] ?? null, ...(prefetch ? { prefetch } : {}) };
   }
 
   /**
    * Re-kick inboxes nobody drains: their kick job was lost (enqueue died between storing the
    * turn and adding the job) or failed for good. Sessions with an empty inbox leave the index.
    */
-  async sweep(): Promise<number> {
-    const { client } = this.options;
-    const { queue } = this;
-    const index = inboxIndexKey(this.prefix);
-    const stale = await client.zrangebyscore(index, 0, Date.now() - this.o.orphanAgeMs, 'LIMIT', 0, 200);
-    let kicked = 0;
-    for (const sessionId of stale) {
-      const keys = inboxKeys(this.prefix, sessionId);
-      const [len, leased] = await Promise.all([client.llen(keys.inbox), client.exists(keys.lease)]);
-      if (len === 0) {
-        await client.zrem(index, sessionId);
-        // An enqueue between LLEN and ZREM found the entry present and added none: put it back.
-        if ((await client.llen(keys.inbox)) > 0) await client.zadd(index, 'NX', Date.now(), sessionId);
-        continue;
-      }
-      await client.zadd(index, 'XX', Date.now(), sessionId);
-      if (leased) continue;
-      await client.set(keys.kicked, Date.now());
-      await addKick(queue, sessionId);
-      kicked++;
-      this.options.onEvent?.({ type: 'swept', sessionId });
-    }
-    return kicked;
+  sweep(): Promise<number> {
+    return sweepOrphanedInboxes({
+      client: this.options.client,
+      queue: this.queue,
+      prefix: this.prefix,
+      orphanAgeMs: this.o.orphanAgeMs,
+      onSwept: (sessionId) => this.options.onEvent?.({ type: 'swept', sessionId }),
+    });
   }
-}
-
-/**
- * The signal a turn runs under: aborted when the lease is lost or the turn takes longer than
- * `ms` (with a TimeoutError, which is retried). Cheaper per turn than AbortSignal.any + timeout.
- */
-function turnLimit(lease: AbortSignal, ms: number): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onLost = () => controller.abort(lease.reason);
-  if (lease.aborted) onLost();
-  else lease.addEventListener('abort', onLost, { once: true });
-  const timer = setTimeout(() => controller.abort(new DOMException(`the turn took longer than ${ms} ms`, 'TimeoutError')), ms);
-  timer.unref();
-  return {
-    signal: controller.signal,
-    dispose() {
-      clearTimeout(timer);
-      lease.removeEventListener('abort', onLost);
-    },
-  };
 }

@@ -1,0 +1,99 @@
+/**
+ * The turn worker's inbox scripts (./lua), their arguments and their replies decoded:
+ * claimSession (lease + head + what the head's turn reads first), popTurn (finish the head:
+ * append its reply to the outbox, remove it, read ahead for the next one) and finishDrain.
+ */
+import type { Redis } from 'ioredis';
+import type { ChatMessage } from '../core/session-store.js';
+import { historyFromLog } from '../sessions/redis-session-store.js';
+import { LuaScript } from '../sessions/redis-scripts.js';
+import { deadLetterKey, type InboxKeys } from './inbox-keys.js';
+import { OUTBOX_DEFAULTS } from './outbox-consumer.js';
+
+const popScript = new LuaScript(new URL('./lua/popTurn-10.lua', import.meta.url));
+const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
+const claimScript = new LuaScript(new URL('./lua/claimSession-5.lua', import.meta.url));
+
+/** A pop's answer when the caller no longer holds the lease: stop draining, send nothing more. */
+export const LOST = Symbol('lease lost');
+/** The pop sent with the commit found no commit (it failed): nothing was changed. */
+export const NOT_COMMITTED = Symbol('not committed');
+
+/** What a turn would read first, read ahead by the claim or the previous pop (see runTurn). */
+export type Prefetch = { committed: number | null; history: ChatMessage[] };
+
+/** What the pop script saw: the next head (with its history), or that the inbox emptied and the drain ended. */
+export interface Popped {
+  next: string | null;
+  finished: boolean;
+  prefetch?: Prefetch;
+  /** The entry behind `next`, when the pop read it. */
+  after?: string | null;
+}
+
+export interface Claim {
+  fence: number;
+  head: string | null;
+  /** The entry behind the head. */
+  ahead: string | null;
+  prefetch?: Prefetch;
+}
+
+/** The pop's arguments: see popTurn-10.lua ARGV[1..6] and ARGV[9]. */
+export interface PopArgs {
+  inboundId: string;
+  head: string;
+  token: string;
+  /** The outbox message, or with `messageAfter` the part before the cursor. */
+  message: string;
+  messageAfter?: string;
+  dead?: string;
+  /** A commit of the next turn follows under the same fence. */
+  guard?: boolean;
+}
+
+export class InboxScripts {
+  /** `historyWindow`: log entries read ahead for a turn (0: none). */
+  constructor(
+    private readonly client: Redis,
+    private readonly prefix: string,
+    private readonly historyWindow: number,
+  ) {}
+
+  /** Lease, inbox head and what the head's turn reads first, in one round trip; null when the lease is held. */
+  async claim(keys: InboxKeys, token: string, ttlMs: number): Promise<Claim | null> {
+    const reply = (await claimScript.run(this.client, [keys.lease, keys.meta, keys.inbox, keys.ids, keys.log], [token, ttlMs, this.historyWindow])) as [
+      number,
+      (string | null)?,
+      (string | null)?,
+      (string[] | null)?,
+      (string | null)?,
+    ];
+    const fence = Number(reply[0]);
+    if (fence === 0) return null;
+    const head = reply[1] ?? null;
+    const prefetch = head !== null && this.historyWindow > 0 ? { committed: reply[2] == null ? null : Number(reply[2]), history: historyFromLog(reply[3] ?? []) } : undefined;
+    return { fence, head, ahead: reply[4] ?? null, ...(prefetch ? { prefetch } : {}) };
+  }
+
+  /** End the drain if the inbox is empty (flag cleared, lease released): true; false when work arrived. */
+  async finish(keys: InboxKeys, token: string): Promise<boolean> {
+    return Number(await finishScript.run(this.client, [keys.inbox, keys.kicked, keys.lease], [token])) === 1;
+  }
+
+  /** popTurn-10.lua, its reply decoded. */
+  async pop(keys: InboxKeys, outboxKey: string, a: PopArgs): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
+    const answer = (await popScript.run(
+      this.client,
+      [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids, keys.log, outboxKey, deadLetterKey(this.prefix), keys.meta],
+      [a.inboundId, a.head, a.token, a.message, a.messageAfter ?? '', a.dead ?? '', OUTBOX_DEFAULTS.maxLength, this.historyWindow, a.guard ? '1' : ''],
+    )) as [number, (string | null)?, number?, string[]?, (string | null)?];
+    const code = Number(answer[0]);
+    if (code === -2) return NOT_COMMITTED;
+    if (code < 0) return LOST;
+    const next = answer[1] ?? null;
+    // The next head was never run: only the head at claim time can have been committed already.
+    const prefetch = next !== null && answer[3] ? { committed: null, history: historyFromLog(answer[3]) } : undefined;
+    return { next, finished: Number(answer[2]) === 1, after: answer[4] ?? null, ...(prefetch ? { prefetch } : {}) };
+  }
+}
