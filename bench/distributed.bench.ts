@@ -30,6 +30,8 @@ interface Run {
   subscriber: Redis;
   ingress: BullMQTurnQueue;
   finals: Map<string, number>;
+  /** When each turn was committed (the worker's clock, epoch ms). */
+  commits: Map<string, number>;
   onFinal?: (r: TurnResult, at: number) => void;
   workers: ChildProcess[];
   close(): Promise<void>;
@@ -59,6 +61,7 @@ async function openRun(dir: string): Promise<Run> {
     subscriber,
     ingress,
     finals: new Map(),
+    commits: new Map(),
     workers: [],
     async close() {
       // SIGTERM: workers drain and exit (and write a CPU profile when asked to).
@@ -88,6 +91,7 @@ async function openRun(dir: string): Promise<Run> {
     final: (r) => {
       const at = performance.now();
       run.finals.set(r.request.inbound.messageId, at);
+      if (r.committedAt !== undefined) run.commits.set(r.request.inbound.messageId, r.committedAt);
       run.onFinal?.(r, at);
     },
     failed: (req, message) => {
@@ -269,7 +273,9 @@ export async function benchDistributed(report: Report): Promise<void> {
       await startWorkers(hot, 1);
       await waitFor(() => hot.finals.size >= reqs.length, 300_000, 'hot session turns');
       const r = rate(hot.finals.values());
-      report.add({ name: 'one hot session, 3000 queued messages, 1 worker', value: r, unit: 'turns/s', target: '≥ 2000 turns/s', pass: r >= 2000 });
+      // Also the worker's own pace (its commit times), without the ingress's delivery behind it.
+      const committed = rate(hot.commits.values());
+      report.add({ name: 'one hot session, 3000 queued messages, 1 worker (delivered at the ingress)', value: r, unit: 'turns/s', target: '≥ 2000 turns/s', pass: r >= 2000, extra: { workerCommitsPerS: Math.round(committed) } });
     } finally {
       await hot.close();
     }

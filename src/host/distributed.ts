@@ -80,7 +80,7 @@ export function startTurnWorker(
     client,
     deps,
     delivery: publisher,
-    outbox: { final: (r) => publisher.encodeFinal(r), failed: (req, message) => publisher.encodeFailed(req, message) },
+    outbox: { key: (botId) => publisher.outboxKey(botId), final: (r) => publisher.encodeFinal(r), failed: (req, message) => publisher.encodeFailed(req, message) },
     historyWindow,
     prefix,
     queueName: config.queue.name,

@@ -72,7 +72,7 @@ export class InboxScripts {
     const fence = Number(reply[0]);
     if (fence === 0) return null;
     const head = reply[1] ?? null;
-    const prefetch = head !== null && this.historyWindow > 0 ? { committed: reply[2] == null ? null : Number(reply[2]), history: historyFromLog(reply[3] ?? []) } : undefined;
+    const prefetch = head !== null && this.historyWindow > 0 ? lazyPrefetch(reply[2] == null ? null : Number(reply[2]), reply[3] ?? []) : undefined;
     return { fence, head, ahead: reply[4] ?? null, ...(prefetch ? { prefetch } : {}) };
   }
 
@@ -93,7 +93,18 @@ export class InboxScripts {
     if (code < 0) return LOST;
     const next = answer[1] ?? null;
     // The next head was never run: only the head at claim time can have been committed already.
-    const prefetch = next !== null && answer[3] ? { committed: null, history: historyFromLog(answer[3]) } : undefined;
+    const prefetch = next !== null && answer[3] ? lazyPrefetch(null, answer[3]) : undefined;
     return { next, finished: Number(answer[2]) === 1, after: answer[4] ?? null, ...(prefetch ? { prefetch } : {}) };
   }
+}
+
+/** History parsed only if used: a pipelined drain computes the next turn's history itself. */
+function lazyPrefetch(committed: number | null, raw: string[]): Prefetch {
+  let history: ChatMessage[] | undefined;
+  return {
+    committed,
+    get history() {
+      return (history ??= historyFromLog(raw));
+    },
+  };
 }

@@ -27,6 +27,9 @@ export interface OutboxAppend {
 
 /** The worker side. `final`/`failed` are not used for sending: the pop script appends those. */
 export class RedisDeliveryPublisher implements Pick<Delivery, 'partial'> {
+  /** Bot id → its outbox key (encoding the id on every turn showed up in profiles). */
+  private readonly keys = new Map<string, string>();
+
   constructor(
     private readonly client: Redis,
     private readonly prefix: string,
@@ -39,12 +42,22 @@ export class RedisDeliveryPublisher implements Pick<Delivery, 'partial'> {
 
   /** The outbox entry of a final reply. */
   encodeFinal(result: TurnResult): OutboxAppend {
-    return { key: outboxKeys(this.prefix, result.request.inbound.botId).stream, message: JSON.stringify({ kind: 'final', result } satisfies OutboxMessage) };
+    return { key: this.outboxKey(result.request.inbound.botId), message: JSON.stringify({ kind: 'final', result } satisfies OutboxMessage) };
   }
 
   /** The outbox entry of the polite notice for a turn that failed for good. */
   encodeFailed(request: TurnRequest, message: string): OutboxAppend {
-    return { key: outboxKeys(this.prefix, request.inbound.botId).stream, message: JSON.stringify({ kind: 'failed', request, message } satisfies OutboxMessage) };
+    return { key: this.outboxKey(request.inbound.botId), message: JSON.stringify({ kind: 'failed', request, message } satisfies OutboxMessage) };
+  }
+
+  /** A bot's outbox stream key. */
+  outboxKey(botId: string): string {
+    let key = this.keys.get(botId);
+    if (key === undefined) {
+      key = outboxKeys(this.prefix, botId).stream;
+      if (this.keys.size < 10_000) this.keys.set(botId, key);
+    }
+    return key;
   }
 }
 

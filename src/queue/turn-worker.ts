@@ -23,7 +23,7 @@ import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { holdLease, type HeldLease } from '../locks/hold-lease.js';
 import { SessionLease } from '../locks/session-lease.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
-import { inboxKeys, outboxKeys, type InboxKeys } from './inbox-keys.js';
+import { inboxKeys, type InboxKeys } from './inbox-keys.js';
 import { InboxScripts, LOST, NOT_COMMITTED, type Claim, type Popped, type Prefetch } from './inbox-scripts.js';
 import type { OutboxAppend } from './redis-delivery.js';
 import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from './retry.js';
@@ -70,6 +70,8 @@ export interface TurnWorkerOptions {
    * turn from the inbox appends them (produced and recorded in one atomic step).
    */
   outbox: {
+    /** The outbox stream of a bot. */
+    key(botId: string): string;
     final(result: TurnResult): OutboxAppend;
     failed(request: TurnRequest, message: string): OutboxAppend;
   };
@@ -275,7 +277,7 @@ export class TurnWorker {
     const { client, deps, delivery, outbox } = this.options;
     const request = JSON.parse(raw) as TurnRequest;
     const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
-    const outboxKey = outboxKeys(this.prefix, request.inbound.botId).stream;
+    const outboxKey = this.options.outbox.key(request.inbound.botId);
     /** Wait for the previous turn's pop; LOST if it failed. Learns what is behind this head. */
     const settlePrior = async (): Promise<boolean> => {
       if (!prior) return true;
