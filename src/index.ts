@@ -21,3 +21,6 @@ export { createOpenAICompatibleModel } from './models/openai-compatible-model.js
 export { InlineTurnQueue } from './queue/inline-turn-queue.js';
 export { BullMQTurnQueue } from './queue/bullmq-turn-queue.js';
 export { TurnWorker } from './queue/turn-worker.js';
+export { DeliveryRouter, type RouteOptions } from './host/delivery-router.js';
+export { OutboxConsumer, OUTBOX_DEFAULTS, type OutboxEvent } from './queue/outbox-consumer.js';
+export { RedisDeliveryPublisher } from './queue/redis-delivery.js';
