@@ -52,6 +52,12 @@ export const OUTBOX_DEFAULTS = Object.freeze({
   maxLength: 100_000,
   /** close() waits this long for sends in flight. */
   closeWaitMs: 5_000,
+  /**
+   * Consumers (one per process start) with nothing pending and idle this long are removed from
+   * the group, checked at most every `forgetEveryMs`, so restarts do not pile up names.
+   */
+  forgetIdleConsumerMs: 3600_000,
+  forgetEveryMs: 600_000,
 });
 
 /** What the outbox carries: the same shapes the Delivery interface takes. */
@@ -76,6 +82,8 @@ export interface OutboxConsumerOptions {
   batch?: number;
   sendAttempts?: number;
   sendRetryBaseMs?: number;
+  /** Default OUTBOX_DEFAULTS.forgetIdleConsumerMs. */
+  forgetIdleConsumerMs?: number;
   onEvent?: (event: OutboxEvent) => void;
 }
 
@@ -120,6 +128,7 @@ export class OutboxConsumer {
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private lastForget = 0;
 
   constructor(private readonly options: OutboxConsumerOptions) {
     this.consumer = options.consumer ?? defaultConsumerName();
@@ -232,6 +241,24 @@ export class OutboxConsumer {
       if (fresh.length > 0) this.emit({ type: 'claimed', botId: this.options.botId, count: fresh.length });
       await this.take(fresh);
     } while (cursor !== '0-0');
+    if (Date.now() - this.lastForget >= OUTBOX_DEFAULTS.forgetEveryMs) {
+      this.lastForget = Date.now();
+      await this.forgetIdleConsumers();
+    }
+  }
+
+  /** Remove consumers of stopped processes once they hold nothing (their entries were claimed). */
+  private async forgetIdleConsumers(): Promise<void> {
+    const { client } = this.options;
+    const consumers = (await client.xinfo('CONSUMERS', this.keys.stream, OUTBOX_DEFAULTS.group)) as unknown[][];
+    for (const flat of consumers) {
+      const c: Record<string, unknown> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) c[String(flat[i])] = flat[i + 1];
+      const idleLimit = this.options.forgetIdleConsumerMs ?? OUTBOX_DEFAULTS.forgetIdleConsumerMs;
+      if (c.name !== this.consumer && Number(c.pending) === 0 && Number(c.idle) >= idleLimit) {
+        await client.xgroup('DELCONSUMER', this.keys.stream, OUTBOX_DEFAULTS.group, String(c.name));
+      }
+    }
   }
 
   /** Mark a batch as begun, then deliver each entry on its session's chain. */

@@ -183,6 +183,24 @@ describe('OutboxConsumer', () => {
     // Each send left one sent record.
     expect(await admin.zcard(outboxKeys(prefix, BOT).sent)).toBe(1001);
   });
+
+  it('forgets consumers of stopped processes once they hold nothing, and keeps those that do', async () => {
+    const prefix = newPrefix();
+    const stream = outboxKeys(prefix, BOT).stream;
+    await appendFinal(prefix, 's1', 'm0');
+    await appendFinal(prefix, 's1', 'm1');
+    await admin.xgroup('CREATE', stream, OUTBOX_DEFAULTS.group, '0', 'MKSTREAM');
+    // Two stopped processes: one read and acknowledged its entry, one died holding one.
+    const read = (await admin.xreadgroup('GROUP', OUTBOX_DEFAULTS.group, 'gone-done', 'COUNT', 1, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]>;
+    await admin.xack(stream, OUTBOX_DEFAULTS.group, read[0]![1][0]![0]);
+    await admin.xreadgroup('GROUP', OUTBOX_DEFAULTS.group, 'gone-holding', 'COUNT', 1, 'STREAMS', stream, '>');
+    await sleep(150);
+    const got: Got[] = [];
+    await consumer(prefix, recorder(got, 'a'), { forgetIdleConsumerMs: 100, claimIdleMs: 60_000 }).start();
+    const names = ((await admin.xinfo('CONSUMERS', stream, OUTBOX_DEFAULTS.group)) as unknown[][]).map((c) => String(c[1]));
+    expect(names).not.toContain('gone-done');
+    expect(names).toContain('gone-holding');
+  });
 });
 
 describe('broadcast routes', () => {
