@@ -29,28 +29,24 @@ export class OutboxRoutes implements RouteTransport {
 
   constructor(private readonly options: OutboxRoutesOptions) {}
 
-  async attach(botId: string, route: RouteOptions): Promise<void> {
+  async attach(botId: string, route: RouteOptions, attempt = 0): Promise<void> {
     if (this.closed || this.carriers.has(botId)) return;
     const { client, prefix, delivery, onEvent } = this.options;
     const carrier: Carrier = route.broadcast
       ? new OutboxBroadcastReader({ client, prefix, botId, delivery, onError: (error) => onEvent?.({ type: 'error', botId, error }) })
       : new OutboxConsumer({ client, prefix, botId, delivery, ...(onEvent ? { onEvent } : {}), ...this.options.consumer });
     this.carriers.set(botId, carrier);
-    // Redis may be restarting: keep trying, a route must not stay silent for good.
-    for (let attempt = 0; !this.closed && this.carriers.get(botId) === carrier; attempt++) {
-      try {
-        await carrier.start();
-        return;
-      } catch (error) {
-        onEvent?.({ type: 'error', botId, error });
-        await sleep(Math.min(2000, 100 * 2 ** attempt));
-        // start() memoizes its promise; a fresh carrier retries from scratch.
-        if (this.carriers.get(botId) === carrier) {
-          await carrier.close().catch(() => undefined);
-          this.carriers.delete(botId);
-          return this.attach(botId, route);
-        }
-      }
+    try {
+      await carrier.start();
+    } catch (error) {
+      // Redis may be restarting: keep trying with a capped backoff; a route must not stay
+      // silent for good. start() is memoized, so a fresh carrier tries again.
+      onEvent?.({ type: 'error', botId, error });
+      await sleep(Math.min(2000, 100 * 2 ** attempt));
+      if (this.carriers.get(botId) !== carrier) return; // detached or closed meanwhile
+      this.carriers.delete(botId);
+      await carrier.close().catch(() => undefined);
+      return this.attach(botId, route, attempt + 1);
     }
   }
 
