@@ -82,6 +82,7 @@ export function startTurnWorker(
     delivery: publisher,
     outbox: { key: (botId) => publisher.outboxKey(botId), final: (r) => publisher.encodeFinal(r), failed: (req, message) => publisher.encodeFailed(req, message) },
     historyWindow,
+    logCap: config.store.max_messages,
     prefix,
     queueName: config.queue.name,
     concurrency: config.queue.concurrency,

@@ -19,8 +19,11 @@ export const LOST = Symbol('lease lost');
 /** The pop sent with the commit found no commit (it failed): nothing was changed. */
 export const NOT_COMMITTED = Symbol('not committed');
 
-/** What a turn would read first, read ahead by the claim or the previous pop (see runTurn). */
-export type Prefetch = { committed: number | null; history: ChatMessage[] };
+/**
+ * What a turn would read first, read ahead by the claim or the previous pop (see runTurn), and
+ * the log's length then (a pipelining worker checks it did not change behind its back).
+ */
+export type Prefetch = { committed: number | null; history: ChatMessage[]; logLength?: number };
 
 /** What the pop script saw: the next head (with its history), or that the inbox emptied and the drain ended. */
 export interface Popped {
@@ -29,6 +32,8 @@ export interface Popped {
   prefetch?: Prefetch;
   /** The entry behind `next`, when the pop read it. */
   after?: string | null;
+  /** The log was not as long as expected (see PopArgs.expectLogLength): the drain must stop. */
+  stale?: boolean;
 }
 
 export interface Claim {
@@ -50,6 +55,10 @@ export interface PopArgs {
   dead?: string;
   /** A commit of the next turn follows under the same fence. */
   guard?: boolean;
+  /** Read the next turn's history (default true); false when the caller computes it itself. */
+  history?: boolean;
+  /** The log length the caller expects after this turn's commit (it computed the next history itself). */
+  expectLogLength?: number;
 }
 
 export class InboxScripts {
@@ -68,11 +77,12 @@ export class InboxScripts {
       (string | null)?,
       (string[] | null)?,
       (string | null)?,
+      number?,
     ];
     const fence = Number(reply[0]);
     if (fence === 0) return null;
     const head = reply[1] ?? null;
-    const prefetch = head !== null && this.historyWindow > 0 ? lazyPrefetch(reply[2] == null ? null : Number(reply[2]), reply[3] ?? []) : undefined;
+    const prefetch = head !== null && this.historyWindow > 0 ? lazyPrefetch(reply[2] == null ? null : Number(reply[2]), reply[3] ?? [], Number(reply[5])) : undefined;
     return { fence, head, ahead: reply[4] ?? null, ...(prefetch ? { prefetch } : {}) };
   }
 
@@ -86,23 +96,24 @@ export class InboxScripts {
     const answer = (await popScript.run(
       this.client,
       [keys.inbox, keys.pending, keys.tries, keys.lease, keys.kicked, keys.ids, keys.log, outboxKey, deadLetterKey(this.prefix), keys.meta],
-      [a.inboundId, a.head, a.token, a.message, a.messageAfter ?? '', a.dead ?? '', OUTBOX_DEFAULTS.maxLength, this.historyWindow, a.guard ? '1' : ''],
-    )) as [number, (string | null)?, number?, string[]?, (string | null)?];
+      [a.inboundId, a.head, a.token, a.message, a.messageAfter ?? '', a.dead ?? '', OUTBOX_DEFAULTS.maxLength, a.history === false ? 0 : this.historyWindow, a.guard ? '1' : '', a.expectLogLength ?? ''],
+    )) as [number, (string | null)?, number?, (string[] | null)?, (string | null)?, number?, number?];
     const code = Number(answer[0]);
     if (code === -2) return NOT_COMMITTED;
     if (code < 0) return LOST;
     const next = answer[1] ?? null;
     // The next head was never run: only the head at claim time can have been committed already.
-    const prefetch = next !== null && answer[3] ? lazyPrefetch(null, answer[3]) : undefined;
-    return { next, finished: Number(answer[2]) === 1, after: answer[4] ?? null, ...(prefetch ? { prefetch } : {}) };
+    const prefetch = next !== null && Array.isArray(answer[3]) ? lazyPrefetch(null, answer[3], Number(answer[6])) : undefined;
+    return { next, finished: Number(answer[2]) === 1, after: answer[4] ?? null, stale: Number(answer[5]) === 1, ...(prefetch ? { prefetch } : {}) };
   }
 }
 
 /** History parsed only if used: a pipelined drain computes the next turn's history itself. */
-function lazyPrefetch(committed: number | null, raw: string[]): Prefetch {
+function lazyPrefetch(committed: number | null, raw: string[], logLength: number): Prefetch {
   let history: ChatMessage[] | undefined;
   return {
     committed,
+    ...(Number.isSafeInteger(logLength) ? { logLength } : {}),
     get history() {
       return (history ??= historyFromLog(raw));
     },

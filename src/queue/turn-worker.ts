@@ -80,6 +80,8 @@ export interface TurnWorkerOptions {
    * max history (capped by the store's max messages). 0 reads nothing ahead.
    */
   historyWindow?: number;
+  /** The store's max messages (its log is trimmed to this); pipelining checks log lengths against it. */
+  logCap?: number;
   /** A turn whose model call takes longer is aborted and retried. Default 120 s. */
   turnTimeoutMs?: number;
   prefix?: string;
@@ -110,6 +112,8 @@ export class TurnWorker {
   private readonly lease: SessionLease;
   private readonly prefix: string;
   private readonly historyWindow: number;
+  /** The store's max messages: its log never grows longer. */
+  private readonly logCap: number;
   private readonly scripts: InboxScripts;
   private readonly o: { leaseTtlMs: number; orphanAgeMs: number; sweepIntervalMs: number; attempts: number; retryBaseMs: number };
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -121,6 +125,7 @@ export class TurnWorker {
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.lease = new SessionLease({ client: options.client, prefix: this.prefix });
     this.historyWindow = Math.max(0, Math.floor(options.historyWindow ?? 0));
+    this.logCap = options.logCap ?? Number.MAX_SAFE_INTEGER;
     this.scripts = new InboxScripts(options.client, this.prefix, this.historyWindow);
     this.o = {
       leaseTtlMs: options.leaseTtlMs ?? WORKER_DEFAULTS.leaseTtlMs,
@@ -295,7 +300,7 @@ export class TurnWorker {
       let popWithCommit: Promise<Popped | typeof LOST | typeof NOT_COMMITTED> | undefined;
       const withHistory = prefetch && attempt === 0 ? prefetch : undefined;
       // Pipelining needs this turn's history (to compute the next one's) and a next entry.
-      const mayPipeline = withHistory !== undefined && this.historyWindow > 0 && !this.stopping;
+      const mayPipeline = withHistory?.logLength !== undefined && this.historyWindow > 0 && !this.stopping;
       let onIssued: (reply: string) => void = () => undefined;
       const issued = new Promise<string>((resolve) => (onIssued = resolve));
       const turn = runTurn(deps, request, {
@@ -304,7 +309,7 @@ export class TurnWorker {
         // Read ahead for the first attempt only: a retry reads afresh.
         ...(withHistory ? { prefetched: withHistory } : {}),
         onCommitIssued: (reply: string) => {
-          popWithCommit = this.popWithCommit(keys, outboxKey, inboundId, raw, held, request, reply, mayPipeline);
+          popWithCommit = this.popWithCommit(keys, outboxKey, inboundId, raw, held, request, reply, mayPipeline ? this.logLengthAfter(withHistory!) : undefined);
           onIssued(reply);
         },
         onPartial: (text) => {
@@ -326,10 +331,8 @@ export class TurnWorker {
             return LOST;
           }
           if (ahead !== null && !held.signal.aborted) {
-            const userText = inboundText(request.inbound);
-            const history = [...withHistory!.history, { role: 'user' as const, content: userText }, { role: 'assistant' as const, content: first.reply }];
             const pending = this.settleSpeculated(sessionId, turn, popWithCommit!, limit);
-            return { pending, next: ahead, prefetch: { committed: null, history: history.slice(-this.historyWindow) } };
+            return { pending, next: ahead, prefetch: this.historyAfter(withHistory!, request, first.reply) };
           }
         }
         const result = await turn;
@@ -343,6 +346,15 @@ export class TurnWorker {
         let popped: Popped | typeof LOST;
         if (early !== NOT_COMMITTED) {
           popped = early; // committed, appended to the outbox and removed in the commit's round trip
+          if (popped.stale && !popped.finished) {
+            // The log changed behind this drain (a /new, say): stop; the next claim reads it afresh.
+            this.options.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+            return LOST;
+          }
+          // A pipelining pop reads no history: the next turn's is this one's plus this turn.
+          if (mayPipeline && !result.duplicate && popped.next !== null && !popped.prefetch) {
+            popped = { ...popped, prefetch: this.historyAfter(withHistory!, request, result.reply) };
+          }
         } else {
           if (held.signal.aborted) return LOST;
           // A stored reply (the turn was committed before, by this session's earlier holder).
@@ -376,6 +388,20 @@ export class TurnWorker {
   }
 
   /**
+   * The next turn's history after committing this one: exactly what reading the log would give
+   * (the window's newest entries), without reading it. Only for a fresh commit under the lease.
+   */
+  private historyAfter(before: Prefetch, request: TurnRequest, reply: string): Prefetch {
+    const history = [...before.history, { role: 'user' as const, content: inboundText(request.inbound) }, { role: 'assistant' as const, content: reply }];
+    return { committed: null, history: history.slice(-this.historyWindow), logLength: this.logLengthAfter(before) };
+  }
+
+  /** The log's length after one more turn (two entries), capped as the store trims it. */
+  private logLengthAfter(before: Prefetch): number {
+    return Math.min((before.logLength ?? 0) + 2, this.logCap);
+  }
+
+  /**
    * The outcome of a turn the drain did not wait for: its commit and pop both succeeded, or
    * LOST. Any failure stops the drain (the lease is released and the session re-kicked; the
    * next holder redoes whatever did not commit).
@@ -390,6 +416,9 @@ export class TurnWorker {
       const [result, popped] = await Promise.all([turn, pop]);
       if (popped === LOST || popped === NOT_COMMITTED) return LOST;
       this.options.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+      // The log changed behind this drain: the turn behind this one ran on a stale history and
+      // its commit is rejected (the pop raised the fence); stop, the next claim reads afresh.
+      if (popped.stale && !popped.finished) return LOST;
       return popped;
     } catch (error) {
       await pop.catch(() => LOST);
@@ -415,12 +444,17 @@ export class TurnWorker {
     held: HeldLease,
     request: TurnRequest,
     reply: string,
-    guard: boolean,
+    expectLogLength: number | undefined,
   ): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
+    const guard = expectLogLength !== undefined;
     const draft: TurnResult = { request, reply, cursor: CURSOR_SLOT, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
     const { message } = this.options.outbox.final(draft);
     const [before, after] = message.split(String(CURSOR_SLOT)) as [string, string];
-    return this.scripts.pop(keys, outboxKey, { inboundId, head: raw, token: held.token, message: before, messageAfter: after, guard });
+    // With `guard` the caller knows this turn's history and computes the next one itself.
+    return this.scripts.pop(keys, outboxKey, {
+      inboundId, head: raw, token: held.token, message: before, messageAfter: after, guard, history: !guard,
+      ...(guard ? { expectLogLength } : {}),
+    });
   }
 
   /** Remove the finished head, appending `message` (and a dead letter) if given; the reply says what comes next. */

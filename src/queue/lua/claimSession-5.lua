@@ -15,11 +15,12 @@
     ARGV[3] log entries to return (0: none)
 
   Output:
-    {fence, head, committed, history, after}
+    {fence, head, committed, history, after, log length}
                                        acquired; fence > every fence before; head is the inbox
                                        head or false; committed the head's first cursor or
                                        false; history the newest ARGV[3] entries (raw JSON);
-                                       after the inbox entry behind the head, or false
+                                       after the inbox entry behind the head, or false;
+                                       then the log's length
     {0}                                someone else holds the lease
 ]]
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -37,4 +38,4 @@ local history = false
 if n > 0 then
   history = redis.call('LRANGE', KEYS[5], -n, -1)
 end
-return {fence, head, committed, history, redis.call('LINDEX', KEYS[3], 1)}
+return {fence, head, committed, history, redis.call('LINDEX', KEYS[3], 1), redis.call('LLEN', KEYS[5])}

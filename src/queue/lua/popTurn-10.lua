@@ -14,9 +14,10 @@
   the caller's lease no other worker can commit this inbound id (it would carry an older
   fence), so a commit found here is the caller's own.
 
-  With ARGV[8] > 0 the reply also carries the newest ARGV[8] log entries (raw JSON), i.e. the
-  history the next head's turn needs, and the entry after the next head, so a busy session
-  costs one round trip per turn and the worker can run the next turn while this pop is in flight.
+  The reply carries the entry after the next head (so the worker can run the next turn while
+  this pop is in flight) and, with ARGV[8] > 0, the newest ARGV[8] log entries (raw JSON), i.e.
+  the history the next head's turn needs; a worker that knows this turn's history computes the
+  next one itself and passes 0. A busy session costs one round trip per turn.
 
   Pipelining guard (ARGV[9] = '1'): the caller has sent a commit of the next turn, under the same
   fence, right behind this pop. If this pop fails because this turn is not committed, or because
@@ -42,10 +43,16 @@
     ARGV[7] outbox length cap (approximate MAXLEN; a safety bound, consumers trim acked entries)
     ARGV[8] log entries to return for the next head (0: none)
     ARGV[9] '1': a commit of the next turn follows under this fence (see the guard above)
+    ARGV[10] '' or the log length the caller expects after this turn's commit: it computed the
+             next turn's history itself, from what it read and committed. If the log is not
+             that long (a /new or `bot session clear` ran, or someone else appended), the
+             fence is raised (the next commit under it is rejected) and the reply says `stale`.
 
   Output:
-    {1, next head, 0, history, after}  removed; run `next head` next (history: list, oldest
-                                       first; after: the entry behind it, or false)
+    {1, next head, 0, history, after, stale, log length}
+                                       removed; run `next head` next (history: list, oldest
+                                       first, or false; after: the entry behind it, or false;
+                                       stale: 1 when ARGV[10] did not match, else 0)
     {1, false, 1}               removed; the inbox is empty: flag cleared, lease released
     {0, head, 0}                the head is not that turn (already removed); nothing appended
     {-1}                        the caller does not hold the lease: nothing changed
@@ -80,6 +87,11 @@ end
 if ARGV[6] ~= '' then
   redis.call('LPUSH', KEYS[9], ARGV[6])
 end
+local stale = 0
+if ARGV[10] ~= '' and redis.call('LLEN', KEYS[7]) ~= tonumber(ARGV[10]) then
+  stale = 1
+  redis.call('HINCRBY', KEYS[10], 'fence', 1)
+end
 redis.call('LPOP', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
@@ -87,10 +99,11 @@ local nextHead = redis.call('LINDEX', KEYS[1], 0)
 if not nextHead then
   redis.call('DEL', KEYS[5])
   redis.call('DEL', KEYS[4])
-  return {1, false, 1}
+  return {1, false, 1, false, false, stale}
 end
 local n = tonumber(ARGV[8])
+local history = false
 if n > 0 then
-  return {1, nextHead, 0, redis.call('LRANGE', KEYS[7], -n, -1), redis.call('LINDEX', KEYS[1], 1)}
+  history = redis.call('LRANGE', KEYS[7], -n, -1)
 end
-return {1, nextHead, 0}
+return {1, nextHead, 0, history, redis.call('LINDEX', KEYS[1], 1), stale, redis.call('LLEN', KEYS[7])}
