@@ -1,0 +1,490 @@
+/**
+ * HierarchicalSessionStore: forks, snapshots and reverts on top of ANY `SessionLog` (file,
+ * memory, Redis, Postgres), through the store interface only.
+ *
+ * Copy-on-write: a session's history is its *view* (view.ts), a short list of ranges of
+ * session logs kept in its metadata. Forking writes two small metadata keys, whatever the
+ * history's length; the fork then writes only to its own log. A snapshot records the view; a
+ * revert points the view back at it (entries written since stay in the log, out of the view,
+ * so a revert is O(1) and can itself be undone by a snapshot taken before it).
+ *
+ * Reading history through this class stitches what a session sees; a session that was never
+ * forked, reverted or cleared with dependents has no stored view and takes the plain path
+ * (one metadata read beside the store's own read, in the same round trip).
+ *
+ * Where the contract ends:
+ * - View cursors (every cursor this class takes or returns) are monotonic and never reused per
+ *   session; for a session that was never forked or reverted they equal the store's cursors.
+ * - Retention is the store's (`maxMessages`): a history shows at most its newest `maxMessages`
+ *   messages. If an entry inside that window is no longer stored by the session holding it (a
+ *   busy parent trimmed the messages a fork inherits), reads fail with HISTORY_UNAVAILABLE;
+ *   never a silent hole. Forks and reverts check this before they write anything.
+ * - A session with forks cannot be deleted unless recursively (its forks are deleted too).
+ * - Concurrent hierarchy writes to different keys never lose each other (hierarchy-metadata.ts);
+ *   two reverts of one session at the same instant: the last one wins.
+ *
+ * @example
+ *   const sessions = new HierarchicalSessionStore(new FileSessionStore());
+ *   const main = await sessions.createSession({ title: 'Main' });
+ *   await sessions.addMessage(main, 'user', "Let's discuss Python");
+ *   const safe = await sessions.createSnapshot(main, 'safe point');
+ *   const alt = await sessions.forkSession(main, { title: 'Alternative' });
+ *   await sessions.revertToSnapshot(main, safe);
+ */
+import { randomBytes } from 'node:crypto';
+import type {
+  ChatMessage,
+  CommitResult,
+  EntriesOptions,
+  ListOptions,
+  Metadata,
+  Role,
+  SessionEntry,
+  SessionInfo,
+  SessionLog,
+  TurnCommit,
+} from '../../core/session-store.js';
+import { InvalidSessionIdError, StoreError } from '../../core/errors.js';
+import { assertSessionId } from '../session-id.js';
+import { ImportFormatError, InvalidCursorError, SessionExistsError, SessionHasChildrenError, SessionNotFoundError, SnapshotNotFoundError } from './errors.js';
+import { HIERARCHY_KEYS as K, readHierarchy, userMetadata, type HierarchyState, type SnapshotRecord } from './hierarchy-metadata.js';
+import { assertReadable, readView } from './read-view.js';
+import { EXPORT_FORMAT, EXPORT_VERSION, parseExport, runsToRanges, toRuns, unionByCursor, type SessionExport } from './session-export.js';
+import {
+  containsCursor,
+  cursorAtIndex,
+  cutView,
+  implicitView,
+  lastIssued,
+  trimToWindow,
+  viewLength,
+  withOpenRange,
+  type View,
+  type ViewRange,
+} from './view.js';
+
+export interface HierarchicalSessionStoreOptions {
+  /** Messages a history shows at most. Default: the wrapped store's `maxMessages`, else 1000. */
+  maxMessages?: number;
+  /** New ids for sessions, forks and snapshots; default `<kind>_<12 hex>`. */
+  newId?: (kind: 'session' | 'fork' | 'snapshot') => string;
+}
+
+export interface ForkOptions {
+  /** Last message the fork inherits, by view cursor (0: none). Default: the whole history. */
+  fromCursor?: number;
+  /** Or: the fork inherits the first `fromMessageIndex` messages of the history (Python's `messages[:n]`). */
+  fromMessageIndex?: number;
+  title?: string;
+  /** The fork's id; default `fork_<12 hex>`. An existing id is an error. */
+  id?: string;
+}
+
+export interface SnapshotSummary {
+  id: string;
+  label: string;
+  createdAt: number;
+  /** The session's last view cursor when the snapshot was taken. */
+  cursor: number;
+  messageCount: number;
+}
+
+export interface SessionNode {
+  id: string;
+  title?: string;
+  /** The view cursor of the parent this session was forked at (absent for roots). */
+  forkedAtCursor?: number;
+  messageCount: number;
+  lastActivity: number;
+  snapshots: number;
+  children: SessionNode[];
+}
+
+/** A session as the hierarchy sees it. */
+interface Loaded {
+  info: SessionInfo;
+  state: HierarchyState;
+  view: View;
+  /** Whether the view is stored (false: the plain view of the own log). */
+  stored: boolean;
+}
+
+export class HierarchicalSessionStore implements SessionLog {
+  readonly store: SessionLog;
+  readonly maxMessages: number;
+  private readonly newId: (kind: 'session' | 'fork' | 'snapshot') => string;
+
+  constructor(store: SessionLog, options: HierarchicalSessionStoreOptions = {}) {
+    this.store = store;
+    const fromStore = (store as { maxMessages?: unknown }).maxMessages;
+    this.maxMessages = options.maxMessages ?? (typeof fromStore === 'number' ? fromStore : 1000);
+    this.newId = options.newId ?? ((kind) => `${kind}_${randomBytes(6).toString('hex')}`);
+  }
+
+  // ---- the hierarchy ----
+
+  /** A new, empty session. With `parentId` it is listed as that session's child (it inherits no messages; use forkSession for that). */
+  async createSession(options: { title?: string; parentId?: string; id?: string; metadata?: Metadata } = {}): Promise<string> {
+    const id = options.id ?? this.newId('session');
+    assertSessionId(id);
+    if (await this.store.sessionExists(id)) throw new SessionExistsError(id);
+    const now = Date.now();
+    if (options.parentId !== undefined) {
+      if (!(await this.store.sessionExists(options.parentId))) throw new SessionNotFoundError(options.parentId, 'parent session');
+      await this.store.updateMetadata(options.parentId, { [K.childPrefix + id]: { at: now } });
+    }
+    await this.store.updateMetadata(id, {
+      ...options.metadata,
+      ...(options.title !== undefined ? { [K.title]: options.title } : {}),
+      ...(options.parentId !== undefined ? { [K.parent]: { id: options.parentId, cursor: 0, at: now } } : {}),
+    });
+    return id;
+  }
+
+  /** A copy-on-write fork: O(1) in time and bytes, however long the history. */
+  async forkSession(sessionId: string, options: ForkOptions = {}): Promise<string> {
+    const parent = await this.mustLoad(sessionId);
+    const ownLast = parent.info.lastCursor;
+    const cursor = this.resolveCutPoint(parent, options);
+    const childId = options.id ?? this.newId('fork');
+    assertSessionId(childId);
+    if (childId === sessionId || (await this.store.sessionExists(childId))) throw new SessionExistsError(childId, 'a fork needs a new id');
+    const view = trimToWindow(withOpenRange(cutView(parent.view, ownLast, cursor), childId, 0, cursor), 0, this.maxMessages);
+    await assertReadable(this.store, childId, view, 0, this.maxMessages);
+    const now = Date.now();
+    // Parent first: a crash in between leaves a listed child that does not exist (ignored),
+    // never a fork its parent does not know about (which could then be deleted under it).
+    await this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: { at: now } });
+    await this.store.updateMetadata(childId, {
+      [K.view]: view,
+      [K.parent]: { id: sessionId, cursor, at: now },
+      ...(options.title !== undefined ? { [K.title]: options.title } : parent.state.title !== undefined ? { [K.title]: `${parent.state.title} (fork)` } : {}),
+    });
+    return childId;
+  }
+
+  /** Records the session's current history; returns the snapshot's id. */
+  async createSnapshot(sessionId: string, label = ''): Promise<string> {
+    const s = await this.mustLoad(sessionId);
+    const ownLast = s.info.lastCursor;
+    const view = trimToWindow(s.view, ownLast, this.maxMessages);
+    const ranges = view.map((r) => ({ ...r, u: r.u ?? ownLast })).filter((r) => r.u > r.a);
+    const id = this.newId('snapshot');
+    const record: SnapshotRecord = {
+      id,
+      label,
+      createdAt: Date.now(),
+      cursor: lastIssued(s.view, ownLast),
+      count: Math.min(viewLength(view, ownLast), this.maxMessages),
+      ranges,
+    };
+    await this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: record });
+    return id;
+  }
+
+  /** The history becomes exactly the snapshot's messages (same cursors); later ones leave the view. */
+  async revertToSnapshot(sessionId: string, snapshotId: string): Promise<void> {
+    const s = await this.mustLoad(sessionId);
+    const snap = s.state.snapshots.find((x) => x.id === snapshotId);
+    if (!snap) throw new SnapshotNotFoundError(sessionId, snapshotId);
+    await this.setView(s, snap.ranges);
+  }
+
+  /** The history becomes its messages up to and including view cursor `cursor` (0: none). */
+  async revertToMessage(sessionId: string, cursor: number): Promise<void> {
+    const s = await this.mustLoad(sessionId);
+    const ownLast = s.info.lastCursor;
+    const view = trimToWindow(s.view, ownLast, this.maxMessages);
+    if (!Number.isSafeInteger(cursor) || cursor < 0 || !containsCursor(view, ownLast, cursor)) {
+      throw new InvalidCursorError(`session ${JSON.stringify(sessionId)} has no message at cursor ${cursor}; see the cursors with: bot session show`);
+    }
+    await this.setView(s, cutView(view, ownLast, cursor));
+  }
+
+  async getParent(sessionId: string): Promise<string | null> {
+    return (await this.mustLoad(sessionId)).state.parent?.id ?? null;
+  }
+
+  async getChildren(sessionId: string): Promise<string[]> {
+    return (await this.mustLoad(sessionId)).state.children;
+  }
+
+  /** The session and its descendants. Children deleted outside the hierarchy are left out. */
+  async getSessionTree(sessionId: string): Promise<SessionNode> {
+    const root = await this.mustLoad(sessionId);
+    const seen = new Set<string>([sessionId]);
+    const build = async (s: Loaded): Promise<SessionNode> => {
+      const kids = (await Promise.all(s.state.children.filter((c) => !seen.has(c) && seen.add(c)).map((c) => this.load(c)))).filter(
+        (x): x is Loaded => x !== null,
+      );
+      const info = this.viewInfo(s);
+      return {
+        id: s.info.id,
+        ...(s.state.title !== undefined ? { title: s.state.title } : {}),
+        ...(s.state.parent ? { forkedAtCursor: s.state.parent.cursor } : {}),
+        messageCount: info.messageCount,
+        lastActivity: info.updatedAt,
+        snapshots: s.state.snapshots.length,
+        children: await Promise.all(kids.map(build)),
+      };
+    };
+    return build(root);
+  }
+
+  async listSnapshots(sessionId: string): Promise<SnapshotSummary[]> {
+    return (await this.mustLoad(sessionId)).state.snapshots.map((x) => ({ id: x.id, label: x.label, createdAt: x.createdAt, cursor: x.cursor, messageCount: x.count }));
+  }
+
+  async rename(sessionId: string, title: string): Promise<void> {
+    await this.mustLoad(sessionId);
+    await this.store.updateMetadata(sessionId, { [K.title]: title });
+  }
+
+  async getTitle(sessionId: string): Promise<string | undefined> {
+    return (await this.mustLoad(sessionId)).state.title;
+  }
+
+  /** Deletes the session; with forks only when `recursive` (the forks go too), else SESSION_HAS_CHILDREN. */
+  async deleteSession(sessionId: string, options: { recursive?: boolean } = {}): Promise<boolean> {
+    const s = await this.load(sessionId);
+    if (!s) return false;
+    const children = (await Promise.all(s.state.children.map(async (c) => ((await this.store.sessionExists(c)) ? c : null)))).filter((c): c is string => c !== null);
+    if (children.length > 0 && !options.recursive) throw new SessionHasChildrenError(sessionId, children);
+    for (const child of children) await this.deleteSession(child, { recursive: true });
+    const deleted = await this.store.deleteSession(sessionId);
+    const parent = s.state.parent?.id;
+    if (parent !== undefined && (await this.store.sessionExists(parent))) {
+      await this.store.updateMetadata(parent, { [K.childPrefix + sessionId]: null });
+    }
+    return deleted;
+  }
+
+  /**
+   * Forget the history (the cursor keeps counting). The own log is emptied only when no
+   * snapshot or fork still needs it; otherwise the view is emptied and the entries stay for them.
+   */
+  async clearSession(sessionId: string): Promise<boolean> {
+    const s = await this.load(sessionId);
+    if (!s) return false;
+    const ownLast = s.info.lastCursor;
+    const base = lastIssued(s.view, ownLast);
+    const referenced = s.state.snapshots.length > 0 || s.state.children.length > 0;
+    if (!referenced && base === ownLast) {
+      // The plain view of an empty log is the empty view with the same cursors.
+      if (s.stored) await this.store.updateMetadata(sessionId, { [K.view]: null });
+      return this.store.clearSession(sessionId);
+    }
+    await this.store.updateMetadata(sessionId, { [K.view]: withOpenRange([], sessionId, ownLast, base) });
+    if (!referenced) await this.store.clearSession(sessionId);
+    return true;
+  }
+
+  /** The session's history and snapshots as JSON (see session-export.ts), messages included. */
+  async exportSession(sessionId: string): Promise<SessionExport> {
+    const s = await this.mustLoad(sessionId);
+    const ownLast = s.info.lastCursor;
+    const window = { window: this.maxMessages };
+    const [history, ...snapshots] = await Promise.all([
+      readView(this.store, sessionId, s.view, ownLast, window),
+      ...s.state.snapshots.map((snap) => readView(this.store, sessionId, snap.ranges, ownLast, window)),
+    ]);
+    const info = this.viewInfo(s);
+    return {
+      format: EXPORT_FORMAT,
+      version: EXPORT_VERSION,
+      exportedAt: Date.now(),
+      session: {
+        id: sessionId,
+        ...(s.state.title !== undefined ? { title: s.state.title } : {}),
+        createdAt: info.createdAt,
+        updatedAt: info.updatedAt,
+        lastCursor: info.lastCursor,
+        metadata: userMetadata(info.metadata),
+        ...(s.state.parent ? { parentId: s.state.parent.id, forkedAtCursor: s.state.parent.cursor } : {}),
+      },
+      messages: unionByCursor([history!, ...snapshots]),
+      history: toRuns(history!),
+      snapshots: s.state.snapshots.map((snap, i) => ({ id: snap.id, label: snap.label, createdAt: snap.createdAt, cursor: snap.cursor, runs: toRuns(snapshots[i]!) })),
+    };
+  }
+
+  /**
+   * Recreates an exported session (messages, cursors, snapshots, title, metadata) under its
+   * id or `options.id`. An id that exists is an error (SESSION_EXISTS), never a merge or a wipe.
+   * Not atomic: a failure part-way leaves a session to delete before importing again.
+   */
+  async importSession(data: unknown, options: { id?: string } = {}): Promise<string> {
+    const exp = parseExport(data);
+    const id = options.id ?? exp.session.id;
+    assertSessionId(id);
+    if (await this.store.sessionExists(id)) {
+      throw new SessionExistsError(id, options.id === undefined ? 'import it under another id (bot session import --as <newId>)' : 'pick another id');
+    }
+    if (exp.messages.length > this.maxMessages) {
+      throw new ImportFormatError(`the export holds ${exp.messages.length} messages; this store keeps ${this.maxMessages} per session (store.max_messages)`);
+    }
+    const ownCursorOf = new Map<number, number>();
+    const CHUNK = 500;
+    for (let i = 0; i < exp.messages.length; i += CHUNK) {
+      const chunk = exp.messages.slice(i, i + CHUNK);
+      const res = await this.store.commitTurn(id, {
+        entries: chunk.map((m) => ({ role: m.role, content: m.content, metadata: { ...m.metadata, imported_ts: m.ts } })),
+      });
+      if (res.status !== 'committed') throw new StoreError(`import of ${JSON.stringify(id)}: the store refused a commit (${res.status})`);
+      chunk.forEach((m, k) => ownCursorOf.set(m.cursor, res.cursors[k]!));
+    }
+    const ownLast = exp.messages.length ? ownCursorOf.get(exp.messages[exp.messages.length - 1]!.cursor)! : 0;
+    const now = Date.now();
+    const patch: Metadata = {
+      ...exp.session.metadata,
+      [K.view]: withOpenRange(runsToRanges(id, exp.history, ownCursorOf), id, ownLast, exp.session.lastCursor),
+      ...(exp.session.title !== undefined ? { [K.title]: exp.session.title } : {}),
+    };
+    for (const snap of exp.snapshots) {
+      const ranges = runsToRanges(id, snap.runs, ownCursorOf);
+      const record: SnapshotRecord = {
+        id: snap.id,
+        label: typeof snap.label === 'string' ? snap.label : '',
+        createdAt: Number(snap.createdAt) || now,
+        cursor: Number.isSafeInteger(snap.cursor) ? snap.cursor : 0,
+        count: ranges.reduce((n, r) => n + (r.u! - r.a), 0),
+        ranges,
+      };
+      patch[K.snapshotPrefix + snap.id] = record;
+    }
+    await this.store.updateMetadata(id, patch);
+    return id;
+  }
+
+  // ---- SessionLog, in view cursors ----
+
+  async addMessage(sessionId: string, role: Role, content: string, metadata?: Metadata): Promise<boolean> {
+    return this.store.addMessage(sessionId, role, content, metadata);
+  }
+
+  /** What the session's agent sees: the newest `maxMessages` of its history, stitched. */
+  async getChatHistory(sessionId: string, maxMessages?: number): Promise<ChatMessage[]> {
+    const [info, plain] = await Promise.all([this.store.getSession(sessionId), this.store.getChatHistory(sessionId, maxMessages)]);
+    if (!info || info.metadata[K.view] === undefined) return plain;
+    const s = this.decode(info);
+    const window = Math.floor(Math.min(maxMessages ?? Infinity, this.maxMessages));
+    if (!(window >= 1)) return [];
+    const entries = await readView(this.store, sessionId, s.view, info.lastCursor, { window });
+    return entries.map(({ role, content }) => ({ role, content }));
+  }
+
+  async getEntries(sessionId: string, options: EntriesOptions = {}): Promise<SessionEntry[]> {
+    const s = await this.load(sessionId);
+    if (!s || !s.stored) return this.store.getEntries(sessionId, options);
+    if (options.limit !== undefined && !(options.limit >= 1)) return [];
+    return readView(this.store, sessionId, s.view, s.info.lastCursor, {
+      window: this.maxMessages,
+      after: Math.max(0, Math.floor(options.after ?? 0)),
+      ...(options.limit !== undefined ? { limit: Math.floor(options.limit) } : {}),
+    });
+  }
+
+  async commitTurn(sessionId: string, commit: TurnCommit): Promise<CommitResult> {
+    const [result, info] = await Promise.all([this.store.commitTurn(sessionId, commit), this.store.getSession(sessionId)]);
+    if (!info || info.metadata[K.view] === undefined) return result;
+    const view = this.decode(info).view;
+    if (result.status === 'committed') return { ...result, cursors: result.cursors.map((c) => toViewCursor(view, sessionId, c)) };
+    if (result.status === 'duplicate') return { ...result, cursor: toViewCursor(view, sessionId, result.cursor) };
+    return result;
+  }
+
+  async findCommitted(sessionId: string, inboundId: string): Promise<number | null> {
+    const [own, info] = await Promise.all([this.store.findCommitted(sessionId, inboundId), this.store.getSession(sessionId)]);
+    if (own === null || !info || info.metadata[K.view] === undefined) return own;
+    return toViewCursor(this.decode(info).view, sessionId, own);
+  }
+
+  async getSession(sessionId: string): Promise<SessionInfo | null> {
+    const s = await this.load(sessionId);
+    return s ? this.viewInfo(s) : null;
+  }
+
+  async listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
+    return (await this.store.listSessions(options)).map((info) => this.viewInfo(this.decode(info)));
+  }
+
+  async sessionExists(sessionId: string): Promise<boolean> {
+    return this.store.sessionExists(sessionId);
+  }
+
+  /** A shallow merge into the session's metadata (the hierarchy's own keys are kept unless named). */
+  async updateMetadata(sessionId: string, patch: Metadata): Promise<void> {
+    return this.store.updateMetadata(sessionId, patch);
+  }
+
+  /** Closes the wrapped store. */
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  // ---- internals ----
+
+  private async load(sessionId: string): Promise<Loaded | null> {
+    const info = await this.store.getSession(sessionId);
+    return info ? this.decode(info) : null;
+  }
+
+  private async mustLoad(sessionId: string): Promise<Loaded> {
+    if (typeof sessionId !== 'string') throw new InvalidSessionIdError('it must be a string');
+    const s = await this.load(sessionId);
+    if (!s) throw new SessionNotFoundError(sessionId);
+    return s;
+  }
+
+  private decode(info: SessionInfo): Loaded {
+    const state = readHierarchy(info.id, info.metadata);
+    return { info, state, view: state.view ?? implicitView(info.id, info.lastCursor, info.messageCount), stored: state.view !== undefined };
+  }
+
+  /** The store's info with the history's numbers: messages shown and the last view cursor. */
+  private viewInfo(s: Loaded): SessionInfo {
+    if (!s.stored) return s.info;
+    const ownLast = s.info.lastCursor;
+    return { ...s.info, messageCount: Math.min(viewLength(s.view, ownLast), this.maxMessages), lastCursor: lastIssued(s.view, ownLast) };
+  }
+
+  private resolveCutPoint(s: Loaded, options: ForkOptions): number {
+    const ownLast = s.info.lastCursor;
+    const name = JSON.stringify(s.info.id);
+    if (options.fromCursor !== undefined && options.fromMessageIndex !== undefined) {
+      throw new InvalidCursorError('give fromCursor or fromMessageIndex, not both');
+    }
+    const view = trimToWindow(s.view, ownLast, this.maxMessages);
+    if (options.fromMessageIndex !== undefined) {
+      const n = options.fromMessageIndex;
+      const count = Math.min(viewLength(view, ownLast), this.maxMessages);
+      if (!Number.isSafeInteger(n) || n < 0 || n > count) throw new InvalidCursorError(`message index ${n} is out of range: session ${name} has ${count} messages`);
+      return n === 0 ? 0 : cursorAtIndex(view, ownLast, this.maxMessages, n - 1)!;
+    }
+    if (options.fromCursor !== undefined) {
+      const c = options.fromCursor;
+      if (!Number.isSafeInteger(c) || c < 0 || !containsCursor(view, ownLast, c)) {
+        throw new InvalidCursorError(`session ${name} has no message at cursor ${c}; see the cursors with: bot session show`);
+      }
+      return c;
+    }
+    return lastIssued(s.view, ownLast);
+  }
+
+  /** Point the view at `closed` + a new open range whose cursors continue after every one shown. */
+  private async setView(s: Loaded, closed: readonly ViewRange[]): Promise<void> {
+    const ownLast = s.info.lastCursor;
+    const view = trimToWindow(withOpenRange(closed, s.info.id, ownLast, lastIssued(s.view, ownLast)), ownLast, this.maxMessages);
+    await assertReadable(this.store, s.info.id, view, ownLast, this.maxMessages);
+    await this.store.updateMetadata(s.info.id, { [K.view]: view });
+  }
+}
+
+/** The view cursor of the session's own store cursor `c` (unchanged if its range left the view). */
+function toViewCursor(view: View, self: string, c: number): number {
+  for (const r of view) {
+    if (r.s === self && c > r.a && (r.u === null || c <= r.u)) return c + r.b - r.a;
+  }
+  return c;
+}
+
