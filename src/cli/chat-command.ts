@@ -44,10 +44,12 @@ export function registerChat(program: Command): void {
     );
 }
 
-export async function oneShot(chat: ConsoleChat, text: string, json: boolean): Promise<number> {
+/** `viewCursor` maps the reply's store cursor to the session's history cursor (bot session resume). */
+export async function oneShot(chat: ConsoleChat, text: string, json: boolean, viewCursor?: (storeCursor: number) => Promise<number>): Promise<number> {
   const answer = await chat.send(text);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ session: chat.sessionId, kind: answer.kind, reply: answer.text, ...('cursor' in answer ? { cursor: answer.cursor } : {}) })}\n`);
+    const cursor = 'cursor' in answer ? ((await viewCursor?.(answer.cursor)) ?? answer.cursor) : undefined;
+    process.stdout.write(`${JSON.stringify({ session: chat.sessionId, kind: answer.kind, reply: answer.text, ...(cursor !== undefined ? { cursor } : {}) })}\n`);
   } else {
     process.stdout.write(`${answer.text}\n`);
   }

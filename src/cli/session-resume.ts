@@ -61,7 +61,7 @@ export function registerSessionResume(session: Command): void {
         }
         const chat = openConsoleChat(host, { sessionId: id, agent });
         try {
-          if (opts.continue !== undefined) return await oneShot(chat, opts.continue, opts.json === true);
+          if (opts.continue !== undefined) return await oneShot(chat, opts.continue, opts.json === true, (c) => host.sessions.toViewCursor(id, c));
           return await interactive(chat, host.agents(agent).name);
         } finally {
           chat.close();

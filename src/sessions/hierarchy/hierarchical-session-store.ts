@@ -44,12 +44,13 @@ import type {
   SessionLog,
   TurnCommit,
 } from '../../core/session-store.js';
-import { InvalidSessionIdError, StoreError } from '../../core/errors.js';
+import { InvalidSessionIdError } from '../../core/errors.js';
 import { assertSessionId } from '../session-id.js';
 import { ImportFormatError, InvalidCursorError, SessionExistsError, SessionHasChildrenError, SessionNotFoundError, SnapshotNotFoundError } from './errors.js';
-import { HIERARCHY_KEYS as K, readHierarchy, userMetadata, type HierarchyState, type SnapshotRecord } from './hierarchy-metadata.js';
+import { HIERARCHY_KEYS as K, readHierarchy, type HierarchyState, type SnapshotRecord } from './hierarchy-metadata.js';
 import { assertReadable, readView } from './read-view.js';
-import { EXPORT_FORMAT, EXPORT_VERSION, parseExport, runsToRanges, toRuns, unionByCursor, type SessionExport } from './session-export.js';
+import { parseExport, type SessionExport } from './session-export.js';
+import { exportLoaded, importInto } from './session-transfer.js';
 import {
   containsCursor,
   cursorAtIndex,
@@ -282,30 +283,7 @@ export class HierarchicalSessionStore implements SessionLog {
   /** The session's history and snapshots as JSON (see session-export.ts), messages included. */
   async exportSession(sessionId: string): Promise<SessionExport> {
     const s = await this.mustLoad(sessionId);
-    const ownLast = s.info.lastCursor;
-    const window = { window: this.maxMessages };
-    const [history, ...snapshots] = await Promise.all([
-      readView(this.store, sessionId, s.view, ownLast, window),
-      ...s.state.snapshots.map((snap) => readView(this.store, sessionId, snap.ranges, ownLast, window)),
-    ]);
-    const info = this.viewInfo(s);
-    return {
-      format: EXPORT_FORMAT,
-      version: EXPORT_VERSION,
-      exportedAt: Date.now(),
-      session: {
-        id: sessionId,
-        ...(s.state.title !== undefined ? { title: s.state.title } : {}),
-        createdAt: info.createdAt,
-        updatedAt: info.updatedAt,
-        lastCursor: info.lastCursor,
-        metadata: userMetadata(info.metadata),
-        ...(s.state.parent ? { parentId: s.state.parent.id, forkedAtCursor: s.state.parent.cursor } : {}),
-      },
-      messages: unionByCursor([history!, ...snapshots]),
-      history: toRuns(history!),
-      snapshots: s.state.snapshots.map((snap, i) => ({ id: snap.id, label: snap.label, createdAt: snap.createdAt, cursor: snap.cursor, runs: toRuns(snapshots[i]!) })),
-    };
+    return exportLoaded(this.store, { ...s, shown: this.viewInfo(s) }, this.maxMessages);
   }
 
   /**
@@ -323,36 +301,7 @@ export class HierarchicalSessionStore implements SessionLog {
     if (exp.messages.length > this.maxMessages) {
       throw new ImportFormatError(`the export holds ${exp.messages.length} messages; this store keeps ${this.maxMessages} per session (store.max_messages)`);
     }
-    const ownCursorOf = new Map<number, number>();
-    const CHUNK = 500;
-    for (let i = 0; i < exp.messages.length; i += CHUNK) {
-      const chunk = exp.messages.slice(i, i + CHUNK);
-      const res = await this.store.commitTurn(id, {
-        entries: chunk.map((m) => ({ role: m.role, content: m.content, metadata: { ...m.metadata, imported_ts: m.ts } })),
-      });
-      if (res.status !== 'committed') throw new StoreError(`import of ${JSON.stringify(id)}: the store refused a commit (${res.status})`);
-      chunk.forEach((m, k) => ownCursorOf.set(m.cursor, res.cursors[k]!));
-    }
-    const ownLast = exp.messages.length ? ownCursorOf.get(exp.messages[exp.messages.length - 1]!.cursor)! : 0;
-    const now = Date.now();
-    const patch: Metadata = {
-      ...exp.session.metadata,
-      [K.view]: withOpenRange(runsToRanges(id, exp.history, ownCursorOf), id, ownLast, exp.session.lastCursor),
-      ...(exp.session.title !== undefined ? { [K.title]: exp.session.title } : {}),
-    };
-    for (const snap of exp.snapshots) {
-      const ranges = runsToRanges(id, snap.runs, ownCursorOf);
-      const record: SnapshotRecord = {
-        id: snap.id,
-        label: typeof snap.label === 'string' ? snap.label : '',
-        createdAt: Number(snap.createdAt) || now,
-        cursor: Number.isSafeInteger(snap.cursor) ? snap.cursor : 0,
-        count: ranges.reduce((n, r) => n + (r.u! - r.a), 0),
-        ranges,
-      };
-      patch[K.snapshotPrefix + snap.id] = record;
-    }
-    await this.store.updateMetadata(id, patch);
+    await importInto(this.store, id, exp);
     return id;
   }
 
@@ -397,6 +346,12 @@ export class HierarchicalSessionStore implements SessionLog {
     const [own, info] = await Promise.all([this.store.findCommitted(sessionId, inboundId), this.store.getSession(sessionId)]);
     if (own === null || !info || info.metadata[K.view] === undefined) return own;
     return toViewCursor(this.decode(info).view, sessionId, own);
+  }
+
+  /** The history cursor of the session's own store cursor `storeCursor` (what a turn's commit returns). */
+  async toViewCursor(sessionId: string, storeCursor: number): Promise<number> {
+    const s = await this.load(sessionId);
+    return s?.stored ? toViewCursor(s.view, sessionId, storeCursor) : storeCursor;
   }
 
   async getSession(sessionId: string): Promise<SessionInfo | null> {
