@@ -144,23 +144,32 @@ export class HierarchicalSessionStore implements SessionLog {
 
   /** A copy-on-write fork: O(1) in time and bytes, however long the history. */
   async forkSession(sessionId: string, options: ForkOptions = {}): Promise<string> {
-    const parent = await this.mustLoad(sessionId);
-    const ownLast = parent.info.lastCursor;
-    const cursor = this.resolveCutPoint(parent, options);
     const childId = options.id ?? this.newId('fork');
     assertSessionId(childId);
-    if (childId === sessionId || (await this.store.sessionExists(childId))) throw new SessionExistsError(childId, 'a fork needs a new id');
+    const [parent, taken] = await Promise.all([this.mustLoad(sessionId), this.store.sessionExists(childId)]);
+    if (taken || childId === sessionId) throw new SessionExistsError(childId, 'a fork needs a new id');
+    const ownLast = parent.info.lastCursor;
+    const cursor = this.resolveCutPoint(parent, options);
     const view = trimToWindow(withOpenRange(cutView(parent.view, ownLast, cursor), childId, 0, cursor), 0, this.maxMessages);
-    await assertReadable(this.store, childId, view, 0, this.maxMessages);
+    await assertReadable(this.store, childId, view, 0, this.maxMessages, new Map([[sessionId, parent.info]]));
     const now = Date.now();
-    // Parent first: a crash in between leaves a listed child that does not exist (ignored),
-    // never a fork its parent does not know about (which could then be deleted under it).
-    await this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: { at: now } });
-    await this.store.updateMetadata(childId, {
-      [K.view]: view,
-      [K.parent]: { id: sessionId, cursor, at: now },
-      ...(options.title !== undefined ? { [K.title]: options.title } : parent.state.title !== undefined ? { [K.title]: `${parent.state.title} (fork)` } : {}),
-    });
+    // Both writes at once (two sessions, two locks). If one fails the other is undone; a crash
+    // between them can leave a fork its parent does not list: deleting that parent then makes
+    // the fork's reads fail loudly (HISTORY_UNAVAILABLE), never silently.
+    const results = await Promise.allSettled([
+      this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: { at: now } }),
+      this.store.updateMetadata(childId, {
+        [K.view]: view,
+        [K.parent]: { id: sessionId, cursor, at: now },
+        ...(options.title !== undefined ? { [K.title]: options.title } : parent.state.title !== undefined ? { [K.title]: `${parent.state.title} (fork)` } : {}),
+      }),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      if (results[0].status === 'fulfilled') await this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: null }).catch(() => undefined);
+      if (results[1].status === 'fulfilled') await this.store.deleteSession(childId).catch(() => undefined);
+      throw failed.reason;
+    }
     return childId;
   }
 

@@ -3,7 +3,7 @@
  * each checked to be complete. A session's history is never served with a hole in it: if a
  * range's entries are no longer stored, the read fails with HISTORY_UNAVAILABLE.
  */
-import type { SessionEntry, SessionLog } from '../../core/session-store.js';
+import type { SessionEntry, SessionInfo, SessionLog } from '../../core/session-store.js';
 import { HistoryUnavailableError } from './errors.js';
 import { planRead, sourcesOf, type View } from './view.js';
 
@@ -44,10 +44,11 @@ export async function assertReadable(
   view: View,
   ownLast: number,
   window: number,
+  known: ReadonlyMap<string, SessionInfo> = new Map(),
 ): Promise<void> {
   const segments = planRead(view, ownLast, { window });
   const sources = sourcesOf(segments.map((s) => ({ s: s.source, a: 0, u: 0, b: 0 })));
-  const infos = new Map(await Promise.all(sources.map(async (s) => [s, await store.getSession(s)] as const)));
+  const infos = new Map(await Promise.all(sources.map(async (s) => [s, known.get(s) ?? (await store.getSession(s))] as const)));
   for (const seg of segments) {
     const info = infos.get(seg.source);
     const firstKept = info ? info.lastCursor - info.messageCount + 1 : Infinity;
