@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { StoreError } from '../core/errors.js';
 import type { SessionEntry, SessionInfo } from '../core/session-store.js';
-import { SessionNotFoundError } from '../sessions/hierarchy/errors.js';
+import { HistoryUnavailableError, SessionNotFoundError } from '../sessions/hierarchy/errors.js';
 import type { HierarchicalSessionStore, SessionNode, SnapshotSummary } from '../sessions/hierarchy/hierarchical-session-store.js';
 import { readHierarchy, userMetadata } from '../sessions/hierarchy/hierarchy-metadata.js';
 import { action, EXIT } from './context.js';
@@ -53,7 +53,7 @@ function treeLines(node: SessionNode, current: string, prefix = '', last = true,
   return lines;
 }
 
-function printSession(info: SessionInfo, entries: SessionEntry[], tree: SessionNode, snapshots: SnapshotSummary[]): void {
+function printSession(info: SessionInfo, entries: SessionEntry[], tree: SessionNode, snapshots: SnapshotSummary[], unreadable?: Error): void {
   const h = readHierarchy(info.id, info.metadata);
   const lines = [`session   ${showId(info.id)}`];
   if (h.title !== undefined) lines.push(`title     ${h.title}`);
@@ -71,7 +71,8 @@ function printSession(info: SessionInfo, entries: SessionEntry[], tree: SessionN
     const body = e.content.replace(/\n/g, '\n' + ' '.repeat(32));
     lines.push(`#${String(e.cursor).padEnd(5)} ${time(e.ts)}  ${e.role.padEnd(9)} ${body}`);
   }
-  if (entries.length === 0) lines.push('(no messages)');
+  if (unreadable) lines.push('(the messages cannot be shown: see the error below)');
+  else if (entries.length === 0) lines.push('(no messages)');
   out(lines.join('\n'));
 }
 
@@ -116,8 +117,20 @@ export function registerSessionInspect(session: Command): void {
           process.stderr.write(`no session ${JSON.stringify(id)}; see: bot session list\n`);
           return EXIT.failure;
         }
-        const [all, tree, snapshots] = await Promise.all([sessions.getEntries(id), familyTree(sessions, id), sessions.listSnapshots(id)]);
-        const entries = opts.limit !== undefined ? all.slice(-opts.limit) : all;
+        // A history that cannot be read still shows its session, tree and snapshots (to decide
+        // what to revert to), then the error.
+        const [read, tree, snapshots] = await Promise.all([
+          sessions.getEntries(id).then(
+            (all) => ({ all, error: undefined }),
+            (error: unknown) => {
+              if (error instanceof HistoryUnavailableError) return { all: [] as SessionEntry[], error };
+              throw error;
+            },
+          ),
+          familyTree(sessions, id),
+          sessions.listSnapshots(id),
+        ]);
+        const entries = opts.limit !== undefined ? read.all.slice(-opts.limit) : read.all;
         if (opts.json) {
           const h = readHierarchy(id, info.metadata);
           printJson({
@@ -127,10 +140,14 @@ export function registerSessionInspect(session: Command): void {
             children: h.children,
             snapshots,
             tree,
-            entries,
+            entries: read.error ? null : entries,
+            ...(read.error ? { error: { code: read.error.code, message: read.error.message } } : {}),
           });
-        } else printSession(info, entries, tree, snapshots);
-        return EXIT.ok;
+        } else {
+          printSession(info, entries, tree, snapshots, read.error);
+          if (read.error) process.stderr.write(`error (${read.error.code}): ${read.error.message}\n`);
+        }
+        return read.error ? EXIT.failure : EXIT.ok;
       }),
     ),
   );

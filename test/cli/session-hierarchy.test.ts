@@ -141,6 +141,36 @@ describe('bot session: fork, snapshot, revert, resume', () => {
   });
 });
 
+describe('bot session: retention', () => {
+  it('a fork whose inherited messages the parent trimmed says so loudly everywhere, and clear recovers it', async () => {
+    await fsp.writeFile(path.join(cli.sb.cwd, 'bots.yaml'), 'store:\n  max_messages: 4\n');
+    await chat('p', 'My name is Alice');
+    await chat('p', 'two');
+    await runCliJson(cli.sb, ['session', 'fork', 'p', '--as', 'f', '--json']);
+    await chat('p', 'three');
+    await chat('p', 'four'); // p now keeps cursors 5..8; f needs 1..4
+
+    const [table, json, turn] = await Promise.all([
+      runCli(cli.sb, ['session', 'show', 'f']),
+      runCli(cli.sb, ['session', 'show', 'f', '--json']),
+      runCli(cli.sb, ['session', 'resume', 'f', '--continue', 'hi']),
+    ]);
+    expect(table.code).toBe(1);
+    expect(table.stdout).toMatch(/^forked\s+from p at cursor 4$/m); // the session and its tree are still shown
+    expect(table.stdout).toContain('(the messages cannot be shown');
+    expect(table.stderr).toMatch(/HISTORY_UNAVAILABLE.*needs messages 1\.\.4 of session "p".*store\.max_messages/);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ entries: null, error: { code: 'HISTORY_UNAVAILABLE' }, parent: { id: 'p', cursor: 4 } });
+    expect(turn.code).toBe(1); // the turn fails politely instead of answering from a history with a hole
+    expect(turn.stdout).toMatch(/something went wrong/);
+    expect(turn.all).not.toMatch(/TypeError|\n\s+at /);
+
+    expect((await runCli(cli.sb, ['session', 'clear', 'f'])).code).toBe(0);
+    const fresh = await runCliJson<Reply>(cli.sb, ['session', 'resume', 'f', '--continue', 'hi again', '--json']);
+    expect(fresh.reply).toMatch(/turn 1:/);
+  });
+});
+
 describe('bot session: export, import, rename, delete', () => {
   it('export → import round trip (file and stdin), id conflicts are errors unless --as', async () => {
     await chat('e', 'alpha');
