@@ -51,12 +51,14 @@ import { HIERARCHY_KEYS as K, readHierarchy, type HierarchyState, type SnapshotR
 import { assertReadable, readView } from './read-view.js';
 import { parseExport, type SessionExport } from './session-export.js';
 import { exportLoaded, importInto } from './session-transfer.js';
+import { resolveCutPoint } from './cut-point.js';
+import type { ForkOptions, HierarchicalSessionStoreOptions, SessionNode, SnapshotSummary } from './hierarchy-types.js';
 import {
   containsCursor,
-  cursorAtIndex,
   cutView,
   implicitView,
   lastIssued,
+  storeToViewCursor,
   trimToWindow,
   viewLength,
   withOpenRange,
@@ -64,42 +66,7 @@ import {
   type ViewRange,
 } from './view.js';
 
-export interface HierarchicalSessionStoreOptions {
-  /** Messages a history shows at most. Default: the wrapped store's `maxMessages`, else 1000. */
-  maxMessages?: number;
-  /** New ids for sessions, forks and snapshots; default `<kind>_<12 hex>`. */
-  newId?: (kind: 'session' | 'fork' | 'snapshot') => string;
-}
-
-export interface ForkOptions {
-  /** Last message the fork inherits, by view cursor (0: none). Default: the whole history. */
-  fromCursor?: number;
-  /** Or: the fork inherits the first `fromMessageIndex` messages of the history (Python's `messages[:n]`). */
-  fromMessageIndex?: number;
-  title?: string;
-  /** The fork's id; default `fork_<12 hex>`. An existing id is an error. */
-  id?: string;
-}
-
-export interface SnapshotSummary {
-  id: string;
-  label: string;
-  createdAt: number;
-  /** The session's last view cursor when the snapshot was taken. */
-  cursor: number;
-  messageCount: number;
-}
-
-export interface SessionNode {
-  id: string;
-  title?: string;
-  /** The view cursor of the parent this session was forked at (absent for roots). */
-  forkedAtCursor?: number;
-  messageCount: number;
-  lastActivity: number;
-  snapshots: number;
-  children: SessionNode[];
-}
+export type { ForkOptions, HierarchicalSessionStoreOptions, SessionNode, SnapshotSummary };
 
 /** A session as the hierarchy sees it. */
 interface Loaded {
@@ -149,7 +116,7 @@ export class HierarchicalSessionStore implements SessionLog {
     const [parent, taken] = await Promise.all([this.mustLoad(sessionId), this.store.sessionExists(childId)]);
     if (taken || childId === sessionId) throw new SessionExistsError(childId, 'a fork needs a new id');
     const ownLast = parent.info.lastCursor;
-    const cursor = this.resolveCutPoint(parent, options);
+    const cursor = resolveCutPoint(parent.info.id, parent.view, ownLast, this.maxMessages, options);
     const view = trimToWindow(withOpenRange(cutView(parent.view, ownLast, cursor), childId, 0, cursor), 0, this.maxMessages);
     await assertReadable(this.store, childId, view, 0, this.maxMessages, new Map([[sessionId, parent.info]]));
     const now = Date.now();
@@ -346,21 +313,21 @@ export class HierarchicalSessionStore implements SessionLog {
     const [result, info] = await Promise.all([this.store.commitTurn(sessionId, commit), this.store.getSession(sessionId)]);
     if (!info || info.metadata[K.view] === undefined) return result;
     const view = this.decode(info).view;
-    if (result.status === 'committed') return { ...result, cursors: result.cursors.map((c) => toViewCursor(view, sessionId, c)) };
-    if (result.status === 'duplicate') return { ...result, cursor: toViewCursor(view, sessionId, result.cursor) };
+    if (result.status === 'committed') return { ...result, cursors: result.cursors.map((c) => storeToViewCursor(view, sessionId, c)) };
+    if (result.status === 'duplicate') return { ...result, cursor: storeToViewCursor(view, sessionId, result.cursor) };
     return result;
   }
 
   async findCommitted(sessionId: string, inboundId: string): Promise<number | null> {
     const [own, info] = await Promise.all([this.store.findCommitted(sessionId, inboundId), this.store.getSession(sessionId)]);
     if (own === null || !info || info.metadata[K.view] === undefined) return own;
-    return toViewCursor(this.decode(info).view, sessionId, own);
+    return storeToViewCursor(this.decode(info).view, sessionId, own);
   }
 
   /** The history cursor of the session's own store cursor `storeCursor` (what a turn's commit returns). */
   async toViewCursor(sessionId: string, storeCursor: number): Promise<number> {
     const s = await this.load(sessionId);
-    return s?.stored ? toViewCursor(s.view, sessionId, storeCursor) : storeCursor;
+    return s?.stored ? storeToViewCursor(s.view, sessionId, storeCursor) : storeCursor;
   }
 
   async getSession(sessionId: string): Promise<SessionInfo | null> {
@@ -412,29 +379,6 @@ export class HierarchicalSessionStore implements SessionLog {
     return { ...s.info, messageCount: Math.min(viewLength(s.view, ownLast), this.maxMessages), lastCursor: lastIssued(s.view, ownLast) };
   }
 
-  private resolveCutPoint(s: Loaded, options: ForkOptions): number {
-    const ownLast = s.info.lastCursor;
-    const name = JSON.stringify(s.info.id);
-    if (options.fromCursor !== undefined && options.fromMessageIndex !== undefined) {
-      throw new InvalidCursorError('give fromCursor or fromMessageIndex, not both');
-    }
-    const view = trimToWindow(s.view, ownLast, this.maxMessages);
-    if (options.fromMessageIndex !== undefined) {
-      const n = options.fromMessageIndex;
-      const count = Math.min(viewLength(view, ownLast), this.maxMessages);
-      if (!Number.isSafeInteger(n) || n < 0 || n > count) throw new InvalidCursorError(`message index ${n} is out of range: session ${name} has ${count} messages`);
-      return n === 0 ? 0 : cursorAtIndex(view, ownLast, this.maxMessages, n - 1)!;
-    }
-    if (options.fromCursor !== undefined) {
-      const c = options.fromCursor;
-      if (!Number.isSafeInteger(c) || c < 0 || !containsCursor(view, ownLast, c)) {
-        throw new InvalidCursorError(`session ${name} has no message at cursor ${c}; see the cursors with: bot session show`);
-      }
-      return c;
-    }
-    return lastIssued(s.view, ownLast);
-  }
-
   /** Point the view at `closed` + a new open range whose cursors continue after every one shown. */
   private async setView(s: Loaded, closed: readonly ViewRange[]): Promise<void> {
     const ownLast = s.info.lastCursor;
@@ -443,12 +387,3 @@ export class HierarchicalSessionStore implements SessionLog {
     await this.store.updateMetadata(s.info.id, { [K.view]: view });
   }
 }
-
-/** The view cursor of the session's own store cursor `c` (unchanged if its range left the view). */
-function toViewCursor(view: View, self: string, c: number): number {
-  for (const r of view) {
-    if (r.s === self && c > r.a && (r.u === null || c <= r.u)) return c + r.b - r.a;
-  }
-  return c;
-}
-

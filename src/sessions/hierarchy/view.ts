@@ -151,3 +151,11 @@ export function trimToWindow(view: View, ownLast: number, window: number): ViewR
   }
   return out;
 }
+
+/** The view cursor of the session's own store cursor `c` (unchanged if its range left the view). */
+export function storeToViewCursor(view: View, self: string, c: number): number {
+  for (const r of view) {
+    if (r.s === self && c > r.a && (r.u === null || c <= r.u)) return c + r.b - r.a;
+  }
+  return c;
+}
