@@ -258,6 +258,17 @@ export function hierarchyContract(name: string, make: MakeStore, options: { sequ
       await h.revertToSnapshot('copy', snap);
       expect(await contents(h, 'copy')).toEqual(['1:a', '2:b', '3:c', '4:d']);
 
+      // A crafted file cannot smuggle hierarchy state (e.g. a snapshot of another session's log).
+      const secret = await h.createSession({ id: 'secret' });
+      await say(h, secret, 'private');
+      const crafted = {
+        ...exported,
+        session: { ...exported.session, metadata: { ok: 1, [`${HIERARCHY_KEYS.snapshotPrefix}evil`]: { id: 'evil', cursor: 1, count: 1, ranges: [{ s: 'secret', a: 0, u: 1, b: 0 }] } } },
+      };
+      await h.importSession(crafted, { id: 'crafted' });
+      expect((await h.listSnapshots('crafted')).map((s) => s.id)).toEqual([snap]);
+      expect((await h.getSession('crafted'))?.metadata.ok).toBe(1);
+
       await expectCode(h.importSession({ format: 'something-else' }, { id: 'x' }), 'IMPORT_INVALID');
       await expectCode(h.importSession({ ...exported, version: 99 }, { id: 'x' }), 'IMPORT_INVALID');
       await expectCode(h.importSession({ ...exported, history: [[1, 50]] }, { id: 'x' }), 'IMPORT_INVALID');

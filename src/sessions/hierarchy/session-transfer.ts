@@ -53,7 +53,9 @@ export async function importInto(store: Pick<SessionLog, 'commitTurn' | 'updateM
   const ownLast = exp.messages.length ? ownCursorOf.get(exp.messages[exp.messages.length - 1]!.cursor)! : 0;
   const now = Date.now();
   const patch: Metadata = {
-    ...exp.session.metadata,
+    // Only user metadata: hierarchy keys in a crafted file could point this session's views at
+    // another session's log.
+    ...userMetadata(exp.session.metadata ?? {}),
     [K.view]: withOpenRange(runsToRanges(id, exp.history, ownCursorOf), id, ownLast, exp.session.lastCursor),
     ...(exp.session.title !== undefined ? { [K.title]: exp.session.title } : {}),
   };
