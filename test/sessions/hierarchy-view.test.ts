@@ -57,6 +57,21 @@ describe('view arithmetic', () => {
   });
 });
 
+describe('hierarchy getEntries options on a stored view', () => {
+  it('answers like filtering by cursor > after and taking limit, for any number', async () => {
+    const h = new HierarchicalSessionStore(new MemorySessionStore());
+    for (const t of ['a', 'b', 'c']) await h.addMessage('p', 'user', t);
+    await h.forkSession('p', { id: 'f' });
+    await h.addMessage('f', 'user', 'd');
+    const cursors = async (o: { after?: number; limit?: number }) => (await h.getEntries('f', o)).map((e) => e.cursor);
+    expect(await cursors({})).toEqual([1, 2, 3, 4]);
+    expect(await cursors({ after: 2.7, limit: 1.9 })).toEqual([3]);
+    expect(await cursors({ after: -5 })).toEqual([1, 2, 3, 4]);
+    expect(await cursors({ after: -Infinity, limit: Infinity })).toEqual([1, 2, 3, 4]);
+    for (const o of [{ after: NaN }, { after: Infinity }, { limit: 0 }, { limit: -1 }, { limit: NaN }, { after: 4 }]) expect(await cursors(o), JSON.stringify(o)).toEqual([]);
+  });
+});
+
 describe('hierarchy failure handling', () => {
   /** A memory store whose metadata writes fail for chosen session ids. */
   function flakyStore(failFor: Set<string>): MemorySessionStore {

@@ -301,12 +301,11 @@ export class HierarchicalSessionStore implements SessionLog {
   async getEntries(sessionId: string, options: EntriesOptions = {}): Promise<SessionEntry[]> {
     const s = await this.load(sessionId);
     if (!s || !s.stored) return this.store.getEntries(sessionId, options);
-    if (options.limit !== undefined && !(options.limit >= 1)) return [];
-    return readView(this.store, sessionId, s.view, s.info.lastCursor, {
-      window: this.maxMessages,
-      after: Math.max(0, Math.floor(options.after ?? 0)),
-      ...(options.limit !== undefined ? { limit: Math.floor(options.limit) } : {}),
-    });
+    // The same answers as filtering by `cursor > after` and taking `limit`, for any number.
+    const after = Math.max(0, Math.floor(options.after ?? 0));
+    const limit = options.limit === undefined ? Infinity : Math.floor(options.limit);
+    if (Number.isNaN(after) || after === Infinity || !(limit >= 1)) return [];
+    return readView(this.store, sessionId, s.view, s.info.lastCursor, { window: this.maxMessages, after, limit });
   }
 
   async commitTurn(sessionId: string, commit: TurnCommit): Promise<CommitResult> {
