@@ -142,7 +142,7 @@ describe('bot session: fork, snapshot, revert, resume', () => {
 });
 
 describe('bot session: retention', () => {
-  it('a fork whose inherited messages the parent trimmed says so loudly everywhere, and clear recovers it', async () => {
+  it('a fork whose inherited messages the parent trimmed says so loudly everywhere, and /new recovers it', async () => {
     await fsp.writeFile(path.join(cli.sb.cwd, 'bots.yaml'), 'store:\n  max_messages: 4\n');
     await chat('p', 'My name is Alice');
     await chat('p', 'two');
@@ -162,10 +162,13 @@ describe('bot session: retention', () => {
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ entries: null, error: { code: 'HISTORY_UNAVAILABLE' }, parent: { id: 'p', cursor: 4 } });
     expect(turn.code).toBe(1); // the turn fails politely instead of answering from a history with a hole
-    expect(turn.stdout).toMatch(/something went wrong/);
+    expect(turn.stdout).toMatch(/can no longer read the earlier part of this conversation\. Send \/new/);
     expect(turn.all).not.toMatch(/TypeError|\n\s+at /);
 
-    expect((await runCli(cli.sb, ['session', 'clear', 'f'])).code).toBe(0);
+    // /new in the chat (the ingress command) clears through the hierarchy: the fork forgets
+    // what it inherited, not only its own messages.
+    const fresh0 = await runCli(cli.sb, ['chat', '--session', 'f', '--message', '/new']);
+    expect(fresh0.stdout).toMatch(/Started a new conversation/);
     const fresh = await runCliJson<Reply>(cli.sb, ['session', 'resume', 'f', '--continue', 'hi again', '--json']);
     expect(fresh.reply).toMatch(/turn 1:/);
   });
