@@ -170,9 +170,11 @@ export function hierarchyContract(name: string, make: MakeStore, options: { sequ
         { role: 'user', content: 'f1' },
       ]);
       await expect(h.getEntries('f')).rejects.toThrow(/needs messages 1\.\.2 of session "p".*store\.max_messages/);
-      // A new fork that would need trimmed messages is refused before anything is written.
+      // A new fork or a snapshot that would need trimmed messages is refused before anything is written.
       await expectCode(h.forkSession('f', { id: 'g' }), 'HISTORY_UNAVAILABLE');
       expect(await h.sessionExists('g')).toBe(false);
+      await expectCode(h.createSnapshot('f'), 'HISTORY_UNAVAILABLE');
+      expect(await h.listSnapshots('f')).toEqual([]);
       // Clearing the fork makes it usable again.
       await h.clearSession('f');
       await say(h, 'f', 'fresh');

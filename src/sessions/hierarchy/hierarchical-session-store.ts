@@ -146,6 +146,8 @@ export class HierarchicalSessionStore implements SessionLog {
     const ownLast = s.info.lastCursor;
     const view = trimToWindow(s.view, ownLast, this.maxMessages);
     const ranges = view.map((r) => ({ ...r, u: r.u ?? ownLast })).filter((r) => r.u > r.a);
+    // A snapshot of a history that can no longer be read could never be reverted to.
+    if (s.stored) await assertReadable(this.store, sessionId, ranges, ownLast, this.maxMessages, new Map([[sessionId, s.info]]));
     const id = this.newId('snapshot');
     const record: SnapshotRecord = {
       id,
