@@ -249,9 +249,12 @@ export class HierarchicalSessionStore implements SessionLog {
     const base = lastIssued(s.view, ownLast);
     const referenced = s.state.snapshots.length > 0 || s.state.children.length > 0;
     if (!referenced && base === ownLast) {
-      // The plain view of an empty log is the empty view with the same cursors.
+      // The plain view of an empty log is the empty view with the same cursors. Log first: a
+      // failure in between leaves a view over missing entries (a loud error), never one that
+      // shows reverted-away entries again.
+      const cleared = await this.store.clearSession(sessionId);
       if (s.stored) await this.store.updateMetadata(sessionId, { [K.view]: null });
-      return this.store.clearSession(sessionId);
+      return cleared;
     }
     await this.store.updateMetadata(sessionId, { [K.view]: withOpenRange([], sessionId, ownLast, base) });
     if (!referenced) await this.store.clearSession(sessionId);
