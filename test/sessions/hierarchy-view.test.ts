@@ -105,6 +105,8 @@ describe('hierarchy failure handling', () => {
     await store.updateMetadata('s', { [HIERARCHY_KEYS.view]: [{ s: 's', a: -1, u: null, b: 0 }] });
     await expect(h.getChatHistory('s')).rejects.toMatchObject({ code: 'STORE_FAILED', message: expect.stringMatching(/"hierarchy.view" is not what the session hierarchy wrote/) });
     expect(() => readHierarchy('s', { [HIERARCHY_KEYS.snapshotPrefix + 'x']: 'nope' })).toThrow(/hierarchy.snapshot.x/);
+    await h.addMessage('ok', 'user', 'fine');
+    expect((await h.listSessions()).map((i) => i.id).sort()).toEqual(['ok', 's']); // still listed
   });
 
   it('a fork whose parent was deleted behind the hierarchy fails loudly', async () => {

@@ -340,7 +340,15 @@ export class HierarchicalSessionStore implements SessionLog {
   }
 
   async listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
-    return (await this.store.listSessions(options)).map((info) => this.viewInfo(this.decode(info)));
+    // One session with mangled hierarchy metadata must not hide the others: it is listed with
+    // the store's own numbers (reading it still fails loudly).
+    return (await this.store.listSessions(options)).map((info) => {
+      try {
+        return this.viewInfo(this.decode(info));
+      } catch {
+        return info;
+      }
+    });
   }
 
   async sessionExists(sessionId: string): Promise<boolean> {
