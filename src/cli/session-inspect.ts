@@ -55,12 +55,13 @@ function treeLines(node: SessionNode, current: string, prefix = '', last = true,
 
 function printSession(info: SessionInfo, entries: SessionEntry[], tree: SessionNode, snapshots: SnapshotSummary[], unreadable?: Error): void {
   const h = readHierarchy(info.id, info.metadata);
-  const lines = [`session   ${showId(info.id)}`];
-  if (h.title !== undefined) lines.push(`title     ${h.title}`);
-  lines.push(`created   ${time(info.createdAt)}`, `updated   ${time(info.updatedAt)}`, `messages  ${info.messageCount} kept, cursor ${info.lastCursor}`);
-  if (h.parent) lines.push(`forked    from ${showId(h.parent.id)} at cursor ${h.parent.cursor}`);
+  const field = (name: string, value: string) => `${name.padEnd(14)}${value}`;
+  const lines = [field('session', showId(info.id))];
+  if (h.title !== undefined) lines.push(field('title', h.title));
+  lines.push(field('created', time(info.createdAt)), field('last activity', time(info.updatedAt)), field('messages', `${info.messageCount} kept, cursor ${info.lastCursor}`));
+  if (h.parent) lines.push(field('forked', `from ${showId(h.parent.id)} at cursor ${h.parent.cursor}`));
   const meta = userMetadata(info.metadata);
-  if (Object.keys(meta).length) lines.push(`metadata  ${JSON.stringify(meta)}`);
+  if (Object.keys(meta).length) lines.push(field('metadata', JSON.stringify(meta)));
   if (tree.children.length > 0 || h.parent) lines.push('', 'tree', ...treeLines(tree, info.id).map((l) => `  ${l}`));
   if (snapshots.length > 0) {
     lines.push('', 'snapshots');
