@@ -108,6 +108,21 @@ describe('bot session: fork, snapshot, revert, resume', () => {
     expect(texts(await show('s'))).toEqual(['one']); // no failed command changed anything
   });
 
+  it('forks and snapshots from concurrent processes all land (no lost metadata writes)', async () => {
+    await chat('hub', 'hello');
+    await runCli(cli.sb, ['session', 'rename', 'hub', 'Hub']);
+    const runs = await Promise.all([
+      ...Array.from({ length: 5 }, (_, i) => runCli(cli.sb, ['session', 'fork', 'hub', '--as', `f${i}`])),
+      ...Array.from({ length: 3 }, (_, i) => runCli(cli.sb, ['session', 'snapshot', 'hub', '--label', `s${i}`])),
+    ]);
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const hub = await show('hub');
+    expect(hub.children).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
+    expect(hub.snapshots.map((s) => s.label).sort()).toEqual(['s0', 's1', 's2']);
+    expect(hub.title).toBe('Hub');
+    expect(texts(await show('f3'))).toEqual(['hello']);
+  });
+
   it('resume shows the history first, then chats interactively; an unknown session is an error', async () => {
     await chat('r', 'My name is Bob');
     const r = await runCli(cli.sb, ['session', 'resume', 'r'], { input: "What's my name?\n/exit\n" });
