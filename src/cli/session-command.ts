@@ -5,13 +5,15 @@
  * read (and are resumed) with their stitched history.
  */
 import type { Command } from 'commander';
-import { registerSessionEdit } from './session-edit.js';
-import { registerSessionInspect } from './session-inspect.js';
+import { registerSessionEdit, registerSessionImport } from './session-edit.js';
+import { registerSessionExport, registerSessionInspect } from './session-inspect.js';
 import { registerSessionResume } from './session-resume.js';
 
 export function registerSession(program: Command): void {
   const session = program.command('session').description('inspect and manage stored sessions: list, show, resume, fork, snapshot, revert, export, import');
-  registerSessionInspect(session);
+  registerSessionInspect(session); // list, show
   registerSessionResume(session);
-  registerSessionEdit(session);
+  registerSessionEdit(session); // fork, snapshot, revert, rename, clear, delete
+  registerSessionExport(session);
+  registerSessionImport(session);
 }

@@ -128,6 +128,9 @@ export function registerSessionEdit(session: Command): void {
     }),
   );
 
+}
+
+export function registerSessionImport(session: Command): void {
   addStoreOption(
     session
       .command('import [file]')

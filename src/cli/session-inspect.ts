@@ -153,6 +153,9 @@ export function registerSessionInspect(session: Command): void {
     ),
   );
 
+}
+
+export function registerSessionExport(session: Command): void {
   addStoreOption(
     session
       .command('export <id>')
