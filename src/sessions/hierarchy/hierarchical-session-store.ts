@@ -50,7 +50,7 @@ import { ImportFormatError, InvalidCursorError, SessionExistsError, SessionHasCh
 import { HIERARCHY_KEYS as K, readHierarchy, type HierarchyState, type SnapshotRecord } from './hierarchy-metadata.js';
 import { assertReadable, readView } from './read-view.js';
 import { parseExport, type SessionExport } from './session-export.js';
-import { exportLoaded, importInto } from './session-transfer.js';
+import { exportLoaded, importInto } from './export-import.js';
 import { resolveCutPoint } from './cut-point.js';
 import type { ForkOptions, HierarchicalSessionStoreOptions, SessionNode, SnapshotSummary } from './hierarchy-types.js';
 import {
