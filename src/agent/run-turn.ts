@@ -5,7 +5,7 @@
  */
 import { BotHostError } from '../core/errors.js';
 import type { InboundMessage } from '../core/inbound.js';
-import type { ChatMessage, SessionLog } from '../core/session-store.js';
+import type { ChatMessage, SessionLog, SessionStore } from '../core/session-store.js';
 import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
 import type { AgentResolver } from './agent.js';
 
@@ -17,8 +17,14 @@ export class LeaseLostError extends BotHostError {
 }
 
 export interface TurnDeps {
+  /** Commits, dedupe and stored replies: the session's own log. */
   store: SessionLog;
   agents: AgentResolver;
+  /**
+   * Where the history the model sees is read, when not `store`: a HierarchicalSessionStore
+   * over it, so a forked or reverted session's turns see its stitched history.
+   */
+  history?: Pick<SessionStore, 'getChatHistory'>;
 }
 
 export interface TurnOptions {
@@ -58,9 +64,11 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
 
   // Both reads in one round trip; a retried or redelivered turn that already committed gets
   // the stored reply back, with no model call.
+  // A prefetched history is the session's own log; a session with a hierarchy view (a fork or
+  // a revert) must be read through the hierarchy, so the worker only prefetches plain sessions.
   const [committed, history] = options.prefetched
     ? [options.prefetched.committed, options.prefetched.history.slice(-agent.maxHistory)]
-    : await Promise.all([store.findCommitted(sessionId, inboundId), store.getChatHistory(sessionId, agent.maxHistory)]);
+    : await Promise.all([store.findCommitted(sessionId, inboundId), (deps.history ?? store).getChatHistory(sessionId, agent.maxHistory)]);
   if (committed !== null) return storedResult(store, request, committed, '');
 
   let reply = '';

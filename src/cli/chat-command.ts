@@ -44,17 +44,19 @@ export function registerChat(program: Command): void {
     );
 }
 
-async function oneShot(chat: ConsoleChat, text: string, json: boolean): Promise<number> {
+/** `viewCursor` maps the reply's store cursor to the session's history cursor (bot session resume). */
+export async function oneShot(chat: ConsoleChat, text: string, json: boolean, viewCursor?: (storeCursor: number) => Promise<number>): Promise<number> {
   const answer = await chat.send(text);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ session: chat.sessionId, kind: answer.kind, reply: answer.text, ...('cursor' in answer ? { cursor: answer.cursor } : {}) })}\n`);
+    const cursor = 'cursor' in answer ? ((await viewCursor?.(answer.cursor)) ?? answer.cursor) : undefined;
+    process.stdout.write(`${JSON.stringify({ session: chat.sessionId, kind: answer.kind, reply: answer.text, ...(cursor !== undefined ? { cursor } : {}) })}\n`);
   } else {
     process.stdout.write(`${answer.text}\n`);
   }
   return answer.kind === 'failed' ? EXIT.failure : EXIT.ok;
 }
 
-async function interactive(chat: ConsoleChat, agentName: string): Promise<number> {
+export async function interactive(chat: ConsoleChat, agentName: string): Promise<number> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
   process.stdout.write(`Chatting with ${agentName} in session "${chat.sessionId}". /help for commands, /exit or Ctrl-D to leave.\n`);
   const ask = () => rl.prompt();

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { BotHostError } from '../core/errors.js';
 import type { BotsConfig } from '../config/schema.js';
 import { createStore } from '../host/create-store.js';
+import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
 import { openQueueRedis, redisUrlOf, startTurnWorker } from '../host/distributed.js';
 import { resolveAgents } from '../host/host.js';
 import { createLogger } from '../host/logger.js';
@@ -43,7 +44,7 @@ export async function runWorker(opts: WorkerOptions, cmd: Command): Promise<numb
   const agents = resolveAgents(config, process.env, notices);
   for (const n of notices) logger.warn(n);
   const concurrency = opts.concurrency ?? config.queue.concurrency;
-  const worker = startTurnWorker(config, redis, { store, agents }, {
+  const worker = startTurnWorker(config, redis, { store, agents, history: new HierarchicalSessionStore(store) }, {
     concurrency,
     ...(opts.leaseTtl ? { leaseTtlMs: opts.leaseTtl } : {}),
     ...(opts.lockDuration ? { lockDurationMs: opts.lockDuration } : {}),

@@ -4,8 +4,7 @@
  * `store.backend: redis`) the sessions, under one key prefix.
  */
 import type { Redis } from 'ioredis';
-import type { AgentResolver } from '../agent/agent.js';
-import type { SessionLog } from '../core/session-store.js';
+import type { TurnDeps } from '../agent/run-turn.js';
 import type { TurnQueue } from '../core/turn-queue.js';
 import type { BotsConfig } from '../config/schema.js';
 import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
@@ -69,7 +68,7 @@ export async function openIngressQueue(config: BotsConfig, client: Redis, router
 export function startTurnWorker(
   config: BotsConfig,
   client: Redis,
-  deps: { store: SessionLog; agents: AgentResolver },
+  deps: TurnDeps,
   extra: Partial<TurnWorkerOptions> = {},
 ): TurnWorker {
   const prefix = config.store.prefix;

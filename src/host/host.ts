@@ -13,6 +13,7 @@ import type { BotsConfig } from '../config/schema.js';
 import { createIngress, RecentIds, type BotPolicy, type IngressContext, type IngressOutcome } from '../ingress/index.js';
 import { createModel } from '../models/create-model.js';
 import { InlineTurnQueue } from '../queue/inline-turn-queue.js';
+import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
 import type { Logger } from './logger.js';
@@ -20,6 +21,8 @@ import type { Logger } from './logger.js';
 export interface Host {
   readonly config: BotsConfig;
   readonly store: SessionLog;
+  /** The same sessions through the hierarchy: stitched histories of forks, snapshots, reverts. */
+  readonly sessions: HierarchicalSessionStore;
   readonly agents: AgentResolver;
   readonly queue: TurnQueue;
   readonly delivery: DeliveryRouter;
@@ -65,7 +68,8 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const store = await createStore(config.store, { warn: (m) => logger.warn(m) }, redis);
   const agents = resolveAgents(config, env, notices);
   const delivery = new DeliveryRouter();
-  const run: InlineRun = (request, onPartial) => runTurn({ store, agents }, request, { onPartial });
+  const sessions = new HierarchicalSessionStore(store);
+  const run: InlineRun = (request, onPartial) => runTurn({ store, agents, history: sessions }, request, { onPartial });
   const ingressQueue =
     dist && redis
       ? await dist.openIngressQueue(config, redis, delivery, {
@@ -90,7 +94,8 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
     });
   const ingress = createIngress({
     queue,
-    store,
+    // /new and /status go through the hierarchy: /new on a fork must forget what it inherited.
+    store: sessions,
     seen: new RecentIds(),
     describeAgent: (id) => {
       const a = agents(id);
@@ -102,6 +107,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   return {
     config,
     store,
+    sessions,
     agents,
     queue,
     delivery,

@@ -36,5 +36,10 @@ export function politeFailure(error: unknown): string {
   if (error instanceof ModelError && error.retryable) {
     return 'Sorry — the model is not answering right now. Please try again in a minute.';
   }
+  // A fork or reverted session whose earlier messages retention has dropped: only starting
+  // over helps, and the user can do that.
+  if (error instanceof BotHostError && error.code === 'HISTORY_UNAVAILABLE') {
+    return 'Sorry — I can no longer read the earlier part of this conversation. Send /new to start a fresh one.';
+  }
   return 'Sorry — something went wrong while answering. The operator has been notified.';
 }

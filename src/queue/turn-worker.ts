@@ -221,7 +221,11 @@ export class TurnWorker {
   private async drain(sessionId: string, keys: InboxKeys, held: HeldLease, head: string | null, first?: Prefetch, firstAhead: string | null = null): Promise<boolean> {
     const { client } = this.options;
     let raw = head;
-    let prefetch = first;
+    // A forked or reverted session's history is stitched by the hierarchy, not the own log the
+    // claim and the pops read ahead: such a drain reads each turn's history afresh (no pipelining).
+    const history = this.options.deps.history as { hasView?: (id: string) => Promise<boolean> } | undefined;
+    const stitched = (await history?.hasView?.(sessionId)) ?? false;
+    let prefetch = stitched ? undefined : first;
     let ahead = firstAhead;
     let prior: Promise<Popped | typeof LOST> | undefined;
     try {
@@ -246,13 +250,13 @@ export class TurnWorker {
         if ('pending' in step) {
           prior = step.pending;
           raw = step.next;
-          prefetch = step.prefetch;
+          prefetch = stitched ? undefined : step.prefetch;
           ahead = null; // learned from `prior` by the next runOne
           continue;
         }
         if (step.finished) return true;
         raw = step.next;
-        prefetch = step.prefetch;
+        prefetch = stitched ? undefined : step.prefetch;
         ahead = step.after ?? null;
       }
     } finally {
