@@ -318,7 +318,11 @@ export class PostgresSessionStore implements SessionLog {
 function wrap(what: string, cause: unknown): Error {
   if (cause instanceof BotHostError) return cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new StoreError(`Postgres ${what} failed: ${reason}; check that Postgres is reachable and store.url is right`, { cause });
+  // A SQLSTATE outside class 08 (connection exception) means Postgres answered: say so.
+  const sqlState = (cause as { code?: unknown })?.code;
+  const answered = typeof sqlState === 'string' && /^[0-9A-Z]{5}$/.test(sqlState) && !sqlState.startsWith('08');
+  const hint = answered ? `(SQLSTATE ${sqlState})` : '; check that Postgres is reachable and store.url is right';
+  return new StoreError(`Postgres ${what} failed: ${reason}${answered ? ' ' : ''}${hint}`, { cause });
 }
 
 function toJson(value: unknown, what: string, code: string): string | undefined {
