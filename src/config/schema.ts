@@ -120,6 +120,7 @@ const StoreSchema = strict({
   max_messages: positiveInt().default(D.store.max_messages),
   url: text().optional().describe('Connection URL; required for the redis and postgres backends'),
   prefix: text().default(D.store.prefix).describe('Redis key prefix'),
+  schema: text().optional().describe('Postgres schema for the postgres backend (default bothost); created and migrated on start'),
 });
 
 const QueueSchema = strict({
@@ -220,7 +221,7 @@ function checkReferences(value: unknown, ctx: z.RefinementCtx): void {
   if (isRecord(value.gateway)) checkAgent(['gateway', 'agent'], value.gateway.agent);
   const store = isRecord(value.store) ? value.store : {};
   if ((store.backend === 'redis' || store.backend === 'postgres') && store.url === undefined) {
-    const example = store.backend === 'redis' ? 'redis://localhost:6379' : 'postgres://localhost:5432/bothost';
+    const example = store.backend === 'redis' ? 'redis://localhost:6379' : 'postgres://localhost:5432/bothost` or `url: ${DATABASE_URL}';
     issue(['store', 'url'], `required for the ${store.backend} backend; add e.g. \`url: ${example}\``);
   }
   const queue = isRecord(value.queue) ? value.queue : {};

@@ -20,6 +20,7 @@ import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { holdLease, type HeldLease } from '../locks/hold-lease.js';
 import { SessionLease } from '../locks/session-lease.js';
 import { LuaScript } from '../sessions/redis-scripts.js';
+import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
 import { deadLetterKey, inboxIndexKey, inboxKeys, type InboxKeys } from './inbox-keys.js';
 import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from './retry.js';
@@ -106,10 +107,17 @@ export class TurnWorker {
   private closing: Promise<void> | undefined;
   /** Set by close(): drains hand their session back after the turn in flight. */
   private stopping = false;
+  /**
+   * The pop can only check a commit (popTurn-6.lua reads the store's `ids`) when the store
+   * commits into this Redis under this prefix; other stores (Postgres) pop after the commit.
+   */
+  private readonly popRidesWithCommit: boolean;
 
   constructor(private readonly options: TurnWorkerOptions) {
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.lease = new SessionLease({ client: options.client, prefix: this.prefix });
+    const { store } = options.deps;
+    this.popRidesWithCommit = store instanceof RedisSessionStore && store.prefix === this.prefix;
     this.o = {
       leaseTtlMs: options.leaseTtlMs ?? WORKER_DEFAULTS.leaseTtlMs,
       orphanAgeMs: options.orphanAgeMs ?? WORKER_DEFAULTS.orphanAgeMs,
@@ -174,6 +182,8 @@ export class TurnWorker {
     }
     let released = false;
     try {
+      // A store that keeps its fence outside this Redis (Postgres) learns the new one first.
+      await this.options.deps.store.recordFence?.(sessionId, held.fence);
       released = await this.drain(sessionId, keys, held, head);
     } finally {
       if (released) held.forget();
@@ -241,7 +251,7 @@ export class TurnWorker {
         const result: TurnResult = await runTurn(deps, request, {
           fence: held.fence,
           signal: limit.signal,
-          ...(this.options.publishFinal
+          ...(this.options.publishFinal && this.popRidesWithCommit
             ? { onCommitIssued: (reply: string) => void (popWithCommit = this.popWithCommit(keys, inboundId, raw, held, request, reply)) }
             : {}),
           onPartial: (text) => {
