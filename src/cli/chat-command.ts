@@ -47,8 +47,10 @@ export function registerChat(program: Command): void {
 async function oneShot(chat: ConsoleChat, text: string, json: boolean): Promise<number> {
   const answer = await chat.send(text);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ session: chat.sessionId, kind: answer.kind, reply: answer.text, ...('cursor' in answer ? { cursor: answer.cursor } : {}) })}\n`);
+    const notice = 'notice' in answer && answer.notice !== undefined ? { notice: answer.notice } : {};
+    process.stdout.write(`${JSON.stringify({ session: chat.sessionId, kind: answer.kind, reply: answer.text, ...('cursor' in answer ? { cursor: answer.cursor } : {}), ...notice })}\n`);
   } else {
+    if ('notice' in answer && answer.notice !== undefined) process.stdout.write(`${answer.notice}\n`);
     process.stdout.write(`${answer.text}\n`);
   }
   return answer.kind === 'failed' ? EXIT.failure : EXIT.ok;
@@ -74,6 +76,7 @@ async function interactive(chat: ConsoleChat, agentName: string): Promise<number
       printed = soFar.length;
     });
     process.stdout.write(`${answer.text.slice(printed)}\n`);
+    if ('notice' in answer && answer.notice !== undefined) process.stdout.write(`(${answer.notice})\n`);
     ask();
   }
   rl.close();

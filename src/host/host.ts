@@ -15,6 +15,7 @@ import { createModel } from '../models/create-model.js';
 import { InlineTurnQueue } from '../queue/inline-turn-queue.js';
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
+import { resetPolicyResolver } from './reset-policies.js';
 import type { Logger } from './logger.js';
 
 export interface Host {
@@ -81,6 +82,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
     queue,
     store,
     seen: new RecentIds(),
+    resetPolicyFor: resetPolicyResolver(config),
     describeAgent: (id) => {
       const a = agents(id);
       return { name: a.name, model: a.model.description };

@@ -73,6 +73,30 @@ describe('bot chat, bot session and bot start with the Postgres store', () => {
     for (let i = 0; i < 8; i += 2) expect(show.entries[i + 1]!.content).toContain(`you said "${show.entries[i]!.content}"`);
   });
 
+  it('session.reset idle: a later process starts a new conversation from the stored activity time and says so once', async () => {
+    const config = path.join(sb.cwd, 'reset.yaml');
+    await fsp.writeFile(config, `store:\n  backend: postgres\n  url: \${DATABASE_URL}\n  schema: ${schema}\nsession:\n  reset: { mode: idle, idle_minutes: 60 }\n`);
+    const chat = (m: string) => runCliJson<{ reply: string; cursor: number; notice?: string }>(sb, ['--config', config, 'chat', '--session', 'r', '--message', m, '--json']);
+    expect(await chat('My name is Alice')).not.toHaveProperty('notice');
+    const fresh = await chat("What's my name?");
+    expect(fresh.reply).toContain('Your name is Alice');
+    expect(fresh).not.toHaveProperty('notice');
+    // Two hours of quiet, as the store records it (the processes come and go).
+    await admin.query(`UPDATE ${schema}.sessions SET updated_at = updated_at - 2 * 3600 * 1000`);
+    const back = await chat('hello again');
+    expect(back.notice).toBe('Started a new conversation (idle 60 min).');
+    expect(back.reply).toContain('turn 1');
+    expect(back.reply).not.toContain('Alice');
+    expect(back.cursor).toBe(6); // the cursor kept counting across the reset
+    const next = await chat('and again');
+    expect(next).not.toHaveProperty('notice');
+    expect(next.reply).toContain('turn 2');
+    // Plain output puts the notice on its own line before the reply.
+    await admin.query(`UPDATE ${schema}.sessions SET updated_at = updated_at - 2 * 3600 * 1000`);
+    const plain = await runCli(sb, ['--config', config, 'chat', '--session', 'r', '--message', 'hi']);
+    expect(plain.stdout.split('\n')[0]).toBe('Started a new conversation (idle 60 min).');
+  });
+
   it('bot start becomes ready on Postgres and stops cleanly on SIGTERM', async () => {
     const cli = startCli(sb, args('start'));
     await cli.waitForStderr(/Ctrl-C to stop\.\n/, { timeoutMs: 15_000 });
