@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { SessionEntry, SessionInfo, SessionLog } from '../core/session-store.js';
 import { createStore } from '../host/create-store.js';
 import { action, commandLogger, EXIT, loadForCommand, type GlobalOptions } from './context.js';
+import { registerSessionMigrate } from './session-migrate-command.js';
 
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
@@ -48,6 +49,7 @@ function printSession(info: SessionInfo, entries: SessionEntry[]): void {
 
 export function registerSession(program: Command): void {
   const session = program.command('session').description('inspect and manage stored sessions');
+  registerSessionMigrate(session);
 
   session
     .command('list')

@@ -33,6 +33,7 @@ import { RECENT_INBOUND_IDS } from './file-log-reader.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { DEFAULT_PG_SCHEMA, assertSchemaName, migrate } from './postgres-migrations.js';
 import { assertSessionId } from './session-id.js';
+import type { SessionImage, SessionImageExtras, SessionImporter } from './session-image.js';
 import { validateCommit } from './validate.js';
 
 export interface PostgresSessionStoreOptions {
@@ -49,7 +50,7 @@ export interface PostgresSessionStoreOptions {
 }
 
 /** What the SQL functions' codes mean (see the header of each in sql/001-initial.sql). */
-const SQL_CODE = { OK: 0, DUPLICATE: -1, STALE_FENCE: -2, MISSING: -3 } as const;
+const SQL_CODE = { OK: 0, DUPLICATE: -1, STALE_FENCE: -2, MISSING: -3, EXISTS: -5 } as const;
 
 const ID = (sessionId: string) => Buffer.from(sessionId, 'utf8');
 
@@ -69,7 +70,7 @@ interface EntryRow {
   metadata: string | null;
 }
 
-export class PostgresSessionStore implements SessionLog {
+export class PostgresSessionStore implements SessionLog, SessionImporter, SessionImageExtras {
   readonly schema: string;
   readonly maxMessages: number;
   private readonly pool: Pool;
@@ -266,6 +267,46 @@ export class PostgresSessionStore implements SessionLog {
         [ID(sessionId), JSON.stringify(current), ts],
       );
     }));
+  }
+
+  /** Write a whole session with its own cursors (migration); `exists` changes nothing. */
+  async importSession(image: SessionImage): Promise<'imported' | 'exists'> {
+    assertSessionId(image.id);
+    const e = image.entries.slice(-this.maxMessages);
+    const [row] = await this.write(image.id, 'importSession', `SELECT ${this.t.fn('import_session')}($1, $2, $3, $4, $5, $6::json, $7::bigint[], $8::bigint[], $9::text[], $10::bytea[], $11::json[], $12::bytea[], $13::bigint[]) AS code`, [
+      ID(image.id),
+      image.createdAt,
+      image.updatedAt,
+      image.lastCursor,
+      image.fence,
+      JSON.stringify(image.metadata),
+      e.map((x) => x.cursor),
+      e.map((x) => x.ts),
+      e.map((x) => x.role),
+      e.map((x) => Buffer.from(x.content, 'utf8')),
+      e.map((x) => (x.metadata ? JSON.stringify(x.metadata) : null)),
+      image.inboundIds.map(([id]) => ID(id)),
+      image.inboundIds.map(([, cursor]) => cursor),
+    ]);
+    return row!.code === SQL_CODE.OK ? 'imported' : 'exists';
+  }
+
+  /** The inbound ids this session remembers, oldest first, with the first cursor each got. */
+  async inboundIds(sessionId: string): Promise<Array<[string, number]>> {
+    assertSessionId(sessionId);
+    const rows = await this.query<{ inbound_id: Buffer; first_cursor: string }>(
+      'inboundIds',
+      `SELECT i.inbound_id, i.first_cursor FROM ${this.t.ids} i JOIN ${this.t.sessions} s USING (sid) WHERE s.id = $1 ORDER BY i.first_cursor`,
+      [ID(sessionId)],
+    );
+    return rows.map((r) => [r.inbound_id.toString('utf8'), Number(r.first_cursor)]);
+  }
+
+  /** The highest fence committed or recorded for this session (0 when none). */
+  async fence(sessionId: string): Promise<number> {
+    assertSessionId(sessionId);
+    const rows = await this.query<{ fence: string }>('fence', `SELECT fence FROM ${this.t.sessions} WHERE id = $1`, [ID(sessionId)]);
+    return rows.length === 0 ? 0 : Number(rows[0]!.fence);
   }
 
   /** Ends the pool only if this store created it. Safe to call twice. */
