@@ -129,8 +129,8 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     const rows = await this.query<Pick<EntryRow, 'role' | 'content'>>(
       'getChatHistory',
       `SELECT role, content FROM (
-         SELECT e.cursor, e.role, e.content FROM ${this.t.entries} e JOIN ${this.t.sessions} s USING (sid)
-         WHERE s.id = $1 ORDER BY e.cursor DESC LIMIT $2) last ORDER BY cursor`,
+         SELECT e.cursor, e.role, e.content FROM ${this.t.entries} e
+         WHERE e.sid = ${this.sidOf('$1')} ORDER BY e.cursor DESC LIMIT $2) last ORDER BY cursor`,
       [ID(sessionId), n],
     );
     return rows.map((r) => ({ role: r.role, content: r.content.toString('utf8') }));
@@ -201,7 +201,7 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     assertSessionId(sessionId);
     const rows = await this.query<{ first_cursor: string }>(
       'findCommitted',
-      `SELECT i.first_cursor FROM ${this.t.ids} i JOIN ${this.t.sessions} s USING (sid) WHERE s.id = $1 AND i.inbound_id = $2`,
+      `SELECT i.first_cursor FROM ${this.t.ids} i WHERE i.sid = ${this.sidOf('$1')} AND i.inbound_id = $2`,
       [ID(sessionId), ID(String(inboundId))],
     );
     return rows.length === 0 ? null : Number(rows[0]!.first_cursor);
@@ -215,8 +215,8 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     if (Number.isNaN(after) || after === Infinity || Number.isNaN(limit) || limit <= 0) return [];
     const rows = await this.query<EntryRow>(
       'getEntries',
-      `SELECT e.cursor, e.ts, e.role, e.content, e.metadata::text AS metadata FROM ${this.t.entries} e JOIN ${this.t.sessions} s USING (sid)
-       WHERE s.id = $1 AND e.cursor > $2 ORDER BY e.cursor LIMIT $3`,
+      `SELECT e.cursor, e.ts, e.role, e.content, e.metadata::text AS metadata FROM ${this.t.entries} e
+       WHERE e.sid = ${this.sidOf('$1')} AND e.cursor > $2 ORDER BY e.cursor LIMIT $3`,
       [ID(sessionId), Math.max(after, 0), limit === Infinity ? null : limit],
     );
     return rows.map(toEntry);
@@ -296,7 +296,7 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     assertSessionId(sessionId);
     const rows = await this.query<{ inbound_id: Buffer; first_cursor: string }>(
       'inboundIds',
-      `SELECT i.inbound_id, i.first_cursor FROM ${this.t.ids} i JOIN ${this.t.sessions} s USING (sid) WHERE s.id = $1 ORDER BY i.first_cursor`,
+      `SELECT i.inbound_id, i.first_cursor FROM ${this.t.ids} i WHERE i.sid = ${this.sidOf('$1')} ORDER BY i.first_cursor`,
       [ID(sessionId)],
     );
     return rows.map((r) => [r.inbound_id.toString('utf8'), Number(r.first_cursor)]);
@@ -314,6 +314,14 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     if (this.closed) return;
     this.closed = true;
     if (this.ownsPool) await this.pool.end().catch(() => undefined);
+  }
+
+  /**
+   * The session's row id as a scalar subquery: the planner then walks the (sid, cursor) index
+   * directly (a join would sort all of a session's entries to serve the last 20).
+   */
+  private sidOf(param: string): string {
+    return `(SELECT sid FROM ${this.t.sessions} WHERE id = ${param})`;
   }
 
   private write<R extends object = { code: number }>(sessionId: string, what: string, sql: string, params: unknown[]): Promise<R[]> {
