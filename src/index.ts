@@ -9,6 +9,7 @@ export { FileSessionStore, FILE_STORE_DEFAULTS, type FileSessionStoreOptions } f
 export { MemorySessionStore } from './sessions/memory-session-store.js';
 export { encodeSessionId, assertSessionId, MAX_SESSION_ID_LENGTH } from './sessions/session-id.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './sessions/redis-session-store.js';
+export { PostgresSessionStore, type PostgresSessionStoreOptions } from './sessions/postgres-session-store.js';
 export { SessionLease, type LeaseGrant } from './locks/session-lease.js';
 export { holdLease, type HeldLease } from './locks/hold-lease.js';
 export { loadConfig, parseConfig, type LoadedConfig } from './config/load.js';
