@@ -32,6 +32,7 @@ import type {
 import { RECENT_INBOUND_IDS } from './file-log-reader.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { DEFAULT_PG_SCHEMA, assertSchemaName, migrate } from './postgres-migrations.js';
+import { toEntry, toInfo, toJson, wrap, type EntryRow, type SessionRow } from './postgres-rows.js';
 import { assertSessionId } from './session-id.js';
 import type { SessionImage, SessionImageExtras, SessionImporter } from './session-image.js';
 import { validateCommit } from './validate.js';
@@ -53,22 +54,6 @@ export interface PostgresSessionStoreOptions {
 const SQL_CODE = { OK: 0, DUPLICATE: -1, STALE_FENCE: -2, MISSING: -3, EXISTS: -5 } as const;
 
 const ID = (sessionId: string) => Buffer.from(sessionId, 'utf8');
-
-interface SessionRow {
-  id: Buffer;
-  created_at: string;
-  updated_at: string;
-  last_cursor: string;
-  kept_from: string;
-  metadata: string;
-}
-interface EntryRow {
-  cursor: string;
-  ts: string;
-  role: Role;
-  content: Buffer;
-  metadata: string | null;
-}
 
 export class PostgresSessionStore implements SessionLog, SessionImporter, SessionImageExtras {
   readonly schema: string;
@@ -362,44 +347,4 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
   private assertOpen(): void {
     if (this.closed) throw new StoreError('this Postgres session store is closed; create a new one to keep using it');
   }
-}
-
-function wrap(what: string, cause: unknown): Error {
-  if (cause instanceof BotHostError) return cause;
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  // A SQLSTATE outside class 08 (connection exception) means Postgres answered: say so.
-  const sqlState = (cause as { code?: unknown })?.code;
-  const answered = typeof sqlState === 'string' && /^[0-9A-Z]{5}$/.test(sqlState) && !sqlState.startsWith('08');
-  const hint = answered ? `(SQLSTATE ${sqlState})` : '; check that Postgres is reachable and store.url is right';
-  return new StoreError(`Postgres ${what} failed: ${reason}${answered ? ' ' : ''}${hint}`, { cause });
-}
-
-function toJson(value: unknown, what: string, code: string): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch (cause) {
-    throw new BotHostError(code, `${what} cannot be stored as JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
-
-function toEntry(r: EntryRow): SessionEntry {
-  return {
-    cursor: Number(r.cursor),
-    role: r.role,
-    content: r.content.toString('utf8'),
-    ts: Number(r.ts),
-    ...(r.metadata === null ? {} : { metadata: JSON.parse(r.metadata) as Metadata }),
-  };
-}
-
-function toInfo(r: SessionRow): SessionInfo {
-  const last = Number(r.last_cursor);
-  return {
-    id: r.id.toString('utf8'),
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-    messageCount: Math.max(0, last - Number(r.kept_from) + 1),
-    lastCursor: last,
-    metadata: JSON.parse(r.metadata) as Metadata,
-  };
 }
