@@ -122,6 +122,7 @@ const StoreSchema = strict({
   url: text().optional().describe('Connection URL; required for the redis and postgres backends'),
   prefix: text().default(D.store.prefix).describe('Redis key prefix'),
   schema: text().optional().describe('Postgres schema for the postgres backend (default bothost); created and migrated on start'),
+  pool_size: positiveInt().optional().describe('Postgres connections per process for the postgres backend (default 10)'),
 });
 
 const QueueSchema = strict({

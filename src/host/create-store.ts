@@ -27,7 +27,7 @@ export async function createStore(config: BotsConfig['store'], logger: StoreLogg
       // Loaded on demand: the embedded default never loads pg.
       const { PostgresSessionStore } = await import('../sessions/postgres-session-store.js');
       // bots.yaml requires store.url (`url: ${DATABASE_URL}` reads the usual variable).
-      const store = new PostgresSessionStore({ url: config.url!, maxMessages: config.max_messages, ...(config.schema ? { schema: config.schema } : {}) });
+      const store = new PostgresSessionStore({ url: config.url!, maxMessages: config.max_messages, ...(config.schema ? { schema: config.schema } : {}), ...(config.pool_size ? { poolSize: config.pool_size } : {}) });
       try {
         await store.open(); // unreachable or unmigratable: fail the command now, clearly
       } catch (error) {
