@@ -24,7 +24,7 @@ beforeEach(async () => {
   sb = await makeSandbox({ DATABASE_URL });
   schema = uniqueSchema();
   const config = path.join(sb.cwd, 'pg.yaml');
-  await fsp.writeFile(config, `store:\n  backend: postgres\n  url: \${DATABASE_URL}\n  schema: ${schema}\n`);
+  await fsp.writeFile(config, `store:\n  backend: postgres\n  url: \${DATABASE_URL}\n  schema: ${schema}\n  pool_size: 2\n`);
   args = (...rest) => ['--config', config, ...rest];
 });
 afterEach(async () => {

@@ -4,7 +4,9 @@
  * clearing), timestamps, metadata, remembered inbound ids and fences survive — and re-runs
  * that skip what is there, report conflicts, and refuse bad arguments clearly.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import type pg from 'pg';
 import { Redis } from 'ioredis';
@@ -14,7 +16,7 @@ import { FileSessionStore } from '../../src/sessions/file-session-store.js';
 import { PostgresSessionStore } from '../../src/sessions/postgres-session-store.js';
 import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
 import { deleteByPrefix } from '../locks/redis-test-env.js';
-import { runCli, useSandbox } from '../helpers/run-cli.js';
+import { CLI_ENTRY, cliEnv, runCli, useSandbox } from '../helpers/run-cli.js';
 import { DATABASE_URL, connectPostgres, dropSchema, uniqueSchema } from '../sessions/pg-test-env.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -162,6 +164,23 @@ describe('bot session migrate', () => {
     } finally {
       await fileStore.close();
     }
+  });
+
+  it('on a terminal the progress is a bar redrawn in place, ending at 100%', { timeout: 60_000 }, async () => {
+    const dir = path.join(box.sb.root, 'tty-source');
+    const store = new FileSessionStore({ dir });
+    for (let i = 0; i < 12; i++) await store.addMessage(`s${i}`, 'user', `m${i}`);
+    await store.close();
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+    const command = [process.execPath, CLI_ENTRY, 'session', 'migrate', '--from', 'file', '--from-path', dir, '--to', 'postgres', '--to-url', DATABASE_URL, '--to-schema', schema].map(quote).join(' ');
+    // script(1) runs the CLI on a pseudo-terminal, as an operator would see it.
+    const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], { env: cliEnv(box.sb), cwd: box.sb.cwd, timeout: 30_000 });
+    const frames = stdout.split('\r').filter((f) => f.startsWith('migrating ['));
+    expect(frames.length).toBeGreaterThanOrEqual(12);
+    expect(frames.at(-1)).toMatch(/^migrating \[#{30}\] 100% 12\/12 sessions, 12 messages/);
+    expect(stdout).toMatch(/verified 12 sessions, 12 messages read back from the target/);
   });
 
   it('bad arguments: unknown backend (exit 2), the same store twice and an unreachable target (exit 1), clearly', async () => {
