@@ -100,7 +100,7 @@ async function migrate(opts: MigrateOptions, cmd: Command): Promise<number> {
           if (image) {
             const kept = trimImage(image, config.store.max_messages);
             digests.set(id, { digest: digestOf(kept.entries), messages: kept.entries.length, lastCursor: kept.lastCursor });
-            outcome = (await target!.end.importSession(kept)) === 'imported' ? 'migrated' : (await matches(target!.end.store, id, digests.get(id)!)) ? 'already' : 'conflict';
+            outcome = (await target!.end.importImage(kept)) === 'imported' ? 'migrated' : (await matches(target!.end.store, id, digests.get(id)!)) ? 'already' : 'conflict';
             messages += kept.entries.length;
           }
           outcomes.set(outcome, [...(outcomes.get(outcome) ?? []), id]);

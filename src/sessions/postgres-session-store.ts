@@ -255,7 +255,7 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
   }
 
   /** Write a whole session with its own cursors (migration); `exists` changes nothing. */
-  async importSession(image: SessionImage): Promise<'imported' | 'exists'> {
+  async importImage(image: SessionImage): Promise<'imported' | 'exists'> {
     assertSessionId(image.id);
     const e = image.entries.slice(-this.maxMessages);
     const [row] = await this.write(image.id, 'importSession', `SELECT ${this.t.fn('import_session')}($1, $2, $3, $4, $5, $6::json, $7::bigint[], $8::bigint[], $9::text[], $10::bytea[], $11::json[], $12::bytea[], $13::bigint[]) AS code`, [

@@ -2,7 +2,7 @@
  * A whole session as data, for moving it between stores with its cursors (`bot session
  * migrate`): what `getSession` and `getEntries` say, plus the inbound ids the store remembers
  * and its fence when the backend exposes them. Each backend writes an image with its own
- * `importSession` (see session-transfer.ts); reading one needs only the SessionLog API.
+ * `importImage` (see session-transfer.ts); reading one needs only the SessionLog API.
  */
 import type { Metadata, SessionEntry, SessionLog } from '../core/session-store.js';
 
@@ -23,7 +23,7 @@ export interface SessionImage {
 
 /** A store that can write an image as is; `exists` when it already has that session (nothing changed). */
 export interface SessionImporter {
-  importSession(image: SessionImage): Promise<'imported' | 'exists'>;
+  importImage(image: SessionImage): Promise<'imported' | 'exists'>;
 }
 
 /** Reads extras that the SessionLog API does not expose, when a backend can. */

@@ -39,7 +39,7 @@ export function redisTransferEnd(store: RedisSessionStore, client: Redis): Trans
     async fence(id) {
       return Number((await client.hget(sessionKeys(prefix, id).meta, 'fence')) ?? 0);
     },
-    async importSession(image) {
+    async importImage(image) {
       const k = sessionKeys(prefix, image.id);
       const md = Object.entries(image.metadata).flatMap(([key, value]) => [MD + key, JSON.stringify(value)]);
       const entries = image.entries.slice(-store.maxMessages).map((e) =>
@@ -82,7 +82,7 @@ export function fileTransferEnd(store: FileSessionStore): TransferEnd {
       for (const rec of await records(id)) fence = Math.max(fence, rec.t === 'h' ? (rec.fence ?? 0) : rec.t === 'c' ? (rec.f ?? 0) : 0);
       return fence;
     },
-    async importSession(image) {
+    async importImage(image) {
       if (await store.sessionExists(image.id)) return 'exists';
       const entries = image.entries.slice(-store.maxMessages);
       const base = entries.length > 0 ? entries[0]!.cursor - 1 : image.lastCursor;
@@ -120,6 +120,6 @@ export function postgresTransferEnd(store: SessionLog & SessionImporter & Sessio
     store,
     inboundIds: (id) => store.inboundIds(id),
     fence: (id) => store.fence(id),
-    importSession: (image: SessionImage) => store.importSession(image),
+    importImage: (image: SessionImage) => store.importImage(image),
   };
 }

@@ -97,6 +97,22 @@ describe('bot chat, bot session and bot start with the Postgres store', () => {
     expect(plain.stdout.split('\n')[0]).toBe('Started a new conversation (idle 60 min).');
   });
 
+  it('session.reset daily: after the boundary (host local time, here TZ=UTC) passed since the last activity', async () => {
+    const config = path.join(sb.cwd, 'daily.yaml');
+    // A boundary 12 hours away from now: it passed ~12 h ago, long after a day-old activity and
+    // long before a fresh one.
+    const atHour = (new Date().getUTCHours() + 12) % 24;
+    await fsp.writeFile(config, `store:\n  backend: postgres\n  url: \${DATABASE_URL}\n  schema: ${schema}\nsession:\n  reset: { mode: daily, at_hour: ${atHour} }\n`);
+    const chat = (m: string) => runCliJson<{ reply: string; notice?: string }>(sb, ['--config', config, 'chat', '--session', 'd', '--message', m, '--json'], { env: { TZ: 'UTC' } });
+    await chat('first');
+    expect(await chat('same day')).not.toHaveProperty('notice');
+    await admin.query(`UPDATE ${schema}.sessions SET updated_at = updated_at - 25 * 3600 * 1000`);
+    const next = await chat('next day');
+    expect(next.notice).toBe(`Started a new conversation (daily reset at ${String(atHour).padStart(2, '0')}:00).`);
+    expect(next.reply).toContain('turn 1');
+    expect(await chat('later that day')).not.toHaveProperty('notice');
+  });
+
   it('bot start becomes ready on Postgres and stops cleanly on SIGTERM', async () => {
     const cli = startCli(sb, args('start'));
     await cli.waitForStderr(/Ctrl-C to stop\.\n/, { timeoutMs: 15_000 });
