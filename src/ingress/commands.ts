@@ -6,7 +6,7 @@ import type { SessionLog } from '../core/session-store.js';
 import type { Middleware } from './pipeline.js';
 
 export interface CommandDeps {
-  store: Pick<SessionLog, 'clearSession' | 'getSession' | 'updateMetadata'>;
+  store: Pick<SessionLog, 'clearSession' | 'getSession'>;
   /** Human description of the agent and model for /start and /status. */
   describeAgent(agentId: string): { name: string; model: string };
 }

@@ -1,4 +1,5 @@
 /** The default ingress chain, assembled from its parts. */
+import type { SessionLog } from '../core/session-store.js';
 import type { TurnQueue } from '../core/turn-queue.js';
 import { allowlist } from './allowlist.js';
 import { commands, type CommandDeps } from './commands.js';
@@ -8,6 +9,8 @@ import { compose, type IngressContext, type Middleware } from './pipeline.js';
 import { sessionReset, type ResetPolicy } from './session-reset.js';
 
 export interface IngressDeps extends CommandDeps {
+  /** The commands' needs, plus metadata writes for the reset step. */
+  store: Pick<SessionLog, 'clearSession' | 'getSession' | 'updateMetadata'>;
   queue: TurnQueue;
   seen?: RecentIds;
   /** Reset policy per bot id (`session.reset`, `bots[].session_reset`); none when absent. */
