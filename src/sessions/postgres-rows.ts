@@ -24,9 +24,10 @@ export interface EntryRow {
 export function wrap(what: string, cause: unknown): Error {
   if (cause instanceof BotHostError) return cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
-  // A SQLSTATE outside class 08 (connection exception) means Postgres answered: say so.
+  // A SQLSTATE outside classes 08 (connection exception) and 57 (operator intervention: the
+  // server shutting down or restarting) means Postgres answered the query: say so.
   const sqlState = (cause as { code?: unknown })?.code;
-  const answered = typeof sqlState === 'string' && /^[0-9A-Z]{5}$/.test(sqlState) && !sqlState.startsWith('08');
+  const answered = typeof sqlState === 'string' && /^[0-9A-Z]{5}$/.test(sqlState) && !/^(08|57)/.test(sqlState);
   const hint = answered ? `(SQLSTATE ${sqlState})` : '; check that Postgres is reachable and store.url is right';
   return new StoreError(`Postgres ${what} failed: ${reason}${answered ? ' ' : ''}${hint}`, { cause });
 }
