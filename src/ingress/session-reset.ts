@@ -13,6 +13,7 @@
  */
 import type { SessionLog } from '../core/session-store.js';
 import { KeyedMutex } from '../sessions/keyed-mutex.js';
+import { parseCommand } from './commands.js';
 import type { Middleware } from './pipeline.js';
 
 export type ResetMode = 'none' | 'idle' | 'daily';
@@ -67,7 +68,8 @@ export function sessionReset(deps: SessionResetDeps): Middleware {
   const checking = new KeyedMutex();
   return async (ctx, next) => {
     const policy = deps.policyFor(ctx.bot.id);
-    if (policy.mode === 'none') return next();
+    // `/new` clears the session itself and says so; a second notice would only confuse.
+    if (policy.mode === 'none' || parseCommand(ctx.message.text)?.name === 'new') return next();
     const sessionId = ctx.sessionId!;
     const reason = await checking.run(sessionId, async () => {
       const info = await deps.store.getSession(sessionId);

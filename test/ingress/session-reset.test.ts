@@ -73,6 +73,17 @@ describe('session reset step', () => {
     expect(enqueued).toHaveLength(3);
   });
 
+  it('/new after the idle spell is answered by /new alone (one notice, not two)', async () => {
+    fakeDate();
+    const clock = { now: Date.now() + 2 * HOUR };
+    const { store, replies, send } = setup({ mode: 'idle', idleMinutes: 60, atHour: 4 }, clock);
+    await seed(store, 1);
+    const ctx = await send(msg('/new'));
+    expect(ctx.outcome).toBe('command');
+    expect(replies).toEqual(['Started a new conversation; I have forgotten the previous one.']);
+    expect(await store.getChatHistory(SESSION)).toEqual([]);
+  });
+
   it('a burst of messages after the idle spell is told once', async () => {
     fakeDate();
     const clock = { now: Date.now() + 2 * HOUR };
