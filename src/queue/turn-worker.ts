@@ -256,7 +256,7 @@ export class TurnWorker {
             : {}),
           onPartial: (text) => {
             const now = Date.now();
-            if (now - lastPartial < WORKER_DEFAULTS.partialEveryMs || held.signal.aborted) return;
+            if (now - lastPartial < WORKER_DEFAULTS.partialEveryMs || !held.isHeld()) return;
             lastPartial = now;
             delivery.partial?.(request, text);
           },
