@@ -157,7 +157,7 @@ async function openEnd(backend: Backend, side: 'from' | 'to', opts: MigrateOptio
     const dir = expandHome((side === 'from' ? opts.fromPath : opts.toPath) ?? configured?.path ?? FILE_STORE_DEFAULTS.dir);
     const store = new FileSessionStore({ dir, maxMessages, logger });
     const { fileTransferEnd } = await import('../sessions/session-transfer.js');
-    return { end: fileTransferEnd(store), where: dir, close: () => store.close() };
+    return { end: fileTransferEnd(store), where: store.dir, close: () => store.close() };
   }
   if (backend === 'redis') {
     const redisUrl = url ?? configured?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
