@@ -50,6 +50,15 @@ export interface PostgresSessionStoreOptions {
   poolSize?: number;
 }
 
+export const POSTGRES_STORE_DEFAULTS = Object.freeze({
+  url: 'postgres://postgres@127.0.0.1:5432/postgres',
+  schema: DEFAULT_PG_SCHEMA,
+  maxMessages: 1000,
+  poolSize: 10,
+  /** A server that does not answer a connect (firewall, black hole) fails the call, not hangs it. */
+  connectTimeoutMs: 10_000,
+});
+
 /** What the SQL functions' codes mean (see the header of each in sql/001-initial.sql). */
 const SQL_CODE = { OK: 0, DUPLICATE: -1, STALE_FENCE: -2, MISSING: -3, EXISTS: -5 } as const;
 
@@ -70,9 +79,9 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
   private closed = false;
 
   constructor(options: PostgresSessionStoreOptions = {}) {
-    this.schema = options.schema ?? DEFAULT_PG_SCHEMA;
+    this.schema = options.schema ?? POSTGRES_STORE_DEFAULTS.schema;
     assertSchemaName(this.schema);
-    this.maxMessages = options.maxMessages ?? 1000;
+    this.maxMessages = options.maxMessages ?? POSTGRES_STORE_DEFAULTS.maxMessages;
     if (!Number.isSafeInteger(this.maxMessages) || this.maxMessages < 1) {
       throw new ConfigError(`maxMessages must be a positive integer; got ${String(options.maxMessages)}`, 'store.max_messages');
     }
@@ -80,8 +89,9 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     this.pool =
       options.pool ??
       new pg.Pool({
-        connectionString: options.url ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-        max: options.poolSize ?? 10,
+        connectionString: options.url ?? process.env.DATABASE_URL ?? POSTGRES_STORE_DEFAULTS.url,
+        max: options.poolSize ?? POSTGRES_STORE_DEFAULTS.poolSize,
+        connectionTimeoutMillis: POSTGRES_STORE_DEFAULTS.connectTimeoutMs,
       });
     // An idle client's connection dropping (server restart) must not crash the process; the
     // next query fails with a StoreError and the pool reconnects.
