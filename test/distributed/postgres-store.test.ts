@@ -26,7 +26,7 @@ const SESSIONS = 6;
 const PER_SESSION = 12;
 
 describe('bot worker with store.backend postgres', () => {
-  it(`${SESSIONS} sessions × ${PER_SESSION} messages (+ redeliveries) on 2 workers: in order, once each, history only in Postgres`, { timeout: 120_000 }, async () => {
+  it(`${SESSIONS} sessions × ${PER_SESSION} messages (+ redeliveries) on 2 workers: in order, once each, history only in Postgres`, { timeout: 180_000 }, async () => {
     const { prefix, queueName } = uniqueNames('pg');
     const env = await makeEnv({ prefix, queueName, concurrency: 4, storeYaml: `store: { backend: postgres, url: "${DATABASE_URL}", schema: ${schema}, prefix: "${prefix}" }` });
     const ingress = await Ingress.open(prefix, queueName);
@@ -48,7 +48,7 @@ describe('bot worker with store.backend postgres', () => {
     await waitFor(
       'every turn committed in Postgres',
       async () => (await Promise.all(sessionIds.map((sid) => store.getSession(sid)))).every((info) => info?.lastCursor === PER_SESSION * 2),
-      { timeoutMs: 60_000, intervalMs: 200 },
+      { timeoutMs: 90_000, intervalMs: 200 },
     );
     for (const [s, sid] of sessionIds.entries()) {
       const entries = await store.getEntries(sid);

@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('T04 zombie worker on the Postgres store', () => {
-  it('a zombie that wakes before the new holder commits commits nothing and sends nothing', { timeout: 60_000 }, async () => {
+  it('a zombie that wakes before the new holder commits commits nothing and sends nothing', { timeout: 150_000 }, async () => {
     const { prefix, queueName } = uniqueNames('pgz');
     const calls: Array<{ at: number }> = [];
     suite.fake.setResponder((body: FakeChatBody) => {
@@ -57,7 +57,7 @@ describe('T04 zombie worker on the Postgres store', () => {
     zombie.signal('SIGSTOP');
     const stoppedAt = Date.now();
 
-    await waitFor('the heir to take over and call the model', () => calls.length === 2, { timeoutMs: 20_000 });
+    await waitFor('the heir to take over and call the model', () => calls.length === 2, { timeoutMs: 45_000 });
     expect(Date.now() - stoppedAt).toBeGreaterThan(FAST_WORKER_FLAGS.leaseTtl);
     expect(await fences()).toEqual({ redis: 2, postgres: 2 });
     // The zombie's whole reply is in its socket by now; wake it while the heir still waits.
@@ -70,7 +70,7 @@ describe('T04 zombie worker on the Postgres store', () => {
     await zombie.waitForLog(/lease lost; turn discarded/, 15_000, logFrom);
     expect(await store.getEntries(session), 'the zombie committed after losing its lease (I5)').toEqual([]);
 
-    await waitFor('the heir to deliver', () => ingress.finals('z1').length === 1, { timeoutMs: 20_000 });
+    await waitFor('the heir to deliver', () => ingress.finals('z1').length === 1, { timeoutMs: 45_000 });
     expect(ingress.finals('z1')[0]).toMatchObject({ text: 'heir-answer-after-1-user-turns', duplicate: false });
     expect((await store.getEntries(session)).map((e) => [e.role, e.content])).toEqual([
       ['user', 'zombie turn'],
