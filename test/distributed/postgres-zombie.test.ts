@@ -31,9 +31,9 @@ describe('T04 zombie worker on the Postgres store', () => {
     suite.fake.setResponder((body: FakeChatBody) => {
       const users = (body.messages ?? []).filter((m) => m.role === 'user');
       calls.push({ at: Date.now() });
-      // The zombie's call streams three slow chunks; the heir's (one chunk) only after 6 s.
+      // The zombie's call streams three slow chunks; the heir's (one chunk) only after 10 s.
       if (calls.length === 1) return { text: 'zombie0 zombie1 zombie2', delayMs: 1000 };
-      return { text: `heir-answer-after-${users.length}-user-turns`, delayMs: calls.length === 2 ? 6000 : 0 };
+      return { text: `heir-answer-after-${users.length}-user-turns`, delayMs: calls.length === 2 ? 10_000 : 0 };
     });
     const env = await makeEnv(
       { prefix, queueName, model: 'fake-model', storeYaml: `store: { backend: postgres, url: "${DATABASE_URL}", schema: ${schema}, prefix: "${prefix}" }` },
