@@ -3,6 +3,7 @@ import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
 import { benchFork } from './fork.bench.js';
 import { Report } from './report.js';
+import { benchStores } from './stores.bench.js';
 
 const report = new Report();
 const only = process.argv[2];
@@ -10,6 +11,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['file-store', benchFileStore],
   ['distributed', benchDistributed],
   ['fork', benchFork],
+  ['stores', benchStores],
 ];
 for (const [name, fn] of sections) {
   if (only && only !== name) continue;

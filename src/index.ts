@@ -18,6 +18,7 @@ export {
 } from './sessions/hierarchy/hierarchical-session-store.js';
 export * from './sessions/hierarchy/errors.js';
 export { EXPORT_FORMAT, EXPORT_VERSION, type SessionExport } from './sessions/hierarchy/session-export.js';
+export { PostgresSessionStore, type PostgresSessionStoreOptions } from './sessions/postgres-session-store.js';
 export { SessionLease, type LeaseGrant } from './locks/session-lease.js';
 export { holdLease, type HeldLease } from './locks/hold-lease.js';
 export { loadConfig, parseConfig, type LoadedConfig } from './config/load.js';

@@ -49,8 +49,10 @@ export async function oneShot(chat: ConsoleChat, text: string, json: boolean, vi
   const answer = await chat.send(text);
   if (json) {
     const cursor = 'cursor' in answer ? ((await viewCursor?.(answer.cursor)) ?? answer.cursor) : undefined;
-    process.stdout.write(`${JSON.stringify({ session: chat.sessionId, kind: answer.kind, reply: answer.text, ...(cursor !== undefined ? { cursor } : {}) })}\n`);
+    const notice = 'notice' in answer && answer.notice !== undefined ? { notice: answer.notice } : {};
+    process.stdout.write(`${JSON.stringify({ session: chat.sessionId, kind: answer.kind, reply: answer.text, ...(cursor !== undefined ? { cursor } : {}), ...notice })}\n`);
   } else {
+    if ('notice' in answer && answer.notice !== undefined) process.stdout.write(`${answer.notice}\n`);
     process.stdout.write(`${answer.text}\n`);
   }
   return answer.kind === 'failed' ? EXIT.failure : EXIT.ok;
@@ -76,6 +78,7 @@ export async function interactive(chat: ConsoleChat, agentName: string): Promise
       printed = soFar.length;
     });
     process.stdout.write(`${answer.text.slice(printed)}\n`);
+    if ('notice' in answer && answer.notice !== undefined) process.stdout.write(`(${answer.notice})\n`);
     ask();
   }
   rl.close();

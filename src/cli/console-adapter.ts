@@ -27,7 +27,8 @@ function consoleUser(): string {
 }
 
 export type ConsoleAnswer =
-  | { kind: 'reply'; text: string; cursor: number; duplicate: boolean }
+  /** `notice`: what the host told the user before the turn (e.g. a session reset). */
+  | { kind: 'reply'; text: string; cursor: number; duplicate: boolean; notice?: string }
   | { kind: 'command'; text: string }
   | { kind: 'failed'; text: string };
 
@@ -86,7 +87,7 @@ export function openConsoleChat(host: Host, options: { sessionId: string; agent:
       // Distributed mode: be reading the outbox before the turn can finish.
       await host.delivery.ready();
       const outcome = await host.ingest(bot, message, async (t) => void (direct = direct ? `${direct}\n${t}` : t));
-      if (outcome === 'enqueued') return answer;
+      if (outcome === 'enqueued') return direct === undefined ? answer : answer.then((a) => (a.kind === 'reply' ? { ...a, notice: direct! } : a));
       waiting.delete(message.messageId);
       return { kind: 'command', text: direct ?? '' };
     },

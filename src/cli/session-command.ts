@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { registerSessionEdit, registerSessionImport } from './session-edit.js';
 import { registerSessionExport, registerSessionInspect } from './session-inspect.js';
+import { registerSessionMigrate } from './session-migrate-command.js';
 import { registerSessionResume } from './session-resume.js';
 
 export function registerSession(program: Command): void {
@@ -16,4 +17,5 @@ export function registerSession(program: Command): void {
   registerSessionEdit(session); // fork, snapshot, revert, rename, clear, delete
   registerSessionExport(session);
   registerSessionImport(session);
+  registerSessionMigrate(session);
 }

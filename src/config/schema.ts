@@ -25,7 +25,7 @@ export const CONFIG_DEFAULTS = deepFreeze({
   },
   store: { backend: 'file', path: '~/.bothost/sessions', max_messages: 1000, prefix: 'bothost' },
   queue: { backend: 'inline', concurrency: 8, name: 'bothost-turns' },
-  session: { scope: 'per_user' },
+  session: { scope: 'per_user', reset: { mode: 'none', idle_minutes: 60, at_hour: 4 } },
   bot: { enabled: true, unknown_user_policy: 'allow', group_policy: 'mention_only' },
   gateway: {
     enabled: false,
@@ -52,6 +52,7 @@ export const SESSION_SCOPES = ['per_user', 'per_chat', 'per_thread'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
 export const UNKNOWN_USER_POLICIES = ['allow', 'deny'] as const;
 export const GROUP_POLICIES = ['mention_only', 'respond_all', 'command_only'] as const;
+export const RESET_MODES = ['none', 'idle', 'daily'] as const;
 
 // `${VAR}` interpolation always yields strings, so "8765" and "true" must be accepted where a
 // number or boolean is wanted. Only well-formed strings are converted: "" or "abc" stay strings
@@ -120,6 +121,8 @@ const StoreSchema = strict({
   max_messages: positiveInt().default(D.store.max_messages),
   url: text().optional().describe('Connection URL; required for the redis and postgres backends'),
   prefix: text().default(D.store.prefix).describe('Redis key prefix'),
+  schema: text().optional().describe('Postgres schema for the postgres backend (default bothost); created and migrated on start'),
+  pool_size: positiveInt().optional().describe('Postgres connections per process for the postgres backend (default 10)'),
 });
 
 const QueueSchema = strict({
@@ -129,6 +132,20 @@ const QueueSchema = strict({
     .optional()
     .describe('Redis for bullmq; defaults to store.url when store.backend is redis'),
   name: text().default(D.queue.name),
+});
+
+const hourOfDay = () => envNumber(z.number().int().min(0).max(23));
+/** `session.reset`: every field defaults, so `reset: { mode: idle }` is enough. */
+const SessionResetSchema = strict({
+  mode: z.enum(RESET_MODES).default(D.session.reset.mode).describe('none, idle (after idle_minutes of quiet) or daily (at at_hour)'),
+  idle_minutes: positiveInt().default(D.session.reset.idle_minutes).describe('idle mode: minutes without activity before a new conversation'),
+  at_hour: hourOfDay().default(D.session.reset.at_hour).describe('daily mode: hour 0–23 in the host\'s local time zone'),
+});
+/** `bots[].session_reset`: overrides only the fields it sets, over `session.reset`. */
+const BotSessionResetSchema = strict({
+  mode: z.enum(RESET_MODES).optional(),
+  idle_minutes: positiveInt().optional(),
+  at_hour: hourOfDay().optional(),
 });
 
 // Loose on purpose: each platform adapter validates its own extra keys (e.g. `app_token`).
@@ -141,6 +158,7 @@ const BotSchema = loose({
   allowed_users: UserIdList.default([]),
   unknown_user_policy: z.enum(UNKNOWN_USER_POLICIES).default(D.bot.unknown_user_policy),
   group_policy: z.enum(GROUP_POLICIES).default(D.bot.group_policy),
+  session_reset: BotSessionResetSchema.optional().describe('This bot\'s session reset policy, over session.reset'),
 });
 
 const GatewaySessionSchema = strict({
@@ -165,7 +183,7 @@ const RawConfigSchema = strict({
   agents: z.record(z.string(), z.preprocess((v) => v ?? {}, AgentSchema)).prefault({ [D.agent_id]: {} }),
   store: StoreSchema.prefault({}),
   queue: QueueSchema.prefault({}),
-  session: strict({ scope: z.enum(SESSION_SCOPES).default(D.session.scope) }).prefault({}),
+  session: strict({ scope: z.enum(SESSION_SCOPES).default(D.session.scope), reset: SessionResetSchema.prefault({}) }).prefault({}),
   bots: z.array(BotSchema).default([]),
   gateway: GatewaySchema.prefault({}),
   log: strict({ level: z.enum(LOG_LEVELS).default(D.log.level) }).prefault({}),
@@ -220,7 +238,7 @@ function checkReferences(value: unknown, ctx: z.RefinementCtx): void {
   if (isRecord(value.gateway)) checkAgent(['gateway', 'agent'], value.gateway.agent);
   const store = isRecord(value.store) ? value.store : {};
   if ((store.backend === 'redis' || store.backend === 'postgres') && store.url === undefined) {
-    const example = store.backend === 'redis' ? 'redis://localhost:6379' : 'postgres://localhost:5432/bothost';
+    const example = store.backend === 'redis' ? 'redis://localhost:6379' : 'postgres://localhost:5432/bothost` or `url: ${DATABASE_URL}';
     issue(['store', 'url'], `required for the ${store.backend} backend; add e.g. \`url: ${example}\``);
   }
   const queue = isRecord(value.queue) ? value.queue : {};

@@ -105,6 +105,13 @@ export interface SessionLog extends SessionStore {
   listSessions(options?: ListOptions): Promise<SessionInfo[]>;
   /** Shallow-merge `patch` into the metadata, creating the session if needed. Keys set to null are removed. */
   updateMetadata(sessionId: string, patch: Metadata): Promise<void>;
+  /**
+   * Optional: learn a fence issued by a lease kept outside the store (Postgres with the Redis
+   * lease), so a commit below it is stale even before the new holder commits. Never lowers the
+   * fence. Absent when the lease issues fences into the store itself (Redis); without it a
+   * lost lease is still rejected once the new holder has committed.
+   */
+  recordFence?(sessionId: string, fence: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -23,9 +23,22 @@ export async function createStore(config: BotsConfig['store'], logger: StoreLogg
         maxMessages: config.max_messages,
       });
     }
+    case 'postgres': {
+      // Loaded on demand: the embedded default never loads pg.
+      const { PostgresSessionStore } = await import('../sessions/postgres-session-store.js');
+      // bots.yaml requires store.url (`url: ${DATABASE_URL}` reads the usual variable).
+      const store = new PostgresSessionStore({ url: config.url!, maxMessages: config.max_messages, ...(config.schema ? { schema: config.schema } : {}), ...(config.pool_size ? { poolSize: config.pool_size } : {}) });
+      try {
+        await store.open(); // unreachable or unmigratable: fail the command now, clearly
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+      return store;
+    }
     default:
       throw new ConfigError(
-        `store.backend "${config.backend}" is not available in this build yet; use "file" (the default), "redis" or "memory"`,
+        `store.backend "${config.backend}" is not available in this build yet; use "file" (the default), "redis", "postgres" or "memory"`,
         'store.backend',
       );
   }

@@ -16,6 +16,7 @@ import { InlineTurnQueue } from '../queue/inline-turn-queue.js';
 import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
+import { resetPolicyResolver } from './reset-policies.js';
 import type { Logger } from './logger.js';
 
 export interface Host {
@@ -97,6 +98,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
     // /new and /status go through the hierarchy: /new on a fork must forget what it inherited.
     store: sessions,
     seen: new RecentIds(),
+    resetPolicyFor: resetPolicyResolver(config),
     describeAgent: (id) => {
       const a = agents(id);
       return { name: a.name, model: a.model.description };

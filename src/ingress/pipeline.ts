@@ -1,8 +1,8 @@
 /**
  * The ingress pipeline: every adapter hands each inbound message to the same chain of small
- * middleware functions — dedupe → allowlist → mention gating → session key → commands →
- * enqueue — composed like grammY's `(ctx, next)` middleware. Each step either calls `next()`
- * or ends the message's journey with an `outcome`.
+ * middleware functions — dedupe → allowlist → mention gating → session key → session reset
+ * (when configured) → commands → enqueue — composed like grammY's `(ctx, next)` middleware.
+ * Each step either calls `next()` or ends the message's journey with an `outcome`.
  */
 import type { InboundMessage } from '../core/inbound.js';
 import type { SessionScope } from '../core/session-key.js';

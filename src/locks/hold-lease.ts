@@ -32,6 +32,12 @@ export interface HoldLeaseOptions {
 export interface HeldLease extends LeaseGrant {
   /** Aborted when the lease is lost; pass it to the model call and check it before sending. */
   signal: AbortSignal;
+  /**
+   * Whether the lease may still be held, decided now on the monotonic clock (aborting `signal`
+   * if not). Check it right before a send: a process resumed after SIGSTOP runs I/O callbacks
+   * (a buffered model stream) before its timers, so `signal` alone can be late by one callback.
+   */
+  isHeld(): boolean;
   /** Stop renewing and release (compare-and-delete). Safe to call twice. */
   release(): Promise<void>;
   /** Stop renewing without touching Redis: for callers whose own script already released it. */
@@ -101,6 +107,10 @@ export async function holdLease(lease: SessionLease, sessionId: string, ttlMs: n
     token,
     fence,
     signal: controller.signal,
+    isHeld() {
+      if (!released && !controller.signal.aborted && performance.now() >= confirmedAt + ttlMs) lose(`not renewed within ${ttlMs} ms`);
+      return !released && !controller.signal.aborted;
+    },
     async release() {
       if (released) return;
       released = true;

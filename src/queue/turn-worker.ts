@@ -24,6 +24,7 @@ import { holdLease, type HeldLease } from '../locks/hold-lease.js';
 import { SessionLease } from '../locks/session-lease.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
 import { inboxKeys, type InboxKeys } from './inbox-keys.js';
+import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import { InboxScripts, LOST, NOT_COMMITTED, type Claim, type Popped, type Prefetch } from './inbox-scripts.js';
 import type { OutboxAppend } from './redis-delivery.js';
 import { backoffDelayMs, classifyTurnError, politeFailure, RETRY_DEFAULTS } from './retry.js';
@@ -115,6 +116,12 @@ export class TurnWorker {
   /** The store's max messages: its log never grows longer. */
   private readonly logCap: number;
   private readonly scripts: InboxScripts;
+  /**
+   * True when the store is the Redis store on this prefix: then the pop can ride in the commit's
+   * round trip (it checks the commit in the store's own keys) and the claim's read-ahead of the
+   * log is the session's history. Any other store (Postgres) commits first, then pops.
+   */
+  private readonly popRidesWithCommit: boolean;
   private readonly o: { leaseTtlMs: number; orphanAgeMs: number; sweepIntervalMs: number; attempts: number; retryBaseMs: number };
   private sweepTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
@@ -127,6 +134,8 @@ export class TurnWorker {
     this.historyWindow = Math.max(0, Math.floor(options.historyWindow ?? 0));
     this.logCap = options.logCap ?? Number.MAX_SAFE_INTEGER;
     this.scripts = new InboxScripts(options.client, this.prefix, this.historyWindow);
+    const { store } = options.deps;
+    this.popRidesWithCommit = store instanceof RedisSessionStore && store.prefix === this.prefix;
     this.o = {
       leaseTtlMs: options.leaseTtlMs ?? WORKER_DEFAULTS.leaseTtlMs,
       orphanAgeMs: options.orphanAgeMs ?? WORKER_DEFAULTS.orphanAgeMs,
@@ -186,6 +195,8 @@ export class TurnWorker {
     let released = false;
     try {
       const c = claimed.value;
+      // A store that keeps its fence outside this Redis (Postgres) learns the new one first.
+      await this.options.deps.store.recordFence?.(sessionId, held.fence);
       released = await this.drain(sessionId, keys, held, c?.head ?? null, c?.prefetch, c?.ahead ?? null);
     } finally {
       if (released) held.forget();
@@ -224,7 +235,7 @@ export class TurnWorker {
     // A forked or reverted session's history is stitched by the hierarchy, not the own log the
     // claim and the pops read ahead: such a drain reads each turn's history afresh (no pipelining).
     const history = this.options.deps.history as { hasView?: (id: string) => Promise<boolean> } | undefined;
-    const stitched = (await history?.hasView?.(sessionId)) ?? false;
+    const stitched = !this.popRidesWithCommit || ((await history?.hasView?.(sessionId)) ?? false);
     let prefetch = stitched ? undefined : first;
     let ahead = firstAhead;
     let prior: Promise<Popped | typeof LOST> | undefined;
@@ -313,12 +324,13 @@ export class TurnWorker {
         // Read ahead for the first attempt only: a retry reads afresh.
         ...(withHistory ? { prefetched: withHistory } : {}),
         onCommitIssued: (reply: string) => {
+          if (!this.popRidesWithCommit) return onIssued(reply); // popped after the commit resolves
           popWithCommit = this.popWithCommit(keys, outboxKey, inboundId, raw, held, request, reply, mayPipeline ? this.logLengthAfter(withHistory!) : undefined);
           onIssued(reply);
         },
         onPartial: (text) => {
           const now = Date.now();
-          if (now - lastPartial < WORKER_DEFAULTS.partialEveryMs || held.signal.aborted) return;
+          if (now - lastPartial < WORKER_DEFAULTS.partialEveryMs || held.signal.aborted || !held.isHeld()) return;
           lastPartial = now;
           delivery.partial?.(request, text);
         },

@@ -16,9 +16,11 @@ export const ScriptCode = {
   MISSING: -3,
   /** Any script: the meta hash records another session id (encoded-name collision). */
   ID_COLLISION: -4,
+  /** importSession: the session already exists; nothing changed. */
+  EXISTS: -5,
 } as const;
 
-export type ScriptOutcome = 'ok' | 'duplicate' | 'stale_fence' | 'missing';
+export type ScriptOutcome = 'ok' | 'duplicate' | 'stale_fence' | 'missing' | 'exists';
 
 const OUTCOMES: ReadonlyMap<number, ScriptOutcome | ((script: string, sessionId: string) => Error)> = new Map<
   number,
@@ -28,6 +30,7 @@ const OUTCOMES: ReadonlyMap<number, ScriptOutcome | ((script: string, sessionId:
   [ScriptCode.DUPLICATE, 'duplicate'],
   [ScriptCode.STALE_FENCE, 'stale_fence'],
   [ScriptCode.MISSING, 'missing'],
+  [ScriptCode.EXISTS, 'exists'],
   [
     ScriptCode.ID_COLLISION,
     (script, sessionId) =>

@@ -63,12 +63,12 @@ describe('bot start', () => {
     expect(r.stderr).not.toMatch(/Ctrl-C to stop|Unhandled error event|unexpected error|\n\s+at /);
   });
 
-  it('a store backend that is not part of this build exits 2 and says what to use instead', async () => {
+  it('an unreachable Postgres store: exits 1 at start-up with a clear message, never claims to be ready', async () => {
     await fsp.writeFile(path.join(box.sb.cwd, 'pg.yaml'), 'store:\n  backend: postgres\n  url: postgres://127.0.0.1:1/bothost\n');
     const r = await runCli(box.sb, ['--config', 'pg.yaml', 'start'], { timeoutMs: 15_000 });
     expect(r.timedOut).toBe(false);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/store\.backend "postgres" is not available in this build yet; use "file"/);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Postgres migrate failed: connect ECONNREFUSED[^;]*; check that Postgres is reachable and store\.url is right/);
     expect(r.stderr).not.toMatch(/Ctrl-C to stop|\n\s+at /);
   });
 

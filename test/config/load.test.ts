@@ -80,7 +80,7 @@ describe('full example', () => {
       },
       store: { backend: 'redis', path: '/var/lib/bothost/sessions', max_messages: 500, url: 'redis://localhost:6379', prefix: 'bh' },
       queue: { backend: 'bullmq', concurrency: 4, name: 'turns', redis_url: 'redis://localhost:6379' },
-      session: { scope: 'per_chat' },
+      session: { scope: 'per_chat', reset: { mode: 'none', idle_minutes: 60, at_hour: 4 } },
       bots: [
         {
           platform: 'telegram',

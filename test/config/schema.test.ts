@@ -21,7 +21,7 @@ describe('defaults', () => {
         prefix: 'bothost',
       },
       queue: { backend: 'inline', concurrency: 8, name: 'bothost-turns' },
-      session: { scope: 'per_user' },
+      session: { scope: 'per_user', reset: { mode: 'none', idle_minutes: 60, at_hour: 4 } },
       bots: [],
       gateway: {
         enabled: false,

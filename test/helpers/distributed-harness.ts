@@ -187,14 +187,16 @@ export interface ConfigOptions {
   model?: string;
   concurrency?: number;
   backend?: 'bullmq' | 'inline';
+  /** The whole `store:` line, to run the workers on another store (e.g. postgres). */
+  storeYaml?: string;
 }
 
 export function botsYaml(o: ConfigOptions): string {
   const url = o.redisUrl ?? SHARED_REDIS_URL;
   return [
     `agents: { assistant: { model: ${o.model ?? 'echo'}, max_history: 100000 } }`,
-    `store: { backend: redis, url: "${url}", prefix: "${o.prefix}", max_messages: 100000 }`,
-    `queue: { backend: ${o.backend ?? 'bullmq'}, concurrency: ${o.concurrency ?? 4}, name: "${o.queueName}" }`,
+    o.storeYaml ?? `store: { backend: redis, url: "${url}", prefix: "${o.prefix}", max_messages: 100000 }`,
+    `queue: { backend: ${o.backend ?? 'bullmq'}, concurrency: ${o.concurrency ?? 4}, name: "${o.queueName}"${o.storeYaml ? `, redis_url: "${url}"` : ''} }`,
     'log: { level: info }',
     '',
   ].join('\n');

@@ -36,10 +36,12 @@ const live = new Set<StoreChild>();
 export interface SpawnOptions {
   /** Run under `ulimit -f <blocks>` (RLIMIT_FSIZE): writes past it fail like a full disk. */
   fileSizeLimitBlocks?: number;
+  /** Another child script with the same line protocol (default store-child.mjs). */
+  script?: string;
 }
 
 export function spawnStoreChild(mode: string, args: object, options: SpawnOptions = {}): StoreChild {
-  const nodeArgs = [CHILD_SCRIPT, mode, JSON.stringify(args)];
+  const nodeArgs = [options.script ?? CHILD_SCRIPT, mode, JSON.stringify(args)];
   const proc =
     options.fileSizeLimitBlocks === undefined
       ? spawn(process.execPath, nodeArgs, { stdio: ['pipe', 'pipe', 'pipe'] })

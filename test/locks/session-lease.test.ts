@@ -138,6 +138,24 @@ describe('holdLease', () => {
     expect(h.signal.reason).toMatchObject({ code: 'LEASE_LOST' });
   });
 
+  it('isHeld() knows at once, before any timer runs, that a paused holder lost its lease', async () => {
+    const h = (await holdLease(lease, 's', 300))!;
+    held.push(h);
+    expect(h.isHeld()).toBe(true);
+    // A pause the event loop cannot see (like SIGSTOP): no timer or renewal runs meanwhile.
+    const until = performance.now() + 400;
+    while (performance.now() < until) {
+      /* busy */
+    }
+    expect(h.signal.aborted).toBe(false); // the expiry timer has not had a chance to run
+    expect(h.isHeld()).toBe(false);
+    expect(h.signal.aborted).toBe(true);
+    expect(h.signal.reason).toMatchObject({ code: 'LEASE_LOST' });
+    const released = (await holdLease(lease, 'other', 5_000))!;
+    await released.release();
+    expect(released.isHeld()).toBe(false);
+  });
+
   it('aborts its signal when another token replaces it', async () => {
     const h = (await holdLease(lease, 's', 300))!;
     held.push(h);
