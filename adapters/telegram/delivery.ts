@@ -1,0 +1,211 @@
+/**
+ * Replies on Telegram: typing while the agent works, streamed by throttled edits, then the
+ * final text.
+ *
+ * - Typing: `sendChatAction(typing)` when the turn is accepted and every `typingIntervalMs`
+ *   (Telegram shows it ~5 s) until the reply or failure, at most `typingMaxMs`.
+ * - Streaming: the first partial text is sent as a message at once; later ones edit it, at most
+ *   once per `editIntervalMs` and never two calls at a time (one chain per reply). The preview
+ *   shows the first chunk of the reply so far.
+ * - Final: the first chunk replaces the preview (or is sent), the others follow as new messages.
+ *   A result for a message whose reply this process already delivered (`duplicate`) is not sent
+ *   twice; a duplicate this process has not delivered (e.g. after a crash) is sent.
+ * - Failures are sent as plain text. A send that fails for good is logged with the chat — a
+ *   reply never vanishes silently — and rethrown so the queue may retry the turn.
+ */
+import type { AdapterLogger } from '../../src/core/adapter.js';
+import type { Delivery, TurnRequest, TurnResult } from '../../src/core/turn-queue.js';
+import { TELEGRAM_DEFAULTS } from './config.js';
+import { telegramMessageId } from './normalize.js';
+import { renderReply, type Chunk } from './render.js';
+import { describe, editChunk, sendChunk, type ReplyTarget, type SendApi } from './send.js';
+
+export interface TelegramDeliveryOptions {
+  api: SendApi;
+  logger: AdapterLogger;
+  parseMode: 'html' | 'plain';
+  editIntervalMs?: number;
+  typingIntervalMs?: number;
+  typingMaxMs?: number;
+}
+
+interface ReplyState {
+  target: ReplyTarget;
+  typing?: NodeJS.Timeout;
+  typingUntil: number;
+  /** Every Bot API call of this reply runs on this chain, one at a time. */
+  chain: Promise<void>;
+  previewId?: number;
+  shown?: string;
+  latest?: string;
+  lastEditAt: number;
+  editTimer?: NodeJS.Timeout;
+  finished: boolean;
+}
+
+/** Where the reply to `inbound` goes. */
+export function targetOf(request: TurnRequest): ReplyTarget {
+  const m = request.inbound;
+  const thread = m.threadId !== undefined ? Number(m.threadId) : undefined;
+  const replyTo = telegramMessageId(m.messageId);
+  return {
+    chatId: Number.isSafeInteger(Number(m.chatId)) ? Number(m.chatId) : m.chatId,
+    ...(thread !== undefined && Number.isSafeInteger(thread) ? { threadId: thread } : {}),
+    // In groups the answer quotes the question, so it is clear whom it answers.
+    ...(!m.isDirect && replyTo !== undefined ? { replyToMessageId: replyTo } : {}),
+  };
+}
+
+export class TelegramDelivery implements Delivery {
+  private readonly replies = new Map<string, ReplyState>();
+  /** Replies this process delivered (a duplicate result is not sent twice). */
+  private readonly delivered = new Set<string>();
+  /** Replies finished here (a late `started` or `partial` must not type or preview again). */
+  private readonly done = new Set<string>();
+  private readonly editIntervalMs: number;
+  private readonly typingIntervalMs: number;
+  private readonly typingMaxMs: number;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly options: TelegramDeliveryOptions) {
+    this.editIntervalMs = options.editIntervalMs ?? TELEGRAM_DEFAULTS.streamEditIntervalMs;
+    this.typingIntervalMs = options.typingIntervalMs ?? TELEGRAM_DEFAULTS.typingIntervalMs;
+    this.typingMaxMs = options.typingMaxMs ?? TELEGRAM_DEFAULTS.typingMaxMs;
+  }
+
+  /** The turn was accepted or started: show "typing…" until its reply. Safe to call repeatedly. */
+  started(request: TurnRequest): void {
+    if (this.done.has(keyOf(request))) return;
+    const s = this.state(request);
+    if (s.typing || s.finished) return;
+    const tick = () => {
+      if (s.finished || Date.now() > s.typingUntil) return this.stopTyping(s, request);
+      const { chatId, threadId } = s.target;
+      this.track(this.options.api.sendChatAction(chatId, 'typing', threadId !== undefined ? { message_thread_id: threadId } : {})).catch(() => undefined);
+    };
+    s.typing = setInterval(tick, this.typingIntervalMs);
+    s.typing.unref();
+    tick();
+  }
+
+  partial(request: TurnRequest, textSoFar: string): void {
+    if (this.done.has(keyOf(request))) return;
+    const s = this.state(request);
+    if (s.finished) return;
+    s.latest = textSoFar;
+    if (s.editTimer) return;
+    const wait = Math.max(0, s.lastEditAt + this.editIntervalMs - Date.now());
+    s.editTimer = setTimeout(() => {
+      s.editTimer = undefined;
+      s.chain = s.chain.then(() => this.showPreview(s)).catch((err) => this.options.logger.debug({ err: describe(err) }, 'preview edit failed'));
+      this.track(s.chain);
+    }, wait);
+  }
+
+  async final(result: TurnResult): Promise<void> {
+    const key = keyOf(result.request);
+    if (result.duplicate && this.delivered.has(key)) {
+      this.finish(result.request);
+      return;
+    }
+    await this.complete(result.request, renderReply(result.reply, { mode: this.options.parseMode }));
+    remember(this.delivered, key);
+  }
+
+  async failed(request: TurnRequest, message: string): Promise<void> {
+    await this.complete(request, renderReply(message, { mode: 'plain' }));
+  }
+
+  /** Resolves when every call started so far has settled (for a graceful stop). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Stops every typing timer and pending edit. */
+  close(): void {
+    for (const [key, s] of this.replies) {
+      s.finished = true;
+      clearTimeout(s.editTimer);
+      clearInterval(s.typing);
+      this.replies.delete(key);
+    }
+  }
+
+  private async complete(request: TurnRequest, chunks: Chunk[]): Promise<void> {
+    const s = this.finish(request);
+    const work = s.chain.then(async () => {
+      const { api, logger } = this.options;
+      const all = chunks.length > 0 ? chunks : [{ text: '(empty reply)', plain: '(empty reply)' }];
+      try {
+        let first = true;
+        for (const chunk of all) {
+          if (first && s.previewId !== undefined) {
+            if (chunk.text !== s.shown) await editChunk(api, s.target, s.previewId, chunk, logger);
+          } else {
+            await sendChunk(api, s.target, chunk, logger, first);
+          }
+          first = false;
+        }
+      } catch (err) {
+        logger.error({ chat: s.target.chatId, session: request.sessionId, err: describe(err) }, 'could not deliver a reply to telegram');
+        throw err;
+      }
+    });
+    // Later calls on this reply (none expected) wait for this one but not for its failure.
+    s.chain = work.catch(() => undefined);
+    await this.track(work);
+  }
+
+  private async showPreview(s: ReplyState): Promise<void> {
+    if (s.finished || s.latest === undefined) return;
+    const chunk = renderReply(s.latest, { mode: this.options.parseMode })[0];
+    if (!chunk || chunk.text === s.shown) return;
+    s.lastEditAt = Date.now();
+    const { api, logger } = this.options;
+    s.previewId = s.previewId === undefined ? await sendChunk(api, s.target, chunk, logger, true) : await editChunk(api, s.target, s.previewId, chunk, logger);
+    s.shown = chunk.text;
+    s.lastEditAt = Date.now();
+  }
+
+  private state(request: TurnRequest): ReplyState {
+    const key = keyOf(request);
+    let s = this.replies.get(key);
+    if (!s) {
+      s = { target: targetOf(request), typingUntil: Date.now() + this.typingMaxMs, chain: Promise.resolve(), lastEditAt: 0, finished: false };
+      this.replies.set(key, s);
+    }
+    return s;
+  }
+
+  private finish(request: TurnRequest): ReplyState {
+    const s = this.state(request);
+    s.finished = true;
+    clearTimeout(s.editTimer);
+    s.editTimer = undefined;
+    this.stopTyping(s, request);
+    this.replies.delete(keyOf(request));
+    remember(this.done, keyOf(request));
+    return s;
+  }
+
+  private stopTyping(s: ReplyState, request: TurnRequest): void {
+    clearInterval(s.typing);
+    s.typing = undefined;
+    if (!s.finished && Date.now() > s.typingUntil) this.replies.delete(keyOf(request));
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+}
+
+const keyOf = (r: TurnRequest) => `${r.inbound.botId}|${r.inbound.messageId}`;
+
+/** A bounded set: the oldest key goes when it is full. */
+function remember(set: Set<string>, key: string): void {
+  set.delete(key);
+  set.add(key);
+  if (set.size > TELEGRAM_DEFAULTS.deliveredMemory) set.delete(set.values().next().value!);
+}
