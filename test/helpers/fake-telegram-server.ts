@@ -283,6 +283,7 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
 
   function pushUpdate(update: Record<string, any>): number {
     const u = { ...update, update_id: update.update_id ?? nextUpdateId++ };
+    nextUpdateId = Math.max(nextUpdateId, u.update_id + 1);
     if (webhook) {
       void deliverToWebhook(u);
       return u.update_id;
