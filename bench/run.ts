@@ -2,12 +2,14 @@
 import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
 import { Report } from './report.js';
+import { benchTelegram } from './telegram.bench.js';
 
 const report = new Report();
 const only = process.argv[2];
 const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['file-store', benchFileStore],
   ['distributed', benchDistributed],
+  ['telegram', benchTelegram],
 ];
 for (const [name, fn] of sections) {
   if (only && only !== name) continue;

@@ -79,11 +79,13 @@ export function registerTelegram(program: Command): void {
           })();
         });
         await Promise.race([shutdown, stopOnFatal]);
+        // Read before stopping: a start still retrying ends with ADAPTER_STOPPED, which is no failure.
+        const failure = fatal;
         say('bothost: stopping — finishing turns in flight…');
         await running?.stop();
         await host.close();
         leadership?.close();
-        if (fatal) throw fatal;
+        if (failure) throw failure;
         say('bothost: stopped.');
         return EXIT.ok;
       }),
