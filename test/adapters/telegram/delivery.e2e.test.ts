@@ -108,4 +108,21 @@ describe('bot telegram: delivery', () => {
     expect(t.fake.messages(USER.id)).toHaveLength(1);
     await stopCli(cli);
   });
+
+  it('SIGTERM while a turn runs: polling stops, the turn finishes, its reply is sent, exit 0', async () => {
+    replies.set('slow one', { text: 'finished after the signal', delayMs: 700 });
+    await writeConfig(t.sb, telegramYaml({ apiRoot: t.fake.url, top }));
+    const cli = await startTelegram(t.sb, [], modelEnv());
+    const before = model.requests.length;
+    t.fake.userSays({ chat: dm, from: USER, text: 'slow one' });
+    await until('the model call started', () => model.requests.length > before);
+    const killedAt = Date.now();
+    cli.proc.kill('SIGTERM');
+    const done = await cli.exited(20_000);
+    expect(done.code, done.stderr).toBe(0);
+    expect(t.fake.messages(USER.id).some((m) => m.visible === 'finished after the signal')).toBe(true);
+    expect(done.stderr).toMatch(/stopping — finishing turns in flight/);
+    // No new poll once the stop began: no update is taken that could no longer be answered.
+    expect(t.fake.callsOf('getUpdates').filter((c) => c.at > killedAt + 100)).toEqual([]);
+  });
 });

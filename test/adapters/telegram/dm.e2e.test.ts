@@ -30,7 +30,18 @@ describe('bot telegram: direct messages', () => {
     await stopCli(cli);
 
     const show = await runCli(t.sb, ['session', 'show', 'bot_telegram_4242']);
+    expect(show.stdout).toContain("What's my name?");
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toContain('Hi, my name is Ada');
+  });
+
+  it('a photo with a caption and a bare document reach the agent as text with a note of the attachment', async () => {
+    await writeConfig(t.sb, telegramYaml({ apiRoot: t.fake.url }));
+    const cli = await startTelegram(t.sb);
+    t.fake.userSays({ chat: dm, from: ALICE, caption: 'look at this', photo: true });
+    await until('photo reply', () => replyMatching(t.fake, ALICE.id, /you said "look at this\n\[attached photo\]"/));
+    t.fake.userSays({ chat: dm, from: ALICE, document: { file_name: 'report.pdf', mime_type: 'application/pdf' } });
+    await until('document reply', () => replyMatching(t.fake, ALICE.id, /turn 2: you said "\[attached document "report\.pdf" \(application\/pdf\)\]"/));
+    await stopCli(cli);
   });
 });
