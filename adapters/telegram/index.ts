@@ -11,7 +11,7 @@
 import { Bot, type Context } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import { botPolicyOf, type AdapterHost, type AdapterLogger, type BotPolicy, type Leadership, type PlatformAdapter } from '../../src/core/adapter.js';
-import { BotHostError } from '../../src/core/errors.js';
+import { BotHostError, ConfigError } from '../../src/core/errors.js';
 import type { InboundMessage } from '../../src/core/inbound.js';
 import { decisionOf } from './api-errors.js';
 import { TELEGRAM_DEFAULTS, TelegramAdapterConfig } from './config.js';
@@ -56,7 +56,6 @@ export function createTelegramAdapter(config: TelegramAdapterConfig, host: Adapt
   });
   const stopping = new AbortController();
   let policy: BotPolicy | undefined;
-  let unregister: (() => void) | undefined;
   let poller: LongPoller | undefined;
   let webhook: WebhookServer | undefined;
   let started: Promise<void> | undefined;
@@ -105,7 +104,9 @@ export function createTelegramAdapter(config: TelegramAdapterConfig, host: Adapt
   async function run(signal: AbortSignal): Promise<void> {
     const me = await connect(signal);
     policy = botPolicyOf(config, host.scope, me.username);
-    unregister = host.delivery.register(config.id, delivery);
+    // Stays registered after stop(): replies of turns still running are delivered while the host
+    // drains its queue; the route dies with the host.
+    host.delivery.register(config.id, delivery);
     if (config.set_commands) {
       await bot.api
         .setMyCommands(Object.entries(host.commands).map(([command, description]) => ({ command, description })))
@@ -158,8 +159,7 @@ export function createTelegramAdapter(config: TelegramAdapterConfig, host: Adapt
         await started?.catch(() => undefined);
         await poller?.stop();
         await webhook?.close();
-        // Replies of turns still running keep flowing (the host drains its queue after this);
-        // only in-flight sends are awaited here.
+        // Only sends in flight are awaited here; replies of turns still running keep flowing.
         await delivery.idle();
       })();
       return stopped;
@@ -171,7 +171,7 @@ function chooseLeadership(config: TelegramAdapterConfig, host: AdapterHost): Lea
   if (config.mode !== 'polling' || config.leader === 'none') return undefined;
   const source = host.leadership;
   if (config.leader === 'redis' && !source) {
-    throw new BotHostError('CONFIG_INVALID', `bots entry "${config.id}" has leader: redis but no Redis is configured: set queue.redis_url (or a redis store) in bots.yaml, or REDIS_URL`);
+    throw new ConfigError(`bot "${config.id}" has leader: redis but no Redis is configured: set queue.redis_url (or a redis store) in bots.yaml, or REDIS_URL`, 'leader');
   }
   if (!source || (config.leader === 'auto' && !source.configured)) return undefined;
   return source.open({ ttlMs: config.leader_ttl_ms });

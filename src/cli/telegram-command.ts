@@ -1,7 +1,7 @@
 /**
  * `bot telegram`: run one Telegram bot in this process. The bot is the bots.yaml telegram entry
  * named by `--bot` (default: the first one; none: built-in defaults); the token is
- * TELEGRAM_BOT_TOKEN when set, else the entry's `token`. SIGINT/SIGTERM stop receiving, finish
+ * TELEGRAM_BOT_TOKEN when set, else the entry's `token` (with `--bot`: the entry's first). SIGINT/SIGTERM stop receiving, finish
  * the turns in flight (their replies are still sent) and exit 0.
  */
 import type { Command } from 'commander';
@@ -34,7 +34,10 @@ export function pickTelegramEntry(loaded: LoadedConfig, botId: string | undefine
     unknown_user_policy: 'allow',
     group_policy: 'mention_only',
   };
-  const token = env[TOKEN_ENV]?.trim() || base.token;
+  // `--bot` names an entry, so its own token wins; otherwise the environment does (the usual
+  // `TELEGRAM_BOT_TOKEN=… npx bot telegram`).
+  const fromEnv = env[TOKEN_ENV]?.trim() || undefined;
+  const token = botId !== undefined ? (base.token ?? fromEnv) : (fromEnv ?? base.token);
   if (!token) {
     const where = found ? `bots[${found.i}].token in ${loaded.file ?? 'bots.yaml'}` : `a telegram entry in ${loaded.file ?? 'bots.yaml'} (bots: [{ platform: telegram, token: \${${TOKEN_ENV}} }])`;
     throw new BotHostError('TELEGRAM_TOKEN_MISSING', `${TOKEN_ENV} is not set and no token is configured: export ${TOKEN_ENV}=<token from @BotFather> or set ${where}`);
