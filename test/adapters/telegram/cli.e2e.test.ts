@@ -23,6 +23,13 @@ describe('bot telegram: operator errors', () => {
     expect(r.all).not.toContain(FAKE_TOKEN);
   });
 
+  it('bot config check validates the telegram keys too, with the line', async () => {
+    await writeConfig(t.sb, 'bots:\n  - platform: telegram\n    token: "1:x"\n    forum_topics: per_topic\n');
+    const r = await runCli(t.sb, ['config', 'check'], { timeoutMs: 15_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bots\.yaml:4: bots\[0\]\.forum_topics: unknown forum topics "per_topic"; choose one of shared, per_thread/);
+  });
+
   it('a token Telegram rejects (401): exits 1 with what to check, token never printed', async () => {
     await writeConfig(t.sb, telegramYaml({ apiRoot: t.fake.url }));
     const r = await runCli(t.sb, ['telegram'], { env: { TELEGRAM_BOT_TOKEN: '999:WRONG-FAKE-TOKEN' }, timeoutMs: 15_000 });
