@@ -19,6 +19,7 @@ import { TELEGRAM_DEFAULTS } from './config.js';
 import { telegramMessageId } from './normalize.js';
 import { renderReply, type Chunk } from './render.js';
 import { describe, editChunk, sendChunk, type ReplyTarget, type SendApi } from './send.js';
+import { TypingIndicator } from './typing.js';
 
 export interface TelegramDeliveryOptions {
   api: SendApi;
@@ -31,8 +32,7 @@ export interface TelegramDeliveryOptions {
 
 interface ReplyState {
   target: ReplyTarget;
-  typing?: NodeJS.Timeout;
-  typingUntil: number;
+  typing: TypingIndicator;
   /** Every Bot API call of this reply runs on this chain, one at a time. */
   chain: Promise<void>;
   previewId?: number;
@@ -76,16 +76,7 @@ export class TelegramDelivery implements Delivery {
   /** The turn was accepted or started: show "typing…" until its reply. Safe to call repeatedly. */
   started(request: TurnRequest): void {
     if (this.done.has(keyOf(request))) return;
-    const s = this.state(request);
-    if (s.typing || s.finished) return;
-    const tick = () => {
-      if (s.finished || Date.now() > s.typingUntil) return this.stopTyping(s, request);
-      const { chatId, threadId } = s.target;
-      this.track(this.options.api.sendChatAction(chatId, 'typing', threadId !== undefined ? { message_thread_id: threadId } : {})).catch(() => undefined);
-    };
-    s.typing = setInterval(tick, this.typingIntervalMs);
-    s.typing.unref();
-    tick();
+    this.state(request).typing.start();
   }
 
   partial(request: TurnRequest, textSoFar: string): void {
@@ -126,7 +117,7 @@ export class TelegramDelivery implements Delivery {
     for (const [key, s] of this.replies) {
       s.finished = true;
       clearTimeout(s.editTimer);
-      clearInterval(s.typing);
+      s.typing.stop();
       this.replies.delete(key);
     }
   }
@@ -171,8 +162,22 @@ export class TelegramDelivery implements Delivery {
     const key = keyOf(request);
     let s = this.replies.get(key);
     if (!s) {
-      s = { target: targetOf(request), typingUntil: Date.now() + this.typingMaxMs, chain: Promise.resolve(), lastEditAt: 0, finished: false };
+      const target = targetOf(request);
+      const { api } = this.options;
+      const typing = new TypingIndicator(
+        () => this.track(api.sendChatAction(target.chatId, 'typing', target.threadId !== undefined ? { message_thread_id: target.threadId } : {})),
+        this.typingIntervalMs,
+        this.typingMaxMs,
+      );
+      s = { target, typing, chain: Promise.resolve(), lastEditAt: 0, finished: false };
       this.replies.set(key, s);
+      // Bounded: a reply whose result never arrives (lost in transit) is forgotten eventually.
+      if (this.replies.size > TELEGRAM_DEFAULTS.deliveredMemory) {
+        const [oldKey, old] = this.replies.entries().next().value!;
+        old.typing.stop();
+        clearTimeout(old.editTimer);
+        this.replies.delete(oldKey);
+      }
     }
     return s;
   }
@@ -182,16 +187,10 @@ export class TelegramDelivery implements Delivery {
     s.finished = true;
     clearTimeout(s.editTimer);
     s.editTimer = undefined;
-    this.stopTyping(s, request);
+    s.typing.stop();
     this.replies.delete(keyOf(request));
     remember(this.done, keyOf(request));
     return s;
-  }
-
-  private stopTyping(s: ReplyState, request: TurnRequest): void {
-    clearInterval(s.typing);
-    s.typing = undefined;
-    if (!s.finished && Date.now() > s.typingUntil) this.replies.delete(keyOf(request));
   }
 
   private track<T>(p: Promise<T>): Promise<T> {

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
 import type { PlatformAdapter } from '../core/adapter.js';
 import type { BotHostError } from '../core/errors.js';
-import { adapterHostOf, createAdapter, loadTelegramAdapter, type AdapterLoader } from '../host/adapters.js';
+import { adapterHostOf, checkAdapterEntry, loadTelegramAdapter, type AdapterLoader, type CheckedAdapter } from '../host/adapters.js';
 import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
 import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
@@ -39,25 +39,24 @@ export function registerStart(program: Command): void {
     .action(
       action(async (_opts: unknown, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+        // Each runnable bot's own keys are validated before anything connects (exit 2 on error).
+        const skipped = new Map<number, string>();
+        const checked: CheckedAdapter[] = [];
+        for (const [i, bot] of loaded.config.bots.entries()) {
+          const reason = skipReason(bot, i, loaded.missingEnv);
+          if (reason) skipped.set(i, reason);
+          else checked.push(await checkAdapterEntry(AVAILABLE_ADAPTERS[bot.platform]!, loaded, i, bot));
+        }
         const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);
         const host = await openHost(loaded, logger);
         const say = (line: string) => process.stderr.write(`${line}\n`);
         const leadership = leadershipSourceOf(loaded.config, process.env, logger);
         const adapterHost = adapterHostOf(host, logger, leadership, (err) => say(`  bot stopped: ${err.message}`));
-        const adapters: PlatformAdapter[] = [];
         say(`bothost: config ${loaded.file ?? '(built-in defaults)'}; sessions in ${host.config.store.backend === 'file' ? host.config.store.path : host.config.store.backend}`);
         for (const n of host.notices) say(`  note: ${n}`);
-        let running = 0;
-        for (const [i, bot] of loaded.config.bots.entries()) {
-          const reason = skipReason(bot, i, loaded.missingEnv);
-          if (reason) {
-            say(`  ${bot.id}: skipped — ${reason}`);
-            continue;
-          }
-          // A config error in an adapter's own keys stops start-up (exit 2) like any other.
-          adapters.push(await createAdapter(AVAILABLE_ADAPTERS[bot.platform]!, loaded, i, bot, adapterHost));
-          running++;
-        }
+        for (const [i, reason] of skipped) say(`  ${loaded.config.bots[i]!.id}: skipped — ${reason}`);
+        const adapters: PlatformAdapter[] = checked.map((c) => c.create(adapterHost));
+        const running = adapters.length;
         // Started in the background: one bot that cannot connect yet must not hold up the others.
         for (const adapter of adapters) {
           adapter.start().then(

@@ -5,10 +5,9 @@
  * the turns in flight (their replies are still sent) and exit 0.
  */
 import type { Command } from 'commander';
-import type { PlatformAdapter } from '../core/adapter.js';
 import { BotHostError, UnknownNameError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load.js';
-import { adapterHostOf, createAdapter, loadTelegramAdapter, type BotEntry } from '../host/adapters.js';
+import { adapterHostOf, checkAdapterEntry, loadTelegramAdapter, type BotEntry } from '../host/adapters.js';
 import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
 import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
@@ -55,40 +54,36 @@ export function registerTelegram(program: Command): void {
       action(async (opts: { bot?: string }, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
         const { entry, index } = pickTelegramEntry(loaded, opts.bot, process.env);
+        // Validated before anything connects: a config error must not wait for Redis.
+        const checked = await checkAdapterEntry(loadTelegramAdapter, loaded, Math.max(index, 0), entry);
         const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);
         const say = (line: string) => process.stderr.write(`${line}\n`);
-        // Validate before connecting anything: a config error should not wait for Redis.
         const leadership = leadershipSourceOf(loaded.config, process.env, logger);
         const host = await openHost(loaded, logger);
-        let fatal: Error | undefined;
-        let running: PlatformAdapter | undefined;
+        for (const n of host.notices) say(`  note: ${n}`);
+
+        let failure: Error | undefined;
+        let failed!: () => void;
+        const stoppedByFailure = new Promise<void>((resolve) => (failed = resolve));
+        const fail = (err: Error) => {
+          failure ??= err;
+          failed();
+        };
+        const adapter = checked.create(adapterHostOf(host, logger, leadership, fail));
+        // Handlers before the ready line, as in `bot start`.
         const shutdown = waitForShutdown();
-        const stopOnFatal = new Promise<void>((resolve) => {
-          const adapterHost = adapterHostOf(host, logger, leadership, (err) => {
-            fatal = err;
-            resolve();
-          });
-          void (async () => {
-            try {
-              const adapter = await createAdapter(loadTelegramAdapter, loaded, Math.max(index, 0), entry, adapterHost);
-              running = adapter;
-              for (const n of host.notices) say(`  note: ${n}`);
-              await adapter.start();
-              say(`bothost: telegram bot ${adapter.account ?? entry.id} running (sessions in ${host.config.store.backend === 'file' ? host.config.store.path : host.config.store.backend}). Ctrl-C to stop.`);
-            } catch (err) {
-              fatal = err as Error;
-              resolve();
-            }
-          })();
-        });
-        await Promise.race([shutdown, stopOnFatal]);
+        adapter.start().then(() => {
+          const sessions = host.config.store.backend === 'file' ? host.config.store.path : host.config.store.backend;
+          say(`bothost: telegram bot ${adapter.account ?? entry.id} running (sessions in ${sessions}). Ctrl-C to stop.`);
+        }, fail);
+        await Promise.race([shutdown, stoppedByFailure]);
         // Read before stopping: a start still retrying ends with ADAPTER_STOPPED, which is no failure.
-        const failure = fatal;
+        const reason = failure;
         say('bothost: stopping — finishing turns in flight…');
-        await running?.stop();
+        await adapter.stop();
         await host.close();
         leadership?.close();
-        if (failure) throw failure;
+        if (reason) throw reason;
         say('bothost: stopped.');
         return EXIT.ok;
       }),

@@ -27,20 +27,20 @@ export const loadTelegramAdapter: AdapterLoader = async () => {
 
 export type BotEntry = LoadedConfig['config']['bots'][number];
 
+/** A bots[] entry validated by its adapter's schema, ready to create the adapter from. */
+export interface CheckedAdapter {
+  readonly botId: string;
+  create(host: AdapterHost): PlatformAdapter;
+}
+
 /**
- * Validates `entry` (bots[index], possibly with a token filled in from the environment) and
- * creates the adapter. Throws ConfigError naming the line, or the adapter's own BotHostError.
+ * Validates `entry` (bots[index], possibly with a token filled in from the environment) with its
+ * adapter's schema. Throws ConfigError naming the line. Nothing connects yet.
  */
-export async function createAdapter(
-  load: AdapterLoader,
-  loaded: LoadedConfig,
-  index: number,
-  entry: BotEntry,
-  adapterHost: AdapterHost,
-): Promise<PlatformAdapter> {
+export async function checkAdapterEntry(load: AdapterLoader, loaded: LoadedConfig, index: number, entry: BotEntry): Promise<CheckedAdapter> {
   const mod = await load();
   const config = parseSection(loaded, ['bots', index], mod.schema, entry);
-  return mod.create(config as never, adapterHost);
+  return { botId: entry.id, create: (host) => mod.create(config as never, host) };
 }
 
 export function adapterHostOf(host: Host, logger: Logger, leadership: LeadershipSource | undefined, onFatal?: (err: Error) => void): AdapterHost {
