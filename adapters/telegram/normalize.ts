@@ -2,7 +2,8 @@
  * A Telegram update → the platform-neutral InboundMessage (or null: nothing for the agent).
  *
  * - Only new messages (`message`) reach the agent; edits, channel posts, service messages
- *   (joins, pins, topic creation) and other bots' messages are ignored.
+ *   (joins, pins, topic creation) and other bots' messages are ignored. An anonymous group
+ *   admin (or a linked channel) is the user `sender_chat.id`.
  * - `messageId` is `<chat id>:<message id>` (Telegram message ids are unique per chat only), the
  *   idempotency key; a redelivered update produces the same one.
  * - Photos, documents, voice … become attachments the turn runner notes in words; a caption is
@@ -23,7 +24,10 @@ export interface NormalizeContext {
 
 export function normalizeUpdate(update: Update, ctx: NormalizeContext): InboundMessage | null {
   const msg = update.message;
-  if (!msg || !msg.from || msg.from.is_bot) return null;
+  // Bots are ignored, except Telegram's stand-ins for an anonymous group admin or a channel
+  // posting in a group (`sender_chat` set): they speak as that chat.
+  if (!msg || !msg.from || (msg.from.is_bot && !msg.sender_chat)) return null;
+  const sender = msg.sender_chat ? { id: msg.sender_chat.id, username: 'username' in msg.sender_chat ? msg.sender_chat.username : undefined } : msg.from;
   const attachments = attachmentsOf(msg);
   const rawText = msg.text ?? msg.caption ?? '';
   if (rawText.trim() === '' && attachments.length === 0) return null;
@@ -48,7 +52,7 @@ export function normalizeUpdate(update: Update, ctx: NormalizeContext): InboundM
     platform: 'telegram',
     botId: ctx.botId,
     chatId: String(msg.chat.id),
-    userId: String(msg.from.id),
+    userId: String(sender.id),
     ...(isTopicMessage ? { threadId: String(msg.message_thread_id) } : {}),
     messageId: `${msg.chat.id}:${msg.message_id}`,
     text,
@@ -56,7 +60,7 @@ export function normalizeUpdate(update: Update, ctx: NormalizeContext): InboundM
     isDirect: msg.chat.type === 'private',
     mentionsBot,
     ...(realReply ? { replyTo: { messageId: `${msg.chat.id}:${reply.message_id}`, isBot: reply.from?.id === ctx.me.id } } : {}),
-    ...(msg.from.username ? { userName: msg.from.username } : {}),
+    ...(sender.username ? { userName: sender.username } : {}),
     receivedAt: (ctx.now ?? Date.now)(),
   };
 }

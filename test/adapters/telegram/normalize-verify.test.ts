@@ -51,6 +51,10 @@ describe('normalizeUpdate', () => {
     expect(normalizeUpdate(update({ new_chat_members: [user] }), ctx)).toBeNull();
     expect(normalizeUpdate({ update_id: 2, edited_message: { message_id: 1, date: 0, chat: dm, from: user, text: 'x' } } as unknown as Update, ctx)).toBeNull();
     expect(normalizeUpdate(update({ text: 'hi', from: { ...user, is_bot: true } }), ctx)).toBeNull();
+    // An anonymous admin speaks as the group (Telegram's GroupAnonymousBot is the `from`).
+    const anon = normalizeUpdate(update({ chat: group, text: 'admin here', from: { id: 1087968824, is_bot: true, first_name: 'Group', username: 'GroupAnonymousBot' }, sender_chat: { id: -100, type: 'supergroup', title: 'G' } }), ctx)!;
+    expect(anon.userId).toBe('-100');
+    expect(anon.userName).toBeUndefined();
   });
 });
 
