@@ -297,10 +297,10 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
     return u.update_id;
   }
 
-  /** POST to the webhook like Telegram: retried (here up to 5 times, 200 ms apart) until a 2xx. */
+  /** POST to the webhook like Telegram: retried (here up to 100 times, 200 ms apart) until a 2xx. */
   async function deliverToWebhook(u: Record<string, any>) {
     const hook = webhook!;
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < 100; attempt++) {
       const status = await postJson(hook.url, u, hook.secret ? { 'X-Telegram-Bot-Api-Secret-Token': hook.secret } : {}).catch(() => 0);
       if (!webhookAttempts.has(u.update_id)) webhookAttempts.set(u.update_id, []);
       webhookAttempts.get(u.update_id)!.push(status);

@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkEchoLog, distributedSuite, makeEnv, openRedis, OwnRedis, sleep, startWorker, uniqueNames } from '../../helpers/distributed-harness.js';
+import { checkEchoLog, distributedSuite, freePort, makeEnv, openRedis, OwnRedis, sleep, startWorker, uniqueNames } from '../../helpers/distributed-harness.js';
 import { FAKE_TOKEN, startFakeTelegram, type FakeTelegram } from '../../helpers/fake-telegram-server.js';
 import { killAllCli, startCli } from '../../helpers/run-cli.js';
 import { RedisSessionStore } from '../../../src/sessions/redis-session-store.js';
@@ -60,5 +60,42 @@ describe('bot telegram (BullMQ) through a Redis outage', () => {
     cli.proc.kill('SIGTERM');
     const done = await cli.exited(20_000);
     expect(done.code, done.stderr).toBe(0);
+  });
+
+  it('webhook mode: while Redis is down the webhook answers 503 (Telegram redelivers); afterwards the update is answered once', async () => {
+    const redis = await OwnRedis.start(['--maxmemory-policy', 'noeviction']);
+    const { prefix, queueName } = uniqueNames('tg-outage-wh');
+    const env = await makeEnv({ prefix, queueName, redisUrl: redis.url }, { TELEGRAM_BOT_TOKEN: FAKE_TOKEN });
+    const port = await freePort();
+    await fsp.appendFile(
+      env.configPath,
+      ['bots:', '  - platform: telegram', `    api_root: ${fake.url}`, '    mode: webhook', `    webhook: { url: "http://127.0.0.1:${port}/hook", secret: outage-secret, port: ${port} }`, ...Object.entries(FAST_TELEGRAM).map(([k, v]) => `    ${k}: ${v}`), ''].join('\n'),
+    );
+    const worker = startWorker('w1', env);
+    await worker.ready();
+    const cli = startCli(env.sandbox, ['--config', env.configPath, 'telegram'], { timeoutMs: 120_000 });
+    await cli.waitForStderr(READY, { timeoutMs: 20_000 });
+    fake.userSays({ chat: dm, from: USER, text: 'hook before' });
+    await until('turn 1', () => replyMatching(fake, USER.id, /turn 1: you said "hook before"/), 20_000);
+
+    await redis.stop('SIGKILL');
+    const id = fake.userSays({ chat: dm, from: USER, text: 'hook during' });
+    await until('a refused delivery', () => (fake.webhookAttempts.get(id) ?? []).some((s) => s >= 500), 20_000);
+    expect(fake.webhookAttempts.get(id)!.every((s) => s === 503)).toBe(true);
+    await redis.launch();
+    await until('turn 2 after the restart', () => replyMatching(fake, USER.id, /turn 2: you said "hook during"/), 45_000);
+    expect(fake.webhookAttempts.get(id)!.at(-1)).toBe(200);
+
+    const client = await openRedis(redis.url);
+    try {
+      const entries = await new RedisSessionStore({ client, prefix, maxMessages: 1000 }).getEntries(`bot_telegram_${USER.id}`);
+      checkEchoLog(entries);
+      expect(entries.filter((e) => e.role === 'user').map((e) => e.content)).toEqual(['hook before', 'hook during']);
+    } finally {
+      client.disconnect();
+    }
+    expect(cli.stderr()).toMatch(/telegram will deliver it again/);
+    cli.proc.kill('SIGTERM');
+    expect((await cli.exited(20_000)).code).toBe(0);
   });
 });
