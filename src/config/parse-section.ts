@@ -4,6 +4,7 @@
  * go through the loader's machinery — describeIssue for the wording, the loader's source map
  * for YAML path and line — so they read `bots.yaml:12: bots[0].mode: unknown mode "pol"; …`.
  */
+import path from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { describeIssue } from './describe-issue.js';
@@ -23,7 +24,8 @@ export function parseSection<S extends z.ZodType>(loaded: Pick<LoadedConfig, 'so
       const full = [...at, ...issue.path];
       const located = loaded.source?.locate(full) ?? { path: formatYamlPath(full), line: 1 };
       const variable = loaded.missingEnv[located.path];
-      const message = variable ? `\`${variable}\` is not set: export it or put the value in bots.yaml at ${located.path}` : issue.message;
+      const file = path.basename(loaded.source?.display ?? 'bots.yaml');
+      const message = variable ? `\`${variable}\` is not set: export it or put the value in ${file} at ${located.path}` : issue.message;
       issues.push({ path: located.path, line: located.line, message });
     }
   }
