@@ -116,7 +116,12 @@ export function createTelegramAdapter(config: TelegramAdapterConfig, host: Adapt
       const w = config.webhook;
       const path = w.path ?? (new URL(w.url).pathname || '/');
       webhook = await startWebhookServer({ host: w.host, port: w.port, path, secret: w.secret, handle, isRetryable, logger });
-      await bot.api.setWebhook(w.url, { secret_token: w.secret, allowed_updates: ['message'], drop_pending_updates: config.drop_pending_updates });
+      try {
+        await bot.api.setWebhook(w.url, { secret_token: w.secret, allowed_updates: ['message'], drop_pending_updates: config.drop_pending_updates });
+      } catch (err) {
+        await webhook.close();
+        throw new BotHostError('TELEGRAM_WEBHOOK_REJECTED', `Telegram did not accept the webhook ${originOf(w.url)} (${describe(err)}); check webhook.url (Telegram needs https on port 443, 80, 88 or 8443)`, { cause: err });
+      }
       logger.info({ bot: config.id, username: me.username, listen: `${w.host}:${webhook.port}${path}` }, 'telegram webhook ready');
       return;
     }
