@@ -4,9 +4,9 @@
  *
  * - Typing: `sendChatAction(typing)` when the turn is accepted and every `typingIntervalMs`
  *   (Telegram shows it ~5 s) until the reply or failure, at most `typingMaxMs`.
- * - Streaming: the first partial text is sent as a message at once; later ones edit it, at most
- *   once per `editIntervalMs` and never two calls at a time (one chain per reply). The preview
- *   shows the first chunk of the reply so far.
+ * - Streaming: the first partial text is sent as a message at once; later ones edit it, each
+ *   edit `editIntervalMs` after the previous call completed, never two calls at a time (one
+ *   chain per reply). The preview shows the first chunk of the reply so far.
  * - Final: the first chunk replaces the preview (or is sent), the others follow as new messages.
  *   A result for a message whose reply this process already delivered (`duplicate`) is not sent
  *   twice; a duplicate this process has not delivered (e.g. after a crash) is sent.
@@ -38,8 +38,12 @@ interface ReplyState {
   previewId?: number;
   shown?: string;
   latest?: string;
+  /** The text the last preview was rendered from. */
+  previewedFrom?: string;
+  /** When the last preview call completed. */
   lastEditAt: number;
   editTimer?: NodeJS.Timeout;
+  previewBusy: boolean;
   finished: boolean;
 }
 
@@ -84,13 +88,7 @@ export class TelegramDelivery implements Delivery {
     const s = this.state(request);
     if (s.finished) return;
     s.latest = textSoFar;
-    if (s.editTimer) return;
-    const wait = Math.max(0, s.lastEditAt + this.editIntervalMs - Date.now());
-    s.editTimer = setTimeout(() => {
-      s.editTimer = undefined;
-      s.chain = s.chain.then(() => this.showPreview(s)).catch((err) => this.options.logger.debug({ err: describe(err) }, 'preview edit failed'));
-      this.track(s.chain);
-    }, wait);
+    this.schedulePreview(s);
   }
 
   async final(result: TurnResult): Promise<void> {
@@ -147,15 +145,40 @@ export class TelegramDelivery implements Delivery {
     await this.track(work);
   }
 
+  /**
+   * One preview update at a time, each due `editIntervalMs` after the previous one *completed*
+   * (so Telegram never receives two within the interval, however slow a call was); text that
+   * arrived meanwhile goes out in the next update.
+   */
+  private schedulePreview(s: ReplyState): void {
+    if (s.editTimer || s.previewBusy || s.finished) return;
+    const wait = Math.max(0, s.lastEditAt + this.editIntervalMs - Date.now());
+    s.editTimer = setTimeout(() => {
+      s.editTimer = undefined;
+      s.previewBusy = true;
+      s.chain = s.chain
+        .then(() => this.showPreview(s))
+        .catch((err) => this.options.logger.debug({ err: describe(err) }, 'preview edit failed'))
+        .finally(() => {
+          s.previewBusy = false;
+          if (s.latest !== s.previewedFrom) this.schedulePreview(s);
+        });
+      this.track(s.chain);
+    }, wait);
+  }
+
   private async showPreview(s: ReplyState): Promise<void> {
     if (s.finished || s.latest === undefined) return;
+    s.previewedFrom = s.latest;
     const chunk = renderReply(s.latest, { mode: this.options.parseMode })[0];
     if (!chunk || chunk.text === s.shown) return;
-    s.lastEditAt = Date.now();
     const { api, logger } = this.options;
-    s.previewId = s.previewId === undefined ? await sendChunk(api, s.target, chunk, logger, true) : await editChunk(api, s.target, s.previewId, chunk, logger);
-    s.shown = chunk.text;
-    s.lastEditAt = Date.now();
+    try {
+      s.previewId = s.previewId === undefined ? await sendChunk(api, s.target, chunk, logger, true) : await editChunk(api, s.target, s.previewId, chunk, logger);
+      s.shown = chunk.text;
+    } finally {
+      s.lastEditAt = Date.now();
+    }
   }
 
   private state(request: TurnRequest): ReplyState {
@@ -169,7 +192,7 @@ export class TelegramDelivery implements Delivery {
         this.typingIntervalMs,
         this.typingMaxMs,
       );
-      s = { target, typing, chain: Promise.resolve(), lastEditAt: 0, finished: false };
+      s = { target, typing, chain: Promise.resolve(), lastEditAt: 0, previewBusy: false, finished: false };
       this.replies.set(key, s);
       // Bounded: a reply whose result never arrives (lost in transit) is forgotten eventually.
       if (this.replies.size > TELEGRAM_DEFAULTS.deliveredMemory) {

@@ -68,7 +68,7 @@ describe('bot telegram: delivery', () => {
     expect(edits.length).toBeGreaterThanOrEqual(2);
     expect(edits.length).toBeLessThanOrEqual(Math.floor((edits.at(-1)!.at - first.at) / 500) + 2);
     const times = [first.at, ...edits.map((e) => e.at)];
-    for (let i = 1; i < times.length - 1; i++) expect(times[i]! - times[i - 1]!, `preview updates at ${times.map((x) => x - times[0]!).join(', ')} ms`).toBeGreaterThanOrEqual(450);
+    for (let i = 1; i < times.length - 1; i++) expect(times[i]! - times[i - 1]!, `preview updates at ${times.map((x) => x - times[0]!).join(', ')} ms`).toBeGreaterThanOrEqual(490);
     // One message: the preview became the answer.
     expect(t.fake.messages(USER.id)).toHaveLength(1);
     const typing = t.fake.callsOf('sendChatAction').filter((c) => c.params.chat_id === USER.id);
