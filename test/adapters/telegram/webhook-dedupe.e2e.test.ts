@@ -2,10 +2,10 @@
  * Webhook mode (secret check, ack before the turn runs) and duplicate updates (one turn, one
  * model call, one reply), end to end with `bot telegram`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../../helpers/distributed-harness.js';
 import { FAKE_TOKEN, postJson } from '../../helpers/fake-telegram-server.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai-server.js';
+import { defaultFakeResponder, startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai-server.js';
 import { listTree, runCli } from '../../helpers/run-cli.js';
 import { replyMatching, sleep, startTelegram, stopCli, telegramYaml, until, useTelegram, writeConfig } from './harness.js';
 
@@ -57,6 +57,37 @@ describe('bot telegram: webhook mode', () => {
     const stderr = await stopCli(cli);
     expect(stderr).not.toContain(SECRET);
     expect(stderr).not.toContain(FAKE_TOKEN);
+  });
+});
+
+describe('bot telegram: webhook acks (T23) and concurrent duplicates (T20)', () => {
+  it('acks every update in well under a second while the model takes 30 s; the same update posted 3× at once runs one turn', async () => {
+    model.setResponder(() => ({ text: 'slow answer', delayMs: 30_000 }));
+    onTestFinished(() => model.setResponder(defaultFakeResponder));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/hook`;
+    await writeConfig(t.sb, telegramYaml({ apiRoot: t.fake.url, top, entry: { mode: 'webhook' } }).replace('    mode: webhook', `    mode: webhook\n    webhook: { url: "${url}", secret: ${SECRET}, port: ${port} }`));
+    const cli = await startTelegram(t.sb, [], modelEnv());
+    const header = { 'X-Telegram-Bot-Api-Secret-Token': SECRET };
+    const before = model.requests.length;
+    const acks: number[] = [];
+    // Fewer slow sessions than the inline queue runs at once (8), so the duplicate below is not queued behind them.
+    for (let i = 0; i < 6; i++) {
+      const t0 = Date.now();
+      expect(await postJson(url, { ...update(9000 + i, 900 + i, `slow ${i}`), message: { ...update(9000 + i, 900 + i, `slow ${i}`).message, chat: { id: 7000 + i, type: 'private' }, from: { id: 7000 + i, is_bot: false, first_name: 'S' } } }, header)).toBe(200);
+      acks.push(Date.now() - t0);
+    }
+    expect(Math.max(...acks)).toBeLessThan(1000);
+    // Three concurrent deliveries of one update: one turn, one model call.
+    const same = update(9100, 999, 'posted thrice at once');
+    expect(await Promise.all([postJson(url, same, header), postJson(url, same, header), postJson(url, same, header)])).toEqual([200, 200, 200]);
+    await until('its model call', () => modelCallsWith('posted thrice at once') >= 1);
+    await sleep(500);
+    expect(modelCallsWith('posted thrice at once')).toBe(1);
+    // The slow turns are still running (inline queue, 8 at a time): acks never waited for them.
+    expect(model.requests.length - before).toBe(7);
+    expect(t.fake.messages(USER.id)).toEqual([]);
+    cli.proc.kill('SIGKILL');
   });
 });
 
