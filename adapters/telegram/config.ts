@@ -11,6 +11,8 @@ export const TELEGRAM_DEFAULTS = Object.freeze({
   mode: 'polling',
   /** Telegram's own limit for a message, in UTF-16 code units (after entity parsing). */
   maxMessageLength: 4096,
+  /** Longest any Bot API call may take (long polls: their timeout plus 15 s, if more). */
+  apiTimeoutSeconds: 60,
   /** Seconds a getUpdates call waits for updates (long polling). */
   pollTimeoutSeconds: 30,
   /** Streamed replies are edited at most this often (Telegram rate-limits edits). */

@@ -45,7 +45,9 @@ export function createTelegramAdapter(config: TelegramAdapterConfig, host: Adapt
   }
   const logger = redactingLogger(host.logger, token, config.id);
   const leadership = chooseLeadership(config, host);
-  const bot = new Bot(token, { client: { apiRoot: config.api_root } });
+  // A stuck Bot API call must not hold the poller (commands are answered inline) for grammY's
+  // default 500 s; long polls need their own timeout plus a margin.
+  const bot = new Bot(token, { client: { apiRoot: config.api_root, timeoutSeconds: Math.max(TELEGRAM_DEFAULTS.apiTimeoutSeconds, config.poll_timeout_s + 15) } });
   bot.api.config.use(rateLimitTransformer({ onWait: (method, seconds) => logger.warn({ method, seconds }, 'telegram rate limit (429): waiting retry_after') }));
   const delivery = new TelegramDelivery({
     api: bot.api,
