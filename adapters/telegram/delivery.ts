@@ -110,16 +110,6 @@ export class TelegramDelivery implements Delivery {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Stops every typing timer and pending edit. */
-  close(): void {
-    for (const [key, s] of this.replies) {
-      s.finished = true;
-      clearTimeout(s.editTimer);
-      s.typing.stop();
-      this.replies.delete(key);
-    }
-  }
-
   private async complete(request: TurnRequest, chunks: Chunk[]): Promise<void> {
     const s = this.finish(request);
     const work = s.chain.then(async () => {
