@@ -11,6 +11,8 @@ export type ApiDecision =
   | 'ignore'
   /** The message to edit is gone (deleted, too old): send the text as a new message. */
   | 'send_new'
+  /** The group became a supergroup (new chat id in `parameters.migrate_to_chat_id`): send there. */
+  | 'migrate'
   /** The user blocked the bot, the chat is gone, no rights: drop this reply, log it. */
   | 'drop'
   /** The token is wrong or revoked: stop this bot, tell the operator. */
@@ -30,7 +32,8 @@ const RULES: ReadonlyArray<{ code?: number; description?: RegExp; decision: ApiD
   { code: 400, description: /can't parse entities|can't find end of the entity|unsupported start tag|unclosed|entity/i, decision: 'resend_plain' },
   { code: 400, description: /message is not modified/i, decision: 'ignore' },
   { code: 400, description: /message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i, decision: 'send_new' },
-  { code: 400, description: /chat not found|message thread not found|have no rights|not enough rights|CHAT_WRITE_FORBIDDEN|group chat was upgraded/i, decision: 'drop' },
+  { code: 400, description: /group chat was upgraded to a supergroup/i, decision: 'migrate' },
+  { code: 400, description: /chat not found|message thread not found|have no rights|not enough rights|CHAT_WRITE_FORBIDDEN/i, decision: 'drop' },
   { code: 403, decision: 'drop' },
 ];
 

@@ -40,7 +40,12 @@ export async function sendChunk(api: SendApi, target: ReplyTarget, chunk: Chunk,
       logger.warn({ chat: target.chatId, err: describe(err) }, 'telegram rejected the formatting; sending the reply as plain text');
       return (await api.sendMessage(target.chatId, chunk.plain, sendOptions(target, undefined, asReply))).message_id;
     }
-    if (decision === 'drop') {
+    const movedTo = (err as { parameters?: { migrate_to_chat_id?: number } }).parameters?.migrate_to_chat_id;
+    if (decision === 'migrate' && movedTo !== undefined && movedTo !== target.chatId) {
+      logger.info({ chat: target.chatId, movedTo }, 'the group became a supergroup; sending there');
+      return sendChunk(api, { ...target, chatId: movedTo }, chunk, logger, false);
+    }
+    if (decision === 'drop' || decision === 'migrate') {
       logger.warn({ chat: target.chatId, err: describe(err) }, 'reply dropped: telegram refuses messages to this chat');
       return undefined;
     }

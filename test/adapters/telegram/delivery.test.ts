@@ -9,6 +9,7 @@ import type { TurnRequest } from '../../../src/core/turn-queue.js';
 
 interface Call {
   method: string;
+  chat?: number | string;
   text?: string;
   messageId?: number;
   parseMode?: string;
@@ -16,13 +17,14 @@ interface Call {
   at: number;
 }
 
-function fakeApi(options: { rejectHtml?: boolean } = {}) {
+function fakeApi(options: { rejectHtml?: boolean; migratedFrom?: number } = {}) {
   const calls: Call[] = [];
   let next = 100;
   const api = {
     async sendMessage(_chat: number | string, text: string, other?: { parse_mode?: string; reply_parameters?: { message_id: number } }) {
       if (options.rejectHtml && other?.parse_mode) throw Object.assign(new Error('400'), { error_code: 400, description: "Bad Request: can't parse entities: x" });
-      calls.push({ method: 'sendMessage', text, parseMode: other?.parse_mode, replyTo: other?.reply_parameters?.message_id, at: Date.now() });
+      if (_chat === options.migratedFrom) throw Object.assign(new Error('400'), { error_code: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: -100_777 } });
+      calls.push({ method: 'sendMessage', chat: _chat, text, parseMode: other?.parse_mode, replyTo: other?.reply_parameters?.message_id, at: Date.now() });
       return { message_id: ++next };
     },
     async editMessageText(_chat: number | string, messageId: number, text: string, other?: { parse_mode?: string }) {
@@ -115,5 +117,14 @@ describe('TelegramDelivery', () => {
     d.started(r);
     await sleep(150);
     expect(calls.filter((c) => c.method === 'sendChatAction').length).toBe(typed);
+  });
+
+  it('a group upgraded to a supergroup: the reply goes to the new chat id', async () => {
+    const { api, calls } = fakeApi({ migratedFrom: -55 });
+    const d = new TelegramDelivery({ api, logger: quiet, parseMode: 'html' });
+    const r = request('-55:3', false);
+    r.inbound.chatId = '-55';
+    await d.final({ request: r, reply: 'still here', cursor: 2, duplicate: false });
+    expect(calls.filter((c) => c.method === 'sendMessage').map((c) => [c.chat, c.text])).toEqual([[-100_777, 'still here']]);
   });
 });

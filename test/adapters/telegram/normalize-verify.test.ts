@@ -77,6 +77,7 @@ describe('decideApiError (the one table of Bot API failures)', () => {
     [400, 'Bad Request: message is not modified: specified new message content', 'ignore'],
     [400, 'Bad Request: message to edit not found', 'send_new'],
     [400, 'Bad Request: chat not found', 'drop'],
+    [400, 'Bad Request: group chat was upgraded to a supergroup chat', 'migrate'],
     [403, 'Forbidden: bot was blocked by the user', 'drop'],
     [401, 'Unauthorized', 'fatal'],
     [404, 'Not Found', 'fatal'],
