@@ -97,4 +97,26 @@ describe('createTelegramAdapter (host from object literals)', () => {
       createTelegramAdapter(config({ leader: 'redis' }), { ingest: async () => undefined, delivery: { register: () => () => undefined }, logger: quiet, commands: {}, scope: 'per_user' }),
     ).toThrow(/leader: redis but no Redis is configured/);
   });
+
+  it('which leadership is used: auto takes a configured Redis only; redis also takes REDIS_URL; none never; webhooks never', () => {
+    const opened: string[] = [];
+    const source = (configured: boolean) => ({
+      configured,
+      describe: configured ? 'bots.yaml redis' : 'REDIS_URL',
+      open: (o?: { ttlMs?: number }) => {
+        opened.push(`${configured ? 'yaml' : 'env'}:${o?.ttlMs}`);
+        return { describe: 'x', acquire: async () => null };
+      },
+    });
+    const host = (configured: boolean): AdapterHost => ({ ingest: async () => undefined, delivery: { register: () => () => undefined }, logger: quiet, commands: {}, scope: 'per_user', leadership: source(configured) });
+    createTelegramAdapter(config({ leader: 'auto' }), host(false));
+    expect(opened).toEqual([]);
+    createTelegramAdapter(config({ leader: 'auto', leader_ttl_ms: 1234 }), host(true));
+    expect(opened).toEqual(['yaml:1234']);
+    createTelegramAdapter(config({ leader: 'redis' }), host(false));
+    expect(opened).toEqual(['yaml:1234', 'env:10000']);
+    createTelegramAdapter(config({ leader: 'none' }), host(true));
+    createTelegramAdapter(config({ mode: 'webhook', webhook: { url: 'https://bot.example/tg', secret: 'abc' } }), host(true));
+    expect(opened).toHaveLength(2);
+  });
 });
