@@ -4,6 +4,7 @@ import { benchFileStore } from './file-store.bench.js';
 import { benchFork } from './fork.bench.js';
 import { Report } from './report.js';
 import { benchStores } from './stores.bench.js';
+import { benchTelegram } from './telegram.bench.js';
 
 const report = new Report();
 const only = process.argv[2];
@@ -12,6 +13,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['distributed', benchDistributed],
   ['fork', benchFork],
   ['stores', benchStores],
+  ['telegram', benchTelegram],
 ];
 for (const [name, fn] of sections) {
   if (only && only !== name) continue;

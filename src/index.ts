@@ -5,6 +5,7 @@ export * from './core/session-key.js';
 export type * from './core/inbound.js';
 export type * from './core/model.js';
 export type * from './core/turn-queue.js';
+export * from './core/adapter.js';
 export { FileSessionStore, FILE_STORE_DEFAULTS, type FileSessionStoreOptions } from './sessions/file-session-store.js';
 export { MemorySessionStore } from './sessions/memory-session-store.js';
 export { encodeSessionId, assertSessionId, MAX_SESSION_ID_LENGTH } from './sessions/session-id.js';

@@ -6,6 +6,7 @@ import { registerConfig } from './config-command.js';
 import { EXIT } from './context.js';
 import { registerSession } from './session-command.js';
 import { registerStart } from './start-command.js';
+import { registerTelegram } from './telegram-command.js';
 import { registerWorker } from './worker-command.js';
 
 const program = new Command('bot')
@@ -20,6 +21,7 @@ registerChat(program);
 registerSession(program);
 registerConfig(program);
 registerWorker(program);
+registerTelegram(program);
 program.addHelpText(
   'after',
   '\nQuick start:\n  npx bot chat --session demo --message "My name is Alice"\n  npx bot chat --session demo --message "What\'s my name?"\n  npx bot session show demo',

@@ -6,6 +6,10 @@
  */
 import type { Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
+import type { PlatformAdapter } from '../core/adapter.js';
+import type { BotHostError } from '../core/errors.js';
+import { adapterHostOf, checkAdapterEntry, loadTelegramAdapter, type AdapterLoader, type CheckedAdapter } from '../host/adapters.js';
+import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
 import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
@@ -13,7 +17,9 @@ import { waitForShutdown } from './shutdown.js';
 type BotEntry = LoadedConfig['config']['bots'][number];
 
 /** Platforms whose adapter ships in this build (loaded lazily, so running one never loads another's SDK). */
-export const AVAILABLE_ADAPTERS: Readonly<Record<string, () => Promise<unknown>>> = Object.freeze({});
+export const AVAILABLE_ADAPTERS: Readonly<Record<string, AdapterLoader>> = Object.freeze({
+  telegram: loadTelegramAdapter,
+});
 
 /** Why a configured bot will not run, or null if it can. */
 export function skipReason(bot: BotEntry, index: number, missingEnv: Record<string, string>): string | null {
@@ -33,17 +39,31 @@ export function registerStart(program: Command): void {
     .action(
       action(async (_opts: unknown, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+        // Each runnable bot's own keys are validated before anything connects (exit 2 on error).
+        const skipped = new Map<number, string>();
+        const checked: CheckedAdapter[] = [];
+        for (const [i, bot] of loaded.config.bots.entries()) {
+          const reason = skipReason(bot, i, loaded.missingEnv);
+          if (reason) skipped.set(i, reason);
+          else checked.push(await checkAdapterEntry(AVAILABLE_ADAPTERS[bot.platform]!, loaded, i, bot));
+        }
         const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);
         const host = await openHost(loaded, logger);
         const say = (line: string) => process.stderr.write(`${line}\n`);
+        const leadership = leadershipSourceOf(loaded.config, process.env, logger);
+        const adapterHost = adapterHostOf(host, logger, leadership, (err) => say(`  bot stopped: ${err.message}`));
         say(`bothost: config ${loaded.file ?? '(built-in defaults)'}; sessions in ${host.config.store.backend === 'file' ? host.config.store.path : host.config.store.backend}`);
         for (const n of host.notices) say(`  note: ${n}`);
-        let running = 0;
-        loaded.config.bots.forEach((bot, i) => {
-          const reason = skipReason(bot, i, loaded.missingEnv);
-          if (reason) say(`  ${bot.id}: skipped — ${reason}`);
-          else running++;
-        });
+        for (const [i, reason] of skipped) say(`  ${loaded.config.bots[i]!.id}: skipped — ${reason}`);
+        const adapters: PlatformAdapter[] = checked.map((c) => c.create(adapterHost));
+        const running = adapters.length;
+        // Started in the background: one bot that cannot connect yet must not hold up the others.
+        for (const adapter of adapters) {
+          adapter.start().then(
+            () => say(`  ${adapter.botId}: running${adapter.account ? ` as ${adapter.account}` : ''}`),
+            (err: BotHostError) => err.code !== 'ADAPTER_STOPPED' && say(`  ${adapter.botId}: failed — ${err.message}`),
+          );
+        }
         if (loaded.config.gateway.enabled) say('  gateway: skipped — the gateway is not part of this build yet');
         // Handlers first, then the ready line: a supervisor that signals as soon as it reads
         // "Ctrl-C to stop" must get the graceful stop, not the default kill.
@@ -55,7 +75,9 @@ export function registerStart(program: Command): void {
         );
         await shutdown;
         say('bothost: stopping — finishing turns in flight…');
+        await Promise.all(adapters.map((a) => a.stop()));
         await host.close();
+        leadership?.close();
         say('bothost: stopped.');
         return EXIT.ok;
       }),

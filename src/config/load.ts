@@ -20,6 +20,18 @@ export interface LoadedConfig {
   file: string | null;
   /** YAML path (`bots[0].token`) → env var whose `${VAR}` was unset, so the key was dropped. */
   missingEnv: Record<string, string>;
+  /**
+   * Maps a path in `config` back to its YAML path and line, so sections validated later (a
+   * platform adapter's own keys, see parse-section.ts) report errors exactly like the loader.
+   */
+  source?: ConfigSource;
+}
+
+export interface ConfigSource {
+  /** The file as named in messages (`bots.yaml`, or a path relative to the cwd). */
+  display: string;
+  file?: string;
+  locate(path: readonly PropertyKey[]): { path: string; line: number };
 }
 
 export interface ParseConfigOptions {
@@ -40,7 +52,7 @@ const SYNTAX_HINTS: Partial<Record<string, string>> = {
   TAB_AS_INDENT: 'indent with spaces, not tabs',
 };
 
-interface LocatedIssue {
+export interface LocatedIssue {
   path: string;
   line: number;
   message: string;
@@ -153,7 +165,15 @@ export function parseConfig(text: string, opts: ParseConfigOptions = {}): Loaded
       },
     },
   };
-  return { config, file: opts.file ?? null, missingEnv };
+  const source: ConfigSource = {
+    display,
+    ...(opts.file ? { file: opts.file } : {}),
+    locate(p) {
+      const sourcePath = interpolated.toSourcePath(p);
+      return { path: formatYamlPath(sourcePath), line: lineOfPath(doc, lineCounter, sourcePath) };
+    },
+  };
+  return { config, file: opts.file ?? null, missingEnv, source };
 }
 
 /** `~` and `~/x` → under `home`; `~user` and everything else unchanged. */
@@ -171,7 +191,7 @@ function displayName(file: string | undefined): string {
 }
 
 /** All issues in line order; the first also fills `.path` / `.line`. */
-function toConfigError(display: string, file: string | undefined, issues: LocatedIssue[]): ConfigError {
+export function toConfigError(display: string, file: string | undefined, issues: LocatedIssue[]): ConfigError {
   const sorted = [...issues].sort((a, b) => a.line - b.line);
   const lines = sorted.map((i) => `${display}:${i.line}: ${i.path ? `${i.path}: ` : ''}${i.message}`);
   const first = sorted[0];

@@ -5,22 +5,10 @@
  * Each step either calls `next()` or ends the message's journey with an `outcome`.
  */
 import type { InboundMessage } from '../core/inbound.js';
-import type { SessionScope } from '../core/session-key.js';
+import type { BotPolicy, IngestOutcome } from '../core/adapter.js';
 
-/** A bot's ingress rules, from its bots.yaml entry. */
-export interface BotPolicy {
-  id: string;
-  platform: string;
-  agent: string;
-  allowedUsers: readonly string[];
-  unknownUserPolicy: 'allow' | 'deny';
-  groupPolicy: 'mention_only' | 'respond_all' | 'command_only';
-  scope: SessionScope;
-  /** The bot's own username, to recognise `/cmd@username` (Telegram groups). */
-  username?: string;
-}
-
-export type IngressOutcome = 'enqueued' | 'duplicate' | 'denied' | 'ignored' | 'command';
+export type { BotPolicy };
+export type IngressOutcome = IngestOutcome;
 
 export interface IngressContext {
   readonly message: InboundMessage;

@@ -53,7 +53,10 @@ export class SessionLeaseLostError extends BotHostError {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-export async function holdLease(lease: SessionLease, sessionId: string, ttlMs: number, options: HoldLeaseOptions = {}): Promise<HeldLease | null> {
+/** The lease operations holdLease uses: a SessionLease, or any lock with the same contract. */
+export type RenewableLease = Pick<SessionLease, 'acquire' | 'renew' | 'release'>;
+
+export async function holdLease(lease: RenewableLease, sessionId: string, ttlMs: number, options: HoldLeaseOptions = {}): Promise<HeldLease | null> {
   const deadline = performance.now() + (options.waitMs ?? 0);
   const retryMs = options.retryMs ?? 25;
   let grant: LeaseGrant | null = null;

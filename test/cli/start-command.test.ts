@@ -43,7 +43,9 @@ describe('bot start', () => {
     const cli = startCli(box.sb, ['start'], { env: { TELEGRAM_BOT_TOKEN: 'tg-secret-123' } });
     await cli.waitForStderr(READY, { timeoutMs: 15_000 });
     expect(cli.stderr()).not.toContain('TELEGRAM_BOT_TOKEN not set');
-    expect(cli.stderr()).toMatch(/telegram: skipped — the telegram adapter is not part of this build yet/);
+    // The telegram adapter ships in this build: the bot runs (connecting in the background).
+    expect(cli.stderr()).not.toMatch(/telegram: skipped/);
+    expect(cli.stderr()).toMatch(/bothost: 1 bot\(s\) running/);
     expect(cli.stderr()).toMatch(/discord: skipped — DISCORD_BOT_TOKEN not set/);
     // Still running once ready: it waits for a signal.
     await new Promise((r) => setTimeout(r, 300));
