@@ -44,7 +44,18 @@ export function registerStart(program: Command): void {
           if (reason) say(`  ${bot.id}: skipped — ${reason}`);
           else running++;
         });
-        if (loaded.config.gateway.enabled) say('  gateway: skipped — the gateway is not part of this build yet');
+        // Loaded only when enabled: a bots-only process never loads the gateway.
+        const gateway = loaded.config.gateway.enabled ? (await import('../gateway/gateway-server.js')).createGateway({ host, logger }) : undefined;
+        if (gateway) {
+          try {
+            await gateway.start();
+          } catch (err) {
+            await host.close();
+            throw err;
+          }
+          say(`  gateway: web chat at ${gateway.url} (WebSocket on / and /ws)`);
+          running++;
+        }
         // Handlers first, then the ready line: a supervisor that signals as soon as it reads
         // "Ctrl-C to stop" must get the graceful stop, not the default kill.
         const shutdown = waitForShutdown();
@@ -55,6 +66,7 @@ export function registerStart(program: Command): void {
         );
         await shutdown;
         say('bothost: stopping — finishing turns in flight…');
+        await gateway?.stop();
         await host.close();
         say('bothost: stopped.');
         return EXIT.ok;

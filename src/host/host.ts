@@ -13,6 +13,7 @@ import type { BotsConfig } from '../config/schema.js';
 import { createIngress, RecentIds, type BotPolicy, type IngressContext, type IngressOutcome } from '../ingress/index.js';
 import { createModel } from '../models/create-model.js';
 import { InlineTurnQueue } from '../queue/inline-turn-queue.js';
+import { withGatewaySessions } from '../gateway/gateway-store.js';
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
 import type { Logger } from './logger.js';
@@ -62,7 +63,9 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   // Loaded only in distributed mode, so the embedded host never loads BullMQ.
   const dist = distributed ? await import('./distributed.js') : undefined;
   const redis = dist ? await dist.openQueueRedis(config) : undefined;
-  const store = await createStore(config.store, { warn: (m) => logger.warn(m) }, redis);
+  const storeLogger = { warn: (m: string) => logger.warn(m) };
+  // Gateway sessions (`bot_web_…`) may live in a store of their own (gateway.session.persist).
+  const store = withGatewaySessions(config, await createStore(config.store, storeLogger, redis), storeLogger);
   const agents = resolveAgents(config, env, notices);
   const delivery = new DeliveryRouter();
   const run: InlineRun = (request, onPartial) => runTurn({ store, agents }, request, { onPartial });
