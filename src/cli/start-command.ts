@@ -54,15 +54,16 @@ export function registerStart(program: Command): void {
             throw err;
           }
           say(`  gateway: web chat at ${gateway.url} (WebSocket on / and /ws)`);
-          running++;
         }
         // Handlers first, then the ready line: a supervisor that signals as soon as it reads
         // "Ctrl-C to stop" must get the graceful stop, not the default kill.
         const shutdown = waitForShutdown();
         say(
           running > 0
-            ? `bothost: ${running} bot(s) running. Ctrl-C to stop.`
-            : 'bothost: no bot is running yet (see above). Try `npx bot chat` to talk to the agent here. Ctrl-C to stop.',
+            ? `bothost: ${running} bot(s) running${gateway ? ` and the web chat at ${gateway.url}` : ''}. Ctrl-C to stop.`
+            : gateway
+              ? `bothost: open ${gateway.url} to chat (no platform bot is running yet, see above). Ctrl-C to stop.`
+              : 'bothost: no bot is running yet (see above). Try `npx bot chat` to talk to the agent here. Ctrl-C to stop.',
         );
         await shutdown;
         say('bothost: stopping — finishing turns in flight…');
