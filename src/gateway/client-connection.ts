@@ -47,6 +47,7 @@ export class GatewayClient {
   private chain: Promise<void> = Promise.resolve();
   private readonly frames = new TokenBucket(GATEWAY_TIMINGS.framesPerSecond, GATEWAY_TIMINGS.framesPerSecond * 2);
   private cutOff = false;
+  private inBurst = false;
   private authTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -64,10 +65,20 @@ export class GatewayClient {
     ws.on('error', () => undefined); // 'close' follows; a protocol error is not a server error
   }
 
+  /**
+   * Slow-consumer rule: when a burst of frames (one synchronous run, e.g. one flush) starts while
+   * more than max_buffered_bytes from earlier bursts are still unsent, the client is cut off. So
+   * memory per client is bounded by the limit plus one burst, and a fast reader receiving one big
+   * burst is never mistaken for a slow one.
+   */
   send(frame: ServerFrame): void {
     if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.inBurst) {
+      this.inBurst = true;
+      queueMicrotask(() => void (this.inBurst = false));
+      if (this.ws.bufferedAmount > this.ctx.config.limits.max_buffered_bytes) return this.close(CLOSE.slowConsumer);
+    }
     this.ws.send(JSON.stringify(frame));
-    if (this.ws.bufferedAmount > this.ctx.config.limits.max_buffered_bytes) this.close(CLOSE.slowConsumer);
   }
 
   /** Close with a reason; a peer that does not read it is dropped shortly after (bounded memory). */
