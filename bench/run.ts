@@ -1,6 +1,7 @@
 /** `npm run bench`: every figure, a table at the end, one JSON line per figure as it is measured. */
 import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
+import { benchGateway } from './gateway.bench.js';
 import { Report } from './report.js';
 
 const report = new Report();
@@ -8,6 +9,7 @@ const only = process.argv[2];
 const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['file-store', benchFileStore],
   ['distributed', benchDistributed],
+  ['gateway', benchGateway],
 ];
 for (const [name, fn] of sections) {
   if (only && only !== name) continue;
