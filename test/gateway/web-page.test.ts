@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The web chat in headless Chromium against a real `bot gateway` process started from the repo's
  * bots.yaml: send a message, watch the reply stream in, reload, see the history, continue.
