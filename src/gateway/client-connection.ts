@@ -110,8 +110,15 @@ export class GatewayClient {
     return this.message(frame);
   }
 
-  private error(code: ErrorCode, message: string, extra: { retry_after_ms?: number; cursor?: number } = {}): void {
-    this.send({ type: 'error', code, message, cursor: extra.cursor ?? this.lastSent, ...(extra.retry_after_ms !== undefined ? { retry_after_ms: extra.retry_after_ms } : {}) });
+  private error(code: ErrorCode, message: string, extra: { retry_after_ms?: number; cursor?: number; reply_to?: string } = {}): void {
+    this.send({
+      type: 'error',
+      code,
+      message,
+      cursor: extra.cursor ?? this.lastSent,
+      ...(extra.retry_after_ms !== undefined ? { retry_after_ms: extra.retry_after_ms } : {}),
+      ...(extra.reply_to !== undefined ? { reply_to: extra.reply_to } : {}),
+    });
   }
 
   private async join(f: JoinFrame): Promise<void> {
@@ -152,7 +159,7 @@ export class GatewayClient {
         return this.error('agent_mismatch', `session "${sessionId}" talks to agent "${agent}", not "${f.agent_id}"`);
       }
     } else {
-      await store.updateMetadata(key, { [META.owner]: this.identity, [META.agent]: agent, [META.seenAt]: Date.now() });
+      await store.updateMetadata(key, { [META.owner]: this.identity, [META.agent]: agent, [META.sessionId]: sessionId, [META.seenAt]: Date.now() });
       info = await store.getSession(key);
       // Two identities creating one id at once: the store's last write names the owner.
       if (info?.metadata[META.owner] !== this.identity) return this.forbidden(sessionId);
@@ -190,8 +197,8 @@ export class GatewayClient {
     await hub.flush();
   }
 
-  private forbidden(sessionId: string): void {
-    this.error('forbidden', `session "${sessionId}" belongs to another identity; pick another session_id`);
+  private forbidden(sessionId: string, replyTo?: string): void {
+    this.error('forbidden', `session "${sessionId}" belongs to another identity; pick another session_id`, replyTo !== undefined ? { reply_to: replyTo } : {});
   }
 
   /** Events after `since`, in batches that wait for the socket to drain; or a resync when they are gone. */
@@ -223,25 +230,27 @@ export class GatewayClient {
 
   private async message(f: MessageFrame): Promise<void> {
     const hub = this.hub;
-    if (!hub || !this.identity) return this.error('not_joined', 'send {"type": "join", …} before messages');
+    // Errors about a message name it (reply_to), so a client knows which one to resend or drop.
+    const id = f.id ?? randomUUID();
+    const fail = (code: ErrorCode, message: string, extra: { retry_after_ms?: number } = {}) => this.error(code, message, { ...extra, reply_to: id });
+    if (!hub || !this.identity) return fail('not_joined', 'send {"type": "join", …} before messages');
     const { store } = this.ctx.host;
     const { limits } = this.ctx.config;
-    if (f.content.trim() === '') return this.error('empty_message', 'message content is empty');
-    if (f.content.length > limits.max_message_chars) return this.error('too_long', `message is ${f.content.length} characters; the limit is ${limits.max_message_chars}`);
+    if (f.content.trim() === '') return fail('empty_message', 'message content is empty');
+    if (f.content.length > limits.max_message_chars) return fail('too_long', `message is ${f.content.length} characters; the limit is ${limits.max_message_chars}`);
     const wait = this.ctx.messages.take(this.identity);
-    if (wait > 0) return this.error('rate_limited', `too many messages; try again in ${Math.ceil(wait / 1000)} s`, { retry_after_ms: wait });
+    if (wait > 0) return fail('rate_limited', `too many messages; try again in ${Math.ceil(wait / 1000)} s`, { retry_after_ms: wait });
     if (f.stream !== undefined) this.stream = f.stream;
-    const id = f.id ?? randomUUID();
 
     const info: SessionInfo | null = await store.getSession(hub.key);
-    if (info && info.metadata[META.owner] !== this.identity) return this.forbidden(hub.sessionId);
+    if (info && info.metadata[META.owner] !== this.identity) return this.forbidden(hub.sessionId, id);
     const pending = pendingOf(info?.metadata ?? {});
     if (pending.some((p) => p.id === id)) return this.send({ type: 'accepted', id, duplicate: true });
     if ((await store.findCommitted(hub.key, commitIdOf(hub.key, id))) !== null) {
       this.send({ type: 'accepted', id, duplicate: true });
       return hub.flush();
     }
-    if (pending.length >= limits.max_pending) return this.error('busy', `${pending.length} messages are still waiting for replies in this session; wait for them`);
+    if (pending.length >= limits.max_pending) return fail('busy', `${pending.length} messages are still waiting for replies in this session; wait for them`);
 
     // Durable before acknowledged: a restart finds it in pending_inbox and runs it.
     await store.updateMetadata(hub.key, { [pendingKey(id)]: { content: f.content, ts: Date.now(), identity: this.identity } });
@@ -253,7 +262,7 @@ export class GatewayClient {
       hub.inFlight.delete(id);
       await store.updateMetadata(hub.key, { [pendingKey(id)]: null }).catch(() => undefined);
       this.ctx.logger.warn({ err: (err as Error).message }, 'gateway: could not enqueue a message');
-      return this.error('unavailable', 'the message could not be queued; resend it with the same id');
+      return fail('unavailable', 'the message could not be queued; resend it with the same id');
     }
     if (result.outcome === 'enqueued' || result.outcome === 'duplicate') {
       return this.send({ type: 'accepted', id, ...(result.outcome === 'duplicate' ? { duplicate: true } : {}) });

@@ -43,6 +43,8 @@ export const CLOSE = Object.freeze({
 export const META = Object.freeze({
   owner: 'gw.owner',
   agent: 'gw.agent',
+  /** The client's session id (the key is its escaped form). */
+  sessionId: 'gw.session_id',
   /** Last time a client was attached (ms): the resume window counts from here. */
   seenAt: 'gw.seen_at',
   /** Id of the message whose turn is running (is_executing), or absent. */

@@ -98,5 +98,6 @@ export type ServerFrame =
   | { type: 'stream'; reply_to?: string; offset: number; delta: string }
   | { type: 'stream_end'; reply_to?: string; cursor: number }
   | { type: 'notice'; content: string; cursor: number }
+  /** `reply_to` names the client's message an error is about (rate_limited, busy, too_long, …). */
   | { type: 'error'; code: ErrorCode; message: string; cursor: number; retry_after_ms?: number; reply_to?: string }
   | { type: 'pong' };

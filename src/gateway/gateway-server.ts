@@ -15,7 +15,7 @@ import { WebSocketServer } from 'ws';
 import type { BotsConfig, GatewayConfig } from '../config/schema.js';
 import type { Host } from '../host/host.js';
 import { createAuthenticator, tokenFromRequest, type Authenticator } from './auth.js';
-import { CLOSE, GATEWAY_BOT_ID, GATEWAY_TIMINGS } from './constants.js';
+import { CLOSE, GATEWAY_BOT_ID, GATEWAY_TIMINGS, META } from './constants.js';
 import { GatewayClient, type GatewayContext } from './client-connection.js';
 import { gatewayStoreKind } from './gateway-store.js';
 import { ingestWebMessage } from './ingest.js';
@@ -172,7 +172,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         host.delivery.register(GATEWAY_BOT_ID, registry.delivery);
         if (host.config.queue.backend === 'inline') {
           await registry.recoverPending(async (key, info, p) => {
-            await ingestWebMessage(host, { key, sessionId: key, identity: p.identity, agent: String(info.metadata['gw.agent'] ?? config.agent), clientId: p.id, content: p.content });
+            const meta = info.metadata;
+            await ingestWebMessage(host, { key, sessionId: String(meta[META.sessionId] ?? key), identity: p.identity, agent: String(meta[META.agent] ?? config.agent), clientId: p.id, content: p.content });
           });
         }
         await registry.purge();

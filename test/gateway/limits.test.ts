@@ -45,6 +45,7 @@ describe('gateway limits (T29)', () => {
     expect(accepted.length).toBeLessThanOrEqual(4);
     expect(limited.length).toBe(40 - accepted.length);
     expect(limited[0]!.retry_after_ms).toBeGreaterThan(0);
+    expect(limited.every((f) => /^s\d+$/.test(f.reply_to))).toBe(true); // which message to resend
     // Behavioural bound, generous for a loaded CI machine: the calm user was not queued behind 40 turns.
     expect(calmMs).toBeLessThan(3_000);
     expect(flooder.ws.readyState).toBe(flooder.ws.OPEN);

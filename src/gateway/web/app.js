@@ -5,6 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const els = { log: $('log'), empty: $('empty'), input: $('input'), send: $('send'), form: $('composer'), dot: $('status-dot'), status: $('status-text'), agent: $('agent-name'), session: $('session-label'), newChat: $('new-chat') };
   const KEEP = 300; // events cached for instant display after a reload
+  const RETRYABLE = new Set(['rate_limited', 'busy', 'unavailable']);
   const store = {
     get: (k, d) => { try { const v = localStorage.getItem(`bothost.${k}`); return v === null ? d : JSON.parse(v); } catch { return d; } },
     set: (k, v) => { try { localStorage.setItem(`bothost.${k}`, JSON.stringify(v)); } catch { /* full or disabled: the server still has it */ } },
@@ -149,11 +150,25 @@
       }
       case 'stream_end': break; // the response frame that follows carries the final text
       case 'notice': bubble('notice', f.content); break;
-      case 'error':
-        if (f.code === 'future_since' || f.code === 'forbidden') { resetSession(f.code === 'forbidden'); return; }
+      case 'error': {
+        if (f.code === 'future_since' || (f.code === 'forbidden' && !f.reply_to)) { resetSession(f.code === 'forbidden'); return; }
+        const queued = f.reply_to && outbox.find((m) => m.id === f.reply_to);
+        if (queued && RETRYABLE.has(f.code)) {
+          // Not accepted yet: send it again later under the same id (it can never run twice).
+          setTimeout(() => { if (outbox.includes(queued)) send({ type: 'message', id: queued.id, content: queued.content, stream: true }); }, f.retry_after_ms || 2000);
+          setStatus('online', f.code === 'rate_limited' ? 'slow down a little — sending shortly' : 'busy — sending shortly');
+          return;
+        }
+        if (queued) {
+          outbox = outbox.filter((m) => m !== queued);
+          persist();
+          const el = els.log.querySelector(`.msg.user[data-id="${CSS.escape(f.reply_to)}"]`);
+          if (el) { el.classList.remove('pending'); el.classList.add('failed'); el.title = f.message; }
+        }
         if (f.code === 'turn_failed') typing(false);
         bubble('error', f.message);
         break;
+      }
       default: break;
     }
   }
