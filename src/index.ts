@@ -21,3 +21,6 @@ export { createOpenAICompatibleModel } from './models/openai-compatible-model.js
 export { InlineTurnQueue } from './queue/inline-turn-queue.js';
 export { BullMQTurnQueue } from './queue/bullmq-turn-queue.js';
 export { TurnWorker } from './queue/turn-worker.js';
+export { createGateway, type Gateway, type GatewayOptions } from './gateway/gateway-server.js';
+export { mintToken } from './gateway/auth.js';
+export { webSessionKey } from './gateway/gateway-store.js';

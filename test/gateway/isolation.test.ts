@@ -1,4 +1,6 @@
 /** T27 isolation and authentication: tokens, minted tokens, expiry, loopback trust, session ownership. */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mintToken } from '../../src/gateway/auth.js';
 import { runCli, useSandbox } from '../helpers/run-cli.js';
@@ -71,6 +73,12 @@ describe('gateway authentication and isolation (T27)', () => {
     expect(JSON.stringify(bob.frames)).not.toContain('launch code');
     // Alice keeps working, and loopback clients (untrusted here) cannot borrow her session either.
     expect((await alice.ask('still mine?', 'a2')).content).toContain('turn 2');
+    // T30: identities are stored, tokens never are.
+    const files = (await fsp.readdir(g.dir, { recursive: true })).map(String);
+    const stored = (await Promise.all(files.map((f) => fsp.readFile(path.join(g.dir, f), 'utf8').catch(() => '')))).join('\n');
+    expect(stored).toContain('"gw.owner":"alice"');
+    expect(stored).not.toContain(ALICE);
+    expect(stored).not.toContain(bobToken.split('.').at(-1));
   });
 
   it('loopback trust is for token-less clients on this machine only, never for cross-site browser requests', async () => {
