@@ -178,6 +178,7 @@ export class GatewayClient {
       type: 'joined',
       session_id: sessionId,
       agent_id: agent,
+      agent_name: this.ctx.host.agents(agent).name,
       resumed: existed,
       cursor: lastCursor,
       identity: this.identity,

@@ -89,7 +89,7 @@ export type LogEvent =
   | { type: 'event'; role: string; content: string; cursor: number; ts: number };
 
 export type ServerFrame =
-  | { type: 'joined'; session_id: string; agent_id: string; resumed: boolean; cursor: number; identity: string; pending: { id: string; content: string }[]; executing: boolean }
+  | { type: 'joined'; session_id: string; agent_id: string; agent_name: string; resumed: boolean; cursor: number; identity: string; pending: { id: string; content: string }[]; executing: boolean }
   | { type: 'replay'; event: LogEvent; cursor: number }
   | { type: 'resync'; reason: 'retention' | 'not_found' | 'cleared'; cursor: number; snapshot: LogEvent[] }
   | LogEvent

@@ -72,7 +72,12 @@ async function runT25(fleet: GatewayFleet): Promise<void> {
           const id = `p${i}`;
           const from = c.frames.length;
           c.send({ type: 'message', content: `message ${i}`, id });
-          await c.next((f) => f.type === 'accepted' && f.id === id, { from, timeoutMs: 5_000 });
+          const answer = await c.next((f) => (f.type === 'accepted' && f.id === id) || (f.type === 'error' && f.reply_to === id), { from, timeoutMs: 5_000 });
+          if (answer.type === 'error') {
+            // busy (max_pending turns waiting) is back-pressure: wait, then resend the same id.
+            await sleep(answer.retry_after_ms ?? 100);
+            continue;
+          }
           acknowledged.add(id);
           i++;
           if (!FULL) await sleep(20 + Math.random() * 40);

@@ -113,7 +113,8 @@
       case 'joined':
         attempt = 0;
         setStatus('online', 'online');
-        els.agent.textContent = f.agent_id.charAt(0).toUpperCase() + f.agent_id.slice(1);
+        els.agent.textContent = f.agent_name || f.agent_id;
+        document.title = `${els.agent.textContent} · bothost`;
         for (const p of f.pending || []) {
           if (!els.log.querySelector(`.msg.user[data-id="${CSS.escape(p.id)}"]`)) bubble('user', p.content, p.id);
         }
