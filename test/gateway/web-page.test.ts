@@ -62,4 +62,40 @@ describe('web chat page', () => {
     gw.proc.kill('SIGTERM');
     expect((await gw.exited(10_000)).code).toBe(0);
   }, 90_000);
+
+  it('the network drops (gateway killed): a message typed offline waits, is sent on reconnect, answered once', async () => {
+    const port = await freePort();
+    const start = async () => {
+      const cli = startCli(box.sb, ['start'], { env: { BOTHOST_GATEWAY_PORT: String(port) }, timeoutMs: 90_000 });
+      await cli.waitForStderr(/Ctrl-C to stop/, { timeoutMs: 15_000 });
+      return cli;
+    };
+    let gw = await start();
+    mkdirSync(path.join(REPO_ROOT, 'test-artifacts'), { recursive: true });
+    const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForSelector('#status-dot.online');
+    await page.fill('#input', 'before the outage');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelectorAll('.msg.assistant:not(.streaming)').length === 1);
+
+    gw.proc.kill('SIGKILL');
+    await gw.exited();
+    await page.waitForSelector('#status-dot.offline');
+    await page.fill('#input', 'typed while offline');
+    await page.keyboard.press('Enter');
+    expect(await page.locator('.msg.user.pending').count()).toBe(1);
+    await page.screenshot({ path: path.join(REPO_ROOT, 'test-artifacts', 'web-chat-offline.png') });
+    gw = await start();
+    await page.waitForFunction(() => document.querySelectorAll('.msg.assistant:not(.streaming)').length === 2, undefined, { timeout: 20_000 });
+    expect(await page.locator('.msg.user').allTextContents()).toEqual(['before the outage', 'typed while offline']);
+    expect(await page.locator('.msg.assistant').nth(1).textContent()).toContain('turn 2');
+    expect(await page.locator('.msg.user.pending').count()).toBe(0);
+    await page.reload();
+    await page.waitForSelector('#status-dot.online');
+    await page.waitForTimeout(300);
+    expect(await page.locator('.msg').count()).toBe(4);
+    gw.proc.kill('SIGTERM');
+    expect((await gw.exited(10_000)).code).toBe(0);
+  }, 90_000);
 });
