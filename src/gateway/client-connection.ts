@@ -30,6 +30,8 @@ export interface GatewayContext {
   auth: Authenticator;
   /** Per identity chat-message limiter. */
   messages: RateLimiter;
+  /** Per identity limiter of session creation (each new session is stored until purged). */
+  newSessions: RateLimiter;
   agentIds: readonly string[];
   logger: Logger;
 }
@@ -159,6 +161,8 @@ export class GatewayClient {
         return this.error('agent_mismatch', `session "${sessionId}" talks to agent "${agent}", not "${f.agent_id}"`);
       }
     } else {
+      const wait = this.ctx.newSessions.take(this.identity);
+      if (wait > 0) return this.error('rate_limited', `too many new sessions; try again in ${Math.ceil(wait / 1000)} s`, { retry_after_ms: wait });
       await store.updateMetadata(key, { [META.owner]: this.identity, [META.agent]: agent, [META.sessionId]: sessionId, [META.seenAt]: Date.now() });
       info = await store.getSession(key);
       // Two identities creating one id at once: the store's last write names the owner.

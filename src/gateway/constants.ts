@@ -16,6 +16,9 @@ export const GATEWAY_TIMINGS = Object.freeze({
   authDeadlineMs: 10_000,
   /** Frames per second one connection may send before it is closed as flooding (burst 2×). */
   framesPerSecond: 50,
+  /** New sessions one identity may create (each is stored): sustained per minute, and burst. */
+  newSessionsPerMinute: 60,
+  newSessionsBurst: 200,
   /** Longest client-chosen session id and message id. */
   maxSessionIdChars: 256,
   maxClientIdChars: 64,

@@ -67,6 +67,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     registry,
     auth,
     messages: new RateLimiter(config.limits.messages_per_minute / 60, config.limits.burst),
+    newSessions: new RateLimiter(GATEWAY_TIMINGS.newSessionsPerMinute / 60, GATEWAY_TIMINGS.newSessionsBurst),
     agentIds: Object.keys(host.config.agents),
     logger,
   };
@@ -145,6 +146,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const now = Date.now();
       for (const c of clients) if (now - c.lastActivity > idleMs) c.close(CLOSE.idle);
       ctx.messages.sweep(now);
+      ctx.newSessions.sweep(now);
     }, Math.min(30_000, Math.max(100, idleMs / 4)));
     for (const t of [ping, idle]) {
       t.unref();

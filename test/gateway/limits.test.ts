@@ -75,6 +75,21 @@ describe('gateway limits (T29)', () => {
     expect(process.memoryUsage().rss).toBeLessThan(1024 * 1024 * 1024);
   }, 90_000);
 
+  it('one identity cannot create sessions without bound (each is stored): rate_limited after the burst', async () => {
+    const g = await startGateway(yaml(''));
+    const answers: string[] = [];
+    for (let i = 0; i < 205; i++) {
+      const c = await TestClient.open(g.ws, as('flood-TEST-FAKE')); // one connection joins one session
+      const f = await c.join({ session_id: `s${i}` });
+      answers.push(f.type === 'joined' ? 'joined' : f.code);
+      c.ws.terminate();
+    }
+    expect(answers.filter((a) => a === 'joined').length).toBeGreaterThanOrEqual(200);
+    expect(answers.slice(-3)).toEqual(['rate_limited', 'rate_limited', 'rate_limited']);
+    const other = await TestClient.open(g.ws, as('calm-TEST-FAKE'));
+    expect(await other.join({ session_id: 'mine' })).toMatchObject({ type: 'joined' });
+  });
+
   it('max_connections refuses the next upgrade with 503; a frame flood closes that connection (1008)', async () => {
     const g = await startGateway(yaml('max_connections: 3'));
     const open = await Promise.all([0, 1, 2].map(() => TestClient.open(g.ws)));
