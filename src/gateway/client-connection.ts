@@ -76,11 +76,22 @@ export class GatewayClient {
   send(frame: ServerFrame): void {
     if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return;
     if (!this.inBurst) {
-      this.inBurst = true;
-      queueMicrotask(() => void (this.inBurst = false));
       if (this.ws.bufferedAmount > this.ctx.config.limits.max_buffered_bytes) return this.close(CLOSE.slowConsumer);
+      this.inBurst = true;
+      // The frames of one burst leave in one write (ws writes each frame on its own otherwise).
+      const socket = this.socket();
+      socket?.cork();
+      queueMicrotask(() => {
+        this.inBurst = false;
+        socket?.uncork();
+      });
     }
     this.ws.send(JSON.stringify(frame));
+  }
+
+  /** The TCP socket under ws (not public API; absent → frames are simply written one by one). */
+  private socket(): { cork(): void; uncork(): void } | undefined {
+    return (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
   }
 
   /** Close with a reason; a peer that does not read it is dropped shortly after (bounded memory). */
@@ -215,10 +226,15 @@ export class GatewayClient {
       return hub.resync(this, 'retention');
     }
     const events = toEvents(entries);
+    // ws writes each frame with its own syscall; corking the socket for a batch makes it one writev.
+    const socket = this.socket();
     for (let i = 0; i < events.length; i += GATEWAY_TIMINGS.replayBatch) {
-      for (const event of events.slice(i, i + GATEWAY_TIMINGS.replayBatch)) {
-        if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return;
-        this.ws.send(JSON.stringify({ type: 'replay', event, cursor: event.cursor }));
+      if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return;
+      socket?.cork();
+      try {
+        for (const event of events.slice(i, i + GATEWAY_TIMINGS.replayBatch)) this.ws.send(JSON.stringify({ type: 'replay', event, cursor: event.cursor }));
+      } finally {
+        socket?.uncork();
       }
       await this.drained();
     }
