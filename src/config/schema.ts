@@ -177,7 +177,7 @@ const GatewayAuthSchema = strict({
     .record(z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'identities are 1-64 letters, digits or . _ @ -'), text())
     .default({})
     .describe('identity → static token, e.g. `alice: ${ALICE_GATEWAY_TOKEN}`'),
-  secret: z.string().min(16).optional().describe('HMAC secret for tokens minted by `bot gateway token` (or $BOTHOST_GATEWAY_SECRET); 16+ characters'),
+  secret: z.string().refine((v) => v.length >= 16, 'too short: use 16 or more random characters').optional().describe('HMAC secret for tokens minted by `bot gateway token` (or $BOTHOST_GATEWAY_SECRET); 16+ characters'),
   token_ttl: positiveInt().default(D.gateway.auth.token_ttl).describe('Seconds a minted token stays valid'),
 });
 
