@@ -23,7 +23,7 @@ async function setup() {
   fake = await startFakeOpenAI({
     responder: (body) => {
       const last = (body.messages ?? []).filter((m) => m.role === 'user').at(-1)?.content;
-      return { text: `slow reply to ${String(last)} with several words in it`, delayMs: 120 };
+      return { text: `slow reply to ${String(last)} with several words in it`, delayMs: 200 };
     },
   });
   const port = await freePort();
