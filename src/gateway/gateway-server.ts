@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { BotsConfig, GatewayConfig } from '../config/schema.js';
+import { BotHostError } from '../core/errors.js';
 import type { Host } from '../host/host.js';
 import { createAuthenticator, tokenFromRequest, type Authenticator } from './auth.js';
 import { CLOSE, GATEWAY_BOT_ID, GATEWAY_TIMINGS, META } from './constants.js';
@@ -112,7 +113,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     socket.on('error', () => undefined);
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (!WS_PATHS.has(path)) return refuse(socket, 404, 'WebSockets are served on / and /ws');
-    if (state !== 'running') return refuse(socket, 503, 'the gateway is shutting down');
+    if (state !== 'running') return refuse(socket, 503, state === 'new' ? 'the gateway is starting; retry in a moment' : 'the gateway is shutting down');
     if (clients.size >= config.limits.max_connections) return refuse(socket, 503, 'too many connections; try again later');
     let identity: string | null = null;
     const token = tokenFromRequest(req);
@@ -170,6 +171,21 @@ export function createGateway(options: GatewayOptions): Gateway {
       starting ??= (async () => {
         const dir = new URL('./web/', import.meta.url);
         for (const { file } of Object.values(WEB_FILES)) if (!web.has(file)) web.set(file, await readFile(new URL(file, dir)));
+        const where = `${options.listenHost ?? config.host}:${options.port ?? config.port}`;
+        await new Promise<void>((resolve, reject) => {
+          const fail = (err: NodeJS.ErrnoException) => {
+            const hint = err.code === 'EADDRINUSE' ? 'another process uses it; stop it or set gateway.port / --port' : 'check gateway.host / --host';
+            reject(new BotHostError('GATEWAY_LISTEN', `the gateway cannot listen on ${where} (${err.code ?? err.message}): ${hint}`, { cause: err }));
+          };
+          server.once('error', fail);
+          server.listen(options.port ?? config.port, options.listenHost ?? config.host, () => {
+            server.off('error', fail);
+            resolve();
+          });
+        });
+        port = (server.address() as AddressInfo).port;
+        // Only once the port is ours (a failed start leaves the host as it was). Upgrades are refused
+        // until `running`, so recovery finishes before the first client joins.
         // Registered for the host's lifetime: turns still draining after stop() clear their pending marks.
         host.delivery.register(GATEWAY_BOT_ID, registry.delivery);
         if (host.config.queue.backend === 'inline') {
@@ -179,14 +195,6 @@ export function createGateway(options: GatewayOptions): Gateway {
           });
         }
         await registry.purge();
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(options.port ?? config.port, options.listenHost ?? config.host, () => {
-            server.off('error', reject);
-            resolve();
-          });
-        });
-        port = (server.address() as AddressInfo).port;
         registry.start();
         startTimers();
         state = 'running';

@@ -161,6 +161,10 @@ describe('gateway protocol', () => {
     expect(await (await fetch(`${g.http}/healthz`)).json()).toEqual({ ok: true });
     expect(await (await fetch(`${g.http}/readyz`)).json()).toMatchObject({ ready: true });
     await expect(TestClient.open(`${g.ws}/other`)).rejects.toThrow(/404/);
+    // A second gateway on a port in use: a clear error, not a stack trace.
+    const { createGateway } = await import('../../src/gateway/gateway-server.js');
+    const clash = createGateway({ host: g.host, logger: (await import('../../src/host/logger.js')).createLogger('silent'), port: g.gateway.port });
+    await expect(clash.start()).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\): another process uses it/);
     await g.gateway.stop();
     await expect(fetch(`${g.http}/readyz`)).rejects.toThrow();
   });
