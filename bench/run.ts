@@ -2,6 +2,7 @@
 import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
 import { benchFork } from './fork.bench.js';
+import { benchGateway } from './gateway.bench.js';
 import { Report } from './report.js';
 import { benchStores } from './stores.bench.js';
 import { benchTelegram } from './telegram.bench.js';
@@ -14,6 +15,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['fork', benchFork],
   ['stores', benchStores],
   ['telegram', benchTelegram],
+  ['gateway', benchGateway],
 ];
 for (const [name, fn] of sections) {
   if (only && only !== name) continue;

@@ -35,3 +35,6 @@ export { TurnWorker } from './queue/turn-worker.js';
 export { DeliveryRouter, type RouteOptions } from './host/delivery-router.js';
 export { OutboxConsumer, OUTBOX_DEFAULTS, type OutboxEvent } from './queue/outbox-consumer.js';
 export { RedisDeliveryPublisher } from './queue/redis-delivery.js';
+export { createGateway, type Gateway, type GatewayOptions } from './gateway/gateway-server.js';
+export { mintToken } from './gateway/auth.js';
+export { webSessionKey } from './gateway/gateway-store.js';

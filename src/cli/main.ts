@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerChat } from './chat-command.js';
 import { registerConfig } from './config-command.js';
 import { EXIT } from './context.js';
+import { registerGateway } from './gateway-command.js';
 import { registerSession } from './session-command.js';
 import { registerStart } from './start-command.js';
 import { registerTelegram } from './telegram-command.js';
@@ -22,6 +23,7 @@ registerSession(program);
 registerConfig(program);
 registerWorker(program);
 registerTelegram(program);
+registerGateway(program);
 program.addHelpText(
   'after',
   '\nQuick start:\n  npx bot chat --session demo --message "My name is Alice"\n  npx bot chat --session demo --message "What\'s my name?"\n  npx bot session show demo',

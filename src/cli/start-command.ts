@@ -64,18 +64,31 @@ export function registerStart(program: Command): void {
             (err: BotHostError) => err.code !== 'ADAPTER_STOPPED' && say(`  ${adapter.botId}: failed — ${err.message}`),
           );
         }
-        if (loaded.config.gateway.enabled) say('  gateway: skipped — the gateway is not part of this build yet');
+        // Loaded only when enabled: a bots-only process never loads the gateway.
+        const gateway = loaded.config.gateway.enabled ? (await import('../gateway/gateway-server.js')).createGateway({ host, logger }) : undefined;
+        if (gateway) {
+          try {
+            await gateway.start();
+          } catch (err) {
+            await Promise.all(adapters.map((a) => a.stop()));
+            await host.close();
+            throw err;
+          }
+          say(`  gateway: web chat at ${gateway.url} (WebSocket on / and /ws)`);
+        }
         // Handlers first, then the ready line: a supervisor that signals as soon as it reads
         // "Ctrl-C to stop" must get the graceful stop, not the default kill.
         const shutdown = waitForShutdown();
         say(
           running > 0
-            ? `bothost: ${running} bot(s) running. Ctrl-C to stop.`
-            : 'bothost: no bot is running yet (see above). Try `npx bot chat` to talk to the agent here. Ctrl-C to stop.',
+            ? `bothost: ${running} bot(s) running${gateway ? ` and the web chat at ${gateway.url}` : ''}. Ctrl-C to stop.`
+            : gateway
+              ? `bothost: open ${gateway.url} to chat (no platform bot is running yet, see above). Ctrl-C to stop.`
+              : 'bothost: no bot is running yet (see above). Try `npx bot chat` to talk to the agent here. Ctrl-C to stop.',
         );
         await shutdown;
         say('bothost: stopping — finishing turns in flight…');
-        await Promise.all(adapters.map((a) => a.stop()));
+        await Promise.all([...adapters.map((a) => a.stop()), gateway?.stop()]);
         await host.close();
         leadership?.close();
         say('bothost: stopped.');

@@ -38,6 +38,26 @@ export const CONFIG_DEFAULTS = deepFreeze({
       resume_window: 86_400,
       timeout: 3_600,
       max_messages: 1000,
+      /** Seconds between purges of sessions detached for longer than resume_window. */
+      purge_interval: 3_600,
+    },
+    auth: {
+      /** Lifetime of a token minted by `bot gateway token` (seconds): 30 days. */
+      token_ttl: 2_592_000,
+    },
+    limits: {
+      /** Largest WebSocket frame accepted; bigger ones close the connection (1009) before being read. */
+      max_frame_bytes: 65_536,
+      /** Longest chat message, in characters. */
+      max_message_chars: 16_000,
+      /** Per identity, across its connections: sustained rate and burst (token bucket). */
+      messages_per_minute: 30,
+      burst: 10,
+      /** Bytes queued to one client before it is cut off as a slow consumer. */
+      max_buffered_bytes: 1_048_576,
+      max_connections: 20_000,
+      /** Turns waiting or running per session before new messages are refused. */
+      max_pending: 20,
     },
   },
   log: { level: 'info' },
@@ -166,7 +186,27 @@ const GatewaySessionSchema = strict({
   persist_path: text().default(D.gateway.session.persist_path),
   resume_window: positiveInt().default(D.gateway.session.resume_window).describe('Seconds'),
   timeout: positiveInt().default(D.gateway.session.timeout).describe('Seconds'),
-  max_messages: positiveInt().default(D.gateway.session.max_messages),
+  max_messages: positiveInt().default(D.gateway.session.max_messages).describe('History served per session (replay, snapshots)'),
+  purge_interval: positiveInt().default(D.gateway.session.purge_interval).describe('Seconds between purges of expired sessions'),
+});
+
+const GatewayAuthSchema = strict({
+  tokens: z
+    .record(z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'identities are 1-64 letters, digits or . _ @ -'), text())
+    .default({})
+    .describe('identity → static token, e.g. `alice: ${ALICE_GATEWAY_TOKEN}`'),
+  secret: z.string().refine((v) => v.length >= 16, 'too short: use 16 or more random characters').optional().describe('HMAC secret for tokens minted by `bot gateway token` (or $BOTHOST_GATEWAY_SECRET); 16+ characters'),
+  token_ttl: positiveInt().default(D.gateway.auth.token_ttl).describe('Seconds a minted token stays valid'),
+});
+
+const GatewayLimitsSchema = strict({
+  max_frame_bytes: positiveInt().default(D.gateway.limits.max_frame_bytes),
+  max_message_chars: positiveInt().default(D.gateway.limits.max_message_chars),
+  messages_per_minute: positiveInt().default(D.gateway.limits.messages_per_minute).describe('Per identity'),
+  burst: positiveInt().default(D.gateway.limits.burst),
+  max_buffered_bytes: positiveInt().default(D.gateway.limits.max_buffered_bytes).describe('Slow-consumer cut-off'),
+  max_connections: positiveInt().default(D.gateway.limits.max_connections),
+  max_pending: positiveInt().default(D.gateway.limits.max_pending).describe('Turns waiting per session'),
 });
 
 const GatewaySchema = strict({
@@ -177,6 +217,8 @@ const GatewaySchema = strict({
   allow_loopback_without_auth: envBoolean().default(D.gateway.allow_loopback_without_auth),
   // `.prefault({})` (not `.default({})`) so the inner defaults are applied to the empty object.
   session: GatewaySessionSchema.prefault({}),
+  auth: GatewayAuthSchema.prefault({}),
+  limits: GatewayLimitsSchema.prefault({}),
 });
 
 const RawConfigSchema = strict({

@@ -14,6 +14,7 @@ import { createIngress, RecentIds, type BotPolicy, type IngressContext, type Ing
 import { createModel } from '../models/create-model.js';
 import { InlineTurnQueue } from '../queue/inline-turn-queue.js';
 import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
+import { withGatewaySessions } from '../gateway/gateway-store.js';
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
 import { resetPolicyResolver } from './reset-policies.js';
@@ -66,7 +67,9 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   // Loaded only in distributed mode, so the embedded host never loads BullMQ.
   const dist = distributed ? await import('./distributed.js') : undefined;
   const redis = dist ? await dist.openQueueRedis(config) : undefined;
-  const store = await createStore(config.store, { warn: (m) => logger.warn(m) }, redis);
+  const storeLogger = { warn: (m: string) => logger.warn(m) };
+  // Gateway sessions (`bot_web_…`) may live in a store of their own (gateway.session.persist).
+  const store = withGatewaySessions(config, await createStore(config.store, storeLogger, redis), storeLogger);
   const agents = resolveAgents(config, env, notices);
   const delivery = new DeliveryRouter();
   const sessions = new HierarchicalSessionStore(store);

@@ -2,6 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/distributed-harness.js';
 import { runCli, startCli, useSandbox } from '../helpers/run-cli.js';
 
 const READY = /Ctrl-C to stop\.\n/;
@@ -11,7 +12,7 @@ const box = useSandbox({ withRepoConfig: true });
 describe('bot start', () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`reports skipped bots, becomes ready, and on ${signal} stops within a few seconds with exit 0`, async () => {
-      const cli = startCli(box.sb, ['start']);
+      const cli = startCli(box.sb, ['start'], { env: { BOTHOST_GATEWAY_PORT: String(await freePort()) } });
       await cli.waitForStderr(READY, { timeoutMs: 15_000 });
       const startup = cli.stderr();
       expect(startup).toContain(`config ${path.join(box.sb.cwd, 'bots.yaml')}`);
@@ -19,7 +20,8 @@ describe('bot start', () => {
       expect(startup).toMatch(/telegram: skipped — TELEGRAM_BOT_TOKEN not set/);
       expect(startup).toMatch(/discord: skipped — DISCORD_BOT_TOKEN not set/);
       expect(startup).toMatch(/slack: skipped — SLACK_BOT_TOKEN not set/);
-      expect(startup).toMatch(/no bot is running yet/);
+      expect(startup).toMatch(/gateway: web chat at http:\/\/127\.0\.0\.1:\d+\//);
+      expect(startup).toMatch(/open http:\/\/127\.0\.0\.1:\d+\/ to chat \(no platform bot is running yet/);
       // With no model configured, the host says once that the offline echo model answers.
       expect(startup.match(/using the offline echo model/g)).toHaveLength(1);
 
@@ -40,7 +42,7 @@ describe('bot start', () => {
   }
 
   it('a bot whose token is set is not reported as missing its token', async () => {
-    const cli = startCli(box.sb, ['start'], { env: { TELEGRAM_BOT_TOKEN: 'tg-secret-123' } });
+    const cli = startCli(box.sb, ['start'], { env: { TELEGRAM_BOT_TOKEN: 'tg-secret-123', BOTHOST_GATEWAY_PORT: String(await freePort()) } });
     await cli.waitForStderr(READY, { timeoutMs: 15_000 });
     expect(cli.stderr()).not.toContain('TELEGRAM_BOT_TOKEN not set');
     // The telegram adapter ships in this build: the bot runs (connecting in the background).

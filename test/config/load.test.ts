@@ -115,7 +115,10 @@ describe('full example', () => {
           resume_window: 600,
           timeout: 60,
           max_messages: 100,
+          purge_interval: 3600,
         },
+        auth: { tokens: {}, token_ttl: 2592000 },
+        limits: { max_frame_bytes: 65536, max_message_chars: 16000, messages_per_minute: 30, burst: 10, max_buffered_bytes: 1048576, max_connections: 20000, max_pending: 20 },
       },
       log: { level: 'debug' },
     });

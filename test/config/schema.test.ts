@@ -35,7 +35,10 @@ describe('defaults', () => {
           resume_window: 86400,
           timeout: 3600,
           max_messages: 1000,
+          purge_interval: 3600,
         },
+        auth: { tokens: {}, token_ttl: 2592000 },
+        limits: { max_frame_bytes: 65536, max_message_chars: 16000, messages_per_minute: 30, burst: 10, max_buffered_bytes: 1048576, max_connections: 20000, max_pending: 20 },
       },
       log: { level: 'info' },
     });

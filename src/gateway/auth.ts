@@ -1,0 +1,99 @@
+/**
+ * Who is on the other end of a connection. Three ways in:
+ * - a static token from `gateway.auth.tokens` (identity → token);
+ * - a token minted by `bot gateway token <identity>`: `bh1.<identity>.<expiry>.<HMAC-SHA256>`,
+ *   signed with `gateway.auth.secret` (or $BOTHOST_GATEWAY_SECRET), checked for expiry;
+ * - nothing, from a loopback address, when `allow_loopback_without_auth` is on and the request
+ *   is not a cross-site browser request (Origin absent or equal to Host): identity `local`.
+ * Tokens are compared in constant time and never logged.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { BotHostError, ConfigError } from '../core/errors.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { LOOPBACK_IDENTITY } from './constants.js';
+
+export const IDENTITY_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+const MINTED = /^bh1\.([A-Za-z0-9_-]+)\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+export const SECRET_ENV = 'BOTHOST_GATEWAY_SECRET';
+
+export type AuthResult = { ok: true; identity: string } | { ok: false; reason: string };
+
+export interface Authenticator {
+  /** Check a token from a header, query or join frame. */
+  verify(token: string): AuthResult;
+  /** The identity a token-less request gets, or null when it must present a token. */
+  trustedWithoutToken(req: IncomingMessage): string | null;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+const sign = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest('base64url');
+
+export function gatewaySecret(config: GatewayConfig, env: Record<string, string | undefined>): string | undefined {
+  const secret = config.auth.secret ?? env[SECRET_ENV];
+  return secret && secret.length > 0 ? secret : undefined;
+}
+
+/** A signed token for `identity`, valid for `ttlSeconds`. */
+export function mintToken(secret: string, identity: string, ttlSeconds: number, now = Date.now()): string {
+  if (!IDENTITY_PATTERN.test(identity)) throw new BotHostError('INVALID_IDENTITY', `identity "${identity}" must be 1-64 letters, digits or . _ @ -`);
+  if (identity === LOOPBACK_IDENTITY) throw new BotHostError('INVALID_IDENTITY', `"${LOOPBACK_IDENTITY}" is reserved for token-less loopback clients; pick another identity`);
+  const payload = `bh1.${Buffer.from(identity).toString('base64url')}.${Math.floor(now / 1000) + ttlSeconds}`;
+  return `${payload}.${sign(secret, payload)}`;
+}
+
+export function createAuthenticator(config: GatewayConfig, env: Record<string, string | undefined> = process.env): Authenticator {
+  if (Object.hasOwn(config.auth.tokens, LOOPBACK_IDENTITY)) {
+    throw new ConfigError(`"${LOOPBACK_IDENTITY}" is reserved for token-less loopback clients; rename that identity`, `gateway.auth.tokens.${LOOPBACK_IDENTITY}`);
+  }
+  const statics = Object.entries(config.auth.tokens).map(([identity, token]) => ({ identity, hash: digest(token) }));
+  const secret = gatewaySecret(config, env);
+
+  const verifyMinted = (token: string): AuthResult => {
+    const m = MINTED.exec(token);
+    if (!m || !secret) return { ok: false, reason: 'invalid token' };
+    const payload = token.slice(0, token.lastIndexOf('.'));
+    if (!timingSafeEqual(digest(sign(secret, payload)), digest(m[3]!))) return { ok: false, reason: 'invalid token' };
+    if (Number(m[2]) * 1000 <= Date.now()) return { ok: false, reason: 'token expired; mint a new one with `bot gateway token <identity>`' };
+    const identity = Buffer.from(m[1]!, 'base64url').toString('utf8');
+    if (!IDENTITY_PATTERN.test(identity) || identity === LOOPBACK_IDENTITY) return { ok: false, reason: 'invalid token' };
+    return { ok: true, identity };
+  };
+
+  return {
+    verify(token) {
+      const h = digest(token);
+      let found: string | undefined;
+      // Every configured token is compared, so timing does not tell which one was close.
+      for (const s of statics) if (timingSafeEqual(h, s.hash) && found === undefined) found = s.identity;
+      if (found !== undefined) return { ok: true, identity: found };
+      return verifyMinted(token);
+    },
+    trustedWithoutToken(req) {
+      if (!config.allow_loopback_without_auth || !isLoopback(req.socket.remoteAddress)) return null;
+      // A page on another site must not ride on the loopback exemption (cross-site WebSocket hijacking).
+      const origin = req.headers.origin;
+      if (origin !== undefined) {
+        try {
+          if (new URL(origin).host !== req.headers.host) return null;
+        } catch {
+          return null;
+        }
+      }
+      return LOOPBACK_IDENTITY;
+    },
+  };
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/** A token from `Authorization: Bearer …` or `?token=` (browsers cannot set headers on WebSockets). */
+export function tokenFromRequest(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim() || undefined;
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  return url.searchParams.get('token') ?? undefined;
+}

@@ -1,0 +1,306 @@
+/**
+ * One WebSocket client: its frames are handled one at a time, in order. `join` attaches it to a
+ * session (ownership checked, then replay or resync from its `since`), `message` sends a turn
+ * through the ingress pipeline, `ping` answers `pong`. Every error is a frame with a code and a
+ * cursor (the highest this connection has been sent, so error cursors never go backwards and
+ * never enter the log); only auth failures, floods and slow readers close the connection.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import type { GatewayConfig } from '../config/schema.js';
+import type { SessionInfo } from '../core/session-store.js';
+import type { Host } from '../host/host.js';
+import { parseCommand } from '../ingress/commands.js';
+import { MAX_SESSION_ID_LENGTH } from '../sessions/session-id.js';
+import type { Authenticator } from './auth.js';
+import { CLOSE, GATEWAY_TIMINGS, META } from './constants.js';
+import { commitIdOf, toEvents } from './events.js';
+import { parseClientFrame, type ErrorCode, type JoinFrame, type MessageFrame, type ServerFrame } from './frames.js';
+import { webSessionKey } from './gateway-store.js';
+import { ingestWebMessage } from './ingest.js';
+import { TokenBucket, type RateLimiter } from './rate-limit.js';
+import type { SessionHub } from './session-hub.js';
+import { pendingKey, pendingOf, type SessionRegistry } from './session-registry.js';
+
+export interface GatewayContext {
+  host: Pick<Host, 'ingest' | 'store' | 'agents'>;
+  config: GatewayConfig;
+  registry: SessionRegistry;
+  auth: Authenticator;
+  /** Per identity chat-message limiter. */
+  messages: RateLimiter;
+  /** Per identity limiter of session creation (each new session is stored until purged). */
+  newSessions: RateLimiter;
+  agentIds: readonly string[];
+  logger: Logger;
+}
+
+type CloseSpec = { code: number; reason: string };
+
+export class GatewayClient {
+  lastSent = 0;
+  ready = false;
+  stream = false;
+  readonly streamed = new Map<string, number>();
+  lastActivity = Date.now();
+  alive = true;
+  private hub: SessionHub | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly frames = new TokenBucket(GATEWAY_TIMINGS.framesPerSecond, GATEWAY_TIMINGS.framesPerSecond * 2);
+  private cutOff = false;
+  private inBurst = false;
+  private authTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly ws: WebSocket,
+    private identity: string | null,
+    private readonly ctx: GatewayContext,
+  ) {
+    if (identity === null) {
+      this.authTimer = setTimeout(() => this.close(CLOSE.unauthorized), GATEWAY_TIMINGS.authDeadlineMs);
+      this.authTimer.unref();
+    }
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('pong', () => void (this.alive = true));
+    ws.on('close', () => this.dispose());
+    ws.on('error', () => undefined); // 'close' follows; a protocol error is not a server error
+  }
+
+  /**
+   * Slow-consumer rule: when a burst of frames (one synchronous run, e.g. one flush) starts while
+   * more than max_buffered_bytes from earlier bursts are still unsent, the client is cut off. So
+   * memory per client is bounded by the limit plus one burst, and a fast reader receiving one big
+   * burst is never mistaken for a slow one.
+   */
+  send(frame: ServerFrame): void {
+    if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.inBurst) {
+      if (this.ws.bufferedAmount > this.ctx.config.limits.max_buffered_bytes) return this.close(CLOSE.slowConsumer);
+      this.inBurst = true;
+      // The frames of one burst leave in one write (ws writes each frame on its own otherwise).
+      const socket = this.socket();
+      socket?.cork();
+      queueMicrotask(() => {
+        this.inBurst = false;
+        socket?.uncork();
+      });
+    }
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  /** The TCP socket under ws (not public API; absent → frames are simply written one by one). */
+  private socket(): { cork(): void; uncork(): void } | undefined {
+    return (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  }
+
+  /** Close with a reason; a peer that does not read it is dropped shortly after (bounded memory). */
+  close(spec: CloseSpec): void {
+    if (this.cutOff) return;
+    this.cutOff = true;
+    this.ws.close(spec.code, spec.reason);
+    setTimeout(() => this.ws.terminate(), 1_000).unref();
+  }
+
+  private onFrame(data: WebSocket.RawData, isBinary: boolean): void {
+    this.lastActivity = Date.now();
+    if (this.frames.take() > 0) return this.close(CLOSE.flooding);
+    const raw = isBinary ? null : data.toString();
+    this.chain = this.chain
+      .then(() => (raw === null ? this.error('bad_frame', 'binary frames are not supported; send JSON text') : this.handle(raw)))
+      .catch((err) => {
+        this.ctx.logger.warn({ err: (err as Error).message }, 'gateway: frame handling failed');
+        this.error('unavailable', 'the gateway could not handle that frame (storage unavailable?); try again');
+      });
+  }
+
+  private async handle(raw: string): Promise<void> {
+    const parsed = parseClientFrame(raw);
+    if (!parsed.ok) return this.error(parsed.code, parsed.message);
+    const frame = parsed.frame;
+    if (frame.type === 'ping') return this.send({ type: 'pong' });
+    if (frame.type === 'join') return this.join(frame);
+    return this.message(frame);
+  }
+
+  private error(code: ErrorCode, message: string, extra: { retry_after_ms?: number; cursor?: number; reply_to?: string } = {}): void {
+    this.send({
+      type: 'error',
+      code,
+      message,
+      cursor: extra.cursor ?? this.lastSent,
+      ...(extra.retry_after_ms !== undefined ? { retry_after_ms: extra.retry_after_ms } : {}),
+      ...(extra.reply_to !== undefined ? { reply_to: extra.reply_to } : {}),
+    });
+  }
+
+  private async join(f: JoinFrame): Promise<void> {
+    const { store } = this.ctx.host;
+    const { config } = this.ctx;
+    if (this.hub) return this.error('already_joined', `already joined session "${this.hub.sessionId}"; open another connection for another session`);
+    if (f.token !== undefined) {
+      const r = this.ctx.auth.verify(f.token);
+      if (!r.ok) {
+        this.error('unauthorized', r.reason);
+        return this.close(CLOSE.unauthorized);
+      }
+      this.identity = r.identity;
+    }
+    if (this.identity === null) {
+      this.error('unauthorized', 'this gateway needs a token: send it in the join frame ("token"), as ?token= or as Authorization: Bearer');
+      return this.close(CLOSE.unauthorized);
+    }
+    clearTimeout(this.authTimer);
+    if (f.agent_id !== undefined && !this.ctx.agentIds.includes(f.agent_id)) {
+      return this.error('unknown_agent', `unknown agent_id "${f.agent_id}"; choose one of: ${this.ctx.agentIds.join(', ')}`);
+    }
+    const sessionId = f.session_id ?? randomUUID();
+    const key = webSessionKey(sessionId);
+    if (key.length > MAX_SESSION_ID_LENGTH) return this.error('bad_frame', 'session_id is too long once encoded; use a shorter (ASCII) id');
+
+    let info = await store.getSession(key);
+    if (info && this.ctx.registry.isExpired(info)) {
+      await store.deleteSession(key);
+      info = null;
+    }
+    const existed = info !== null && (info.lastCursor > 0 || info.metadata[META.owner] !== undefined);
+    let agent = f.agent_id ?? config.agent!;
+    if (existed) {
+      if (info!.metadata[META.owner] !== this.identity) return this.forbidden(sessionId);
+      agent = String(info!.metadata[META.agent] ?? config.agent);
+      if (f.agent_id !== undefined && f.agent_id !== agent) {
+        return this.error('agent_mismatch', `session "${sessionId}" talks to agent "${agent}", not "${f.agent_id}"`);
+      }
+    } else {
+      const wait = this.ctx.newSessions.take(this.identity);
+      if (wait > 0) return this.error('rate_limited', `too many new sessions; try again in ${Math.ceil(wait / 1000)} s`, { retry_after_ms: wait });
+      await store.updateMetadata(key, { [META.owner]: this.identity, [META.agent]: agent, [META.sessionId]: sessionId, [META.seenAt]: Date.now() });
+      info = await store.getSession(key);
+      // Two identities creating one id at once: the store's last write names the owner.
+      if (info?.metadata[META.owner] !== this.identity) return this.forbidden(sessionId);
+    }
+    const lastCursor = info?.lastCursor ?? 0;
+    if (existed && f.since !== undefined && f.since > lastCursor) {
+      return this.error('future_since', `since ${f.since} is ahead of this session (its newest cursor is ${lastCursor}); join without since, or with since ≤ ${lastCursor}`, { cursor: lastCursor });
+    }
+
+    if (this.cutOff) return; // closed while the store answered
+    this.stream = f.stream ?? false;
+    const hub = this.ctx.registry.attach(this, key, sessionId, agent);
+    this.hub = hub;
+    const pending = pendingOf(info?.metadata ?? {});
+    this.send({
+      type: 'joined',
+      session_id: sessionId,
+      agent_id: agent,
+      agent_name: this.ctx.host.agents(agent).name,
+      resumed: existed,
+      cursor: lastCursor,
+      identity: this.identity,
+      pending: pending.map((p) => ({ id: p.id, content: p.content })),
+      executing: info?.metadata[META.executing] !== undefined,
+    });
+    if (!existed) {
+      this.lastSent = 0;
+      if (f.since !== undefined && f.since > 0) this.send({ type: 'resync', reason: 'not_found', cursor: 0, snapshot: [] });
+    } else if (f.since === undefined) {
+      this.lastSent = lastCursor;
+    } else {
+      await this.replay(hub, f.since, lastCursor);
+    }
+    this.ready = true;
+    for (const p of pending) hub.inFlight.add(p.id);
+    await hub.flush();
+  }
+
+  private forbidden(sessionId: string, replyTo?: string): void {
+    this.error('forbidden', `session "${sessionId}" belongs to another identity; pick another session_id`, replyTo !== undefined ? { reply_to: replyTo } : {});
+  }
+
+  /** Events after `since`, in batches that wait for the socket to drain; or a resync when they are gone. */
+  private async replay(hub: SessionHub, since: number, lastCursor: number): Promise<void> {
+    const entries = await this.ctx.host.store.getEntries(hub.key, { after: since });
+    const gap = entries.length > 0 ? entries[0]!.cursor > since + 1 : lastCursor > since;
+    if (gap || entries.length > this.ctx.config.session.max_messages) {
+      this.lastSent = since;
+      return hub.resync(this, 'retention');
+    }
+    const events = toEvents(entries);
+    // ws writes each frame with its own syscall; corking the socket for a batch makes it one writev.
+    const socket = this.socket();
+    for (let i = 0; i < events.length; i += GATEWAY_TIMINGS.replayBatch) {
+      if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return;
+      socket?.cork();
+      try {
+        for (const event of events.slice(i, i + GATEWAY_TIMINGS.replayBatch)) this.ws.send(JSON.stringify({ type: 'replay', event, cursor: event.cursor }));
+      } finally {
+        socket?.uncork();
+      }
+      await this.drained();
+    }
+    this.lastSent = Math.max(since, events.at(-1)?.cursor ?? since);
+  }
+
+  private async drained(): Promise<void> {
+    const deadline = Date.now() + GATEWAY_TIMINGS.replayDrainTimeoutMs;
+    while (this.ws.bufferedAmount > this.ctx.config.limits.max_buffered_bytes / 2) {
+      if (Date.now() > deadline || this.ws.readyState !== WebSocket.OPEN) return this.close(CLOSE.slowConsumer);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private async message(f: MessageFrame): Promise<void> {
+    const hub = this.hub;
+    // Errors about a message name it (reply_to), so a client knows which one to resend or drop.
+    const id = f.id ?? randomUUID();
+    const fail = (code: ErrorCode, message: string, extra: { retry_after_ms?: number } = {}) => this.error(code, message, { ...extra, reply_to: id });
+    if (!hub || !this.identity) return fail('not_joined', 'send {"type": "join", …} before messages');
+    const { store } = this.ctx.host;
+    const { limits } = this.ctx.config;
+    if (f.content.trim() === '') return fail('empty_message', 'message content is empty');
+    if (f.content.length > limits.max_message_chars) return fail('too_long', `message is ${f.content.length} characters; the limit is ${limits.max_message_chars}`);
+    const wait = this.ctx.messages.take(this.identity);
+    if (wait > 0) return fail('rate_limited', `too many messages; try again in ${Math.ceil(wait / 1000)} s`, { retry_after_ms: wait });
+    if (f.stream !== undefined) this.stream = f.stream;
+
+    const info: SessionInfo | null = await store.getSession(hub.key);
+    if (info && info.metadata[META.owner] !== this.identity) return this.forbidden(hub.sessionId, id);
+    const pending = pendingOf(info?.metadata ?? {});
+    if (pending.some((p) => p.id === id)) return this.send({ type: 'accepted', id, duplicate: true });
+    if ((await store.findCommitted(hub.key, commitIdOf(hub.key, id))) !== null) {
+      this.send({ type: 'accepted', id, duplicate: true });
+      return hub.flush();
+    }
+    if (pending.length >= limits.max_pending) return fail('busy', `${pending.length} messages are still waiting for replies in this session; wait for them`);
+
+    // Durable before acknowledged: a restart finds it in pending_inbox and runs it.
+    await store.updateMetadata(hub.key, { [pendingKey(id)]: { content: f.content, ts: Date.now(), identity: this.identity } });
+    hub.inFlight.add(id);
+    let result: Awaited<ReturnType<typeof ingestWebMessage>>;
+    try {
+      result = await ingestWebMessage(this.ctx.host, { key: hub.key, sessionId: hub.sessionId, identity: this.identity, agent: hub.agent, clientId: id, content: f.content });
+    } catch (err) {
+      hub.inFlight.delete(id);
+      await store.updateMetadata(hub.key, { [pendingKey(id)]: null }).catch(() => undefined);
+      this.ctx.logger.warn({ err: (err as Error).message }, 'gateway: could not enqueue a message');
+      return fail('unavailable', 'the message could not be queued; resend it with the same id');
+    }
+    if (result.outcome === 'enqueued' || result.outcome === 'duplicate') {
+      return this.send({ type: 'accepted', id, ...(result.outcome === 'duplicate' ? { duplicate: true } : {}) });
+    }
+    hub.inFlight.delete(id);
+    await store.updateMetadata(hub.key, { [pendingKey(id)]: null });
+    this.send({ type: 'accepted', id });
+    for (const content of result.replies) this.send({ type: 'notice', content, cursor: this.lastSent });
+    if (result.outcome === 'command' && parseCommand(f.content)?.name === 'new') {
+      for (const c of hub.clients) if (c instanceof GatewayClient && c.ready) await hub.resync(c, 'cleared');
+    }
+  }
+
+  private dispose(): void {
+    clearTimeout(this.authTimer);
+    this.cutOff = true;
+    if (this.hub) this.ctx.registry.detach(this, this.hub);
+    this.hub = undefined;
+  }
+}
