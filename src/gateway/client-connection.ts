@@ -198,7 +198,9 @@ export class GatewayClient {
       cursor: lastCursor,
       identity: this.identity,
       pending: pending.map((p) => ({ id: p.id, content: p.content })),
-      executing: info?.metadata[META.executing] !== undefined,
+      // Only a message still pending can be executing: a late `started` notice (best effort, over
+      // pub/sub in distributed mode) may land after its turn finished and must not show forever.
+      executing: pending.some((p) => p.id === info?.metadata[META.executing]),
     });
     if (!existed) {
       this.lastSent = 0;

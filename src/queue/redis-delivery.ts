@@ -13,11 +13,8 @@ import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { deliveryChannel, outboxKeys } from './inbox-keys.js';
 import type { OutboxMessage } from './outbox-consumer.js';
 
-interface PartialMessage {
-  kind: 'partial';
-  request: TurnRequest;
-  text: string;
-}
+/** Best-effort progress of a turn: it started (typing, the gateway's `executing`), or text so far. */
+type PartialMessage = { kind: 'partial'; request: TurnRequest; text: string } | { kind: 'started'; request: TurnRequest };
 
 /** An outbox entry to append: the bot's stream and the message JSON. */
 export interface OutboxAppend {
@@ -26,7 +23,7 @@ export interface OutboxAppend {
 }
 
 /** The worker side. `final`/`failed` are not used for sending: the pop script appends those. */
-export class RedisDeliveryPublisher implements Pick<Delivery, 'partial'> {
+export class RedisDeliveryPublisher implements Pick<Delivery, 'partial' | 'started'> {
   /** Bot id → its outbox key (encoding the id on every turn showed up in profiles). */
   private readonly keys = new Map<string, string>();
 
@@ -34,6 +31,11 @@ export class RedisDeliveryPublisher implements Pick<Delivery, 'partial'> {
     private readonly client: Redis,
     private readonly prefix: string,
   ) {}
+
+  started(request: TurnRequest): void {
+    const message: PartialMessage = { kind: 'started', request };
+    void this.client.publish(deliveryChannel(this.prefix, request.inbound.botId), JSON.stringify(message)).catch(() => undefined);
+  }
 
   partial(request: TurnRequest, text: string): void {
     const message: PartialMessage = { kind: 'partial', request, text };
@@ -65,13 +67,14 @@ export class RedisDeliveryPublisher implements Pick<Delivery, 'partial'> {
  * The ingress side of partials: subscribe to every bot's partial replies (pattern) and pass
  * them to `delivery` (the router picks the adapter). Returns an unsubscribe function.
  */
-export async function subscribePartials(subscriber: Redis, prefix: string, delivery: Pick<Delivery, 'partial'>): Promise<() => Promise<void>> {
+export async function subscribePartials(subscriber: Redis, prefix: string, delivery: Pick<Delivery, 'partial' | 'started'>): Promise<() => Promise<void>> {
   const pattern = deliveryChannel(prefix, '*');
   const onPMessage = (p: string, _ch: string, raw: string) => {
     if (p !== pattern) return;
     try {
       const m = JSON.parse(raw) as PartialMessage;
       if (m.kind === 'partial') delivery.partial?.(m.request, m.text);
+      else if (m.kind === 'started') delivery.started?.(m.request);
     } catch {
       // Not ours to understand: ignore.
     }

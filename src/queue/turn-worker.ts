@@ -65,7 +65,7 @@ export interface TurnWorkerOptions {
   client: Redis;
   deps: TurnDeps;
   /** Where streamed partial replies go (best effort). */
-  delivery: Pick<Delivery, 'partial'>;
+  delivery: Pick<Delivery, 'partial' | 'started'>;
   /**
    * The outbox entries of a final reply and of a failure notice: the script that removes the
    * turn from the inbox appends them (produced and recorded in one atomic step).
@@ -307,6 +307,9 @@ export class TurnWorker {
       ahead = p.next === raw ? (p.after ?? null) : null;
       return true;
     };
+    // Best effort, fire and forget (autopipelined): typing indicators and the gateway's
+    // `executing` on whichever ingress process serves the chat.
+    if (held.isHeld()) delivery.started?.(request);
     // Fast replies go out whole; only replies slower than the throttle stream partials.
     let lastPartial = Date.now();
     for (let attempt = 0; ; attempt++) {
