@@ -5,7 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { ChatMessage } from '../core/session-store.js';
-import { historyFromLog } from '../sessions/redis-session-store.js';
+import { HIERARCHY_KEYS } from '../sessions/hierarchy/hierarchy-metadata.js';
+import { historyFromLog, redisMetadataField } from '../sessions/redis-session-store.js';
 import { LuaScript } from '../sessions/redis-scripts.js';
 import { deadLetterKey, type InboxKeys } from './inbox-keys.js';
 import { OUTBOX_DEFAULTS } from './outbox-consumer.js';
@@ -13,6 +14,9 @@ import { OUTBOX_DEFAULTS } from './outbox-consumer.js';
 const popScript = new LuaScript(new URL('./lua/popTurn-10.lua', import.meta.url));
 const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
 const claimScript = new LuaScript(new URL('./lua/claimSession-5.lua', import.meta.url));
+
+/** The Redis store's meta field of the hierarchy's view (present only on a fork or a revert). */
+const STITCHED_FIELD = redisMetadataField(HIERARCHY_KEYS.view);
 
 /** A pop's answer when the caller no longer holds the lease: stop draining, send nothing more. */
 export const LOST = Symbol('lease lost');
@@ -42,6 +46,11 @@ export interface Claim {
   /** The entry behind the head. */
   ahead: string | null;
   prefetch?: Prefetch;
+  /**
+   * The session's history is stitched by the hierarchy (a fork or a revert), so the own log
+   * the claim and the pops read ahead is not what its turns read.
+   */
+  stitched: boolean;
 }
 
 /** The pop's arguments: see popTurn-10.lua ARGV[1..6] and ARGV[9]. */
@@ -71,19 +80,20 @@ export class InboxScripts {
 
   /** Lease, inbox head and what the head's turn reads first, in one round trip; null when the lease is held. */
   async claim(keys: InboxKeys, token: string, ttlMs: number): Promise<Claim | null> {
-    const reply = (await claimScript.run(this.client, [keys.lease, keys.meta, keys.inbox, keys.ids, keys.log], [token, ttlMs, this.historyWindow])) as [
+    const reply = (await claimScript.run(this.client, [keys.lease, keys.meta, keys.inbox, keys.ids, keys.log], [token, ttlMs, this.historyWindow, STITCHED_FIELD])) as [
       number,
       (string | null)?,
       (string | null)?,
       (string[] | null)?,
       (string | null)?,
       number?,
+      number?,
     ];
     const fence = Number(reply[0]);
     if (fence === 0) return null;
     const head = reply[1] ?? null;
     const prefetch = head !== null && this.historyWindow > 0 ? lazyPrefetch(reply[2] == null ? null : Number(reply[2]), reply[3] ?? [], Number(reply[5])) : undefined;
-    return { fence, head, ahead: reply[4] ?? null, ...(prefetch ? { prefetch } : {}) };
+    return { fence, head, ahead: reply[4] ?? null, stitched: Number(reply[6]) === 1, ...(prefetch ? { prefetch } : {}) };
   }
 
   /** End the drain if the inbox is empty (flag cleared, lease released): true; false when work arrived. */

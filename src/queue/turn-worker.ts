@@ -197,7 +197,10 @@ export class TurnWorker {
       const c = claimed.value;
       // A store that keeps its fence outside this Redis (Postgres) learns the new one first.
       await this.options.deps.store.recordFence?.(sessionId, held.fence);
-      released = await this.drain(sessionId, keys, held, c?.head ?? null, c?.prefetch, c?.ahead ?? null);
+      // A forked or reverted session's history is stitched by the hierarchy, not the own log the
+      // claim and the pops read ahead: such a drain reads each turn's history afresh (no pipelining).
+      const stitched = !this.popRidesWithCommit || (c?.stitched ?? true);
+      released = await this.drain(sessionId, keys, held, stitched, c?.head ?? null, c?.prefetch, c?.ahead ?? null);
     } finally {
       if (released) held.forget();
       else await held.release().catch(() => undefined);
@@ -229,13 +232,9 @@ export class TurnWorker {
    * the commit behind it is rejected (see popTurn-10.lua); nothing is delivered from a turn
    * whose predecessor's pop failed, and the drain stops there.
    */
-  private async drain(sessionId: string, keys: InboxKeys, held: HeldLease, head: string | null, first?: Prefetch, firstAhead: string | null = null): Promise<boolean> {
+  private async drain(sessionId: string, keys: InboxKeys, held: HeldLease, stitched: boolean, head: string | null, first?: Prefetch, firstAhead: string | null = null): Promise<boolean> {
     const { client } = this.options;
     let raw = head;
-    // A forked or reverted session's history is stitched by the hierarchy, not the own log the
-    // claim and the pops read ahead: such a drain reads each turn's history afresh (no pipelining).
-    const history = this.options.deps.history as { hasView?: (id: string) => Promise<boolean> } | undefined;
-    const stitched = !this.popRidesWithCommit || ((await history?.hasView?.(sessionId)) ?? false);
     let prefetch = stitched ? undefined : first;
     let ahead = firstAhead;
     let prior: Promise<Popped | typeof LOST> | undefined;

@@ -56,6 +56,8 @@ const SCRIPTS = {
 
 /** Metadata keys live as `md:<key>` fields of the meta hash, beside the store's own fields. */
 const MD = 'md:';
+/** The meta hash field that holds a metadata key (scripts outside the store test for it). */
+export const redisMetadataField = (key: string) => `${MD}${key}`;
 
 /** The stored form of an entry: short keys, because every byte is kept maxMessages times. */
 interface StoredEntry {

@@ -13,23 +13,28 @@
     ARGV[1] token (random, unique per acquire)
     ARGV[2] TTL in milliseconds (>= 1)
     ARGV[3] log entries to return (0: none)
+    ARGV[4] a meta field whose presence means the session's history is not just its own log
+            (the hierarchy's view of a fork or a revert); '' for none
 
   Output:
-    {fence, head, committed, history, after, log length}
+    {fence, head, committed, history, after, log length, stitched}
                                        acquired; fence > every fence before; head is the inbox
                                        head or false; committed the head's first cursor or
                                        false; history the newest ARGV[3] entries (raw JSON);
                                        after the inbox entry behind the head, or false;
-                                       then the log's length
+                                       then the log's length; stitched 1 if the ARGV[4] field
+                                       exists (the read-ahead is then not the history), else 0
     {0}                                someone else holds the lease
 ]]
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {0}
 end
 local fence = redis.call('HINCRBY', KEYS[2], 'fence', 1)
+local stitched = 0
+if ARGV[4] ~= '' then stitched = redis.call('HEXISTS', KEYS[2], ARGV[4]) end
 local head = redis.call('LINDEX', KEYS[3], 0)
 if not head then
-  return {fence, false}
+  return {fence, false, false, false, false, 0, stitched}
 end
 local inbound = cjson.decode(head).inbound
 local committed = redis.call('ZSCORE', KEYS[4], inbound.botId .. ':' .. inbound.messageId)
@@ -38,4 +43,4 @@ local history = false
 if n > 0 then
   history = redis.call('LRANGE', KEYS[5], -n, -1)
 end
-return {fence, head, committed, history, redis.call('LINDEX', KEYS[3], 1), redis.call('LLEN', KEYS[5])}
+return {fence, head, committed, history, redis.call('LINDEX', KEYS[3], 1), redis.call('LLEN', KEYS[5]), stitched}

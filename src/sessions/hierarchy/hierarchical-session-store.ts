@@ -293,12 +293,6 @@ export class HierarchicalSessionStore implements SessionLog {
   }
 
   /** What the session's agent sees: the newest `maxMessages` of its history, stitched. */
-  /** True when the session's history is stitched (a fork or a revert), not just its own log. */
-  async hasView(sessionId: string): Promise<boolean> {
-    const info = await this.store.getSession(sessionId);
-    return info !== null && info.metadata[K.view] !== undefined;
-  }
-
   async getChatHistory(sessionId: string, maxMessages?: number): Promise<ChatMessage[]> {
     const [info, plain] = await Promise.all([this.store.getSession(sessionId), this.store.getChatHistory(sessionId, maxMessages)]);
     if (!info || info.metadata[K.view] === undefined) return plain;
