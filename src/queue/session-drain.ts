@@ -1,0 +1,319 @@
+/**
+ * Draining one session's inbox under its lease, for the turn worker (turn-worker.ts): run the
+ * head's turn (history → model → fenced commit), pop it from the inbox — which appends the
+ * reply to the bot's outbox in the same script step (popTurn-10.lua) — and go on until the
+ * inbox is empty and the drain ends atomically with releasing the lease.
+ *
+ * Pipelined: the pop goes out in the commit's round trip and reads the next head's history, and
+ * when the entry behind the head is known the next turn runs while that round trip is in
+ * flight, so a busy session costs one round trip per turn. Failures: retryable ones are retried
+ * in place with backoff (keeping the session's order); after `attempts` (or at once for
+ * permanent ones) the pop appends a polite notice and a dead letter, exactly once.
+ */
+import type { Redis } from 'ioredis';
+import { inboundText, runTurn, type TurnDeps } from '../agent/run-turn.js';
+import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
+import type { HeldLease } from '../locks/hold-lease.js';
+import type { InboxKeys } from './inbox-keys.js';
+import { LOST, NOT_COMMITTED, type InboxScripts, type Popped, type Prefetch } from './inbox-scripts.js';
+import { backoffDelayMs, classifyTurnError, politeFailure } from './retry.js';
+import { turnLimit } from './turn-limit.js';
+import type { TurnWorkerOptions, WorkerEvent } from './turn-worker.js';
+
+/** Placeholder for the reply's cursor in a message built before the commit answers. */
+const CURSOR_SLOT = -7_355_608_001;
+
+/** runOne's answer when it did not wait for its pop: the next turn and its locally computed history. */
+interface Speculated {
+  pending: Promise<Popped | typeof LOST>;
+  next: string;
+  prefetch: Prefetch;
+}
+
+/** What a drain needs from its worker. */
+export interface DrainContext {
+  client: Redis;
+  deps: TurnDeps;
+  delivery: TurnWorkerOptions['delivery'];
+  outbox: TurnWorkerOptions['outbox'];
+  scripts: InboxScripts;
+  /** Log entries read ahead for a turn (0: none). */
+  historyWindow: number;
+  /** The store's max messages: its log never grows longer. */
+  logCap: number;
+  /** The store is the Redis store on this prefix: the pop rides in the commit's round trip. */
+  popRidesWithCommit: boolean;
+  attempts: number;
+  retryBaseMs: number;
+  turnTimeoutMs: number;
+  /** Throttle for streamed partial replies. */
+  partialEveryMs: number;
+  /** True once the worker is shutting down: a drain hands its session back after the turn in flight. */
+  stopping(): boolean;
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+export class SessionDrain {
+  constructor(private readonly c: DrainContext) {}
+
+  /**
+   * Run the inbox to empty. True when the drain ended and released the lease; false when it
+   * stopped with work left (lease lost, or handed back on shutdown).
+   *
+   * Pipelined: when the entry behind the head is known (read ahead by the claim or a pop), the
+   * next turn runs while this turn's commit and pop are in flight (two turns at most). Order
+   * and fencing hold: Redis runs the commits in order, and a pop that fails raises the fence so
+   * the commit behind it is rejected (see popTurn-10.lua); nothing is delivered from a turn
+   * whose predecessor's pop failed, and the drain stops there.
+   */
+  async drain(sessionId: string, keys: InboxKeys, held: HeldLease, stitched: boolean, head: string | null, first?: Prefetch, firstAhead: string | null = null): Promise<boolean> {
+    const { client } = this.c;
+    let raw = head;
+    let prefetch = stitched ? undefined : first;
+    let ahead = firstAhead;
+    let prior: Promise<Popped | typeof LOST> | undefined;
+    try {
+      for (;;) {
+        if (held.signal.aborted) {
+          this.c.onEvent?.({ type: 'lease_lost', sessionId });
+          return false;
+        }
+        // Shutting down: the turn in flight is done; leave the rest to another worker, or a
+        // session that never empties would keep this process alive forever.
+        if (this.c.stopping() && raw !== null) return false;
+        if (raw === null) {
+          if (await this.c.scripts.finish(keys, held.token)) return true;
+          raw = await client.lindex(keys.inbox, 0);
+          prefetch = undefined;
+          ahead = null;
+          continue;
+        }
+        const step = await this.runOne(sessionId, keys, raw, held, prefetch, prior, ahead);
+        prior = undefined;
+        if (step === LOST) return false;
+        if ('pending' in step) {
+          prior = step.pending;
+          raw = step.next;
+          prefetch = stitched ? undefined : step.prefetch;
+          ahead = null; // learned from `prior` by the next runOne
+          continue;
+        }
+        if (step.finished) return true;
+        raw = step.next;
+        prefetch = stitched ? undefined : step.prefetch;
+        ahead = step.after ?? null;
+      }
+    } finally {
+      // Never leave a pop unanswered behind a stopped drain (its outcome is decided in Redis).
+      await prior?.catch(() => LOST);
+    }
+  }
+
+  /**
+   * Run the inbox head to completion (its reply or failure notice appended to the outbox).
+   * Returns what the pop saw next, or LOST when the lease was lost; or, when the entry behind
+   * this head is known, returns as soon as this turn's commit and pop are sent, with the next
+   * turn's history computed locally (`Speculated`).
+   *
+   * `prior` is the previous turn's pop, still in flight: this turn's outcome counts only once
+   * it succeeded. `ahead` is the entry behind this head, when known.
+   */
+  private async runOne(
+    sessionId: string,
+    keys: InboxKeys,
+    raw: string,
+    held: HeldLease,
+    prefetch: Prefetch | undefined,
+    prior: Promise<Popped | typeof LOST> | undefined,
+    ahead: string | null,
+  ): Promise<Popped | Speculated | typeof LOST> {
+    const { client, deps, delivery, outbox } = this.c;
+    const request = JSON.parse(raw) as TurnRequest;
+    const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
+    const outboxKey = this.c.outbox.key(request.inbound.botId);
+    /** Wait for the previous turn's pop; LOST if it failed. Learns what is behind this head. */
+    const settlePrior = async (): Promise<boolean> => {
+      if (!prior) return true;
+      const p = await prior.catch((): typeof LOST => LOST);
+      prior = undefined;
+      if (p === LOST) return false;
+      ahead = p.next === raw ? (p.after ?? null) : null;
+      return true;
+    };
+    // Best effort, fire and forget (autopipelined): typing indicators and the gateway's
+    // `executing` on whichever ingress process serves the chat.
+    if (held.isHeld()) delivery.started?.(request);
+    // Fast replies go out whole; only replies slower than the throttle stream partials.
+    let lastPartial = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      const limit = turnLimit(held.signal, this.c.turnTimeoutMs);
+      // The pop (which appends the reply to the outbox) rides in the commit's round trip.
+      let popWithCommit: Promise<Popped | typeof LOST | typeof NOT_COMMITTED> | undefined;
+      const withHistory = prefetch && attempt === 0 ? prefetch : undefined;
+      // Pipelining needs this turn's history (to compute the next one's) and a next entry.
+      const mayPipeline = withHistory?.logLength !== undefined && this.c.historyWindow > 0 && !this.c.stopping();
+      let onIssued: (reply: string) => void = () => undefined;
+      const issued = new Promise<string>((resolve) => (onIssued = resolve));
+      const turn = runTurn(deps, request, {
+        fence: held.fence,
+        signal: limit.signal,
+        // Read ahead for the first attempt only: a retry reads afresh.
+        ...(withHistory ? { prefetched: withHistory } : {}),
+        onCommitIssued: (reply: string) => {
+          if (!this.c.popRidesWithCommit) return onIssued(reply); // popped after the commit resolves
+          popWithCommit = this.popWithCommit(keys, outboxKey, inboundId, raw, held, request, reply, mayPipeline ? this.logLengthAfter(withHistory!) : undefined);
+          onIssued(reply);
+        },
+        onPartial: (text) => {
+          const now = Date.now();
+          if (now - lastPartial < this.c.partialEveryMs || held.signal.aborted || !held.isHeld()) return;
+          lastPartial = now;
+          delivery.partial?.(request, text);
+        },
+      });
+      turn.catch(() => undefined); // handled below, whichever way it ends
+      try {
+        const first = await Promise.race([issued.then((reply) => ({ reply })), turn.then((result) => ({ result }))]);
+        if ('reply' in first && mayPipeline) {
+          // Commit and pop are in flight. The previous turn's pop must have succeeded first.
+          if (!(await settlePrior())) {
+            await turn.catch(() => undefined);
+            limit.dispose();
+            await popWithCommit!.catch(() => LOST);
+            return LOST;
+          }
+          if (ahead !== null && !held.signal.aborted) {
+            const pending = this.settleSpeculated(sessionId, turn, popWithCommit!, limit);
+            return { pending, next: ahead, prefetch: this.historyAfter(withHistory!, request, first.reply) };
+          }
+        }
+        const result = await turn;
+        limit.dispose();
+        if (!(await settlePrior())) {
+          await popWithCommit?.catch(() => LOST);
+          return LOST;
+        }
+        const early = popWithCommit ? await popWithCommit : NOT_COMMITTED;
+        if (early === LOST) return LOST;
+        let popped: Popped | typeof LOST;
+        if (early !== NOT_COMMITTED) {
+          popped = early; // committed, appended to the outbox and removed in the commit's round trip
+          if (popped.stale && !popped.finished) {
+            // The log changed behind this drain (a /new, say): stop; the next claim reads it afresh.
+            this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+            return LOST;
+          }
+          // A pipelining pop reads no history: the next turn's is this one's plus this turn.
+          if (mayPipeline && !result.duplicate && popped.next !== null && !popped.prefetch) {
+            popped = { ...popped, prefetch: this.historyAfter(withHistory!, request, result.reply) };
+          }
+        } else {
+          if (held.signal.aborted) return LOST;
+          // A stored reply (the turn was committed before, by this session's earlier holder).
+          popped = await this.pop(keys, outboxKey, inboundId, raw, held, outbox.final(result).message);
+        }
+        if (popped !== LOST) this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+        return popped;
+      } catch (error) {
+        limit.dispose();
+        // A pop sent with a commit that then failed changed nothing (-2 or -1); never leave it unhandled.
+        const early = popWithCommit ? await popWithCommit.catch((): typeof NOT_COMMITTED => NOT_COMMITTED) : NOT_COMMITTED;
+        if (!(await settlePrior())) return LOST;
+        if (early !== NOT_COMMITTED && early !== LOST) return early;
+        const decision = held.signal.aborted ? 'drop' : classifyTurnError(error);
+        if (decision === 'drop') {
+          this.c.onEvent?.({ type: 'lease_lost', sessionId });
+          return LOST;
+        }
+        const tries = await client.hincrby(keys.tries, inboundId, 1);
+        const willRetry = decision === 'retry' && tries < this.c.attempts;
+        this.c.onEvent?.({ type: 'turn_error', sessionId, error, willRetry });
+        if (willRetry) {
+          await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, this.c.retryBaseMs)));
+          continue;
+        }
+        // The polite notice and the dead letter are appended by the pop: exactly once, fenced by the lease.
+        const dead = JSON.stringify({ at: Date.now(), sessionId, inboundId, tries, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+        return this.pop(keys, outboxKey, inboundId, raw, held, outbox.failed(request, politeFailure(error)).message, dead);
+      }
+    }
+  }
+
+  /**
+   * The next turn's history after committing this one: exactly what reading the log would give
+   * (the window's newest entries), without reading it. Only for a fresh commit under the lease.
+   */
+  private historyAfter(before: Prefetch, request: TurnRequest, reply: string): Prefetch {
+    const history = [...before.history, { role: 'user' as const, content: inboundText(request.inbound) }, { role: 'assistant' as const, content: reply }];
+    return { committed: null, history: history.slice(-this.c.historyWindow), logLength: this.logLengthAfter(before) };
+  }
+
+  /** The log's length after one more turn (two entries), capped as the store trims it. */
+  private logLengthAfter(before: Prefetch): number {
+    return Math.min((before.logLength ?? 0) + 2, this.c.logCap);
+  }
+
+  /**
+   * The outcome of a turn the drain did not wait for: its commit and pop both succeeded, or
+   * LOST. Any failure stops the drain (the lease is released and the session re-kicked; the
+   * next holder redoes whatever did not commit).
+   */
+  private async settleSpeculated(
+    sessionId: string,
+    turn: Promise<TurnResult>,
+    pop: Promise<Popped | typeof LOST | typeof NOT_COMMITTED>,
+    limit: { dispose(): void },
+  ): Promise<Popped | typeof LOST> {
+    try {
+      const [result, popped] = await Promise.all([turn, pop]);
+      if (popped === LOST || popped === NOT_COMMITTED) return LOST;
+      this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+      // The log changed behind this drain: the turn behind this one ran on a stale history and
+      // its commit is rejected (the pop raised the fence); stop, the next claim reads afresh.
+      if (popped.stale && !popped.finished) return LOST;
+      return popped;
+    } catch (error) {
+      await pop.catch(() => LOST);
+      const decision = classifyTurnError(error);
+      if (decision === 'drop') this.c.onEvent?.({ type: 'lease_lost', sessionId });
+      else this.c.onEvent?.({ type: 'turn_error', sessionId, error, willRetry: true });
+      return LOST;
+    } finally {
+      limit.dispose();
+    }
+  }
+
+  /**
+   * The pop sent right behind the commit: it appends the reply with the commit's cursor
+   * spliced in, only if the commit landed (see popTurn-10.lua). `guard`: a commit of the next
+   * turn may follow it under the same fence.
+   */
+  private popWithCommit(
+    keys: InboxKeys,
+    outboxKey: string,
+    inboundId: string,
+    raw: string,
+    held: HeldLease,
+    request: TurnRequest,
+    reply: string,
+    expectLogLength: number | undefined,
+  ): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
+    const guard = expectLogLength !== undefined;
+    const draft: TurnResult = { request, reply, cursor: CURSOR_SLOT, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
+    const { message } = this.c.outbox.final(draft);
+    const [before, after] = message.split(String(CURSOR_SLOT)) as [string, string];
+    // With `guard` the caller knows this turn's history and computes the next one itself.
+    return this.c.scripts.pop(keys, outboxKey, {
+      inboundId, head: raw, token: held.token, message: before, messageAfter: after, guard, history: !guard,
+      ...(guard ? { expectLogLength } : {}),
+    });
+  }
+
+  /** Remove the finished head, appending `message` (and a dead letter) if given; the reply says what comes next. */
+  private async pop(keys: InboxKeys, outboxKey: string, inboundId: string, raw: string, held: HeldLease, message: string, dead = ''): Promise<Popped | typeof LOST> {
+    const popped = await this.c.scripts.pop(keys, outboxKey, { inboundId, head: raw, token: held.token, message, dead });
+    // Without a cursor to splice, the script never checks for the commit.
+    return popped === NOT_COMMITTED ? LOST : popped;
+  }
+
+}
