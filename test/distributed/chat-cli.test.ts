@@ -2,28 +2,15 @@
  * `bot chat --message` in distributed mode: the console process only enqueues and waits; the
  * turn runs on a `bot worker` process and the reply comes back over Redis to the console.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, killEverything, makeEnv, openRedis, startWorker, uniqueNames } from '../helpers/distributed-harness.js';
-import { killAllCli, runCli, runCliJson } from '../helpers/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { cliWorkerSuite } from '../helpers/distributed-harness.js';
+import { runCli, runCliJson } from '../helpers/run-cli.js';
 
-const prefixes: string[] = [];
-afterEach(async () => {
-  killAllCli();
-  await killEverything();
-});
-afterAll(async () => {
-  const redis = await openRedis();
-  for (const p of prefixes) await deleteKeysWithPrefix(redis, p);
-  redis.disconnect();
-});
+const suite = cliWorkerSuite();
 
 describe('bot chat in distributed mode', () => {
   it('runs each turn on a worker, remembers across processes, and says where turns run', async () => {
-    const { prefix, queueName } = uniqueNames('chat');
-    prefixes.push(prefix);
-    const env = await makeEnv({ prefix, queueName });
-    const worker = startWorker('w1', env);
-    await worker.ready();
+    const { env } = await suite.start('chat');
     const args = (m: string) => ['--config', env.configPath, 'chat', '--session', 'dist-demo', '--message', m, '--json'];
 
     const first = await runCliJson(env.sandbox, args('My name is Alice'));

@@ -5,22 +5,20 @@
  * history (as without pipelining); every turn started after that sees only the new log (I4).
  */
 import { describe, expect, it } from 'vitest';
-import { distributedSuite, fakeModelEnv, Ingress, makeEnv, range, startWorker, uniqueNames, waitFor } from '../helpers/distributed-harness.js';
+import { distributedSuite, range, startWorker, waitFor } from '../helpers/distributed-harness.js';
 import type { FakeChatBody } from '../helpers/fake-openai-server.js';
 
 const suite = distributedSuite();
 
 describe('clearing a session while it is drained', () => {
   it('turns after the clear see only the new log; at most the turns in flight at the clear see the old one', async () => {
-    const { prefix, queueName } = uniqueNames('clear');
     // Answers like the echo model (`turn N` = user messages it was sent), ~20 ms per call.
     suite.fake.setResponder(async (body: FakeChatBody) => {
       const users = (body.messages ?? []).filter((m) => m.role === 'user');
       await new Promise((r) => setTimeout(r, 20));
       return `[echo] turn ${users.length}: you said "${String(users.at(-1)?.content ?? '')}"`;
     });
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
-    const ingress = await Ingress.open(prefix, queueName);
+    const { env, ingress } = await suite.setUp('clear', { fakeModel: true });
     const session = 'bot_test_cleared';
     const TOTAL = 30;
     for (const i of range(TOTAL)) await ingress.enqueue(session, 'u', `m${i}`);

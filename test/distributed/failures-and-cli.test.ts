@@ -10,8 +10,6 @@ import { deadLetterKey, inboxKeys } from '../../src/queue/inbox-keys.js';
 import { runCli, runCliJson } from '../helpers/run-cli.js';
 import {
   checkEchoLog,
-  fakeModelEnv,
-  Ingress,
   makeEnv,
   openRedis,
   overlapTrackingResponder,
@@ -27,11 +25,9 @@ const suite = distributedSuite();
 
 describe('model failures in a worker', () => {
   it('401 → polite failure + dead letter, the inbox moves on; 503 → retried in place and answered once', async () => {
-    const { prefix, queueName } = uniqueNames('fail');
     const { responder, stats } = overlapTrackingResponder(() => 'one', () => 0);
     suite.fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
-    const ingress = await Ingress.open(prefix, queueName);
+    const { prefix, env, ingress } = await suite.setUp('fail', { fakeModel: true });
     const worker = await startWorker('a', env).ready();
     const session = 'bot_test_failing';
 
@@ -78,9 +74,7 @@ describe('model failures in a worker', () => {
 
 describe('bot queue status', () => {
   it('--json shows kick-job counts, queued turns and tracked sessions, before and after a worker drains them', async () => {
-    const { prefix, queueName } = uniqueNames('status');
-    const env = await makeEnv({ prefix, queueName });
-    const ingress = await Ingress.open(prefix, queueName);
+    const { queueName, env, ingress } = await suite.setUp('status');
     for (const s of ['a', 'b', 'c']) for (const i of [1, 2]) await ingress.enqueue(`bot_test_${s}`, s, `${s}${i}`);
 
     const before = await runCliJson(env.sandbox, ['--config', env.configPath, 'queue', 'status', '--json']);
@@ -112,9 +106,7 @@ describe('bot queue status', () => {
 
 describe('bot queue status counts every queued session', () => {
   it('with more sessions queued than one page (1000), every turn is counted and the oldest found', async () => {
-    const { prefix, queueName } = uniqueNames('status-big');
-    const env = await makeEnv({ prefix, queueName });
-    const ingress = await Ingress.open(prefix, queueName);
+    const { env, ingress } = await suite.setUp('status-big');
     const SESSIONS = 1300;
     // The oldest turn is queued first and stamped an hour ago.
     const old = { ...turnRequest('bot_test_big_old', 'old', 'old-1'), inbound: { ...turnRequest('bot_test_big_old', 'old', 'old-1').inbound, receivedAt: Date.now() - 3_600_000 } };

@@ -3,28 +3,15 @@
  * a `bot worker` process runs the turn, and the worker sends the model the session's stitched
  * history (the echo model's reply counts the user turns it saw).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, killEverything, makeEnv, openRedis, startWorker, uniqueNames } from '../helpers/distributed-harness.js';
-import { killAllCli, runCliJson } from '../helpers/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { cliWorkerSuite } from '../helpers/distributed-harness.js';
+import { runCliJson } from '../helpers/run-cli.js';
 
-const prefixes: string[] = [];
-afterEach(async () => {
-  killAllCli();
-  await killEverything();
-});
-afterAll(async () => {
-  const redis = await openRedis();
-  for (const p of prefixes) await deleteKeysWithPrefix(redis, p);
-  redis.disconnect();
-});
+const suite = cliWorkerSuite();
 
 describe('forks and reverts in distributed mode', () => {
   it('a worker runs a fork\'s turn with its inherited history, and a reverted session\'s without the reverted part', async () => {
-    const { prefix, queueName } = uniqueNames('fork');
-    prefixes.push(prefix);
-    const env = await makeEnv({ prefix, queueName });
-    const worker = startWorker('w1', env);
-    await worker.ready();
+    const { env } = await suite.start('fork');
     const cli = (...args: string[]) => runCliJson(env.sandbox, ['--config', env.configPath, ...args]);
 
     await cli('chat', '--session', 'main', '--message', 'My name is Alice', '--json');

@@ -6,28 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { inboxKeys } from '../../src/queue/inbox-keys.js';
-import {
-  checkEchoLog,
-  fakeModelEnv,
-  Ingress,
-  makeEnv,
-  overlapTrackingResponder,
-  sleep,
-  startWorker,
-  uniqueNames,
-  waitFor,
-  distributedSuite,
-} from '../helpers/distributed-harness.js';
+import { checkEchoLog, overlapTrackingResponder, sleep, startWorker, waitFor, distributedSuite } from '../helpers/distributed-harness.js';
 
 const suite = distributedSuite();
 
 describe('T05 graceful shutdown', () => {
   it('SIGTERM with turns in flight: they finish and commit once, the rest is handed back, exit 0', async () => {
-    const { prefix, queueName } = uniqueNames('t05');
     const { responder, stats } = overlapTrackingResponder((text) => text.split('-')[0]!, () => 1200);
     suite.fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model', concurrency: 4 }, fakeModelEnv(suite.fake.url));
-    const ingress = await Ingress.open(prefix, queueName);
+    const { env, ingress } = await suite.setUp('t05', { fakeModel: true, concurrency: 4 });
     const a = await startWorker('a', env).ready();
 
     // Three sessions, two turns each; all three start on worker a.
@@ -77,11 +64,9 @@ describe('T05 graceful shutdown', () => {
   }, 60_000);
 
   it('SIGTERM while draining a session that keeps getting messages: hands it back after the turn in flight and exits 0 promptly', async () => {
-    const { prefix, queueName } = uniqueNames('t05hot');
     const { responder, stats } = overlapTrackingResponder(() => 'hot', () => 100);
     suite.fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
-    const ingress = await Ingress.open(prefix, queueName);
+    const { prefix, env, ingress } = await suite.setUp('t05hot', { fakeModel: true });
     const session = 'bot_test_hot';
     const a = await startWorker('a', env).ready();
     const b = await startWorker('b', env).ready();

@@ -8,14 +8,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkEchoLog,
-  fakeModelEnv,
-  Ingress,
-  makeEnv,
   overlapTrackingResponder,
   range,
   sleep,
   startWorker,
-  uniqueNames,
   waitFor,
   type WorkerProc,
   distributedSuite,
@@ -34,15 +30,13 @@ const PACE_MS = FULL ? 5 : 50;
 
 describe(`T01 kill storm, one hot session (${FULL ? 'full' : 'CI'} size)`, () => {
   it(`${SENDERS} senders × ${PER_SENDER} messages, ${WORKERS} workers, one SIGKILLed every ~${KILL_EVERY_MS} ms: every message answered once, in order, with full context`, async () => {
-    const { prefix, queueName } = uniqueNames('t01');
     // The model (fake server) answers like the echo model — `turn N`, N = user messages it was
     // sent — but takes ~13 ms (+ HTTP and Redis), about as fast as messages arrive: the inbox
     // keeps a backlog, the drain runs on one lease holder for long, and kills land mid-turn.
     // It also measures that no two model calls of the session are ever in flight at once.
     const { responder, stats } = overlapTrackingResponder(() => 'hot', () => 10 + Math.random() * 6);
     suite.fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, concurrency: 4, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
-    const ingress = await Ingress.open(prefix, queueName);
+    const { prefix, env, ingress } = await suite.setUp('t01', { fakeModel: true, concurrency: 4 });
     const session = 'bot_test_hot';
     const total = SENDERS * PER_SENDER;
 

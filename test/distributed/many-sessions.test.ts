@@ -10,14 +10,10 @@ import { inboxIndexKey, inboxKeys } from '../../src/queue/inbox-keys.js';
 import {
   checkEchoLog,
   FAST_WORKER_FLAGS,
-  fakeModelEnv,
-  Ingress,
-  makeEnv,
   overlapTrackingResponder,
   range,
   startWorker,
   turnRequest,
-  uniqueNames,
   waitFor,
   distributedSuite,
 } from '../helpers/distributed-harness.js';
@@ -31,13 +27,11 @@ const PER_SESSION = FULL ? 50 : 10;
 
 describe(`T02/T10 many sessions, per-session serialization (${FULL ? 'full' : 'CI'} size)`, () => {
   it(`${SESSIONS} sessions × ${PER_SESSION} messages burst on 2 workers: one turn per session at a time, all answered, every inbox empty`, async () => {
-    const { prefix, queueName } = uniqueNames('t10');
     // The model is the fake server: it answers like the echo model (turn numbers) and measures,
     // per session, how many model calls are in flight at once — that must never exceed one.
     const { responder, stats } = overlapTrackingResponder((text) => text.split('-')[0]!);
     suite.fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, concurrency: 8, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
-    const ingress = await Ingress.open(prefix, queueName);
+    const { env, ingress } = await suite.setUp('t10', { fakeModel: true, concurrency: 8 });
     const workers = [startWorker('a', env), startWorker('b', env)];
     await Promise.all(workers.map((w) => w.ready()));
 
@@ -116,9 +110,7 @@ describe(`T02/T10 many sessions, per-session serialization (${FULL ? 'full' : 'C
   }, FULL ? 900_000 : 120_000);
 
   it('re-kicks orphaned inboxes (no kick job; or the kicked flag set with no job) within orphan-age + sweep-interval + margin', async () => {
-    const { prefix, queueName } = uniqueNames('orphan');
-    const env = await makeEnv({ prefix, queueName });
-    const ingress = await Ingress.open(prefix, queueName);
+    const { prefix, env, ingress } = await suite.setUp('orphan');
     const worker = await startWorker('a', env).ready();
     const c = ingress.client;
 

@@ -4,32 +4,21 @@
  * with full context, redeliveries are committed once, nothing of the history is in Redis, the
  * Redis lease's fences reach Postgres, and `bot chat` round-trips through a worker.
  */
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PostgresSessionStore } from '../../src/sessions/postgres-session-store.js';
-import { checkEchoLog, Ingress, keysWithPrefix, makeEnv, range, startWorker, uniqueNames, waitFor, distributedSuite } from '../helpers/distributed-harness.js';
+import { checkEchoLog, distributedSuite, keysWithPrefix, postgresSchemaForFile, range, startWorker, waitFor } from '../helpers/distributed-harness.js';
 import { runCliJson } from '../helpers/run-cli.js';
-import { DATABASE_URL, connectPostgres, dropSchema, uniqueSchema } from '../sessions/pg-test-env.js';
 
-distributedSuite();
-let admin: pg.Pool;
-const schema = uniqueSchema();
-beforeAll(async () => {
-  admin = await connectPostgres();
-});
-afterAll(async () => {
-  await dropSchema(admin, schema);
-  await admin?.end();
-});
+const suite = distributedSuite();
+const postgres = postgresSchemaForFile();
+const { schema } = postgres;
 
 const SESSIONS = 6;
 const PER_SESSION = 12;
 
 describe('bot worker with store.backend postgres', () => {
   it(`${SESSIONS} sessions × ${PER_SESSION} messages (+ redeliveries) on 2 workers: in order, once each, history only in Postgres`, { timeout: 180_000 }, async () => {
-    const { prefix, queueName } = uniqueNames('pg');
-    const env = await makeEnv({ prefix, queueName, concurrency: 4, storeYaml: `store: { backend: postgres, url: "${DATABASE_URL}", schema: ${schema}, prefix: "${prefix}" }` });
-    const ingress = await Ingress.open(prefix, queueName);
+    const { prefix, env, ingress } = await suite.setUp('pg', { concurrency: 4, postgresSchema: schema });
     const workers = [startWorker('a', env), startWorker('b', env)];
     await Promise.all(workers.map((w) => w.ready()));
     expect(workers[0]!.stderr()).toMatch(/"store":"postgres"/);
@@ -44,7 +33,7 @@ describe('bot worker with store.backend postgres', () => {
         }
       }),
     );
-    const store = new PostgresSessionStore({ pool: admin, schema });
+    const store = new PostgresSessionStore({ pool: postgres.admin, schema });
     await waitFor(
       'every turn committed in Postgres',
       async () => (await Promise.all(sessionIds.map((sid) => store.getSession(sid)))).every((info) => info?.lastCursor === PER_SESSION * 2),
@@ -56,7 +45,7 @@ describe('bot worker with store.backend postgres', () => {
     }
     await waitFor('a reply delivered per message', () => ingress.finals().filter((f) => !f.duplicate).length >= SESSIONS * PER_SESSION, { timeoutMs: 30_000 });
     // The Redis lease's fences were recorded in Postgres before the commits they guard.
-    const fences = await admin.query<{ fence: string }>(`SELECT fence FROM ${schema}.sessions`);
+    const fences = await postgres.admin.query<{ fence: string }>(`SELECT fence FROM ${schema}.sessions`);
     expect(fences.rows).toHaveLength(SESSIONS);
     for (const r of fences.rows) expect(Number(r.fence)).toBeGreaterThanOrEqual(1);
     // Redis holds the queue and the leases, never the history.

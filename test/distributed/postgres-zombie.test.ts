@@ -5,28 +5,18 @@
  * SIGSTOPped past its lease wakes up while the new holder still waits for the model: it commits
  * nothing and sends nothing; the heir's reply is the one stored and delivered.
  */
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PostgresSessionStore } from '../../src/sessions/postgres-session-store.js';
 import { sessionKeys } from '../../src/sessions/redis-keys.js';
 import type { FakeChatBody } from '../helpers/fake-openai-server.js';
-import { distributedSuite, FAST_WORKER_FLAGS, fakeModelEnv, Ingress, makeEnv, startWorker, uniqueNames, waitFor } from '../helpers/distributed-harness.js';
-import { DATABASE_URL, connectPostgres, dropSchema, uniqueSchema } from '../sessions/pg-test-env.js';
+import { distributedSuite, FAST_WORKER_FLAGS, postgresSchemaForFile, startWorker, waitFor } from '../helpers/distributed-harness.js';
 
 const suite = distributedSuite();
-let admin: pg.Pool;
-const schema = uniqueSchema();
-beforeAll(async () => {
-  admin = await connectPostgres();
-});
-afterAll(async () => {
-  await dropSchema(admin, schema);
-  await admin?.end();
-});
+const postgres = postgresSchemaForFile();
+const { schema } = postgres;
 
 describe('T04 zombie worker on the Postgres store', () => {
   it('a zombie that wakes before the new holder commits commits nothing and sends nothing', { timeout: 150_000 }, async () => {
-    const { prefix, queueName } = uniqueNames('pgz');
     const calls: Array<{ at: number }> = [];
     suite.fake.setResponder((body: FakeChatBody) => {
       const users = (body.messages ?? []).filter((m) => m.role === 'user');
@@ -35,11 +25,7 @@ describe('T04 zombie worker on the Postgres store', () => {
       if (calls.length === 1) return { text: 'zombie0 zombie1 zombie2', delayMs: 1000 };
       return { text: `heir-answer-after-${users.length}-user-turns`, delayMs: calls.length === 2 ? 10_000 : 0 };
     });
-    const env = await makeEnv(
-      { prefix, queueName, model: 'fake-model', storeYaml: `store: { backend: postgres, url: "${DATABASE_URL}", schema: ${schema}, prefix: "${prefix}" }` },
-      fakeModelEnv(suite.fake.url),
-    );
-    const ingress = await Ingress.open(prefix, queueName);
+    const { prefix, env, ingress } = await suite.setUp('pgz', { fakeModel: true, postgresSchema: schema });
     const session = 'bot_test_pg_zombie';
     const zombie = await startWorker('zombie', env).ready();
     await ingress.enqueue(session, 'u', 'z1', 'zombie turn');
@@ -48,7 +34,7 @@ describe('T04 zombie worker on the Postgres store', () => {
     const fences = async () => {
       const [redisFence, row] = await Promise.all([
         ingress.client.hget(sessionKeys(prefix, session).meta, 'fence'),
-        admin.query<{ fence: string }>(`SELECT fence FROM ${schema}.sessions WHERE id = $1`, [Buffer.from(session)]),
+        postgres.admin.query<{ fence: string }>(`SELECT fence FROM ${schema}.sessions WHERE id = $1`, [Buffer.from(session)]),
       ]);
       return { redis: Number(redisFence), postgres: Number(row.rows[0]?.fence ?? 0) };
     };
@@ -62,7 +48,7 @@ describe('T04 zombie worker on the Postgres store', () => {
     expect(await fences()).toEqual({ redis: 2, postgres: 2 });
     // The zombie's whole reply is in its socket by now; wake it while the heir still waits.
     await waitFor('the stale reply to be fully written', () => Date.now() >= calls[0]!.at + 3 * 1000 + 500, { timeoutMs: 10_000 });
-    const store = new PostgresSessionStore({ pool: admin, schema });
+    const store = new PostgresSessionStore({ pool: postgres.admin, schema });
     expect(await store.getEntries(session)).toEqual([]);
     const logFrom = zombie.stderr().length;
     const mark = ingress.events.length;

@@ -13,15 +13,11 @@ import { describe, expect, it } from 'vitest';
 import { inboxKeys } from '../../src/queue/inbox-keys.js';
 import {
   checkEchoLog,
-  fakeModelEnv,
-  Ingress,
-  makeEnv,
   overlapTrackingResponder,
   OwnRedis,
   range,
   sleep,
   startWorker,
-  uniqueNames,
   waitFor,
   type WorkerFlags,
   distributedSuite,
@@ -60,11 +56,9 @@ const TIMINGS: Array<[string, WorkerFlags, number]> = [
 describe('T06/T08 Redis restart and outage', () => {
   it.each(TIMINGS)('enqueue refuses while Redis is down; after a restart workers recover by themselves within 30 s and every accepted turn is answered once (%s)', async (label, flags, modelMs) => {
     const redis = await OwnRedis.start();
-    const { prefix, queueName } = uniqueNames('t06');
     const { responder, stats } = overlapTrackingResponder((text) => text.split('-')[0]!, () => modelMs);
     suite.fake.setResponder(responder);
-    const env = await makeEnv({ prefix, queueName, redisUrl: redis.url, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
-    const ingress = await Ingress.open(prefix, queueName, redis.url);
+    const { prefix, env, ingress } = await suite.setUp('t06', { fakeModel: true, redisUrl: redis.url });
     const workers = [startWorker('a', env, flags), startWorker('b', env, flags)];
     await Promise.all(workers.map((w) => w.ready()));
 

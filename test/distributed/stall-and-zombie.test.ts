@@ -8,16 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeChatBody, type FakeOpenAI } from '../helpers/fake-openai-server.js';
-import {
-  FAST_WORKER_FLAGS,
-  fakeModelEnv,
-  Ingress,
-  makeEnv,
-  startWorker,
-  uniqueNames,
-  waitFor,
-  distributedSuite,
-} from '../helpers/distributed-harness.js';
+import { FAST_WORKER_FLAGS, startWorker, waitFor, distributedSuite } from '../helpers/distributed-harness.js';
 
 const suite = distributedSuite();
 
@@ -43,9 +34,7 @@ function slowFirstCall(slowText: string, delayMs: number, chunks: number): Call[
 
 describe('T03 stall recovery', () => {
   it('a turn killed mid-model-call restarts on another worker within lockDuration + 2×stalledInterval + 2 s and commits once', async () => {
-    const { prefix, queueName } = uniqueNames('t03');
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
-    const ingress = await Ingress.open(prefix, queueName);
+    const { env, ingress } = await suite.setUp('t03', { fakeModel: true });
     const calls = slowFirstCall('slow one', 6000, 1);
     const session = 'bot_test_t03';
 
@@ -87,9 +76,7 @@ describe('T03 stall recovery', () => {
 
 describe('T04 zombie worker', () => {
   it('a worker SIGSTOPped past its lease commits nothing and sends nothing after SIGCONT; the new holder answers once', async () => {
-    const { prefix, queueName } = uniqueNames('t04');
-    const env = await makeEnv({ prefix, queueName, model: 'fake-model' }, fakeModelEnv(suite.fake.url));
-    const ingress = await Ingress.open(prefix, queueName);
+    const { env, ingress } = await suite.setUp('t04', { fakeModel: true });
     // Three slow chunks: while the zombie is stopped, the fake keeps writing them into its socket,
     // so on SIGCONT it has a full (stale) reply to stream, commit and send — and must do neither.
     const calls = slowFirstCall('zombie turn', 1500, 3);

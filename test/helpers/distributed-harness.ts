@@ -1,36 +1,39 @@
 /**
  * Harness for the distributed-mode tests (test/distributed): real `bot worker` OS processes,
  * an in-test ingress built from the real pieces (connectRedis + BullMQTurnQueue +
- * DeliveryRouter + OutboxRoutes + subscribePartials + RedisSessionStore), private redis-server instances for fault tests,
- * wait-for-condition polling and key cleanup by prefix.
+ * DeliveryRouter + OutboxRoutes + subscribePartials + RedisSessionStore), and the per-file
+ * set-ups (`distributedSuite`, `cliWorkerSuite`, `postgresSchemaForFile`). Redis fixtures,
+ * polling and the echo-log checks live in their own files and are re-exported here.
  *
  * Every process spawned here is tracked; call `killEverything()` in afterEach/afterAll.
  * The shared Redis (REDIS_URL or 127.0.0.1:6379) must be reachable; without it these tests fail loudly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { createServer } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from './fake-openai-server.js';
 import type { WorkerOptions } from '../../src/cli/worker-actions.js';
 import type { TurnRequest, TurnResult } from '../../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../../src/queue/bullmq-turn-queue.js';
 import { inboxIndexKey, inboxKeys } from '../../src/queue/inbox-keys.js';
-import { connectRedis } from '../../src/queue/redis-connection.js';
 import { subscribePartials } from '../../src/queue/redis-delivery.js';
 import { OutboxRoutes } from '../../src/queue/outbox-routes.js';
 import type { OutboxEvent } from '../../src/queue/outbox-consumer.js';
 import { DeliveryRouter } from '../../src/host/delivery-router.js';
 import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
 import type { SessionEntry } from '../../src/core/session-store.js';
-import type { FakeChatBody } from './fake-openai-server.js';
-import { assertBuilt, CLI_ENTRY, cliEnv, makeSandbox, type Sandbox } from './run-cli.js';
+import { DATABASE_URL, connectPostgres, dropSchema, uniqueSchema } from '../sessions/pg-test-env.js';
+import { deleteKeysWithPrefix, destroyOwnRedises, openRedis, SHARED_REDIS_URL, uniqueNames } from './redis-fixtures.js';
+import { assertBuilt, CLI_ENTRY, cliEnv, killAllCli, makeSandbox, type Sandbox } from './run-cli.js';
+import { sleep } from './wait-for.js';
 
-export const SHARED_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { checkEchoLog, overlapTrackingResponder } from './echo-log-checks.js';
+export { deleteKeysWithPrefix, freePort, keysWithPrefix, openRedis, OwnRedis, SHARED_REDIS_URL, uniqueNames } from './redis-fixtures.js';
+export { sleep, waitFor } from './wait-for.js';
+
 export const BOT_ID = 'b';
 
 /** `bot worker` options, in ms (see `bot worker --help`): the CLI's own option type. */
@@ -45,137 +48,6 @@ export const FAST_WORKER_FLAGS: Readonly<Required<Omit<WorkerFlags, 'concurrency
   orphanAge: 2000,
 });
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------------------------
-// polling
-
-/** Polls `check` until it returns a truthy value; throws with `what` (and the last value) on timeout. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  let last: unknown;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = await check();
-      lastError = undefined;
-      if (last) return last as Exclude<T, false | null | undefined | 0 | ''>;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      const detail = lastError ? `last error: ${String(lastError)}` : `last value: ${JSON.stringify(last)}`;
-      throw new Error(`timed out after ${options.timeoutMs ?? 20_000} ms waiting for ${what} (${detail})`);
-    }
-    await sleep(options.intervalMs ?? 50);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Redis
-
-/** A connected (checked) client from the product's own connectRedis; fails loudly if unreachable. */
-export async function openRedis(url: string = SHARED_REDIS_URL): Promise<Redis> {
-  const client = connectRedis(url, { lazyConnect: true, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.ping();
-  } catch (cause) {
-    client.disconnect();
-    throw new Error(`Redis is not reachable at ${url}: start redis-server or set REDIS_URL (a missing Redis fails these tests by design)`, { cause });
-  }
-  client.disconnect();
-  const live = connectRedis(url);
-  live.on('error', () => undefined);
-  await live.ping();
-  return live;
-}
-
-export function uniqueNames(tag: string): { prefix: string; queueName: string } {
-  const id = randomUUID().slice(0, 8);
-  return { prefix: `t-dist-${tag}-${id}`, queueName: `q-${tag}-${id}` };
-}
-
-export async function keysWithPrefix(client: Redis, prefix: string): Promise<string[]> {
-  const keys = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    for (const k of batch) keys.add(k);
-    cursor = next;
-  } while (cursor !== '0');
-  return [...keys];
-}
-
-export async function deleteKeysWithPrefix(client: Redis, prefix: string): Promise<void> {
-  const keys = await keysWithPrefix(client, prefix);
-  for (let i = 0; i < keys.length; i += 500) await client.del(...keys.slice(i, i + 500));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A private redis-server (AOF on) for fault tests, stopped by pid, restartable on the same dir. */
-export class OwnRedis {
-  proc: ChildProcess | undefined;
-  private log = '';
-
-  private constructor(
-    readonly port: number,
-    readonly dir: string,
-    private readonly extraArgs: string[],
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  static async start(extraArgs: string[] = []): Promise<OwnRedis> {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bothost-redis-'));
-    const r = new OwnRedis(await freePort(), dir, extraArgs);
-    ownRedises.add(r);
-    await r.launch();
-    return r;
-  }
-
-  async launch(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir, ...this.extraArgs];
-    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = proc;
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
-    await waitFor(`redis-server on port ${this.port} to accept connections (log: ${this.log.slice(-500)})`, async () => {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited ${proc.exitCode}: ${this.log}`);
-      return this.log.includes('Ready to accept connections');
-    }, { timeoutMs: 10_000 });
-  }
-
-  /** Stop by pid (SIGKILL: an abrupt outage; AOF with appendfsync always keeps every acknowledged write). */
-  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill(signal);
-    await exited;
-  }
-
-  async destroy(): Promise<void> {
-    await this.stop('SIGKILL');
-    ownRedises.delete(this);
-    await fsp.rm(this.dir, { recursive: true, force: true });
-  }
-}
-const ownRedises = new Set<OwnRedis>();
-
 // ---------------------------------------------------------------------------------------------
 // config and worker processes
 
@@ -187,16 +59,18 @@ export interface ConfigOptions {
   model?: string;
   concurrency?: number;
   backend?: 'bullmq' | 'inline';
-  /** The whole `store:` line, to run the workers on another store (e.g. postgres). */
-  storeYaml?: string;
+  /** Run the workers on the Postgres store (DATABASE_URL) in this schema; turns stay in Redis. */
+  postgresSchema?: string;
 }
 
 export function botsYaml(o: ConfigOptions): string {
   const url = o.redisUrl ?? SHARED_REDIS_URL;
   return [
     `agents: { assistant: { model: ${o.model ?? 'echo'}, max_history: 100000 } }`,
-    o.storeYaml ?? `store: { backend: redis, url: "${url}", prefix: "${o.prefix}", max_messages: 100000 }`,
-    `queue: { backend: ${o.backend ?? 'bullmq'}, concurrency: ${o.concurrency ?? 4}, name: "${o.queueName}"${o.storeYaml ? `, redis_url: "${url}"` : ''} }`,
+    o.postgresSchema === undefined
+      ? `store: { backend: redis, url: "${url}", prefix: "${o.prefix}", max_messages: 100000 }`
+      : `store: { backend: postgres, url: "${DATABASE_URL}", schema: ${o.postgresSchema}, prefix: "${o.prefix}" }`,
+    `queue: { backend: ${o.backend ?? 'bullmq'}, concurrency: ${o.concurrency ?? 4}, name: "${o.queueName}"${o.postgresSchema === undefined ? '' : `, redis_url: "${url}"`} }`,
     'log: { level: info }',
     '',
   ].join('\n');
@@ -327,7 +201,7 @@ export async function killEverything(): Promise<void> {
     w.signal('SIGKILL');
   }
   await Promise.all(all.map((w) => w.exited));
-  await Promise.all([...ownRedises].map((r) => r.destroy()));
+  await destroyOwnRedises();
   const boxes = [...sandboxes];
   sandboxes.clear();
   await Promise.all(boxes.map((s) => s.cleanup()));
@@ -444,73 +318,33 @@ export function turnRequest(sessionId: string, userId: string, messageId: string
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// invariant checks on a session log
-
-/**
- * Checks a session's log written by the echo model and returns the user message ids in log order:
- * entries alternate user/assistant (one turn at a time, I3), each message id once (I2), the
- * assistant reply k says `turn k` and quotes the user entry just before it (I4).
- */
-export function checkEchoLog(entries: SessionEntry[]): string[] {
-  const problems: string[] = [];
-  const ids: string[] = [];
-  const seen = new Set<string>();
-  if (entries.length % 2 !== 0) problems.push(`odd number of entries: ${entries.length}`);
-  for (let i = 0; i + 1 < entries.length; i += 2) {
-    const user = entries[i]!;
-    const assistant = entries[i + 1]!;
-    const k = i / 2 + 1;
-    if (user.role !== 'user' || assistant.role !== 'assistant') problems.push(`entries ${i},${i + 1} are ${user.role},${assistant.role}, not user,assistant`);
-    const id = String(user.metadata?.message_id);
-    if (seen.has(id)) problems.push(`message ${id} stored twice (I2)`);
-    seen.add(id);
-    ids.push(id);
-    const expected = `[echo] turn ${k}: you said "${user.content}"`;
-    if (!assistant.content.startsWith(expected)) problems.push(`reply ${k} is ${JSON.stringify(assistant.content.slice(0, 60))}, expected it to start with ${JSON.stringify(expected)} (I4)`);
-  }
-  for (let i = 1; i < entries.length; i++) {
-    if (entries[i]!.cursor !== entries[i - 1]!.cursor + 1) problems.push(`cursor gap at ${i}: ${entries[i - 1]!.cursor} → ${entries[i]!.cursor}`);
-  }
-  if (problems.length > 0) throw new Error(`session log violates invariants:\n  ${problems.slice(0, 20).join('\n  ')}`);
-  return ids;
-}
-
-/**
- * A fake-model responder that answers like the echo model (`[echo] turn N: you said "…"`, N = user
- * messages it was sent, so checkEchoLog applies) and measures, per session, how many model calls
- * were in flight at once: each call holds its slot for `holdMs` before answering.
- */
-export function overlapTrackingResponder(sessionOf: (text: string) => string, holdMs: () => number = () => 2 + Math.random() * 6) {
-  const inFlight = new Map<string, number>();
-  const stats = { calls: 0, maxPerSession: 0, maxOverall: 0, overall: 0, overlaps: [] as string[] };
-  const responder = async (body: FakeChatBody): Promise<string> => {
-    const users = (body.messages ?? []).filter((m) => m.role === 'user');
-    const last = String(users.at(-1)?.content ?? '');
-    const session = sessionOf(last);
-    const n = (inFlight.get(session) ?? 0) + 1;
-    inFlight.set(session, n);
-    stats.calls++;
-    stats.overall++;
-    stats.maxOverall = Math.max(stats.maxOverall, stats.overall);
-    stats.maxPerSession = Math.max(stats.maxPerSession, n);
-    if (n > 1) stats.overlaps.push(`${session}: ${last} ran while ${n - 1} other call(s) of the session were in flight`);
-    await sleep(holdMs());
-    inFlight.set(session, (inFlight.get(session) ?? 1) - 1);
-    stats.overall--;
-    return `[echo] turn ${users.length}: you said "${last}"`;
-  };
-  return { responder, stats };
-}
-
 export const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Options of `suite.setUp`: a bots.yaml's, less the names it makes up. */
+export interface SetUpOptions extends Omit<ConfigOptions, 'prefix' | 'queueName' | 'model'> {
+  /** The agents' model: the file's fake OpenAI server (true) or the built-in echo model (default). */
+  fakeModel?: boolean;
+}
+
+/** One test's unique names, its bots.yaml, and an ingress on the same prefix and Redis. */
+export interface TestSetUp {
+  prefix: string;
+  queueName: string;
+  env: Env;
+  ingress: Ingress;
+}
 
 /**
  * The hooks every distributed test file needs: a fake OpenAI server for the file, and after
- * each test every worker process killed and every ingress closed. `suite.fake` is the server.
+ * each test every worker process killed and every ingress closed. `suite.fake` is the server;
+ * `suite.setUp(tag)` gives a test its names, config and ingress.
  */
-export function distributedSuite(options: FakeOpenAIOptions = {}): { readonly fake: FakeOpenAI } {
+export function distributedSuite(options: FakeOpenAIOptions = {}): { readonly fake: FakeOpenAI; setUp(tag: string, options?: SetUpOptions): Promise<TestSetUp> } {
   let fake: FakeOpenAI | undefined;
+  const fakeServer = (): FakeOpenAI => {
+    if (!fake) throw new Error('the fake OpenAI server starts in beforeAll');
+    return fake;
+  };
   beforeAll(async () => {
     fake = await startFakeOpenAI(options);
   });
@@ -524,8 +358,67 @@ export function distributedSuite(options: FakeOpenAIOptions = {}): { readonly fa
   });
   return {
     get fake() {
-      if (!fake) throw new Error('the fake OpenAI server starts in beforeAll');
-      return fake;
+      return fakeServer();
+    },
+    async setUp(tag, { fakeModel = false, ...config } = {}) {
+      const { prefix, queueName } = uniqueNames(tag);
+      const env = fakeModel
+        ? await makeEnv({ prefix, queueName, ...config, model: 'fake-model' }, fakeModelEnv(fakeServer().url))
+        : await makeEnv({ prefix, queueName, ...config });
+      const ingress = await Ingress.open(prefix, queueName, config.redisUrl);
+      return { prefix, queueName, env, ingress };
+    },
+  };
+}
+
+/**
+ * For tests that drive `bot` CLI commands against a `bot worker` (echo model): after each test
+ * the CLI children and the workers are killed; after the file, the keys of every prefix handed
+ * out are deleted. `start(tag)` writes a bots.yaml on unique names and starts one ready worker.
+ */
+export function cliWorkerSuite(): { start(tag: string): Promise<{ env: Env; worker: WorkerProc }> } {
+  const prefixes: string[] = [];
+  afterEach(async () => {
+    killAllCli();
+    await killEverything();
+  });
+  afterAll(async () => {
+    const redis = await openRedis();
+    for (const p of prefixes) await deleteKeysWithPrefix(redis, p);
+    redis.disconnect();
+  });
+  return {
+    async start(tag) {
+      const { prefix, queueName } = uniqueNames(tag);
+      prefixes.push(prefix);
+      const env = await makeEnv({ prefix, queueName });
+      const worker = startWorker('w1', env);
+      await worker.ready();
+      return { env, worker };
+    },
+  };
+}
+
+/**
+ * A fresh Postgres schema for this file's workers (pass it as `postgresSchema`), dropped after
+ * the file. `admin` is a pool for reading what the workers wrote.
+ */
+export function postgresSchemaForFile(): { readonly schema: string; readonly admin: pg.Pool } {
+  const schema = uniqueSchema();
+  let admin: pg.Pool | undefined;
+  beforeAll(async () => {
+    admin = await connectPostgres();
+  });
+  afterAll(async () => {
+    if (!admin) return;
+    await dropSchema(admin, schema);
+    await admin.end();
+  });
+  return {
+    schema,
+    get admin() {
+      if (!admin) throw new Error('the Postgres pool opens in beforeAll');
+      return admin;
     },
   };
 }

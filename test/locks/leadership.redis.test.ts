@@ -1,18 +1,10 @@
 /** Redis leadership (src/locks/leadership.ts): one holder at a time, takeover when the holder goes silent, release hands over at once. */
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisLeadership } from '../../src/locks/leadership.js';
-import { connectRedis, deleteByPrefix, keysByPrefix, sleep, uniquePrefix } from './redis-test-env.js';
+import { connectRedis, keysByPrefix, redisForFile, sleep } from './redis-test-env.js';
 
-let admin: Redis;
-const prefix = uniquePrefix();
-beforeAll(async () => {
-  admin = await connectRedis();
-});
-afterAll(async () => {
-  await deleteByPrefix(admin, prefix);
-  admin.disconnect();
-});
+const redis = redisForFile();
+const { prefix } = redis;
 
 const TTL = 600;
 
@@ -43,7 +35,7 @@ describe('createRedisLeadership', () => {
       expect([...fences].sort((a, b) => a - b)).toEqual(fences);
       expect(new Set(fences).size).toBe(9);
       // Keyed by the name under the prefix; nothing left held after release.
-      const keys = await keysByPrefix(admin, `${prefix}:leader`);
+      const keys = await keysByPrefix(redis.admin, `${prefix}:leader`);
       expect(keys.every((k) => k.includes('{bot-a}'))).toBe(true);
       expect(keys.some((k) => k.endsWith(':lease'))).toBe(false);
     } finally {

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -23,6 +24,30 @@ export async function connectRedis(): Promise<Redis> {
 
 export function uniquePrefix(): string {
   return `t-${randomUUID()}`;
+}
+
+/**
+ * A checked client and a unique key prefix for one test file; after the file every key under
+ * the prefix is deleted and the client closed.
+ */
+export function redisForFile(): { readonly admin: Redis; readonly prefix: string } {
+  const prefix = uniquePrefix();
+  let admin: Redis | undefined;
+  beforeAll(async () => {
+    admin = await connectRedis();
+  });
+  afterAll(async () => {
+    if (!admin) return;
+    await deleteByPrefix(admin, prefix);
+    await admin.quit();
+  });
+  return {
+    prefix,
+    get admin() {
+      if (!admin) throw new Error('the Redis client connects in beforeAll');
+      return admin;
+    },
+  };
 }
 
 export async function keysByPrefix(client: Redis, prefix: string): Promise<string[]> {

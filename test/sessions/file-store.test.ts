@@ -10,24 +10,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StoreError } from '../../src/core/errors.js';
 import { FileSessionStore, type FileSessionStoreOptions } from '../../src/sessions/file-session-store.js';
 import { sessionStoreContract } from '../contract/session-store.contract.js';
+import { openContractFileStore } from '../helpers/file-store-fixture.js';
 import { listRecursive, TempDirs } from '../helpers/temp-dir.js';
 
 const tmp = new TempDirs();
 
-sessionStoreContract('FileSessionStore', async ({ maxMessages }) => {
-  const dir = await tmp.make('bothost-contract-');
-  const warnings: string[] = [];
-  const store = new FileSessionStore({ dir, maxMessages, logger: { warn: (m) => warnings.push(m) } });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await fsp.rm(dir, { recursive: true, force: true });
-      // Ordinary use never needs a repair.
-      expect(warnings).toEqual([]);
-    },
-  };
-});
+sessionStoreContract('FileSessionStore', ({ maxMessages }) => openContractFileStore(tmp, 'bothost-contract-', maxMessages));
 
 interface Opened {
   store: FileSessionStore;

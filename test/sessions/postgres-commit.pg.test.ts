@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { CommitResult } from '../../src/core/session-store.js';
 import { PostgresSessionStore } from '../../src/sessions/postgres-session-store.js';
+import { checkCommitResults, makeCommitPlan } from '../helpers/commit-plan.js';
 import { assertDistFresh, killAllChildren, spawnStoreChild } from '../helpers/store-children.js';
 import { DATABASE_URL, connectPostgres, dropSchema, uniqueSchema } from './pg-test-env.js';
 
@@ -22,13 +23,6 @@ const READERS = 3;
 const FENCES_ISSUED = 10;
 const SESSION = 'bot_telegram_hot';
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'pg-store-child.mjs');
-
-type Kind = 'original' | 'duplicate' | 'stale';
-interface Planned {
-  kind: Kind;
-  inboundId: string;
-  fence?: number;
-}
 
 let admin: pg.Pool;
 const schema = uniqueSchema();
@@ -45,7 +39,7 @@ afterAll(async () => {
 });
 
 it('T19: commits from 3 processes, 20% duplicate ids, 10% stale fences → exactly those rejected; pollers never skip', { timeout: 180_000 }, async () => {
-  const plan = makePlan();
+  const plan = makeCommitPlan(COMMITS, FENCES_ISSUED, 19);
   const planFile = path.join(dir, 'plan.json');
   writeFileSync(planFile, JSON.stringify(plan));
   // The children open the fresh schema at the same moment: the migration runs once.
@@ -99,30 +93,7 @@ it('T19: commits from 3 processes, 20% duplicate ids, 10% stale fences → exact
         if (m) results[Number(m[1])] = JSON.parse(m[2]!) as CommitResult;
       }
     }
-    expect(results.filter(Boolean)).toHaveLength(COMMITS);
-
-    const stale = plan.flatMap((p, i) => (p.kind === 'stale' ? [results[i]] : []));
-    expect(stale).toHaveLength(COMMITS / 10);
-    for (const r of stale) expect(r).toEqual({ status: 'stale_fence', highestFence: FENCES_ISSUED });
-
-    const groups = new Map<string, number[]>();
-    plan.forEach((p, i) => p.kind !== 'stale' && groups.set(p.inboundId, [...(groups.get(p.inboundId) ?? []), i]));
-    const committedCursors: number[] = [];
-    let duplicates = 0;
-    for (const members of groups.values()) {
-      const rs = members.map((i) => results[i]!);
-      const committed = rs.filter((r) => r.status === 'committed');
-      expect(committed, `inbound id committed ${committed.length} times`).toHaveLength(1);
-      const cursors = (committed[0] as { cursors: number[] }).cursors;
-      expect(cursors[1]).toBe(cursors[0]! + 1);
-      committedCursors.push(...cursors);
-      for (const r of rs) if (r.status !== 'committed') expect(r).toEqual({ status: 'duplicate', cursor: cursors[0] });
-      duplicates += rs.length - 1;
-    }
-    expect(duplicates).toBe(COMMITS / 5);
-
-    const total = groups.size * 2;
-    expect(committedCursors.sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    const { total } = checkCommitResults(plan, results, FENCES_ISSUED);
     const entries = await reader.getEntries(SESSION);
     expect(entries.map((e) => e.cursor)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     for (let k = 0; k < entries.length; k += 2) expect(entries[k + 1]!.content).toBe(`a${entries[k]!.content.slice(1)}`);
@@ -139,31 +110,3 @@ it('T19: commits from 3 processes, 20% duplicate ids, 10% stale fences → exact
     await reader.close();
   }
 });
-
-/** As T18: blocks of 10 with 7 originals, 1 stale (fresh id), 2 duplicates of recent originals. */
-function makePlan(): Planned[] {
-  let seed = 19;
-  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const block: Kind[] = ['original', 'original', 'original', 'original', 'original', 'original', 'original', 'stale', 'duplicate', 'duplicate'];
-  const plan: Planned[] = [];
-  for (let b = 0; b < COMMITS / 10; b++) {
-    const kinds = [...block];
-    for (let i = kinds.length - 1; b > 0 && i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
-    }
-    for (const kind of kinds) {
-      const i = plan.length;
-      const validFence = rand() < 0.5 ? { fence: FENCES_ISSUED } : {};
-      if (kind === 'stale') plan.push({ kind, inboundId: `st${i}`, fence: 1 + Math.floor(rand() * (FENCES_ISSUED - 1)) });
-      else if (kind === 'original') plan.push({ kind, inboundId: `in${i}`, ...validFence });
-      else {
-        // A recent original; processes take every PROCESSES-th commit, so it is usually another
-        // process's, in flight at about the same time: ids race across processes too.
-        const recent = plan.slice(Math.max(0, i - 300)).filter((p) => p.kind === 'original');
-        plan.push({ kind, inboundId: recent[Math.floor(rand() * recent.length)]!.inboundId, ...validFence });
-      }
-    }
-  }
-  return plan;
-}

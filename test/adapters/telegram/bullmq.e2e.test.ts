@@ -5,7 +5,7 @@
  * (send order) and I4 (reply k produced from the k−1 earlier turns).
  */
 import { promises as fsp } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   checkEchoLog,
   deleteKeysWithPrefix,
@@ -20,26 +20,20 @@ import {
   startWorker,
   uniqueNames,
 } from '../../helpers/distributed-harness.js';
-import { FAKE_TOKEN, startFakeTelegram, type FakeTelegram } from '../../helpers/fake-telegram-server.js';
-import { killAllCli, startCli } from '../../helpers/run-cli.js';
+import { FAKE_TOKEN } from '../../helpers/fake-telegram-server.js';
+import { startCli } from '../../helpers/run-cli.js';
 import { RedisSessionStore } from '../../../src/sessions/redis-session-store.js';
-import { FAST_TELEGRAM, READY, until } from './harness.js';
+import { fakeTelegramPerTest, FAST_TELEGRAM, READY, until } from './harness.js';
 
 const suite = distributedSuite();
-let fake: FakeTelegram;
-beforeEach(async () => {
-  fake = await startFakeTelegram();
-});
-afterEach(async () => {
-  killAllCli();
-  await fake.close();
-});
+const telegram = fakeTelegramPerTest();
 
 const USERS = 4;
 const PER_USER = 10;
 
 describe('bot telegram with the BullMQ queue and two workers', () => {
   it('one worker SIGKILLed mid-run: every message answered, I1–I4 hold per session', async () => {
+    const { fake } = telegram;
     const { prefix, queueName } = uniqueNames('tg-bull');
     // Echo-like fake model (`turn N: you said "…"`, N = user messages it saw) taking ~60 ms, so
     // the kill lands while turns are running; it also records overlapping calls per session.

@@ -34,6 +34,24 @@ export function telegramYaml(o: TelegramYaml): string {
   ].join('\n');
 }
 
+/** A fake Bot API per test; after each test every CLI is killed and the fake closed. */
+export function fakeTelegramPerTest(): { readonly fake: FakeTelegram } {
+  let fake: FakeTelegram | undefined;
+  beforeEach(async () => {
+    fake = await startFakeTelegram();
+  });
+  afterEach(async () => {
+    killAllCli();
+    await fake?.close();
+  });
+  return {
+    get fake() {
+      if (!fake) throw new Error('the fake Bot API starts in beforeEach');
+      return fake;
+    },
+  };
+}
+
 /** Per-test fake server and sandbox; every CLI killed afterwards. */
 export function useTelegram(): { readonly fake: FakeTelegram; readonly sb: Sandbox } {
   let fake: FakeTelegram | undefined;

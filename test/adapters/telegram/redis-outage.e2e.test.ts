@@ -5,28 +5,22 @@
  * again and answered exactly once, in order.
  */
 import { promises as fsp } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkEchoLog, distributedSuite, freePort, makeEnv, openRedis, OwnRedis, sleep, startWorker, uniqueNames } from '../../helpers/distributed-harness.js';
-import { FAKE_TOKEN, startFakeTelegram, type FakeTelegram } from '../../helpers/fake-telegram-server.js';
-import { killAllCli, startCli } from '../../helpers/run-cli.js';
+import { FAKE_TOKEN } from '../../helpers/fake-telegram-server.js';
+import { startCli } from '../../helpers/run-cli.js';
 import { RedisSessionStore } from '../../../src/sessions/redis-session-store.js';
-import { FAST_TELEGRAM, READY, replyMatching, until } from './harness.js';
+import { fakeTelegramPerTest, FAST_TELEGRAM, READY, replyMatching, until } from './harness.js';
 
 distributedSuite();
-let fake: FakeTelegram;
-beforeEach(async () => {
-  fake = await startFakeTelegram();
-});
-afterEach(async () => {
-  killAllCli();
-  await fake.close();
-});
+const telegram = fakeTelegramPerTest();
 
 const USER = { id: 8080, username: 'frank' };
 const dm = { id: USER.id, type: 'private' as const };
 
 describe('bot telegram (BullMQ) through a Redis outage', () => {
   it('a message sent while Redis is down is answered once Redis is back, exactly once, in order', async () => {
+    const { fake } = telegram;
     const redis = await OwnRedis.start(['--maxmemory-policy', 'noeviction']);
     const { prefix, queueName } = uniqueNames('tg-outage');
     const env = await makeEnv({ prefix, queueName, redisUrl: redis.url }, { TELEGRAM_BOT_TOKEN: FAKE_TOKEN });
@@ -63,6 +57,7 @@ describe('bot telegram (BullMQ) through a Redis outage', () => {
   });
 
   it('webhook mode: while Redis is down the webhook answers 503 (Telegram redelivers); afterwards the update is answered once', async () => {
+    const { fake } = telegram;
     const redis = await OwnRedis.start(['--maxmemory-policy', 'noeviction']);
     const { prefix, queueName } = uniqueNames('tg-outage-wh');
     const env = await makeEnv({ prefix, queueName, redisUrl: redis.url }, { TELEGRAM_BOT_TOKEN: FAKE_TOKEN });

@@ -1,0 +1,24 @@
+/** Waiting in tests: a sleep, and polling a condition with a timeout that says what it waited for. */
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a truthy value; throws with `what` (and the last value) on timeout. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  let last: unknown;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      last = await check();
+      lastError = undefined;
+      if (last) return last as Exclude<T, false | null | undefined | 0 | ''>;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const detail = lastError ? `last error: ${String(lastError)}` : `last value: ${JSON.stringify(last)}`;
+      throw new Error(`timed out after ${options.timeoutMs ?? 20_000} ms waiting for ${what} (${detail})`);
+    }
+    await sleep(options.intervalMs ?? 50);
+  }
+}
