@@ -124,7 +124,7 @@ async function startWorkers(run: Run, n: number): Promise<void> {
     Array.from({ length: n }, () => {
       const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
       const child = spawn(process.execPath, [...nodeArgs, CLI, '--config', run.configFile, 'worker', '--concurrency', String(CONCURRENCY)], {
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', process.env.BENCH_WORKER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
         env: { ...process.env, LOG_LEVEL: 'info', OPENAI_BASE_URL: '', OPENAI_API_KEY: '', BOT_MODEL: '', },
       });
       run.workers.push(child);
@@ -207,14 +207,15 @@ async function commandCalls(client: Redis): Promise<Map<string, number>> {
 export async function benchDistributed(report: Report): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-dist-'));
   try {
-    // BENCH_ONLY=hot runs only the hot session (for profiling with BENCH_WORKER_NODE_ARGS).
+    // BENCH_ONLY=hot runs only the hot session, BENCH_ONLY=latency only the single-kick maximum
+    // and the latencies (for profiling with BENCH_WORKER_NODE_ARGS).
     const only = process.env.BENCH_ONLY;
-    const raw = only === 'hot' ? NaN : await rawBullMQ();
-    if (only !== 'hot') report.add({ name: `raw BullMQ no-op jobs/s, concurrency ${CONCURRENCY}, one process`, value: raw, unit: 'jobs/s', target: 'yardstick (anchor ~16k)' });
+    const raw = only ? NaN : await rawBullMQ();
+    if (!only) report.add({ name: `raw BullMQ no-op jobs/s, concurrency ${CONCURRENCY}, one process`, value: raw, unit: 'jobs/s', target: 'yardstick (anchor ~16k)' });
 
     const sessions = 1000;
     const perSession = 10;
-    for (const workers of only === 'hot' ? [] : [1, 2]) {
+    for (const workers of only === 'hot' ? [] : only === 'latency' ? [1] : [1, 2]) {
       const run = await openRun(dir);
       try {
         await startWorkers(run, workers);
@@ -222,10 +223,11 @@ export async function benchDistributed(report: Report): Promise<void> {
         for (let m = 0; m < perSession; m++) for (let s = 0; s < sessions; s++) reqs.push(request(`s${s}`, `s${s}-m${m}`));
         const before = workers === 1 ? await commandCalls(run.client) : undefined;
         const readsBefore = await redisReads(run.client);
+        if (only === 'latency') reqs.length = 0;
         await enqueueAll(run, reqs);
         await waitFor(() => run.finals.size >= reqs.length, 300_000, 'turns');
-        const turns = rate(run.finals.values());
-        report.add({
+        const turns = only === 'latency' ? NaN : rate(run.finals.values());
+        if (!only) report.add({
           name: `turns/s, echo model, ${sessions} sessions × ${perSession}, ${workers} worker process(es)`,
           value: turns,
           unit: 'turns/s',
@@ -233,7 +235,7 @@ export async function benchDistributed(report: Report): Promise<void> {
           ...(workers === 1 ? { pass: turns >= raw / 2 } : {}),
           extra: { ratioToRawBullMQ: Math.round((turns / raw) * 1000) / 1000 },
         });
-        if (before) {
+        if (before && !only) {
           const after = await commandCalls(run.client);
           let total = 0;
           const per: Record<string, number> = {};
@@ -253,11 +255,13 @@ export async function benchDistributed(report: Report): Promise<void> {
           // The latency workload sends one message per session at a time, so every turn is its
           // own kick; its maximum is lower than the 10-per-session figure above (where one kick
           // drains ten turns). "Half max" is measured against the same workload's maximum.
-          const single = await singleTurnMax(run);
+          // BENCH_LATENCY_AT=<turns/s>: skip the maximum, measure latency at that rate only.
+          const fixed = Number(process.env.BENCH_LATENCY_AT);
+          const single = fixed > 0 ? fixed * 2 : await singleTurnMax(run);
           report.add({ name: 'turns/s, echo model, 5000 sessions × 1 (every turn its own kick), 1 worker', value: single, unit: 'turns/s', target: 'the latency workload\'s maximum' });
           await latencyAt(run, single / 2, 'half max', report);
-          await latencyAt(run, turns / 2, 'half the 10-per-session max', report);
-          await latencyAt(run, Math.min(200, turns / 10), 'light load', report);
+          if (!only) await latencyAt(run, turns / 2, 'half the 10-per-session max', report);
+          await latencyAt(run, only ? 200 : Math.min(200, turns / 10), 'light load', report);
         }
       } finally {
         await run.close();
@@ -266,6 +270,7 @@ export async function benchDistributed(report: Report): Promise<void> {
 
     // One hot session: 3000 messages already queued in order (one sender, back to back), then
     // one worker drains them; turns/s is the worker's per-session speed.
+    if (only === 'latency') return;
     const hot = await openRun(dir);
     try {
       const reqs = Array.from({ length: 3000 }, (_, i) => request('hot', `hot-${i}`));

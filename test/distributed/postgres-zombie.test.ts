@@ -43,7 +43,11 @@ describe('T04 zombie worker on the Postgres store', () => {
     zombie.signal('SIGSTOP');
     const stoppedAt = Date.now();
 
-    await waitFor('the heir to take over and call the model', () => calls.length === 2, { timeoutMs: 45_000 });
+    const explain = async () => {
+      const jobs = await ingress.queue.queue.getJobCounts();
+      return `fences ${JSON.stringify(await fences())}, kick jobs ${JSON.stringify(jobs)}\nheir log:\n${heir.stderr().slice(-3000)}`;
+    };
+    await waitFor('the heir to take over and call the model', () => calls.length === 2, { timeoutMs: 45_000, explain });
     expect(Date.now() - stoppedAt).toBeGreaterThan(FAST_WORKER_FLAGS.leaseTtl);
     expect(await fences()).toEqual({ redis: 2, postgres: 2 });
     // The zombie's whole reply is in its socket by now; wake it while the heir still waits.

@@ -2,8 +2,15 @@
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** What the timeout error should also say (processes' logs, say), so a rare failure explains itself. */
+  explain?: () => string | Promise<string>;
+}
+
 /** Polls `check` until it returns a truthy value; throws with `what` (and the last value) on timeout. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: WaitOptions = {}): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   let last: unknown;
   let lastError: unknown;
@@ -17,7 +24,8 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, opti
     }
     if (Date.now() > deadline) {
       const detail = lastError ? `last error: ${String(lastError)}` : `last value: ${JSON.stringify(last)}`;
-      throw new Error(`timed out after ${options.timeoutMs ?? 20_000} ms waiting for ${what} (${detail})`);
+      const explained = options.explain ? `\n${await Promise.resolve(options.explain()).catch((e: unknown) => `(explain failed: ${String(e)})`)}` : '';
+      throw new Error(`timed out after ${options.timeoutMs ?? 20_000} ms waiting for ${what} (${detail})${explained}`);
     }
     await sleep(options.intervalMs ?? 50);
   }
