@@ -204,88 +204,111 @@ async function commandCalls(client: Redis): Promise<Map<string, number>> {
   return out;
 }
 
+/**
+ * BENCH_ONLY=hot runs only the hot session; BENCH_ONLY=latency only the latency runs
+ * (BENCH_LATENCY_AT=<turns/s> skips measuring the maximum and takes half of twice that). For
+ * profiling a worker: BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or
+ * "--trace-gc", with BENCH_WORKER_STDOUT=1 to see what the worker prints).
+ */
 export async function benchDistributed(report: Report): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-dist-'));
+  const only = process.env.BENCH_ONLY;
   try {
-    // BENCH_ONLY=hot runs only the hot session, BENCH_ONLY=latency only the single-kick maximum
-    // and the latencies (for profiling with BENCH_WORKER_NODE_ARGS).
-    const only = process.env.BENCH_ONLY;
-    const raw = only ? NaN : await rawBullMQ();
-    if (!only) report.add({ name: `raw BullMQ no-op jobs/s, concurrency ${CONCURRENCY}, one process`, value: raw, unit: 'jobs/s', target: 'yardstick (anchor ~16k)' });
-
-    const sessions = 1000;
-    const perSession = 10;
-    for (const workers of only === 'hot' ? [] : only === 'latency' ? [1] : [1, 2]) {
-      const run = await openRun(dir);
-      try {
-        await startWorkers(run, workers);
-        const reqs: TurnRequest[] = [];
-        for (let m = 0; m < perSession; m++) for (let s = 0; s < sessions; s++) reqs.push(request(`s${s}`, `s${s}-m${m}`));
-        const before = workers === 1 ? await commandCalls(run.client) : undefined;
-        const readsBefore = await redisReads(run.client);
-        if (only === 'latency') reqs.length = 0;
-        await enqueueAll(run, reqs);
-        await waitFor(() => run.finals.size >= reqs.length, 300_000, 'turns');
-        const turns = only === 'latency' ? NaN : rate(run.finals.values());
-        if (!only) report.add({
-          name: `turns/s, echo model, ${sessions} sessions × ${perSession}, ${workers} worker process(es)`,
-          value: turns,
-          unit: 'turns/s',
-          target: workers === 1 ? `≥ 50% of raw BullMQ (${Math.round(raw / 2)})` : 'reported',
-          ...(workers === 1 ? { pass: turns >= raw / 2 } : {}),
-          extra: { ratioToRawBullMQ: Math.round((turns / raw) * 1000) / 1000 },
-        });
-        if (before && !only) {
-          const after = await commandCalls(run.client);
-          let total = 0;
-          const per: Record<string, number> = {};
-          for (const [cmd, calls] of after) {
-            const d = calls - (before.get(cmd) ?? 0);
-            if (d > 0) {
-              total += d;
-              per[cmd] = Math.round((d / reqs.length) * 100) / 100;
-            }
-          }
-          report.add({ name: 'Redis commands per turn (all processes, incl. BullMQ, Lua-internal calls)', value: total / reqs.length, unit: 'cmds', extra: { perCommand: per } });
-          // Redis counts a read per socket read: a pipelined batch is one. Other clients of a
-          // shared Redis are in it too.
-          report.add({ name: 'Redis socket reads per turn (≈ round trips, all processes)', value: ((await redisReads(run.client)) - readsBefore) / reqs.length, unit: 'reads' });
-        }
-        if (workers === 1) {
-          // The latency workload sends one message per session at a time, so every turn is its
-          // own kick; its maximum is lower than the 10-per-session figure above (where one kick
-          // drains ten turns). "Half max" is measured against the same workload's maximum.
-          // BENCH_LATENCY_AT=<turns/s>: skip the maximum, measure latency at that rate only.
-          const fixed = Number(process.env.BENCH_LATENCY_AT);
-          const single = fixed > 0 ? fixed * 2 : await singleTurnMax(run);
-          report.add({ name: 'turns/s, echo model, 5000 sessions × 1 (every turn its own kick), 1 worker', value: single, unit: 'turns/s', target: 'the latency workload\'s maximum' });
-          await latencyAt(run, single / 2, 'half max', report);
-          if (!only) await latencyAt(run, turns / 2, 'half the 10-per-session max', report);
-          await latencyAt(run, only ? 200 : Math.min(200, turns / 10), 'light load', report);
-        }
-      } finally {
-        await run.close();
-      }
+    if (only === 'latency') {
+      await withRun(dir, 1, (run) => latencyRuns(run, NaN, report));
+      return;
     }
-
-    // One hot session: 3000 messages already queued in order (one sender, back to back), then
-    // one worker drains them; turns/s is the worker's per-session speed.
-    if (only === 'latency') return;
-    const hot = await openRun(dir);
-    try {
-      const reqs = Array.from({ length: 3000 }, (_, i) => request('hot', `hot-${i}`));
-      await enqueueAll(hot, reqs, 1);
-      await startWorkers(hot, 1);
-      await waitFor(() => hot.finals.size >= reqs.length, 300_000, 'hot session turns');
-      const r = rate(hot.finals.values());
-      // Also the worker's own pace (its commit times), without the ingress's delivery behind it.
-      const committed = rate(hot.commits.values());
-      report.add({ name: 'one hot session, 3000 queued messages, 1 worker (delivered at the ingress)', value: r, unit: 'turns/s', target: '≥ 2000 turns/s', pass: r >= 2000, extra: { workerCommitsPerS: Math.round(committed) } });
-    } finally {
-      await hot.close();
+    if (only !== 'hot') {
+      const raw = await rawBullMQ();
+      report.add({ name: `raw BullMQ no-op jobs/s, concurrency ${CONCURRENCY}, one process`, value: raw, unit: 'jobs/s', target: 'yardstick (anchor ~16k)' });
+      await withRun(dir, 1, async (run) => latencyRuns(run, await throughput(run, 1, raw, report), report));
+      await withRun(dir, 2, (run) => throughput(run, 2, raw, report));
     }
+    await hotSession(dir, report);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function withRun<T>(dir: string, workers: number, body: (run: Run) => Promise<T>): Promise<T> {
+  const run = await openRun(dir);
+  try {
+    await startWorkers(run, workers);
+    return await body(run);
+  } finally {
+    await run.close();
+  }
+}
+
+/** 1000 sessions × 10 turns through `workers` worker processes; turns/s (and, for one worker, Redis work per turn). */
+async function throughput(run: Run, workers: number, raw: number, report: Report): Promise<number> {
+  const sessions = 1000;
+  const perSession = 10;
+  const reqs: TurnRequest[] = [];
+  for (let m = 0; m < perSession; m++) for (let s = 0; s < sessions; s++) reqs.push(request(`s${s}`, `s${s}-m${m}`));
+  const before = await commandCalls(run.client);
+  const readsBefore = await redisReads(run.client);
+  await enqueueAll(run, reqs);
+  await waitFor(() => run.finals.size >= reqs.length, 300_000, 'turns');
+  const turns = rate(run.finals.values());
+  report.add({
+    name: `turns/s, echo model, ${sessions} sessions × ${perSession}, ${workers} worker process(es)`,
+    value: turns,
+    unit: 'turns/s',
+    target: workers === 1 ? `≥ 50% of raw BullMQ (${Math.round(raw / 2)})` : 'reported',
+    ...(workers === 1 ? { pass: turns >= raw / 2 } : {}),
+    extra: { ratioToRawBullMQ: Math.round((turns / raw) * 1000) / 1000 },
+  });
+  if (workers !== 1) return turns;
+  const after = await commandCalls(run.client);
+  let total = 0;
+  const per: Record<string, number> = {};
+  for (const [cmd, calls] of after) {
+    const d = calls - (before.get(cmd) ?? 0);
+    if (d > 0) {
+      total += d;
+      per[cmd] = Math.round((d / reqs.length) * 100) / 100;
+    }
+  }
+  report.add({ name: 'Redis commands per turn (all processes, incl. BullMQ, Lua-internal calls)', value: total / reqs.length, unit: 'cmds', extra: { perCommand: per } });
+  // Redis counts a read per socket read: a pipelined batch is one. Other clients of a
+  // shared Redis are in it too.
+  report.add({ name: 'Redis socket reads per turn (≈ round trips, all processes)', value: ((await redisReads(run.client)) - readsBefore) / reqs.length, unit: 'reads' });
+  return turns;
+}
+
+/**
+ * The latency workload sends one message per session at a time, so every turn is its own
+ * kick; its maximum is lower than the 10-per-session figure (where one kick drains ten turns).
+ * "Half max" is measured against the same workload's maximum; `tenPerSessionMax` (NaN: skip)
+ * adds the older figure at half of that one.
+ */
+async function latencyRuns(run: Run, tenPerSessionMax: number, report: Report): Promise<void> {
+  const fixed = Number(process.env.BENCH_LATENCY_AT);
+  const single = fixed > 0 ? fixed * 2 : await singleTurnMax(run);
+  report.add({ name: 'turns/s, echo model, 5000 sessions × 1 (every turn its own kick), 1 worker', value: single, unit: 'turns/s', target: 'the latency workload\'s maximum' });
+  await latencyAt(run, single / 2, 'half max', report);
+  if (tenPerSessionMax > 0) await latencyAt(run, tenPerSessionMax / 2, 'half the 10-per-session max', report);
+  await latencyAt(run, Math.min(200, single / 10), 'light load', report);
+}
+
+/**
+ * One hot session: 3000 messages already queued in order (one sender, back to back), then one
+ * worker drains them; turns/s is the worker's per-session speed.
+ */
+async function hotSession(dir: string, report: Report): Promise<void> {
+  const hot = await openRun(dir);
+  try {
+    const reqs = Array.from({ length: 3000 }, (_, i) => request('hot', `hot-${i}`));
+    await enqueueAll(hot, reqs, 1);
+    await startWorkers(hot, 1);
+    await waitFor(() => hot.finals.size >= reqs.length, 300_000, 'hot session turns');
+    const r = rate(hot.finals.values());
+    // Also the worker's own pace (its commit times), without the ingress's delivery behind it.
+    const committed = rate(hot.commits.values());
+    report.add({ name: 'one hot session, 3000 queued messages, 1 worker (delivered at the ingress)', value: r, unit: 'turns/s', target: '≥ 2000 turns/s', pass: r >= 2000, extra: { workerCommitsPerS: Math.round(committed) } });
+  } finally {
+    await hot.close();
   }
 }
 
