@@ -10,6 +10,7 @@ import type { BotsConfig } from '../config/schema.js';
 import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
 import { OutboxRoutes, type OutboxRoutesOptions } from '../queue/outbox-routes.js';
 import { assertQueueSafeRedis, connectRedis, REDIS_DEFAULTS } from '../queue/redis-connection.js';
+import { deliveryChannel } from '../queue/inbox-keys.js';
 import { RedisDeliveryPublisher, subscribePartials } from '../queue/redis-delivery.js';
 import { TurnWorker, type TurnWorkerOptions } from '../queue/turn-worker.js';
 import type { DeliveryRouter } from './delivery-router.js';
@@ -81,6 +82,8 @@ export function startTurnWorker(
     delivery: publisher,
     outbox: { key: (botId) => publisher.outboxKey(botId), final: (r) => publisher.encodeFinal(r), failed: (req, message) => publisher.encodeFailed(req, message) },
     historyWindow,
+    // The claim announces a kick's first turn on the channel the publisher uses for the rest.
+    announceStartsOn: deliveryChannel(prefix, ''),
     logCap: config.store.max_messages,
     prefix,
     queueName: config.queue.name,

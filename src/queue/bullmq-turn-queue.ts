@@ -20,7 +20,7 @@ export const QUEUE_DEFAULTS = Object.freeze({
   prefix: 'bothost',
 });
 
-const enqueueScript = new LuaScript(new URL('./lua/enqueueTurn-4.lua', import.meta.url));
+const enqueueScript = new LuaScript(new URL('./lua/enqueueTurn-5.lua', import.meta.url));
 
 export const ENQUEUE_REPLY = Object.freeze({ committed: 0, kick: 1, queued: 2, redelivered: 3 });
 
@@ -108,12 +108,13 @@ export class BullMQTurnQueue implements TurnQueue {
     const keys = inboxKeys(this.prefix, request.sessionId);
     const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
     const reply = Number(
-      await enqueueScript.run(this.client, [keys.inbox, keys.pending, keys.kicked, keys.ids], [inboundId, JSON.stringify(request), Date.now()]),
+      await enqueueScript.run(this.client, [keys.inbox, keys.pending, keys.kicked, keys.ids, inboxIndexKey(this.prefix)], [inboundId, JSON.stringify(request), Date.now(), request.sessionId]),
     );
-    // Reply `queued`: a kick is pending and the inbox is already in the sweep's index.
+    // Reply `queued`: a kick is pending and the inbox is already in the sweep's index (the script
+    // put it there whenever a kick was needed).
     if (reply !== ENQUEUE_REPLY.kick && reply !== ENQUEUE_REPLY.redelivered) return;
     try {
-      await Promise.all([this.client.zadd(inboxIndexKey(this.prefix), 'NX', Date.now(), request.sessionId), addKick(this.queue, request.sessionId)]);
+      await addKick(this.queue, request.sessionId);
     } catch (cause) {
       // The turn is stored; without a kick only the sweep would find it. Refuse, so the
       // platform redelivers and the redelivery (reply 3) adds the kick.

@@ -51,6 +51,8 @@ export interface Claim {
    * the claim and the pops read ahead is not what its turns read.
    */
   stitched: boolean;
+  /** The claim announced the head's start (see InboxScripts' `announceOn`). */
+  announced: boolean;
 }
 
 /** The pop's arguments: see popTurn-10.lua ARGV[1..6] and ARGV[9]. */
@@ -71,16 +73,20 @@ export interface PopArgs {
 }
 
 export class InboxScripts {
-  /** `historyWindow`: log entries read ahead for a turn (0: none). */
+  /**
+   * `historyWindow`: log entries read ahead for a turn (0: none). `announceOn`: the pub/sub
+   * channel prefix (`<prefix>:delivery:`) on which a claim announces its head's start; '' for none.
+   */
   constructor(
     private readonly client: Redis,
     private readonly prefix: string,
     private readonly historyWindow: number,
+    private readonly announceOn = '',
   ) {}
 
   /** Lease, inbox head and what the head's turn reads first, in one round trip; null when the lease is held. */
   async claim(keys: InboxKeys, token: string, ttlMs: number): Promise<Claim | null> {
-    const reply = (await claimScript.run(this.client, [keys.lease, keys.meta, keys.inbox, keys.ids, keys.log], [token, ttlMs, this.historyWindow, STITCHED_FIELD])) as [
+    const reply = (await claimScript.run(this.client, [keys.lease, keys.meta, keys.inbox, keys.ids, keys.log], [token, ttlMs, this.historyWindow, STITCHED_FIELD, this.announceOn])) as [
       number,
       (string | null)?,
       (string | null)?,
@@ -93,7 +99,7 @@ export class InboxScripts {
     if (fence === 0) return null;
     const head = reply[1] ?? null;
     const prefetch = head !== null && this.historyWindow > 0 ? lazyPrefetch(reply[2] == null ? null : Number(reply[2]), reply[3] ?? [], Number(reply[5])) : undefined;
-    return { fence, head, ahead: reply[4] ?? null, stitched: Number(reply[6]) === 1, ...(prefetch ? { prefetch } : {}) };
+    return { fence, head, ahead: reply[4] ?? null, stitched: Number(reply[6]) === 1, announced: head !== null && this.announceOn !== '', ...(prefetch ? { prefetch } : {}) };
   }
 
   /** End the drain if the inbox is empty (flag cleared, lease released): true; false when work arrived. */

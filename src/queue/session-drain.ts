@@ -30,6 +30,28 @@ interface Speculated {
   prefetch: Prefetch;
 }
 
+/** Where a drain starts: what the claim read. */
+export interface DrainStart {
+  head: string | null;
+  /** The head turn's history, read ahead. */
+  prefetch?: Prefetch | undefined;
+  /** The entry behind the head. */
+  ahead: string | null;
+  /** The history is stitched by the hierarchy: read each turn's afresh (no read-ahead, no pipelining). */
+  stitched: boolean;
+  /** The claim already announced the head's start. */
+  announced: boolean;
+}
+
+/** How runOne finds the turn it runs: see runOne. */
+interface TurnStep {
+  prefetch: Prefetch | undefined;
+  prior: Promise<Popped | typeof LOST> | undefined;
+  ahead: string | null;
+  /** Its start was announced already. */
+  announced: boolean;
+}
+
 /** What a drain needs from its worker. */
 export interface DrainContext {
   client: Redis;
@@ -66,11 +88,14 @@ export class SessionDrain {
    * the commit behind it is rejected (see popTurn-10.lua); nothing is delivered from a turn
    * whose predecessor's pop failed, and the drain stops there.
    */
-  async drain(sessionId: string, keys: InboxKeys, held: HeldLease, stitched: boolean, head: string | null, first?: Prefetch, firstAhead: string | null = null): Promise<boolean> {
+  async drain(sessionId: string, keys: InboxKeys, held: HeldLease, start: DrainStart): Promise<boolean> {
     const { client } = this.c;
-    let raw = head;
-    let prefetch = stitched ? undefined : first;
-    let ahead = firstAhead;
+    const { stitched } = start;
+    let raw = start.head;
+    let prefetch = stitched ? undefined : start.prefetch;
+    let ahead = start.ahead;
+    // The claim announced the head's start (typing, `executing`); later turns are announced here.
+    let announced = start.announced ? start.head : null;
     let prior: Promise<Popped | typeof LOST> | undefined;
     try {
       for (;;) {
@@ -88,7 +113,8 @@ export class SessionDrain {
           ahead = null;
           continue;
         }
-        const step = await this.runOne(sessionId, keys, raw, held, prefetch, prior, ahead);
+        const step = await this.runOne(sessionId, keys, raw, held, { prefetch, prior, ahead, announced: raw === announced });
+        announced = null;
         prior = undefined;
         if (step === LOST) return false;
         if ('pending' in step) {
@@ -118,15 +144,9 @@ export class SessionDrain {
    * `prior` is the previous turn's pop, still in flight: this turn's outcome counts only once
    * it succeeded. `ahead` is the entry behind this head, when known.
    */
-  private async runOne(
-    sessionId: string,
-    keys: InboxKeys,
-    raw: string,
-    held: HeldLease,
-    prefetch: Prefetch | undefined,
-    prior: Promise<Popped | typeof LOST> | undefined,
-    ahead: string | null,
-  ): Promise<Popped | Speculated | typeof LOST> {
+  private async runOne(sessionId: string, keys: InboxKeys, raw: string, held: HeldLease, step: TurnStep): Promise<Popped | Speculated | typeof LOST> {
+    const { prefetch, announced } = step;
+    let { prior, ahead } = step;
     const { client, deps, delivery, outbox } = this.c;
     const request = JSON.parse(raw) as TurnRequest;
     const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
@@ -142,7 +162,7 @@ export class SessionDrain {
     };
     // Best effort, fire and forget (autopipelined): typing indicators and the gateway's
     // `executing` on whichever ingress process serves the chat.
-    if (held.isHeld()) delivery.started?.(request);
+    if (!announced && held.isHeld()) delivery.started?.(request);
     // Fast replies go out whole; only replies slower than the throttle stream partials.
     let lastPartial = Date.now();
     for (let attempt = 0; ; attempt++) {

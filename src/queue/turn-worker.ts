@@ -65,6 +65,12 @@ export interface TurnWorkerOptions {
    * max history (capped by the store's max messages). 0 reads nothing ahead.
    */
   historyWindow?: number;
+  /**
+   * The pub/sub channel prefix on which the claim script announces each drain's first turn
+   * (`<prefix>:delivery:`, where `delivery.started` publishes too): one write fewer per kick.
+   * Unset: every start goes through `delivery.started`.
+   */
+  announceStartsOn?: string;
   /** The store's max messages (its log is trimmed to this); pipelining checks log lengths against it. */
   logCap?: number;
   /** A turn whose model call takes longer is aborted and retried. Default 120 s. */
@@ -114,7 +120,7 @@ export class TurnWorker {
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.lease = new SessionLease({ client: options.client, prefix: this.prefix });
     const historyWindow = Math.max(0, Math.floor(options.historyWindow ?? 0));
-    this.scripts = new InboxScripts(options.client, this.prefix, historyWindow);
+    this.scripts = new InboxScripts(options.client, this.prefix, historyWindow, options.announceStartsOn ?? '');
     const { store } = options.deps;
     this.popRidesWithCommit = store instanceof RedisSessionStore && store.prefix === this.prefix;
     this.o = {
@@ -196,7 +202,7 @@ export class TurnWorker {
       // A forked or reverted session's history is stitched by the hierarchy, not the own log the
       // claim and the pops read ahead: such a drain reads each turn's history afresh (no pipelining).
       const stitched = !this.popRidesWithCommit || (c?.stitched ?? true);
-      released = await this.drainer.drain(sessionId, keys, held, stitched, c?.head ?? null, c?.prefetch, c?.ahead ?? null);
+      released = await this.drainer.drain(sessionId, keys, held, { head: c?.head ?? null, prefetch: c?.prefetch, ahead: c?.ahead ?? null, stitched, announced: c?.announced ?? false });
     } finally {
       if (released) held.forget();
       else await held.release().catch(() => undefined);

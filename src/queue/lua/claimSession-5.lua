@@ -15,6 +15,9 @@
     ARGV[3] log entries to return (0: none)
     ARGV[4] a meta field whose presence means the session's history is not just its own log
             (the hierarchy's view of a fork or a revert); '' for none
+    ARGV[5] '' or a pub/sub channel prefix: announce the head's start (typing indicators, the
+            gateway's `executing`) on <prefix><bot id> as {"kind":"started","request":<head>}
+            (best effort, like any PUBLISH; it saves the worker a write of its own per kick)
 
   Output:
     {fence, head, committed, history, after, log length, stitched}
@@ -37,6 +40,9 @@ if not head then
   return {fence, false, false, false, false, 0, stitched}
 end
 local inbound = cjson.decode(head).inbound
+if ARGV[5] ~= '' then
+  redis.call('PUBLISH', ARGV[5] .. inbound.botId, '{"kind":"started","request":' .. head .. '}')
+end
 local committed = redis.call('ZSCORE', KEYS[4], inbound.botId .. ':' .. inbound.messageId)
 local n = tonumber(ARGV[3])
 local history = false
