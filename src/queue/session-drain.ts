@@ -95,7 +95,7 @@ export class SessionDrain {
     let prefetch = stitched ? undefined : start.prefetch;
     let ahead = start.ahead;
     // The claim announced the head's start (typing, `executing`); later turns are announced here.
-    let announced = start.announced ? start.head : null;
+    let announced = start.announced;
     let prior: Promise<Popped | typeof LOST> | undefined;
     try {
       for (;;) {
@@ -113,8 +113,8 @@ export class SessionDrain {
           ahead = null;
           continue;
         }
-        const step = await this.runOne(sessionId, keys, raw, held, { prefetch, prior, ahead, announced: raw === announced });
-        announced = null;
+        const step = await this.runOne(sessionId, keys, raw, held, { prefetch, prior, ahead, announced });
+        announced = false;
         prior = undefined;
         if (step === LOST) return false;
         if ('pending' in step) {
