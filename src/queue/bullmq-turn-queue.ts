@@ -28,12 +28,12 @@ export const ENQUEUE_REPLY = Object.freeze({ committed: 0, kick: 1, queued: 2, r
 export const ENQUEUE_TIMEOUT_MS = 5_000;
 
 /**
- * BullMQ gets its own connection: it defines ~50 scripts on a connection, and ioredis copies
- * them into every auto-pipeline it builds, which made our own (auto-pipelined) commands on a
- * shared connection several times slower.
+ * BullMQ gets its own connection: it defines ~50 scripts on the connection it is given, and its
+ * job fetches and completions then never queue behind a batch of our commands (or ours behind
+ * its). A duplicate is a plain ioredis client: BullMQ awaits its calls one by one anyway.
  */
 export function bullConnection(client: Redis): Redis {
-  const bull = client.duplicate({ enableAutoPipelining: false });
+  const bull = client.duplicate();
   bull.on('error', () => undefined);
   return bull;
 }

@@ -160,8 +160,8 @@ export class SessionDrain {
       ahead = p.next === raw ? (p.after ?? null) : null;
       return true;
     };
-    // Best effort, fire and forget (autopipelined): typing indicators and the gateway's
-    // `executing` on whichever ingress process serves the chat.
+    // Best effort, fire and forget (it leaves in the same write as the commands around it):
+    // typing indicators and the gateway's `executing` on whichever ingress process serves the chat.
     if (!announced && held.isHeld()) delivery.started?.(request);
     // Fast replies go out whole; only replies slower than the throttle stream partials.
     let lastPartial = Date.now();
