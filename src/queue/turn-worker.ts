@@ -10,7 +10,7 @@
  * appends the stored reply then: each reply enters the outbox exactly once.
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TurnDeps } from '../agent/run-turn.js';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
@@ -19,6 +19,7 @@ import { SessionLease } from '../locks/session-lease.js';
 import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
 import { inboxKeys } from './inbox-keys.js';
+import { PromptWorker } from './prompt-worker.js';
 import { InboxScripts, type Claim } from './inbox-scripts.js';
 import { sweepOrphanedInboxes } from './orphan-sweep.js';
 import type { OutboxAppend } from './redis-delivery.js';
@@ -147,7 +148,7 @@ export class TurnWorker {
     });
     this.bull = bullConnection(options.client);
     this.queue = new Queue(options.queueName ?? QUEUE_DEFAULTS.name, { connection: this.bull, prefix: `${this.prefix}:bull` });
-    this.worker = new Worker<KickJobData>(options.queueName ?? QUEUE_DEFAULTS.name, (job) => this.process(job), {
+    this.worker = new PromptWorker<KickJobData>(options.queueName ?? QUEUE_DEFAULTS.name, (job) => this.process(job), {
       connection: this.bull,
       prefix: `${this.prefix}:bull`,
       concurrency: options.concurrency ?? WORKER_DEFAULTS.concurrency,
