@@ -25,6 +25,7 @@ export interface WorkerOptions {
   stalledInterval?: number;
   sweepInterval?: number;
   orphanAge?: number;
+  turnTimeout?: number;
 }
 
 function requireBullMQ(config: BotsConfig): void {
@@ -51,6 +52,7 @@ export async function runWorker(opts: WorkerOptions, cmd: Command): Promise<numb
     ...(opts.stalledInterval ? { stalledIntervalMs: opts.stalledInterval } : {}),
     ...(opts.sweepInterval ? { sweepIntervalMs: opts.sweepInterval } : {}),
     ...(opts.orphanAge ? { orphanAgeMs: opts.orphanAge } : {}),
+    ...(opts.turnTimeout ? { turnTimeoutMs: opts.turnTimeout } : {}),
     onEvent: (e) => {
       if (e.type === 'turn_error') logger.warn({ session: e.sessionId, err: (e.error as Error)?.message, willRetry: e.willRetry }, 'turn failed');
       else if (e.type === 'lease_lost') logger.warn({ session: e.sessionId }, 'lease lost; turn discarded');

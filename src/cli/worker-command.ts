@@ -19,6 +19,7 @@ export function registerWorker(program: Command): void {
     .option('--stalled-interval <ms>', 'how often stalled jobs are looked for (default 15000)', int)
     .option('--sweep-interval <ms>', 'how often orphaned inboxes are looked for (default 20000)', int)
     .option('--orphan-age <ms>', 'an inbox waiting this long with nobody draining it is re-kicked (default 60000)', int)
+    .option('--turn-timeout <ms>', 'a model call running longer is aborted and retried (default 120000)', int)
     .action(
       action(async (opts: WorkerOptions, cmd: Command) => (await import('./worker-actions.js')).runWorker(opts, cmd)),
     );

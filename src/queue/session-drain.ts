@@ -17,7 +17,7 @@ import type { HeldLease } from '../locks/hold-lease.js';
 import type { InboxKeys } from './inbox-keys.js';
 import { LOST, NOT_COMMITTED, type InboxScripts, type Popped, type Prefetch } from './inbox-scripts.js';
 import { backoffDelayMs, classifyTurnError, politeFailure } from './retry.js';
-import { turnLimit } from './turn-limit.js';
+import { TurnLimits } from './turn-limit.js';
 import type { TurnWorkerOptions, WorkerEvent } from './turn-worker.js';
 
 /** Placeholder for the reply's cursor in a message built before the commit answers. */
@@ -97,6 +97,7 @@ export class SessionDrain {
     // The claim announced the head's start (typing, `executing`); later turns are announced here.
     let announced = start.announced;
     let prior: Promise<Popped | typeof LOST> | undefined;
+    const limits = new TurnLimits(held.signal, this.c.turnTimeoutMs);
     try {
       for (;;) {
         if (held.signal.aborted) {
@@ -113,7 +114,7 @@ export class SessionDrain {
           ahead = null;
           continue;
         }
-        const step = await this.runOne(sessionId, keys, raw, held, { prefetch, prior, ahead, announced });
+        const step = await this.runOne(sessionId, keys, raw, held, limits, { prefetch, prior, ahead, announced });
         announced = false;
         prior = undefined;
         if (step === LOST) return false;
@@ -132,6 +133,7 @@ export class SessionDrain {
     } finally {
       // Never leave a pop unanswered behind a stopped drain (its outcome is decided in Redis).
       await prior?.catch(() => LOST);
+      limits.close();
     }
   }
 
@@ -144,7 +146,7 @@ export class SessionDrain {
    * `prior` is the previous turn's pop, still in flight: this turn's outcome counts only once
    * it succeeded. `ahead` is the entry behind this head, when known.
    */
-  private async runOne(sessionId: string, keys: InboxKeys, raw: string, held: HeldLease, step: TurnStep): Promise<Popped | Speculated | typeof LOST> {
+  private async runOne(sessionId: string, keys: InboxKeys, raw: string, held: HeldLease, limits: TurnLimits, step: TurnStep): Promise<Popped | Speculated | typeof LOST> {
     const { prefetch, announced } = step;
     let { prior, ahead } = step;
     const { client, deps, delivery, outbox } = this.c;
@@ -166,7 +168,7 @@ export class SessionDrain {
     // Fast replies go out whole; only replies slower than the throttle stream partials.
     let lastPartial = Date.now();
     for (let attempt = 0; ; attempt++) {
-      const limit = turnLimit(held.signal, this.c.turnTimeoutMs);
+      const limit = limits.start();
       // The pop (which appends the reply to the outbox) rides in the commit's round trip.
       let popWithCommit: Promise<Popped | typeof LOST | typeof NOT_COMMITTED> | undefined;
       const withHistory = prefetch && attempt === 0 ? prefetch : undefined;

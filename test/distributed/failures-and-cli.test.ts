@@ -72,6 +72,34 @@ describe('model failures in a worker', () => {
   }, 60_000);
 });
 
+describe('a model call that hangs', () => {
+  it('is aborted after --turn-timeout and retried in place: answered once, the session moves on', async () => {
+    // The first call for m1 stalls far longer than the limit; the retry (and m2) answer at once.
+    let calls = 0;
+    suite.fake.setResponder((body) => {
+      calls++;
+      const users = (body.messages ?? []).filter((m) => m.role === 'user');
+      const text = `[echo] turn ${users.length}: you said "${String(users.at(-1)?.content)}"`;
+      return calls === 1 ? { text, delayMs: 30_000 } : text;
+    });
+    const { env, ingress } = await suite.setUp('hang', { fakeModel: true });
+    const worker = await startWorker('a', env, { turnTimeout: 400 }).ready();
+    const session = 'bot_test_hanging';
+    const started = Date.now();
+    await ingress.enqueue(session, 'u', 'm1', 'first');
+    await ingress.enqueue(session, 'u', 'm2', 'second');
+    await waitFor('m1 and m2 answered', () => ingress.finals('m1').length === 1 && ingress.finals('m2').length === 1, { timeoutMs: 15_000 });
+    // Long before the stalled call would have ended by itself.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await worker.waitForLog(/TimeoutError|took longer than 400 ms/);
+    expect(checkEchoLog(await ingress.entries(session))).toEqual(['m1', 'm2']);
+    expect(ingress.finals('m1')[0]!.text).toContain('turn 1');
+    expect(ingress.finals('m2')[0]!.text).toContain('turn 2');
+    expect(calls).toBe(3);
+    expect(ingress.events.filter((e) => e.kind === 'failed')).toHaveLength(0);
+  }, 30_000);
+});
+
 describe('bot queue status', () => {
   it('--json shows kick-job counts, queued turns and tracked sessions, before and after a worker drains them', async () => {
     const { queueName, env, ingress } = await suite.setUp('status');

@@ -40,7 +40,7 @@ export const BOT_ID = 'b';
 export type WorkerFlags = WorkerOptions;
 
 /** Short timings for CI; lease TTL < lock duration, as in production. */
-export const FAST_WORKER_FLAGS: Readonly<Required<Omit<WorkerFlags, 'concurrency'>>> = Object.freeze({
+export const FAST_WORKER_FLAGS: Readonly<Required<Omit<WorkerFlags, 'concurrency' | 'turnTimeout'>>> = Object.freeze({
   leaseTtl: 1500,
   lockDuration: 3000,
   stalledInterval: 1000,
@@ -117,6 +117,7 @@ export class WorkerProc {
     if (f.concurrency !== undefined) args.push('--concurrency', String(f.concurrency));
     args.push('--lease-ttl', String(f.leaseTtl), '--lock-duration', String(f.lockDuration), '--stalled-interval', String(f.stalledInterval));
     args.push('--sweep-interval', String(f.sweepInterval), '--orphan-age', String(f.orphanAge));
+    if (f.turnTimeout !== undefined) args.push('--turn-timeout', String(f.turnTimeout));
     this.proc = spawn(process.execPath, args, { cwd: env.sandbox.cwd, env: cliEnv(env.sandbox), stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = this.proc.pid!;
     workers.add(this);
