@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import type { TurnRequest, TurnResult } from '../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
 import { connectRedis } from '../src/queue/redis-connection.js';
 import { OutboxConsumer } from '../src/queue/outbox-consumer.js';
+import { latencyFloor } from './latency-floor.js';
 import { percentile, type Report } from './report.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -306,6 +307,14 @@ async function latencyRuns(run: Run, tenPerSessionMax: number, report: Report): 
   const single = fixed > 0 ? fixed * 2 : await singleTurnMax(run);
   report.add({ name: 'turns/s, echo model, 5000 sessions × 1 (every turn its own kick), 1 worker', value: single, unit: 'turns/s', target: 'the latency workload\'s maximum' });
   await latencyAt(run, single / 2, 'half max', report);
+  const floor = await latencyFloor(REDIS_URL, single / 2, Math.min(10_000, Math.round(single * 2)));
+  report.add({
+    name: `latency floor of this machine: 4 round trips across 3 processes, no host code, p99 at ${Math.round(single / 2)}/s`,
+    value: floor.p99,
+    unit: 'ms',
+    target: 'yardstick for the p99 above',
+    extra: { p50: Math.round(floor.p50 * 1000) / 1000, overTarget: floor.over5 },
+  });
   if (tenPerSessionMax > 0) await latencyAt(run, tenPerSessionMax / 2, 'half the 10-per-session max', report);
   await latencyAt(run, Math.min(200, single / 10), 'light load', report);
 }
@@ -352,11 +361,13 @@ async function latencyAt(run: Run, target: number, label: string, report: Report
   const latencies: number[] = [];
   /** [accepted at, latency] of each turn over the target, to see whether slow turns come in bursts. */
   const slow: [number, number][] = [];
+  const turns: [number, number][] = [];
   run.onFinal = (r) => {
     // Both clocks are epoch-based with sub-ms precision (timeOrigin + now), in two processes.
     const t0 = accepted.get(r.request.inbound.messageId);
     if (t0 === undefined || r.committedAt === undefined) return;
     latencies.push(r.committedAt - t0);
+    turns.push([t0, r.committedAt - t0]);
     if (r.committedAt - t0 > LATENCY_TARGET_MS) slow.push([t0, r.committedAt - t0]);
   };
   const start = performance.now();
@@ -383,4 +394,6 @@ async function latencyAt(run: Run, target: number, label: string, report: Report
     ...(label === 'half max' ? { target: `≤ ${LATENCY_TARGET_MS} ms`, pass: p99 <= LATENCY_TARGET_MS } : {}),
     extra: { overTarget: slow.length, bursts: bursts(slow) },
   });
+  // For laying the slow turns over GC pauses and other stalls (gc-log.ts): `<accepted> <latency>` per turn.
+  if (process.env.BENCH_TURNS_FILE) await appendFile(process.env.BENCH_TURNS_FILE, turns.map(([t, l]) => `${label} ${t.toFixed(3)} ${l.toFixed(3)}`).join('\n') + '\n');
 }
