@@ -210,7 +210,9 @@ async function commandCalls(client: Redis): Promise<Map<string, number>> {
  * yardstick); BENCH_ONLY=latency only the latency runs
  * (BENCH_LATENCY_AT=<turns/s> skips measuring the maximum and takes half of twice that). For
  * profiling a worker: BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or
- * "--trace-gc", with BENCH_WORKER_STDOUT=1 to see what the worker prints).
+ * "--trace-gc", with BENCH_WORKER_STDOUT=1 to see what the worker prints). To find what stalls
+ * slow turns: STALL_LOG_FILE with "--import ./dist/bench/stall-log.js" (here and in
+ * BENCH_WORKER_NODE_ARGS), and BENCH_TURNS_FILE for every latency turn (see stall-log.ts).
  */
 export async function benchDistributed(report: Report): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-dist-'));
