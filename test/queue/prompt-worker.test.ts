@@ -77,6 +77,28 @@ describe('PromptWorker', () => {
     expect(await fetchesBeforeEachStart(Worker)).toEqual([1, 6, 6, 6, 6]);
   });
 
+  it('takes a job that arrives after a full worker emptied the queue at once, not after the block timeout', async () => {
+    // A worker of concurrency 1 is full right after its fetch, so its loop stops there; the job
+    // finishes with the queue empty and the worker blocks. The next job must wake it at once.
+    const started = new Map<number, number>();
+    const w = await idleWorker(
+      PromptWorker,
+      async (job) => {
+        started.set(job.data.n, Date.now());
+        await new Promise((r) => setTimeout(r, 30));
+      },
+      1,
+    );
+    for (let n = 1; n <= 4; n++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const addedAt = Date.now();
+      await w.queue.add('kick', { n });
+      await waitFor(`job ${n} to start`, () => started.has(n), { timeoutMs: 10_000 });
+      // BullMQ's block timeout (drainDelay) is 5 s: a lost wake-up would show as seconds.
+      expect(started.get(n)! - addedAt).toBeLessThan(1_000);
+    }
+  });
+
   it('runs every job of bursts exactly once, never more at a time than its concurrency', async () => {
     const runs = new Map<number, number>();
     let running = 0;
