@@ -17,7 +17,7 @@ import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
 import { connectRedis } from '../src/queue/redis-connection.js';
 import { OutboxConsumer } from '../src/queue/outbox-consumer.js';
 import { latencyFloor } from './latency-floor.js';
-import { percentile, type Report } from './report.js';
+import { openLoop, percentile, type Report } from './report.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -360,32 +360,26 @@ function bursts(slow: [number, number][]): number {
 async function latencyAt(run: Run, target: number, label: string, report: Report): Promise<void> {
   const total = Math.min(10_000, Math.round(target * 4));
   const accepted = new Map<string, number>();
-  const latencies: number[] = [];
-  /** [accepted at, latency] of each turn over the target, to see whether slow turns come in bursts. */
-  const slow: [number, number][] = [];
+  /** [accepted at, latency] of each turn: slow ones are looked at for bursts. */
   const turns: [number, number][] = [];
   run.onFinal = (r) => {
     // Both clocks are epoch-based with sub-ms precision (timeOrigin + now), in two processes.
     const t0 = accepted.get(r.request.inbound.messageId);
     if (t0 === undefined || r.committedAt === undefined) return;
-    latencies.push(r.committedAt - t0);
     turns.push([t0, r.committedAt - t0]);
-    if (r.committedAt - t0 > LATENCY_TARGET_MS) slow.push([t0, r.committedAt - t0]);
   };
-  const start = performance.now();
   const pending: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i / target) * 1000;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+  await openLoop(target, total, (i) => {
     const req = request(`lat${i % 1000}`, `lat-${label}-${i}`);
     // "Accepted" = handed to ingress; the enqueue itself is host work and counts.
     accepted.set(req.inbound.messageId, performance.timeOrigin + performance.now());
     pending.push(run.ingress.enqueue(req));
-  }
+  });
   await Promise.all(pending);
-  await waitFor(() => latencies.length >= total, 120_000, 'latency turns');
+  await waitFor(() => turns.length >= total, 120_000, 'latency turns');
   run.onFinal = undefined;
+  const latencies = turns.map(([, l]) => l);
+  const slow = turns.filter(([, l]) => l > LATENCY_TARGET_MS);
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
   report.add({ name: `host-added latency p50 at ${Math.round(target)} turns/s (${label})`, value: p50, unit: 'ms' });
@@ -396,6 +390,6 @@ async function latencyAt(run: Run, target: number, label: string, report: Report
     ...(label === 'half max' ? { target: `≤ ${LATENCY_TARGET_MS} ms`, pass: p99 <= LATENCY_TARGET_MS } : {}),
     extra: { overTarget: slow.length, bursts: bursts(slow) },
   });
-  // For laying the slow turns over GC pauses and other stalls (gc-log.ts): `<accepted> <latency>` per turn.
+  // For laying the slow turns over GC pauses and other stalls (stall-log.ts): `<accepted> <latency>` per turn.
   if (process.env.BENCH_TURNS_FILE) await appendFile(process.env.BENCH_TURNS_FILE, turns.map(([t, l]) => `${label} ${t.toFixed(3)} ${l.toFixed(3)}`).join('\n') + '\n');
 }

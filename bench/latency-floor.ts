@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectRedis } from '../src/queue/redis-connection.js';
-import { percentile } from './report.js';
+import { openLoop, percentile } from './report.js';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'latency-floor-worker.js');
 
@@ -31,14 +31,10 @@ export async function latencyFloor(url: string, rate: number, total: number): Pr
       child.stderr!.on('data', (d: Buffer) => String(d).includes('ready') && resolve());
       child.on('exit', (code) => reject(new Error(`floor worker exited ${code}`)));
     });
-    const start = performance.now();
-    for (let i = 0; i < total; i++) {
-      const due = start + (i / rate) * 1000;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    await openLoop(rate, total, () => {
       const t0 = (performance.timeOrigin + performance.now()).toFixed(3);
       void client.set(`${name}:stored`, t0).then(() => client.lpush(`${name}:queue`, t0));
-    }
+    });
     const deadline = Date.now() + 60_000;
     while (latencies.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), over5: latencies.filter((l) => l > 5).length };

@@ -48,3 +48,16 @@ export async function timeMs(fn: () => Promise<unknown>): Promise<number> {
   await fn();
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
+
+/**
+ * Open-loop arrivals: calls `arrive(i)` for i = 0 … total-1 at `rate` per second, on schedule
+ * whatever the system under test does (sleeping only when more than 1 ms ahead).
+ */
+export async function openLoop(rate: number, total: number, arrive: (i: number) => void): Promise<void> {
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    const wait = start + (i / rate) * 1000 - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    arrive(i);
+  }
+}
