@@ -10,7 +10,7 @@
  * appends the stored reply then: each reply enters the outbox exactly once.
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, type Job, type Worker } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TurnDeps } from '../agent/run-turn.js';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
@@ -19,8 +19,8 @@ import { SessionLease } from '../locks/session-lease.js';
 import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
 import { inboxKeys } from './inbox-keys.js';
-import { PromptWorker } from './prompt-worker.js';
 import { InboxScripts, type Claim } from './inbox-scripts.js';
+import { KickSlots } from './kick-slots.js';
 import { sweepOrphanedInboxes } from './orphan-sweep.js';
 import type { OutboxAppend } from './redis-delivery.js';
 import { RETRY_DEFAULTS } from './retry.js';
@@ -46,7 +46,7 @@ export const WORKER_DEFAULTS = Object.freeze({
 });
 
 export interface TurnWorkerOptions {
-  /** Connection for job processing; the worker duplicates it for its blocking connection. */
+  /** Connection for job processing; each slot duplicates it for its own blocking connection. */
   client: Redis;
   deps: TurnDeps;
   /** Where streamed partial replies go (best effort). */
@@ -97,7 +97,8 @@ export type WorkerEvent =
   | { type: 'swept'; sessionId: string };
 
 export class TurnWorker {
-  readonly worker: Worker<KickJobData>;
+  /** One BullMQ worker per concurrency slot (see kick-slots.ts). */
+  readonly slots: KickSlots<KickJobData>;
   private readonly bull: Redis;
   /** For re-kicks (lost lease, sweep). */
   private readonly queue: Queue;
@@ -148,23 +149,22 @@ export class TurnWorker {
     });
     this.bull = bullConnection(options.client);
     this.queue = new Queue(options.queueName ?? QUEUE_DEFAULTS.name, { connection: this.bull, prefix: `${this.prefix}:bull` });
-    this.worker = new PromptWorker<KickJobData>(options.queueName ?? QUEUE_DEFAULTS.name, (job) => this.process(job), {
+    this.slots = new KickSlots<KickJobData>(options.queueName ?? QUEUE_DEFAULTS.name, (job) => this.process(job), {
       connection: this.bull,
       prefix: `${this.prefix}:bull`,
-      concurrency: options.concurrency ?? WORKER_DEFAULTS.concurrency,
+      slots: options.concurrency ?? WORKER_DEFAULTS.concurrency,
       lockDuration: options.lockDurationMs ?? WORKER_DEFAULTS.lockDurationMs,
       stalledInterval: options.stalledIntervalMs ?? WORKER_DEFAULTS.stalledIntervalMs,
       // A kick may stall many times in a kill storm; giving up would strand the inbox.
       maxStalledCount: 1_000,
     });
-    this.worker.on('error', () => undefined);
     this.sweepTimer = setInterval(() => void this.sweep().catch(() => undefined), this.o.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
   /** Resolves when the worker is connected and taking jobs. */
   async ready(): Promise<void> {
-    await this.worker.waitUntilReady();
+    await this.slots.ready();
   }
 
   /** Stop taking jobs; wait for turns in flight to finish (SIGTERM drain). Safe to call twice. */
@@ -172,7 +172,7 @@ export class TurnWorker {
     this.closing ??= (async () => {
       this.stopping = true;
       clearInterval(this.sweepTimer);
-      await this.worker.close();
+      await this.slots.close();
       await this.queue.close();
       this.bull.disconnect();
     })();

@@ -1,0 +1,58 @@
+/**
+ * A worker process's kick fetchers: one BullMQ Worker of concurrency 1 per slot, instead of
+ * one Worker of concurrency N.
+ *
+ * Why: one loop of concurrency N has a single fetch in flight. Between turns it is often not
+ * blocked on the queue but busy with a non-blocking fetch (the one that finds the queue empty),
+ * so a kick that arrives then is taken by whichever running turn finishes first (BullMQ's
+ * fetch-next on completion) and waits for that turn's commit and completion. Measured at half
+ * the single-kick maximum (BENCHMARKS.md, sixth pass), those kicks were most of the turns over
+ * 5 ms. With a loop per slot, every idle slot is blocked on the queue's marker, so a new kick
+ * wakes one at once; a busy slot still fetches its next kick with its completion.
+ *
+ * Concurrency, job locks, lock renewal and stall recovery stay BullMQ's, per slot. The stalled-
+ * job check is queue-wide, so only the first slot runs it. Each slot has its own blocking
+ * connection (BullMQ duplicates the shared one), so a worker holds `slots` + 1 connections.
+ */
+import type { EventEmitter } from 'node:events';
+import { Worker, type Job, type WorkerOptions } from 'bullmq';
+
+/** Listeners one BullMQ worker adds to the connection it is given (a margin over what 6.x adds). */
+const LISTENERS_PER_SLOT = 4;
+
+export interface KickSlotsOptions extends Omit<WorkerOptions, 'concurrency' | 'skipStalledCheck'> {
+  /** Kicks run at once in this process (each slot runs one). */
+  slots: number;
+}
+
+export class KickSlots<Data> {
+  readonly workers: readonly Worker<Data>[];
+
+  constructor(queueName: string, processor: (job: Job<Data>) => Promise<void>, options: KickSlotsOptions) {
+    const { slots, ...workerOptions } = options;
+    if (!Number.isSafeInteger(slots) || slots < 1) throw new RangeError(`slots must be a positive integer, got ${slots}`);
+    // Each slot's worker listens on a shared connection (error, close, ready…): past ten slots
+    // Node would warn of a listener leak that is none.
+    // (ioredis mixes EventEmitter in: no instanceof.)
+    const shared = workerOptions.connection as Partial<Pick<EventEmitter, 'getMaxListeners' | 'setMaxListeners'>>;
+    if (typeof shared.setMaxListeners === 'function' && typeof shared.getMaxListeners === 'function') {
+      shared.setMaxListeners(shared.getMaxListeners() + LISTENERS_PER_SLOT * slots);
+    }
+    this.workers = Array.from({ length: slots }, (_, i) => {
+      const worker = new Worker<Data>(queueName, processor, { ...workerOptions, concurrency: 1, skipStalledCheck: i > 0 });
+      // Failures of a kick are the drain's to handle; connection errors are retried by BullMQ.
+      worker.on('error', () => undefined);
+      return worker;
+    });
+  }
+
+  /** Resolves when every slot is connected and taking kicks. */
+  async ready(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+  }
+
+  /** Stop taking kicks; resolves when the kicks in flight have finished. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
