@@ -31,9 +31,9 @@ export class KickSlots<Data> {
   constructor(queueName: string, processor: (job: Job<Data>) => Promise<void>, options: KickSlotsOptions) {
     const { slots, ...workerOptions } = options;
     if (!Number.isSafeInteger(slots) || slots < 1) throw new RangeError(`slots must be a positive integer, got ${slots}`);
-    // Each slot's worker listens on a shared connection (error, close, ready…): past ten slots
-    // Node would warn of a listener leak that is none.
-    // (ioredis mixes EventEmitter in: no instanceof.)
+    // Every slot's worker listens on a shared connection (error, close, ready…): past ten slots
+    // Node would warn of a listener leak that is none. (ioredis mixes EventEmitter in, so the
+    // check is by shape, not instanceof.)
     const shared = workerOptions.connection as Partial<Pick<EventEmitter, 'getMaxListeners' | 'setMaxListeners'>>;
     if (typeof shared.setMaxListeners === 'function' && typeof shared.getMaxListeners === 'function') {
       shared.setMaxListeners(shared.getMaxListeners() + LISTENERS_PER_SLOT * slots);
