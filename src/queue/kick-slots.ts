@@ -12,7 +12,7 @@
  *
  * Concurrency, job locks, lock renewal and stall recovery stay BullMQ's, per slot. The stalled-
  * job check is queue-wide, so only the first slot runs it. Each slot has its own blocking
- * connection (BullMQ duplicates the shared one), so a worker holds `slots` + 1 connections.
+ * connection (BullMQ duplicates the shared one): `slots` connections besides the shared one.
  */
 import type { EventEmitter } from 'node:events';
 import { Worker, type Job, type WorkerOptions } from 'bullmq';

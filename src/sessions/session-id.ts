@@ -33,17 +33,24 @@ export function encodeSessionId(id: string): string {
   assertSessionId(id);
   // Most ids (`bot_telegram_12345`) are their own encoding; keys are built from them several
   // times per turn, and the byte-by-byte path showed in worker profiles.
-  let encoded = ALL_KEPT.test(id) ? id : '';
-  if (encoded === '') for (const byte of Buffer.from(id, 'utf8')) encoded += BYTE_ENCODING[byte];
+  const encoded = ALL_KEPT.test(id) ? id : encodeBytes(id);
   if (encoded.length <= MAX_ENCODED) return encoded;
   const digest = createHash('sha256').update(id).digest('hex');
   return `${encoded.slice(0, 120).replace(/%[0-9A-F]?$/, '')}~${digest}`;
 }
 
-const ALL_KEPT = /^[a-z0-9_-]+$/;
+/** A character that stays as it is in an encoded id. */
+const KEPT = /[a-z0-9_-]/;
+const ALL_KEPT = new RegExp(`^${KEPT.source}+$`);
 
 /** Each byte's encoding: itself when it is kept, `%XX` otherwise. */
 const BYTE_ENCODING: readonly string[] = Array.from({ length: 256 }, (_, byte) => {
   const ch = String.fromCharCode(byte);
-  return /[a-z0-9_-]/.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  return KEPT.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
 });
+
+function encodeBytes(id: string): string {
+  let encoded = '';
+  for (const byte of Buffer.from(id, 'utf8')) encoded += BYTE_ENCODING[byte];
+  return encoded;
+}
