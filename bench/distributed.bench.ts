@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,15 +186,55 @@ async function rawBullMQ(): Promise<number> {
   return rate(done);
 }
 
+/** CPU seconds (user + system) so far of each side of a run: this process, the workers, Redis. */
+async function cpuSeconds(run: Run): Promise<{ ingress: number; workers: number; redis: number }> {
+  const own = process.cpuUsage();
+  let workers = 0;
+  for (const w of run.workers) {
+    // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks (100 per second on Linux).
+    const fields = (await readFile(`/proc/${w.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    workers += (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  const info = await run.client.info('cpu');
+  const redis = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]);
+  return { ingress: (own.user + own.system) / 1e6, workers, redis };
+}
+
+type CpuPerTurn = { ingress: number; worker: number; redis: number };
+
+/**
+ * CPU µs per turn of each process while `body` runs `turns` turns. Steadier than turns/s on a
+ * shared machine (time spent waiting for a core is not in it): the figure to compare changes by.
+ */
+async function cpuPerTurn(run: Run, turns: number, body: () => Promise<void>): Promise<CpuPerTurn> {
+  const before = await cpuSeconds(run);
+  await body();
+  const after = await cpuSeconds(run);
+  const us = (k: keyof typeof after) => ((after[k] - before[k]) / turns) * 1e6;
+  return { ingress: us('ingress'), worker: us('workers'), redis: us('redis') };
+}
+
+function reportCpu(report: Report, workload: string, cpu: CpuPerTurn): void {
+  report.add({
+    name: `CPU per turn, ingress + worker + Redis, ${workload}`,
+    value: cpu.ingress + cpu.worker + cpu.redis,
+    unit: 'µs',
+    extra: { ingressUs: Math.round(cpu.ingress), workerUs: Math.round(cpu.worker), redisUs: Math.round(cpu.redis) },
+  });
+}
+
 async function redisReads(client: Redis): Promise<number> {
   return Number(/total_reads_processed:(\d+)/.exec(await client.info('stats'))?.[1] ?? NaN);
 }
 
 /** Turns/s when each of 5000 sessions gets one message (enqueued 64 at a time while the worker runs). */
-async function singleTurnMax(run: Run): Promise<number> {
+async function singleTurnMax(run: Run, report: Report): Promise<number> {
   const reqs = Array.from({ length: 5000 }, (_, i) => request(`one${i}`, `one-${i}`));
-  await enqueueAll(run, reqs);
-  await waitFor(() => reqs.every((r) => run.finals.has(r.inbound.messageId)), 300_000, 'single-turn kicks');
+  const cpu = await cpuPerTurn(run, reqs.length, async () => {
+    await enqueueAll(run, reqs);
+    await waitFor(() => reqs.every((r) => run.finals.has(r.inbound.messageId)), 300_000, 'single-turn kicks');
+  });
+  reportCpu(report, 'every turn its own kick', cpu);
   return rate(reqs.map((r) => run.finals.get(r.inbound.messageId)!));
 }
 
@@ -277,10 +317,13 @@ async function throughput(run: Run, workers: number, report: Report): Promise<nu
   for (let m = 0; m < PER_SESSION; m++) for (let s = 0; s < SESSIONS; s++) reqs.push(request(`s${s}`, `s${s}-m${m}`));
   const before = await commandCalls(run.client);
   const readsBefore = await redisReads(run.client);
-  await enqueueAll(run, reqs);
-  await waitFor(() => run.finals.size >= reqs.length, 300_000, 'turns');
+  const cpu = await cpuPerTurn(run, reqs.length, async () => {
+    await enqueueAll(run, reqs);
+    await waitFor(() => run.finals.size >= reqs.length, 300_000, 'turns');
+  });
   const turns = rate(run.finals.values());
   if (workers !== 1) return turns;
+  reportCpu(report, `${SESSIONS} sessions × ${PER_SESSION}`, cpu);
   const after = await commandCalls(run.client);
   let total = 0;
   const per: Record<string, number> = {};
@@ -306,7 +349,7 @@ async function throughput(run: Run, workers: number, report: Report): Promise<nu
  */
 async function latencyRuns(run: Run, tenPerSessionMax: number, report: Report): Promise<void> {
   const fixed = Number(process.env.BENCH_LATENCY_AT);
-  const single = fixed > 0 ? fixed * 2 : await singleTurnMax(run);
+  const single = fixed > 0 ? fixed * 2 : await singleTurnMax(run, report);
   report.add({ name: 'turns/s, echo model, 5000 sessions × 1 (every turn its own kick), 1 worker', value: single, unit: 'turns/s', target: 'the latency workload\'s maximum' });
   await latencyAt(run, single / 2, 'half max', report);
   const floor = await latencyFloor(REDIS_URL, single / 2, Math.min(10_000, Math.round(single * 2)));

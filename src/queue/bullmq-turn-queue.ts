@@ -1,7 +1,8 @@
 /**
  * The distributed turn queue, ingress side. `enqueue` stores the turn in its session's inbox
- * (durable in Redis before it resolves, so the platform is acknowledged only after) and makes
- * sure a kick job exists for the session. Workers (turn-worker.ts) drain inboxes in order.
+ * (durable in Redis before it resolves, so the platform is acknowledged only after) and, in the
+ * same script, adds a kick job when the session has none. Workers (turn-worker.ts) drain
+ * inboxes in order.
  *
  * BullMQ alone cannot keep per-session order (that needs BullMQ Pro groups); here BullMQ only
  * carries "session X has work" kicks, at least once, with stall recovery — the order lives in
@@ -20,9 +21,7 @@ export const QUEUE_DEFAULTS = Object.freeze({
   prefix: 'bothost',
 });
 
-const enqueueScript = new LuaScript(new URL('./lua/enqueueTurn-5.lua', import.meta.url));
-
-export const ENQUEUE_REPLY = Object.freeze({ committed: 0, kick: 1, queued: 2, redelivered: 3 });
+const enqueueScript = new LuaScript(new URL('./lua/enqueueTurn-11.lua', import.meta.url));
 
 /** An enqueue that gets no answer from Redis within this long is refused (the platform redelivers). */
 export const ENQUEUE_TIMEOUT_MS = 5_000;
@@ -51,13 +50,16 @@ export interface BullMQTurnQueueOptions {
   enqueueTimeoutMs?: number;
 }
 
-/** A kick job. Ids are unique (never `:`, never all digits): dedupe is the `kicked` flag's job. */
+/** A kick job's id and options. Ids are unique (never `:`, never all digits): dedupe is the `kicked` flag's job. */
+export function kickJob(sessionId: string) {
+  const data: KickJobData = { sessionId };
+  return { data, opts: { jobId: `kick-${randomUUID()}`, removeOnComplete: true, removeOnFail: 1000 } } as const;
+}
+
+/** Add a kick job through BullMQ (the sweep and the worker's re-kick; enqueue adds its own in its script). */
 export async function addKick(queue: Queue, sessionId: string): Promise<void> {
-  await queue.add('kick', { sessionId } satisfies KickJobData, {
-    jobId: `kick-${randomUUID()}`,
-    removeOnComplete: true,
-    removeOnFail: 1000,
-  });
+  const { data, opts } = kickJob(sessionId);
+  await queue.add('kick', data, opts);
 }
 
 export class BullMQTurnQueue implements TurnQueue {
@@ -66,6 +68,8 @@ export class BullMQTurnQueue implements TurnQueue {
   private readonly client: Redis;
   private readonly bull: Redis;
   private readonly enqueueTimeoutMs: number;
+  /** The BullMQ keys the enqueue script adds a kick job under (wait, meta, active, events, marker). */
+  private readonly kickKeys: string[];
   private closed = false;
 
   constructor(options: BullMQTurnQueueOptions) {
@@ -74,6 +78,7 @@ export class BullMQTurnQueue implements TurnQueue {
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.bull = bullConnection(this.client);
     this.queue = new Queue(options.queueName ?? QUEUE_DEFAULTS.name, { connection: this.bull, prefix: `${this.prefix}:bull` });
+    this.kickKeys = ['wait', 'meta', 'active', 'events', 'marker'].map((type) => this.queue.keys[type] ?? this.queue.toKey(type));
   }
 
   /** Resolves once the turn is in Redis; rejects (so the platform will redeliver) if Redis is down. */
@@ -104,22 +109,17 @@ export class BullMQTurnQueue implements TurnQueue {
     }
   }
 
+  /** One script: the turn into the inbox and, when the session has no kick pending, its kick job (see enqueueTurn-11.lua). */
   private async store(request: TurnRequest): Promise<void> {
     const keys = inboxKeys(this.prefix, request.sessionId);
     const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
-    const reply = Number(
-      await enqueueScript.run(this.client, [keys.inbox, keys.pending, keys.kicked, keys.ids, inboxIndexKey(this.prefix)], [inboundId, JSON.stringify(request), Date.now(), request.sessionId]),
+    const { data, opts } = kickJob(request.sessionId);
+    await enqueueScript.run(
+      this.client,
+      [keys.inbox, keys.pending, keys.kicked, keys.ids, inboxIndexKey(this.prefix), ...this.kickKeys, this.queue.toKey(opts.jobId)],
+      // BullMQ stores a job's options with `attempts` filled in (0: no retry of its own).
+      [inboundId, JSON.stringify(request), Date.now(), request.sessionId, opts.jobId, JSON.stringify(data), JSON.stringify({ ...opts, attempts: 0 })],
     );
-    // Reply `queued`: a kick is pending and the inbox is already in the sweep's index (the script
-    // put it there whenever a kick was needed).
-    if (reply !== ENQUEUE_REPLY.kick && reply !== ENQUEUE_REPLY.redelivered) return;
-    try {
-      await addKick(this.queue, request.sessionId);
-    } catch (cause) {
-      // The turn is stored; without a kick only the sweep would find it. Refuse, so the
-      // platform redelivers and the redelivery (reply 3) adds the kick.
-      throw new StoreError(`turn stored but could not be scheduled: ${(cause as Error).message}`, { cause });
-    }
   }
 
   async close(): Promise<void> {

@@ -180,21 +180,30 @@ describe('durable delivery outbox', () => {
     })();
 
     // Twice: wait until an ingress process has a send in flight at the platform (received,
-    // not yet answered), SIGKILL it there, and start a replacement.
+    // not yet answered), SIGKILL it there, and start a replacement. The second kill does not
+    // wait for the first replacement to start (a process start can outlast the whole run on a
+    // slow machine): the survivor is still sending, and if it is the second victim, nobody
+    // consumes the outbox until the replacements are up.
     let kills = 0;
     let next = 0;
     const killed: IngressChild[] = [];
+    const starting: Promise<unknown>[] = [];
     for (const threshold of [total / 5, total / 2]) {
       await waitFor(`${threshold} sends`, () => platform.sends.length >= threshold, { timeoutMs: 60_000, intervalMs: 5 });
-      const victim = await waitFor('an ingress process with a send in flight', () => live.find((c) => (platform.inFlight.get(c.name) ?? 0) > 0), { timeoutMs: 20_000, intervalMs: 1 });
+      const victim = await waitFor('an ingress process with a send in flight', () => live.find((c) => (platform.inFlight.get(c.name) ?? 0) > 0), {
+        timeoutMs: 20_000,
+        intervalMs: 1,
+        explain: () => `${platform.sends.length} of ${total} replies sent so far`,
+      });
       await victim.kill();
       kills++;
       killed.push(victim);
       live.splice(live.indexOf(victim), 1);
       const replacement = child(`r${next++}`);
       live.push(replacement);
-      await replacement.ready();
+      starting.push(replacement.ready());
     }
+    await Promise.all(starting);
     await sending;
 
     const ids = range(SESSIONS).flatMap((s) => range(PER_SESSION).map((m) => `s${s}-m${m}`));
