@@ -1,11 +1,12 @@
 /**
- * KickSlots: one BullMQ worker of concurrency 1 per slot. As many kicks run at once as there
- * are slots and never more; an idle slot takes a new kick while the others are busy; a kick
- * that arrives after the queue emptied wakes a slot at once; under bursts every kick runs once.
+ * KickSlots: one BullMQ worker of concurrency 1 per slot (past 16 slots, the slots spread over
+ * 16 workers). As many kicks run at once as there are slots and never more; an idle slot takes
+ * a new kick while the others are busy; a kick that arrives after the queue emptied wakes a slot
+ * at once; under bursts every kick runs once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, type Job } from 'bullmq';
-import { KickSlots } from '../../src/queue/kick-slots.js';
+import { KickSlots, MAX_LOOPS } from '../../src/queue/kick-slots.js';
 import { connectRedis } from '../../src/queue/redis-connection.js';
 import { deleteKeysWithPrefix, SHARED_REDIS_URL, uniqueNames } from '../helpers/redis-fixtures.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -22,12 +23,12 @@ afterEach(async () => {
   admin.disconnect();
 });
 
-async function idleSlots(slots: number, processor: (job: Job<Data>) => Promise<void>) {
+async function idleSlots(slots: number, processor: (job: Job<Data>) => Promise<void>, maxLoops?: number) {
   const { prefix, queueName } = uniqueNames('slots');
   prefixes.push(prefix);
   const connection = connectRedis(SHARED_REDIS_URL);
   const queue = new Queue<Data>(queueName, { connection: connectRedis(SHARED_REDIS_URL), prefix });
-  const pool = new KickSlots<Data>(queueName, processor, { connection, prefix, slots });
+  const pool = new KickSlots<Data>(queueName, processor, { connection, prefix, slots, ...(maxLoops ? { maxLoops } : {}) });
   opened.push({ close: async () => (await pool.close(), await queue.close(), connection.disconnect()) });
   await pool.ready();
   return { queue, pool, connection };
@@ -132,8 +133,39 @@ describe('KickSlots', () => {
     }
   });
 
+  it('spreads slots past the loop limit over that many loops, and still runs no more kicks at once than slots', async () => {
+    const wide = await idleSlots(40, async () => undefined);
+    // Default limit 16: 8 loops of 3 and 8 of 2, so 16 blocking connections for 40 slots.
+    expect(wide.pool.workers).toHaveLength(MAX_LOOPS);
+    expect(wide.pool.workers.map((w) => w.concurrency)).toEqual([...Array(8).fill(3), ...Array(8).fill(2)]);
+    expect(wide.pool.workers.map((w) => w.opts.skipStalledCheck).filter((skip) => !skip)).toHaveLength(1);
+
+    let running = 0;
+    let most = 0;
+    const runs = new Map<number, number>();
+    const { queue, pool } = await idleSlots(
+      5,
+      async (job) => {
+        running++;
+        most = Math.max(most, running);
+        runs.set(job.data.n, (runs.get(job.data.n) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 20));
+        running--;
+      },
+      2,
+    );
+    expect(pool.workers.map((w) => w.concurrency)).toEqual([3, 2]);
+    await queue.addBulk(Array.from({ length: 60 }, (_, n) => ({ name: 'kick', data: { n } })));
+    await waitFor('all 60 kicks to run', () => runs.size === 60 && running === 0, { timeoutMs: 20_000 });
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+    expect(most).toBeLessThanOrEqual(5);
+    // More kicks at once than loops: a loop runs several.
+    expect(most).toBeGreaterThan(2);
+  });
+
   it('refuses a slot count that is not a positive integer', () => {
     expect(() => new KickSlots('q', async () => undefined, { connection: { host: '127.0.0.1' }, slots: 0 })).toThrow(/slots must be a positive integer/);
     expect(() => new KickSlots('q', async () => undefined, { connection: { host: '127.0.0.1' }, slots: 1.5 })).toThrow(/slots must be a positive integer/);
+    expect(() => new KickSlots('q', async () => undefined, { connection: { host: '127.0.0.1' }, slots: 4, maxLoops: 0 })).toThrow(/maxLoops must be a positive integer/);
   });
 });
