@@ -42,6 +42,13 @@ export const OUTBOX_DEFAULTS = Object.freeze({
   maxInHand: 1024,
   /** How long one XREADGROUP blocks before looping (keeps close() and new groups prompt). */
   blockMs: 2_000,
+  /**
+   * When a read found a reply within this long (replies arrive faster than one per ms), the next
+   * read waits this long first and takes the ones that gathered meanwhile: a busy bot's replies
+   * cost a few round trips per batch instead of per reply, and go out at most this much later.
+   * A read that waited longer (a quiet bot) is followed by the next one at once. 0: never wait.
+   */
+  lingerMs: 1,
   /** Tries of one send (the adapter threw) before it is given up and logged. */
   sendAttempts: 3,
   sendRetryBaseMs: 500,
@@ -80,6 +87,8 @@ export interface OutboxConsumerOptions {
   consumer?: string;
   claimIdleMs?: number;
   batch?: number;
+  /** Default OUTBOX_DEFAULTS.lingerMs (0: read again at once, also when replies arrive fast). */
+  lingerMs?: number;
   sendAttempts?: number;
   sendRetryBaseMs?: number;
   /** Default OUTBOX_DEFAULTS.forgetIdleConsumerMs. */
@@ -116,7 +125,7 @@ export class OutboxConsumer {
   delivered = 0;
   private readonly keys: OutboxKeys;
   private readonly blocking: Redis;
-  private readonly o: Required<Pick<OutboxConsumerOptions, 'claimIdleMs' | 'batch' | 'sendAttempts' | 'sendRetryBaseMs'>>;
+  private readonly o: Required<Pick<OutboxConsumerOptions, 'claimIdleMs' | 'batch' | 'lingerMs' | 'sendAttempts' | 'sendRetryBaseMs'>>;
   private readonly inHand = new Map<string, Held>();
   /** Per session, the tail of its delivery chain (keeps one session's replies in order). */
   private readonly chains = new Map<string, Promise<void>>();
@@ -136,6 +145,7 @@ export class OutboxConsumer {
     this.o = {
       claimIdleMs: options.claimIdleMs ?? OUTBOX_DEFAULTS.claimIdleMs,
       batch: options.batch ?? OUTBOX_DEFAULTS.batch,
+      lingerMs: options.lingerMs ?? OUTBOX_DEFAULTS.lingerMs,
       sendAttempts: options.sendAttempts ?? OUTBOX_DEFAULTS.sendAttempts,
       sendRetryBaseMs: options.sendRetryBaseMs ?? OUTBOX_DEFAULTS.sendRetryBaseMs,
     };
@@ -193,12 +203,17 @@ export class OutboxConsumer {
         continue;
       }
       try {
+        const issuedAt = performance.now();
         const reply = (await this.blocking.xreadgroup(
           'GROUP', OUTBOX_DEFAULTS.group, this.consumer,
           'COUNT', this.o.batch, 'BLOCK', OUTBOX_DEFAULTS.blockMs,
           'STREAMS', this.keys.stream, '>',
         )) as Array<[string, Entry[]]> | null;
-        if (reply) await this.take(reply[0]![1]);
+        if (!reply) continue;
+        const entries = reply[0]![1];
+        const busy = performance.now() - issuedAt < this.o.lingerMs && entries.length < this.o.batch;
+        await this.take(entries);
+        if (busy) await sleep(this.o.lingerMs);
       } catch (error) {
         if (!this.running) return;
         // Redis restarted without the stream or group (no persistence): recreate, keep going.

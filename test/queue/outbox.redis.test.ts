@@ -107,6 +107,31 @@ describe('OutboxConsumer', () => {
     await waitUntil('acknowledged', async () => (await pending(prefix)) === 0);
   });
 
+  it('reads a fast stream of replies in batches, waiting lingerMs between reads; a quiet one at once', async () => {
+    const prefix = newPrefix();
+    const at: number[] = [];
+    const delivery: Delivery = { final: async () => void at.push(performance.now()), failed: async () => undefined };
+    await consumer(prefix, delivery, { lingerMs: 100 }).start();
+    // Quiet: the read has waited long for this reply, so it goes out at once.
+    await sleep(300);
+    const appendedAt = performance.now();
+    await appendFinal(prefix, 'q', 'quiet');
+    await waitUntil('the quiet reply', () => at.length === 1);
+    expect(at[0]! - appendedAt).toBeLessThan(60);
+    // Fast: 30 replies 10 ms apart. A read that finds one within 100 ms is followed by a 100 ms
+    // wait, so the next read takes the ones that arrived meanwhile (without it: 30 reads).
+    for (let i = 0; i < 30; i++) {
+      await appendFinal(prefix, 'f', `f${i}`);
+      await sleep(10);
+    }
+    await waitUntil('the fast replies', () => at.length === 31);
+    const fast = at.slice(1);
+    const batches = fast.filter((t, i) => i === 0 || t - fast[i - 1]! > 5).length;
+    expect(batches).toBeGreaterThanOrEqual(2);
+    expect(batches).toBeLessThanOrEqual(10);
+    await waitUntil('acknowledged', async () => (await pending(prefix)) === 0);
+  });
+
   it('a reply appended twice for one inbound id is sent once; a failure notice and a later reply for one id are two sends', async () => {
     const prefix = newPrefix();
     const got: Got[] = [];
