@@ -97,7 +97,7 @@ export type WorkerEvent =
   | { type: 'swept'; sessionId: string };
 
 export class TurnWorker {
-  /** One BullMQ worker per concurrency slot (see kick-slots.ts). */
+  /** One BullMQ worker per concurrency slot, up to 16 (see kick-slots.ts). */
   readonly slots: KickSlots<KickJobData>;
   private readonly bull: Redis;
   /** For re-kicks (lost lease, sweep). */
