@@ -53,7 +53,9 @@ export interface BullMQTurnQueueOptions {
 /** A kick job's id and options. Ids are unique (never `:`, never all digits): dedupe is the `kicked` flag's job. */
 export function kickJob(sessionId: string) {
   const data: KickJobData = { sessionId };
-  return { data, opts: { jobId: `kick-${randomUUID()}`, removeOnComplete: true, removeOnFail: 1000 } } as const;
+  // `attempts: 0` (no retry of BullMQ's own) is what Queue.add stores when none is given; said
+  // here so the enqueue script stores the very same options.
+  return { data, opts: { jobId: `kick-${randomUUID()}`, removeOnComplete: true, removeOnFail: 1000, attempts: 0 } } as const;
 }
 
 /** Add a kick job through BullMQ (the sweep and the worker's re-kick; enqueue adds its own in its script). */
@@ -78,7 +80,7 @@ export class BullMQTurnQueue implements TurnQueue {
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.bull = bullConnection(this.client);
     this.queue = new Queue(options.queueName ?? QUEUE_DEFAULTS.name, { connection: this.bull, prefix: `${this.prefix}:bull` });
-    this.kickKeys = ['wait', 'meta', 'active', 'events', 'marker'].map((type) => this.queue.keys[type] ?? this.queue.toKey(type));
+    this.kickKeys = ['wait', 'meta', 'active', 'events', 'marker'].map((type) => this.queue.toKey(type));
   }
 
   /** Resolves once the turn is in Redis; rejects (so the platform will redeliver) if Redis is down. */
@@ -117,8 +119,7 @@ export class BullMQTurnQueue implements TurnQueue {
     await enqueueScript.run(
       this.client,
       [keys.inbox, keys.pending, keys.kicked, keys.ids, inboxIndexKey(this.prefix), ...this.kickKeys, this.queue.toKey(opts.jobId)],
-      // BullMQ stores a job's options with `attempts` filled in (0: no retry of its own).
-      [inboundId, JSON.stringify(request), Date.now(), request.sessionId, opts.jobId, JSON.stringify(data), JSON.stringify({ ...opts, attempts: 0 })],
+      [inboundId, JSON.stringify(request), Date.now(), request.sessionId, opts.jobId, JSON.stringify(data), JSON.stringify(opts)],
     );
   }
 

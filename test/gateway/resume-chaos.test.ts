@@ -11,7 +11,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, freePort, killEverything, makeEnv, openRedis, startWorker, uniqueNames } from '../helpers/distributed-harness.js';
+import { deleteKeysWithPrefix, freePort, keysWithPrefix, killEverything, makeEnv, openRedis, startWorker, uniqueNames } from '../helpers/distributed-harness.js';
 import { startCli, useSandbox, type LiveCli, type Sandbox } from '../helpers/run-cli.js';
 import { TestClient } from './ws-client.js';
 
@@ -60,7 +60,29 @@ class GatewayFleet {
 
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 
-async function runT25(fleet: GatewayFleet): Promise<void> {
+/**
+ * What Redis holds for the run (queue mode): every inbox, kick flag, lease and pending set with its
+ * size or value, and the kick jobs' counts, so a run that misses an event says whether a turn
+ * was stranded or only not delivered.
+ */
+async function redisState(prefix: string): Promise<string> {
+  const redis = await openRedis();
+  try {
+    const lines: string[] = [];
+    for (const key of (await keysWithPrefix(redis, prefix)).sort()) {
+      if (!/:(inbox|kicked|lease|pending|meta)$|:bull:.*:(wait|active|failed)$/.test(key)) continue;
+      const type = await redis.type(key);
+      const shown =
+        type === 'list' ? `${await redis.llen(key)} entries` : type === 'set' ? JSON.stringify(await redis.smembers(key)) : type === 'hash' ? JSON.stringify(await redis.hgetall(key)) : String(await redis.get(key));
+      lines.push(`${key} (${type}): ${shown.slice(0, 600)}`);
+    }
+    return lines.join('\n');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function runT25(fleet: GatewayFleet, explain?: () => Promise<string>): Promise<void> {
   let producing = true;
   const acknowledged = new Set<string>();
   const producer = (async () => {
@@ -131,7 +153,7 @@ async function runT25(fleet: GatewayFleet): Promise<void> {
     last = Math.max(0, ...probe.cursors());
     await sleep(100);
   }
-  expect(last).toBe(2 * N);
+  expect(last, last < 2 * N && explain ? await explain() : undefined).toBe(2 * N);
   const events = probe.frames.flatMap((f) => (f.type === 'replay' ? [f.event] : f.type === 'message' || f.type === 'response' ? [f] : []));
   expect(events.filter((e) => e.type === 'message').map((e) => e.id)).toEqual(Array.from({ length: N }, (_, i) => `p${i}`));
   expect(events.filter((e) => e.type === 'response').length).toBe(N);
@@ -162,6 +184,6 @@ describe('T25: resume with since across random reconnects and killed gateways', 
     startWorker('w2', env);
     const fleet = new GatewayFleet(env.sandbox, env.configPath, [await freePort(), await freePort()]);
     await Promise.all([fleet.start(0), fleet.start(1)]);
-    await runT25(fleet);
+    await runT25(fleet, () => redisState(names.prefix));
   }, FULL ? 1_800_000 : 120_000);
 });
