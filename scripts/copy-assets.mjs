@@ -1,5 +1,7 @@
-// Copies non-TypeScript assets (Lua scripts, SQL, web pages) next to the compiled output.
-import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
+// Copies non-TypeScript assets (Lua scripts, SQL, web pages) next to the compiled output, and
+// makes the `bot` entry point executable (tsc writes it 0644; npm sets the bit only when it
+// links the bin, so a rebuilt or reused checkout's `npx bot` would fail with "Permission denied").
+import { chmodSync, cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const exts = new Set(['.lua', '.sql', '.html', '.css', '.js']);
@@ -12,3 +14,4 @@ function walk(dir) {
   }
 }
 for (const root of ['src', 'adapters']) walk(root);
+chmodSync(path.join('dist', 'src', 'cli', 'main.js'), 0o755);

@@ -1,10 +1,20 @@
 /** Help, usage errors and hostile input: exit codes and messages a user can act on. */
+import { execFile } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listTree, runCli, runCliJson, useSandbox } from '../helpers/run-cli.js';
+import { CLI_ENTRY, listTree, runCli, runCliJson, useSandbox } from '../helpers/run-cli.js';
 
 const cli = useSandbox();
+
+describe('the bin', () => {
+  it('runs as its own executable, as `npx bot` runs it (the build sets the executable bit)', async () => {
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(CLI_ENTRY, ['--help'], (err, out) => (err ? reject(err) : resolve(out))),
+    );
+    expect(stdout).toMatch(/^Usage: bot /);
+  });
+});
 
 describe('--help', () => {
   it('for the program and every command: exit 0 and useful text on stdout', async () => {
