@@ -6,11 +6,16 @@
  * - Renewal runs every ttl/3 (so two renewals may fail before the lease can expire), from a
  *   timer chain that never overlaps itself, is unref'd (it never keeps a process alive) and
  *   stops on release.
- * - `signal` aborts (reason: SessionLeaseLostError) as soon as the lease must be presumed lost:
- *   a renewal finds another token or no key, or no renewal has been confirmed within ttl of
- *   the last confirmed one (Redis unreachable, renewal stuck). It is measured from when the
- *   confirmed request was *sent*, so (timer delays aside) it fires no later than the key expires.
- * - Aborting is advisory: a worker that misses it is still stopped by the fenced commit.
+ * - The lease is lost (`lost`, `onLost` listeners, and `signal` aborted with a
+ *   SessionLeaseLostError) as soon as it must be presumed lost: a renewal finds another token or
+ *   no key, or no renewal has been confirmed within ttl of the last confirmed one (Redis
+ *   unreachable, renewal stuck). It is measured from when the confirmed request was *sent*, so
+ *   (timer delays aside) it fires no later than the key expires.
+ * - Losing is advisory: a worker that misses it is still stopped by the fenced commit.
+ * - `signal`'s AbortController is made only when something asks for it: Node keeps every
+ *   AbortController alive through young-generation GCs (it is promoted to the old generation
+ *   however short its life), and the worker takes a lease per kick. Its drain uses `lost` and
+ *   `onLost` instead.
  */
 import { BotHostError } from '../core/errors.js';
 import type { LeaseGrant, SessionLease } from './session-lease.js';
@@ -31,7 +36,14 @@ export interface HoldLeaseOptions {
 
 export interface HeldLease extends LeaseGrant {
   /** Aborted when the lease is lost; pass it to the model call and check it before sending. */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
+  /** Whether the lease was lost (what `signal.aborted` would say, without making the signal). */
+  readonly lost: boolean;
+  /**
+   * Calls `listener` with the reason when the lease is lost (at once if it already was), unless
+   * released first. Returns a function that removes the listener.
+   */
+  onLost(listener: (reason: SessionLeaseLostError) => void): () => void;
   /**
    * Whether the lease may still be held, decided now on the monotonic clock (aborting `signal`
    * if not). Check it right before a send: a process resumed after SIGSTOP runs I/O callbacks
@@ -70,7 +82,9 @@ export async function holdLease(lease: RenewableLease, sessionId: string, ttlMs:
     await sleep(Math.min(left, retryMs * (0.5 + Math.random())));
   }
   const { token, fence } = grant;
-  const controller = new AbortController();
+  let lostReason: SessionLeaseLostError | undefined;
+  let controller: AbortController | undefined;
+  let listeners: ((reason: SessionLeaseLostError) => void)[] = [];
   let released = false;
   let renewTimer: NodeJS.Timeout | undefined;
   let expiryTimer: NodeJS.Timeout | undefined;
@@ -81,7 +95,13 @@ export async function holdLease(lease: RenewableLease, sessionId: string, ttlMs:
   };
   const lose = (why: string) => {
     stop();
-    if (!released && !controller.signal.aborted) controller.abort(new SessionLeaseLostError(sessionId, fence, why));
+    if (released || lostReason) return;
+    const reason = new SessionLeaseLostError(sessionId, fence, why);
+    lostReason = reason;
+    controller?.abort(reason);
+    const toCall = listeners;
+    listeners = [];
+    for (const listener of toCall) listener(reason);
   };
   const armExpiry = () => {
     clearTimeout(expiryTimer);
@@ -95,7 +115,7 @@ export async function holdLease(lease: RenewableLease, sessionId: string, ttlMs:
     } catch {
       // Unknown outcome: keep trying; the expiry timer decides when it is too late.
     }
-    if (released || controller.signal.aborted) return;
+    if (released || lostReason) return;
     if (held === false) return lose('another holder has it, or it expired');
     if (held === true) {
       confirmedAt = sentAt;
@@ -109,10 +129,29 @@ export async function holdLease(lease: RenewableLease, sessionId: string, ttlMs:
   return {
     token,
     fence,
-    signal: controller.signal,
+    get signal() {
+      if (!controller) {
+        controller = new AbortController();
+        if (lostReason) controller.abort(lostReason);
+      }
+      return controller.signal;
+    },
+    get lost() {
+      return lostReason !== undefined;
+    },
+    onLost(listener) {
+      if (lostReason) {
+        listener(lostReason);
+        return () => undefined;
+      }
+      listeners.push(listener);
+      return () => {
+        listeners = listeners.filter((l) => l !== listener);
+      };
+    },
     isHeld() {
-      if (!released && !controller.signal.aborted && performance.now() >= confirmedAt + ttlMs) lose(`not renewed within ${ttlMs} ms`);
-      return !released && !controller.signal.aborted;
+      if (!released && !lostReason && performance.now() >= confirmedAt + ttlMs) lose(`not renewed within ${ttlMs} ms`);
+      return !released && !lostReason;
     },
     async release() {
       if (released) return;

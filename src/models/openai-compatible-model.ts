@@ -66,9 +66,15 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
   return {
     description: `${opts.model} @ ${endpoint.baseURL}`,
     async *stream({ system, messages, signal }) {
-      // Our own controller too, so a consumer that stops iterating early also ends the HTTP request.
+      // Our own controller too, so a consumer that stops iterating early also ends the HTTP
+      // request. It follows the caller's signal through a listener removed when the call ends,
+      // not AbortSignal.any: the caller's signal serves every turn of a drain, and Node 20 keeps
+      // each call's combined signal on it (~2.6 KB per call, measured) for as long as it lives.
       const local = new AbortController();
-      const abortSignal = signal ? AbortSignal.any([signal, local.signal]) : local.signal;
+      const follow = () => local.abort(signal?.reason);
+      if (signal?.aborted) follow();
+      else signal?.addEventListener('abort', follow, { once: true });
+      const abortSignal = local.signal;
       try {
         const { streamText, generateText, languageModel } = await loadSdk();
         const call = {
@@ -104,6 +110,7 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
         if (signal?.aborted) throw abortErrorFrom(signal);
         throw toModelError(error, endpoint);
       } finally {
+        signal?.removeEventListener('abort', follow);
         local.abort();
       }
     },

@@ -97,10 +97,10 @@ export class SessionDrain {
     // The claim announced the head's start (typing, `executing`); later turns are announced here.
     let announced = start.announced;
     let prior: Promise<Popped | typeof LOST> | undefined;
-    const limits = new TurnLimits(held.signal, this.c.turnTimeoutMs);
+    const limits = new TurnLimits(held, this.c.turnTimeoutMs);
     try {
       for (;;) {
-        if (held.signal.aborted) {
+        if (held.lost) {
           this.c.onEvent?.({ type: 'lease_lost', sessionId });
           return false;
         }
@@ -188,7 +188,7 @@ export class SessionDrain {
         },
         onPartial: (text) => {
           const now = Date.now();
-          if (now - lastPartial < this.c.partialEveryMs || held.signal.aborted || !held.isHeld()) return;
+          if (now - lastPartial < this.c.partialEveryMs || !held.isHeld()) return;
           lastPartial = now;
           delivery.partial?.(request, text);
         },
@@ -204,7 +204,7 @@ export class SessionDrain {
             await popWithCommit!.catch(() => LOST);
             return LOST;
           }
-          if (ahead !== null && !held.signal.aborted) {
+          if (ahead !== null && !held.lost) {
             const pending = this.settleSpeculated(sessionId, turn, popWithCommit!, limit);
             return { pending, next: ahead, prefetch: this.historyAfter(withHistory!, request, first.reply) };
           }
@@ -230,7 +230,7 @@ export class SessionDrain {
             popped = { ...popped, prefetch: this.historyAfter(withHistory!, request, result.reply) };
           }
         } else {
-          if (held.signal.aborted) return LOST;
+          if (held.lost) return LOST;
           // A stored reply (the turn was committed before, by this session's earlier holder).
           popped = await this.pop(keys, outboxKey, inboundId, raw, held, outbox.final(result).message);
         }
@@ -242,7 +242,7 @@ export class SessionDrain {
         const early = popWithCommit ? await popWithCommit.catch((): typeof NOT_COMMITTED => NOT_COMMITTED) : NOT_COMMITTED;
         if (!(await settlePrior())) return LOST;
         if (early !== NOT_COMMITTED && early !== LOST) return early;
-        const decision = held.signal.aborted ? 'drop' : classifyTurnError(error);
+        const decision = held.lost ? 'drop' : classifyTurnError(error);
         if (decision === 'drop') {
           this.c.onEvent?.({ type: 'lease_lost', sessionId });
           return LOST;

@@ -2,26 +2,37 @@
  * The signal the turns of one drain run under: aborted when the lease is lost, or when a turn
  * runs longer than `ms` (with a TimeoutError, which is retried).
  *
- * One AbortController and one timer per drain, not per turn: Node keeps an AbortController and
- * what hangs off it alive across young-generation GCs, and a controller per turn was ~15 % of
- * what a busy worker promoted (BENCHMARKS.md, fourth pass). A controller is replaced only after
- * a timeout aborted it, for the retry; the timer is re-armed (`refresh`) at each turn's start.
- * Pipelined turns overlap only by the commit in flight (the model call is over), so one
- * deadline, the newest turn's, is enough.
+ * One AbortController and one timer per drain, not per turn: Node keeps every AbortController,
+ * and what hangs off it, alive through young-generation GCs, and a controller per turn was ~15 %
+ * of what a busy worker promoted (BENCHMARKS.md, fourth pass). For the same reason the lease is
+ * followed through its `onLost`, not its signal (which then is never made). A controller is
+ * replaced only after a timeout aborted it, for the retry; the timer is re-armed (`refresh`) at
+ * each turn's start. Pipelined turns overlap only by the commit in flight (the model call is
+ * over), so one deadline, the newest turn's, is enough.
+ *
+ * Not shared between drains: a model that links its own signal to this one (the OpenAI-compatible
+ * model does, for each call) must never leave anything on a signal that outlives many drains.
  */
+
+/** What a drain's lease tells its limits: the lease's `onLost` (hold-lease.ts). */
+export interface LossSource {
+  onLost(listener: (reason: Error) => void): () => void;
+}
+
 export class TurnLimits {
   private controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
   /** Turns started and not ended. */
   private running = 0;
-  private readonly onLost = () => this.controller.abort(this.lease.reason);
+  /** The reason the lease was lost, if it was: later turns of the drain start aborted. */
+  private leaseLost: Error | undefined;
+  private readonly stopFollowingLease: () => void;
 
-  constructor(
-    private readonly lease: AbortSignal,
-    private readonly ms: number,
-  ) {
-    if (lease.aborted) this.onLost();
-    else lease.addEventListener('abort', this.onLost, { once: true });
+  constructor(lease: LossSource, private readonly ms: number) {
+    this.stopFollowingLease = lease.onLost((reason) => {
+      this.leaseLost = reason;
+      this.controller.abort(reason);
+    });
     this.timer = setTimeout(() => {
       if (this.running > 0) this.controller.abort(new DOMException(`the turn took longer than ${this.ms} ms`, 'TimeoutError'));
     }, ms);
@@ -31,7 +42,7 @@ export class TurnLimits {
   /** A turn starts (or is retried): its signal, and `dispose` for when it ended (safe to call twice). */
   start(): { signal: AbortSignal; dispose(): void } {
     // A timeout aborted the last one: the retry gets a fresh signal. A lost lease stays lost.
-    if (this.controller.signal.aborted && !this.lease.aborted) this.controller = new AbortController();
+    if (this.controller.signal.aborted && !this.leaseLost) this.controller = new AbortController();
     this.running++;
     this.timer.refresh();
     let ended = false;
@@ -45,9 +56,9 @@ export class TurnLimits {
     };
   }
 
-  /** The drain is over: no timer left behind. */
+  /** The drain is over: no timer or lease listener left behind. */
   close(): void {
     clearTimeout(this.timer);
-    this.lease.removeEventListener('abort', this.onLost);
+    this.stopFollowingLease();
   }
 }

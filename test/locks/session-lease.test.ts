@@ -138,6 +138,41 @@ describe('holdLease', () => {
     expect(h.signal.reason).toMatchObject({ code: 'LEASE_LOST' });
   });
 
+  it('tells onLost listeners and `lost` without making a signal, and a signal made later is already aborted', async () => {
+    const h = (await holdLease(lease, 's', 300))!;
+    held.push(h);
+    const heard: Error[] = [];
+    h.onLost((reason) => heard.push(reason));
+    const unheard: Error[] = [];
+    const stopListening = h.onLost((reason) => unheard.push(reason));
+    stopListening();
+    expect(h.lost).toBe(false);
+    await admin.del(sessionKeys(prefix, 's').lease);
+    await until(() => h.lost, 3_000);
+    expect(heard).toHaveLength(1);
+    expect(heard[0]).toBeInstanceOf(SessionLeaseLostError);
+    expect(unheard).toEqual([]);
+    // Asked for only now: made aborted, with the same reason.
+    expect(h.signal.aborted).toBe(true);
+    expect(h.signal.reason).toBe(heard[0]);
+    // A listener added after the loss hears it at once.
+    const late: Error[] = [];
+    h.onLost((reason) => late.push(reason));
+    expect(late).toEqual(heard);
+  });
+
+  it('never reports a released lease as lost', async () => {
+    const h = (await holdLease(lease, 's', 200))!;
+    const heard: Error[] = [];
+    h.onLost((reason) => heard.push(reason));
+    await h.release();
+    await sleep(450); // past the TTL: no expiry fires for a released lease
+    expect(h.isHeld()).toBe(false);
+    expect(h.lost).toBe(false);
+    expect(heard).toEqual([]);
+    expect(h.signal.aborted).toBe(false);
+  });
+
   it('isHeld() knows at once, before any timer runs, that a paused holder lost its lease', async () => {
     const h = (await holdLease(lease, 's', 300))!;
     held.push(h);

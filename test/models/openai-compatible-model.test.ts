@@ -2,6 +2,7 @@
  * The real AI SDK provider against the fake OpenAI-compatible server: what goes on the wire,
  * how replies stream back, and how each failure becomes a ModelError.
  */
+import { getEventListeners } from 'node:events';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelError } from '../../src/core/errors.js';
@@ -38,6 +39,20 @@ async function failure(request: ModelRequest, opts: Partial<OpenAICompatibleMode
     return error as ModelError;
   }
   throw new Error('expected the model call to fail');
+}
+
+/** How many signals AbortSignal.any has tied to `signal` (Node keeps them under an internal symbol). */
+function combinedWith(signal: AbortSignal): number {
+  const dependants = (s: AbortSignal) => {
+    const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'kDependantSignals');
+    return key === undefined ? 0 : ((s as unknown as Record<symbol, Set<unknown> | undefined>)[key]?.size ?? 0);
+  };
+  // The probe itself: on this Node, a signal passed to AbortSignal.any shows up there.
+  const probe = new AbortController().signal;
+  const combined = AbortSignal.any([probe]);
+  expect(dependants(probe), 'AbortSignal.any no longer records its signals under kDependantSignals: update this probe').toBe(1);
+  void combined;
+  return dependants(signal);
 }
 
 const hello: ModelRequest = { messages: [{ role: 'user', content: 'hello' }] };
@@ -217,6 +232,22 @@ describe('openai-compatible model', () => {
     await expect(run()).rejects.toMatchObject({ name: 'AbortError' });
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(seen.join('').length).toBeLessThan(words.length);
+  });
+
+  it("leaves nothing on the caller's signal after a call, however it ended", async () => {
+    // One signal serves every turn of a drain: calls must not pile up on it.
+    const drain = new AbortController();
+    const request = { ...hello, signal: drain.signal };
+    for (let i = 0; i < 3; i++) await collect(model().stream(request));
+    fake.failNext(500, 1);
+    await expect(collect(model({ maxRetries: 0 }).stream(request))).rejects.toBeInstanceOf(ModelError);
+    fake.setResponder(() => ({ text: 'a b c d e f', delayMs: 10 }));
+    for await (const delta of model().stream(request)) if (delta) break; // the consumer stops early
+    expect(getEventListeners(drain.signal, 'abort')).toHaveLength(0);
+    // Nor signals combined with it by AbortSignal.any, which Node keeps (in an internal set) as
+    // long as the signal lives.
+    expect(combinedWith(drain.signal)).toBe(0);
+    expect(drain.signal.aborted).toBe(false);
   });
 
   it('an already-aborted signal throws before any delta', async () => {

@@ -3,13 +3,39 @@
  * turn that runs too long aborts with a TimeoutError; the retry after a timeout gets a fresh one.
  */
 import { describe, expect, it } from 'vitest';
-import { TurnLimits } from '../../src/queue/turn-limit.js';
+import { TurnLimits, type LossSource } from '../../src/queue/turn-limit.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A lease stand-in: `lose(reason)` calls its listeners, as holdLease does. */
+function fakeLease(): LossSource & { lose(reason: Error): void; listeners: number } {
+  let listeners: ((reason: Error) => void)[] = [];
+  let lost: Error | undefined;
+  return {
+    get listeners() {
+      return listeners.length;
+    },
+    onLost(listener) {
+      if (lost) {
+        listener(lost);
+        return () => undefined;
+      }
+      listeners.push(listener);
+      return () => {
+        listeners = listeners.filter((l) => l !== listener);
+      };
+    },
+    lose(reason) {
+      lost = reason;
+      for (const l of listeners) l(reason);
+      listeners = [];
+    },
+  };
+}
+
 describe('TurnLimits', () => {
   it('shares one signal between turns that end in time', async () => {
-    const limits = new TurnLimits(new AbortController().signal, 60);
+    const limits = new TurnLimits(fakeLease(), 60);
     const signals: AbortSignal[] = [];
     for (let i = 0; i < 5; i++) {
       const turn = limits.start();
@@ -24,7 +50,7 @@ describe('TurnLimits', () => {
   });
 
   it('aborts a turn that runs too long with a TimeoutError, and gives its retry a fresh signal', async () => {
-    const limits = new TurnLimits(new AbortController().signal, 30);
+    const limits = new TurnLimits(fakeLease(), 30);
     const slow = limits.start();
     await sleep(60);
     expect(slow.signal.aborted).toBe(true);
@@ -38,7 +64,7 @@ describe('TurnLimits', () => {
   });
 
   it('does not time out between turns, nor after the drain closed', async () => {
-    const limits = new TurnLimits(new AbortController().signal, 20);
+    const limits = new TurnLimits(fakeLease(), 20);
     const turn = limits.start();
     turn.dispose();
     turn.dispose(); // twice is harmless: no turn is counted as running below zero
@@ -50,12 +76,12 @@ describe('TurnLimits', () => {
     expect(next.signal.aborted).toBe(false);
   });
 
-  it('aborts with the lease\'s reason when the lease is lost, and stays aborted for later turns', () => {
-    const lease = new AbortController();
-    const limits = new TurnLimits(lease.signal, 1_000);
+  it("aborts with the lease's reason when the lease is lost, and stays aborted for later turns", () => {
+    const lease = fakeLease();
+    const limits = new TurnLimits(lease, 1_000);
     const turn = limits.start();
     const lost = new Error('lease lost');
-    lease.abort(lost);
+    lease.lose(lost);
     expect(turn.signal.aborted).toBe(true);
     expect(turn.signal.reason).toBe(lost);
     turn.dispose();
@@ -63,10 +89,22 @@ describe('TurnLimits', () => {
     limits.close();
   });
 
+  it('stops following the lease once the drain closed', () => {
+    const lease = fakeLease();
+    const limits = new TurnLimits(lease, 1_000);
+    const turn = limits.start();
+    turn.dispose();
+    expect(lease.listeners).toBe(1);
+    limits.close();
+    expect(lease.listeners).toBe(0);
+    lease.lose(new Error('lost after the drain'));
+    expect(turn.signal.aborted).toBe(false);
+  });
+
   it('starts aborted under a lease already lost', () => {
-    const lease = new AbortController();
-    lease.abort(new Error('gone'));
-    const limits = new TurnLimits(lease.signal, 1_000);
+    const lease = fakeLease();
+    lease.lose(new Error('gone'));
+    const limits = new TurnLimits(lease, 1_000);
     expect(limits.start().signal.aborted).toBe(true);
     limits.close();
   });
