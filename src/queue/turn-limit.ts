@@ -10,8 +10,9 @@
  * each turn's start. Pipelined turns overlap only by the commit in flight (the model call is
  * over), so one deadline, the newest turn's, is enough.
  *
- * Not shared between drains: a model that links its own signal to this one (the OpenAI-compatible
- * model does, for each call) must never leave anything on a signal that outlives many drains.
+ * Not shared between drains (a pool of them was tried: BENCHMARKS.md, eighth pass). Each model
+ * call ties itself to this signal; anything a model failed to untie would pile up on a signal
+ * that outlived many drains.
  */
 
 /** What a drain's lease tells its limits: the lease's `onLost` (hold-lease.ts). */
