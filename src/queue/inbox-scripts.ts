@@ -124,14 +124,28 @@ export class InboxScripts {
   }
 }
 
-/** History parsed only if used: a pipelined drain computes the next turn's history itself. */
+/**
+ * History parsed only if used: a pipelined drain computes the next turn's history itself.
+ * A class, not a literal with a getter (which would get a hidden class of its own in the old
+ * generation, and take the reply it closes over there with it: see hold-lease.ts).
+ */
+class LazyPrefetch implements Prefetch {
+  readonly logLength?: number;
+  private parsed: ChatMessage[] | undefined;
+
+  constructor(
+    readonly committed: number | null,
+    private readonly raw: string[],
+    logLength: number,
+  ) {
+    if (Number.isSafeInteger(logLength)) this.logLength = logLength;
+  }
+
+  get history(): ChatMessage[] {
+    return (this.parsed ??= historyFromLog(this.raw));
+  }
+}
+
 function lazyPrefetch(committed: number | null, raw: string[], logLength: number): Prefetch {
-  let history: ChatMessage[] | undefined;
-  return {
-    committed,
-    ...(Number.isSafeInteger(logLength) ? { logLength } : {}),
-    get history() {
-      return (history ??= historyFromLog(raw));
-    },
-  };
+  return new LazyPrefetch(committed, raw, logLength);
 }

@@ -17,7 +17,7 @@ import type { HeldLease } from '../locks/hold-lease.js';
 import type { InboxKeys } from './inbox-keys.js';
 import { LOST, NOT_COMMITTED, type InboxScripts, type Popped, type Prefetch } from './inbox-scripts.js';
 import { backoffDelayMs, classifyTurnError, politeFailure } from './retry.js';
-import { TurnLimits } from './turn-limit.js';
+import { SignalPool, TurnLimits } from './turn-limit.js';
 import type { TurnWorkerOptions, WorkerEvent } from './turn-worker.js';
 
 /** Placeholder for the reply's cursor in a message built before the commit answers. */
@@ -76,6 +76,9 @@ export interface DrainContext {
 }
 
 export class SessionDrain {
+  /** Clean abort controllers passed from one drain to the next (see turn-limit.ts). */
+  private readonly signals = new SignalPool();
+
   constructor(private readonly c: DrainContext) {}
 
   /**
@@ -97,7 +100,7 @@ export class SessionDrain {
     // The claim announced the head's start (typing, `executing`); later turns are announced here.
     let announced = start.announced;
     let prior: Promise<Popped | typeof LOST> | undefined;
-    const limits = new TurnLimits(held, this.c.turnTimeoutMs);
+    const limits = new TurnLimits(held, this.c.turnTimeoutMs, this.signals);
     try {
       for (;;) {
         if (held.lost) {

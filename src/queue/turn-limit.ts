@@ -2,18 +2,56 @@
  * The signal the turns of one drain run under: aborted when the lease is lost, or when a turn
  * runs longer than `ms` (with a TimeoutError, which is retried).
  *
- * One AbortController and one timer per drain, not per turn: Node keeps every AbortController,
- * and what hangs off it, alive through young-generation GCs, and a controller per turn was ~15 %
- * of what a busy worker promoted (BENCHMARKS.md, fourth pass). For the same reason the lease is
+ * One timer per drain, not per turn, and no new AbortSignal per drain: Node promotes every
+ * AbortSignal it makes to the old generation however short its life (~460 B each, measured),
+ * so a signal per kick was most of what a worker at half its maximum still promoted after the
+ * ninth pass (BENCHMARKS.md), and the mark-compacts that follow stall every turn in flight.
+ * A drain takes its controller from a `SignalPool` and hands it back when it closes, but only
+ * clean: never aborted and with no listener left on it. For the same reason the lease is
  * followed through its `onLost`, not its signal (which then is never made). A controller is
- * replaced only after a timeout aborted it, for the retry; the timer is re-armed (`refresh`) at
- * each turn's start. Pipelined turns overlap only by the commit in flight (the model call is
- * over), so one deadline, the newest turn's, is enough.
- *
- * Not shared between drains (a pool of them was tried: BENCHMARKS.md, eighth pass). Each model
- * call ties itself to this signal; anything a model failed to untie would pile up on a signal
- * that outlived many drains.
+ * replaced only after a timeout aborted it, for the retry; the timer is re-armed (`refresh`)
+ * at each turn's start. Pipelined turns overlap only by the commit in flight (the model call
+ * is over), so one deadline, the newest turn's, is enough.
  */
+import { getEventListeners } from 'node:events';
+
+/**
+ * Clean AbortControllers handed from one drain to the next (one pool per worker process).
+ *
+ * Invariants: a controller is taken back only if it was never aborted and no `abort` listener
+ * is left on it, so no drain can see another's abort or call another's listener. A model that
+ * ties itself to the signal some other way and never unties (AbortSignal.any keeps its
+ * dependants on the source) could pile up on a reused signal, so each controller serves at
+ * most `maxUses` drains: whatever piles up is bounded. The pool keeps at most `maxFree`.
+ */
+export class SignalPool {
+  private readonly free: AbortController[] = [];
+  private readonly uses = new WeakMap<AbortController, number>();
+
+  constructor(
+    private readonly maxUses = 1_000,
+    private readonly maxFree = 64,
+  ) {}
+
+  take(): AbortController {
+    const controller = this.free.pop() ?? new AbortController();
+    this.uses.set(controller, (this.uses.get(controller) ?? 0) + 1);
+    return controller;
+  }
+
+  /** Back for another drain if clean and not worn out; otherwise dropped. */
+  give(controller: AbortController): void {
+    const { signal } = controller;
+    if (signal.aborted || getEventListeners(signal, 'abort').length > 0) return;
+    if ((this.uses.get(controller) ?? 0) >= this.maxUses || this.free.length >= this.maxFree) return;
+    this.free.push(controller);
+  }
+
+  /** Controllers waiting to be taken (for tests). */
+  get size(): number {
+    return this.free.length;
+  }
+}
 
 /** What a drain's lease tells its limits: the lease's `onLost` (hold-lease.ts). */
 export interface LossSource {
@@ -21,7 +59,7 @@ export interface LossSource {
 }
 
 export class TurnLimits {
-  private controller = new AbortController();
+  private controller: AbortController;
   private readonly timer: NodeJS.Timeout;
   /** Turns started and not ended. */
   private running = 0;
@@ -29,7 +67,13 @@ export class TurnLimits {
   private leaseLost: Error | undefined;
   private readonly stopFollowingLease: () => void;
 
-  constructor(lease: LossSource, private readonly ms: number) {
+  /** `pool`: where the controller comes from and goes back to (default: one of its own). */
+  constructor(
+    lease: LossSource,
+    private readonly ms: number,
+    private readonly pool: SignalPool = new SignalPool(),
+  ) {
+    this.controller = pool.take();
     this.stopFollowingLease = lease.onLost((reason) => {
       this.leaseLost = reason;
       this.controller.abort(reason);
@@ -43,7 +87,7 @@ export class TurnLimits {
   /** A turn starts (or is retried): its signal, and `dispose` for when it ended (safe to call twice). */
   start(): { signal: AbortSignal; dispose(): void } {
     // A timeout aborted the last one: the retry gets a fresh signal. A lost lease stays lost.
-    if (this.controller.signal.aborted && !this.leaseLost) this.controller = new AbortController();
+    if (this.controller.signal.aborted && !this.leaseLost) this.controller = this.pool.take();
     this.running++;
     this.timer.refresh();
     let ended = false;
@@ -57,9 +101,10 @@ export class TurnLimits {
     };
   }
 
-  /** The drain is over: no timer or lease listener left behind. */
+  /** The drain is over: no timer or lease listener left behind; the controller goes back if clean. */
   close(): void {
     clearTimeout(this.timer);
     this.stopFollowingLease();
+    this.pool.give(this.controller);
   }
 }
