@@ -10,7 +10,6 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TurnRequest, TurnResult } from '../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
@@ -21,6 +20,7 @@ import { openLoop, percentile, type Report } from './report.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const RAW_BULLMQ = path.join(path.dirname(fileURLToPath(import.meta.url)), 'raw-bullmq.js');
 const CONCURRENCY = 10;
 
 interface Run {
@@ -91,9 +91,11 @@ async function openRun(dir: string): Promise<Run> {
   const consumer = new OutboxConsumer({ client, prefix, botId: 'bench', delivery: {
     final: (r) => {
       const at = performance.now();
+      // A latency phase keeps only what it measures: this process is the ingress, and a heap
+      // that grows with every turn ever run would slow its GCs and be in the figure.
+      if (run.onFinal) return run.onFinal(r, at);
       run.finals.set(r.request.inbound.messageId, at);
       if (r.committedAt !== undefined) run.commits.set(r.request.inbound.messageId, r.committedAt);
-      run.onFinal?.(r, at);
     },
     failed: (req, message) => {
       process.stderr.write(`bench turn failed: ${req.sessionId}: ${message}\n`);
@@ -103,7 +105,7 @@ async function openRun(dir: string): Promise<Run> {
   return run;
 }
 
-async function deleteKeys(client: Redis, prefix: string): Promise<void> {
+export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
     const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
@@ -159,31 +161,27 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
   }
 }
 
+/** A phase starts: the previous phases' finals are not needed any more. */
+function forgetFinals(run: Run): void {
+  run.finals.clear();
+  run.commits.clear();
+}
+
 /** Turns/s from the first to the last final: excludes process start-up on both sides. */
-function rate(times: Iterable<number>): number {
+export function rate(times: Iterable<number>): number {
   const t = [...times].sort((a, b) => a - b);
   return ((t.length - 1) / (t.at(-1)! - t[0]!)) * 1000;
 }
 
+/** Raw BullMQ no-op jobs/s at CONCURRENCY, in a process of its own (see raw-bullmq.ts). */
 async function rawBullMQ(): Promise<number> {
-  const client = connectRedis(REDIS_URL);
-  const name = `raw-${randomUUID().slice(0, 8)}`;
-  const prefix = `bench-raw-${name}`;
-  const queue = new Queue(name, { connection: client, prefix });
-  const N = 20_000;
-  for (let i = 0; i < N; i += 1000) {
-    await queue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })));
-  }
-  const done: number[] = [];
-  const worker = new Worker(name, async () => undefined, { connection: client, prefix, concurrency: CONCURRENCY });
-  worker.on('completed', () => done.push(performance.now()));
-  await waitFor(() => done.length >= N, 120_000, 'raw BullMQ jobs');
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  await deleteKeys(client, prefix);
-  client.disconnect();
-  return rate(done);
+  const child = spawn(process.execPath, [RAW_BULLMQ, REDIS_URL, String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const rate = (JSON.parse(out.trim() || '{}') as { jobsPerS?: number }).jobsPerS;
+  if (code !== 0 || rate === undefined) throw new Error(`raw BullMQ yardstick exited ${code}: ${out.slice(-300)}`);
+  return rate;
 }
 
 /** CPU seconds (user + system) so far of each side of a run: this process, the workers, Redis. */
@@ -229,6 +227,7 @@ async function redisReads(client: Redis): Promise<number> {
 
 /** Turns/s when each of 5000 sessions gets one message (enqueued 64 at a time while the worker runs). */
 async function singleTurnMax(run: Run, report: Report): Promise<number> {
+  forgetFinals(run);
   const reqs = Array.from({ length: 5000 }, (_, i) => request(`one${i}`, `one-${i}`));
   const cpu = await cpuPerTurn(run, reqs.length, async () => {
     await enqueueAll(run, reqs);
@@ -313,6 +312,7 @@ function reportTurns(report: Report, turns: number, workers: number, raw: number
 
 /** 1000 sessions × 10 turns through the run's workers; turns/s (and, for one worker, Redis work per turn). */
 async function throughput(run: Run, workers: number, report: Report): Promise<number> {
+  forgetFinals(run);
   const reqs: TurnRequest[] = [];
   for (let m = 0; m < PER_SESSION; m++) for (let s = 0; s < SESSIONS; s++) reqs.push(request(`s${s}`, `s${s}-m${m}`));
   const before = await commandCalls(run.client);
@@ -403,27 +403,35 @@ function bursts(slow: [number, number][]): number {
  * hands to delivery; the pub/sub hop to this process is not in it.
  */
 async function latencyAt(run: Run, target: number, label: string, report: Report): Promise<void> {
+  forgetFinals(run);
   const total = Math.min(10_000, Math.round(target * 4));
   const accepted = new Map<string, number>();
-  /** [accepted at, latency] of each turn: slow ones are looked at for bursts. */
-  const turns: [number, number][] = [];
+  // Each turn's [accepted at, latency], kept flat (slow ones are looked at for bursts).
+  const acceptedAt = new Float64Array(total);
+  const latency = new Float64Array(total);
+  let measured = 0;
   run.onFinal = (r) => {
     // Both clocks are epoch-based with sub-ms precision (timeOrigin + now), in two processes.
-    const t0 = accepted.get(r.request.inbound.messageId);
+    const id = r.request.inbound.messageId;
+    const t0 = accepted.get(id);
     if (t0 === undefined || r.committedAt === undefined) return;
-    turns.push([t0, r.committedAt - t0]);
+    accepted.delete(id);
+    acceptedAt[measured] = t0;
+    latency[measured++] = r.committedAt - t0;
   };
-  const pending: Promise<void>[] = [];
+  let enqueued = 0;
+  let enqueueError: unknown;
   await openLoop(target, total, (i) => {
     const req = request(`lat${i % 1000}`, `lat-${label}-${i}`);
     // "Accepted" = handed to ingress; the enqueue itself is host work and counts.
     accepted.set(req.inbound.messageId, performance.timeOrigin + performance.now());
-    pending.push(run.ingress.enqueue(req));
+    run.ingress.enqueue(req).then(() => enqueued++, (error: unknown) => (enqueueError ??= error));
   });
-  await Promise.all(pending);
-  await waitFor(() => turns.length >= total, 120_000, 'latency turns');
+  await waitFor(() => enqueueError !== undefined || (enqueued >= total && measured >= total), 120_000, 'latency turns');
+  if (enqueueError !== undefined) throw enqueueError;
   run.onFinal = undefined;
-  const latencies = turns.map(([, l]) => l);
+  const turns = Array.from(latency, (l, i): [number, number] => [acceptedAt[i]!, l]);
+  const latencies = Array.from(latency);
   const slow = turns.filter(([, l]) => l > LATENCY_TARGET_MS);
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
