@@ -2,7 +2,8 @@
  * Distributed-mode figures (issue: scale out), measured against the same Redis in one run:
  * raw BullMQ no-op jobs/s as the yardstick, end-to-end turns/s through `bot worker` processes
  * (1 and 2) with the echo model, one hot session, host-added latency at half the maximum
- * throughput, and Redis commands per turn (INFO commandstats before/after).
+ * throughput (and what the worker promotes to the old generation meanwhile, gc-trace.ts), and
+ * Redis commands per turn (INFO commandstats before/after).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +16,7 @@ import type { TurnRequest, TurnResult } from '../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
 import { connectRedis } from '../src/queue/redis-connection.js';
 import { OutboxConsumer } from '../src/queue/outbox-consumer.js';
+import { GC_TRACE_ARGS, GcTrace } from './gc-trace.js';
 import { latencyFloor } from './latency-floor.js';
 import { openLoop, percentile, type Report } from './report.js';
 
@@ -35,6 +37,8 @@ interface Run {
   commits: Map<string, number>;
   onFinal?: (r: TurnResult, at: number) => void;
   workers: ChildProcess[];
+  /** What each worker promotes to the old generation (see gc-trace.ts). */
+  gc: GcTrace[];
   close(): Promise<void>;
 }
 
@@ -64,6 +68,7 @@ async function openRun(dir: string): Promise<Run> {
     finals: new Map(),
     commits: new Map(),
     workers: [],
+    gc: [],
     async close() {
       // SIGTERM: workers drain and exit (and write a CPU profile when asked to).
       await Promise.all(
@@ -126,11 +131,13 @@ async function startWorkers(run: Run, n: number): Promise<void> {
   await Promise.all(
     Array.from({ length: n }, () => {
       const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...nodeArgs, CLI, '--config', run.configFile, 'worker', '--concurrency', String(CONCURRENCY)], {
-        stdio: ['ignore', process.env.BENCH_WORKER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
+      const spawnedAt = performance.now();
+      const child = spawn(process.execPath, [...GC_TRACE_ARGS, ...nodeArgs, CLI, '--config', run.configFile, 'worker', '--concurrency', String(CONCURRENCY)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, LOG_LEVEL: 'info', OPENAI_BASE_URL: '', OPENAI_API_KEY: '', BOT_MODEL: '', },
       });
       run.workers.push(child);
+      run.gc.push(new GcTrace(child, spawnedAt, Boolean(process.env.BENCH_WORKER_STDOUT)));
       return new Promise<void>((resolve, reject) => {
         let err = '';
         child.stderr!.on('data', (d: Buffer) => {
@@ -387,6 +394,8 @@ async function hotSession(dir: string, report: Report): Promise<void> {
 }
 
 const LATENCY_TARGET_MS = 5;
+/** See the promotion figure in latencyAt. */
+const PROMOTED_GUARD_BYTES = 100;
 
 /**
  * Slow turns accepted within 30 ms of the previous slow one belong to the same burst: a few
@@ -421,6 +430,7 @@ async function latencyAt(run: Run, target: number, label: string, report: Report
   };
   let enqueued = 0;
   let enqueueError: unknown;
+  const startedAt = performance.now();
   await openLoop(target, total, (i) => {
     const req = request(`lat${i % 1000}`, `lat-${label}-${i}`);
     // "Accepted" = handed to ingress; the enqueue itself is host work and counts.
@@ -429,6 +439,7 @@ async function latencyAt(run: Run, target: number, label: string, report: Report
   });
   await waitFor(() => enqueueError !== undefined || (enqueued >= total && measured >= total), 120_000, 'latency turns');
   if (enqueueError !== undefined) throw enqueueError;
+  const gc = run.gc.map((g) => g.window(startedAt, performance.now()));
   run.onFinal = undefined;
   const turns = Array.from(latency, (l, i): [number, number] => [acceptedAt[i]!, l]);
   const latencies = Array.from(latency);
@@ -442,6 +453,16 @@ async function latencyAt(run: Run, target: number, label: string, report: Report
     unit: 'ms',
     ...(label === 'half max' ? { target: `≤ ${LATENCY_TARGET_MS} ms`, pass: p99 <= LATENCY_TARGET_MS } : {}),
     extra: { overTarget: slow.length, bursts: bursts(slow) },
+  });
+  const promotedPerTurn = gc.reduce((sum, g) => sum + g.promoted, 0) / total;
+  report.add({
+    name: `worker bytes promoted to the old generation per turn at ${Math.round(target)} turns/s (${label})`,
+    value: promotedPerTurn,
+    unit: 'B',
+    // A guard, not an issue target: an object per kick that the old generation keeps (the
+    // eighth pass's held lease: ~950 B per turn) brings mark-compacts into the latency window.
+    ...(label === 'half max' ? { target: `≤ ${PROMOTED_GUARD_BYTES} B per turn`, pass: promotedPerTurn <= PROMOTED_GUARD_BYTES } : {}),
+    extra: { markCompacts: gc.reduce((sum, g) => sum + g.markCompacts, 0) },
   });
   // For laying the slow turns over GC pauses and other stalls (stall-log.ts): `<accepted> <latency>` per turn.
   if (process.env.BENCH_TURNS_FILE) await appendFile(process.env.BENCH_TURNS_FILE, turns.map(([t, l]) => `${label} ${t.toFixed(3)} ${l.toFixed(3)}`).join('\n') + '\n');
