@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { TurnRequest, TurnResult } from '../src/core/turn-queue.js';
@@ -431,6 +432,12 @@ async function latencyAt(run: Run, target: number, label: string, report: Report
   let enqueued = 0;
   let enqueueError: unknown;
   const startedAt = performance.now();
+  // This process is the ingress: its own mark-compacts stall the turns it enqueues.
+  let ingressMarkCompacts = 0;
+  const ingressGc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if ((e as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) ingressMarkCompacts++;
+  });
+  ingressGc.observe({ entryTypes: ['gc'] });
   await openLoop(target, total, (i) => {
     const req = request(`lat${i % 1000}`, `lat-${label}-${i}`);
     // "Accepted" = handed to ingress; the enqueue itself is host work and counts.
@@ -440,6 +447,7 @@ async function latencyAt(run: Run, target: number, label: string, report: Report
   await waitFor(() => enqueueError !== undefined || (enqueued >= total && measured >= total), 120_000, 'latency turns');
   if (enqueueError !== undefined) throw enqueueError;
   const gc = run.gc.map((g) => g.window(startedAt, performance.now()));
+  ingressGc.disconnect();
   run.onFinal = undefined;
   const turns = Array.from(latency, (l, i): [number, number] => [acceptedAt[i]!, l]);
   const latencies = Array.from(latency);
@@ -462,7 +470,7 @@ async function latencyAt(run: Run, target: number, label: string, report: Report
     // A guard, not an issue target: an object per kick that the old generation keeps (the
     // eighth pass's held lease: ~950 B per turn) brings mark-compacts into the latency window.
     ...(label === 'half max' ? { target: `≤ ${PROMOTED_GUARD_BYTES} B per turn`, pass: promotedPerTurn <= PROMOTED_GUARD_BYTES } : {}),
-    extra: { markCompacts: gc.reduce((sum, g) => sum + g.markCompacts, 0) },
+    extra: { markCompacts: gc.reduce((sum, g) => sum + g.markCompacts, 0), ingressMarkCompacts },
   });
   // For laying the slow turns over GC pauses and other stalls (stall-log.ts): `<accepted> <latency>` per turn.
   if (process.env.BENCH_TURNS_FILE) await appendFile(process.env.BENCH_TURNS_FILE, turns.map(([t, l]) => `${label} ${t.toFixed(3)} ${l.toFixed(3)}`).join('\n') + '\n');
