@@ -12,10 +12,9 @@
  *   unreachable, renewal stuck). It is measured from when the confirmed request was *sent*, so
  *   (timer delays aside) it fires no later than the key expires.
  * - Losing is advisory: a worker that misses it is still stopped by the fenced commit.
- * - `signal`'s AbortController is made only when something asks for it: Node keeps every
- *   AbortController alive through young-generation GCs (it is promoted to the old generation
- *   however short its life), and the worker takes a lease per kick. Its drain uses `lost` and
- *   `onLost` instead.
+ * - `signal`'s AbortController is made only when something asks for it: Node promotes every
+ *   AbortSignal it makes to the old generation however short its life, and the worker takes a
+ *   lease per kick. Its drain uses `lost` and `onLost` instead.
  */
 import { BotHostError } from '../core/errors.js';
 import type { LeaseGrant, SessionLease } from './session-lease.js';
