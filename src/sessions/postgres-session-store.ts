@@ -30,7 +30,7 @@ import type {
   TurnCommit,
 } from '../core/session-store.js';
 import { RECENT_INBOUND_IDS } from './file-log-reader.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '../core/keyed-mutex.js';
 import { DEFAULT_PG_SCHEMA, assertSchemaName, migrate } from './postgres-migrations.js';
 import { toEntry, toInfo, toJson, wrap, type EntryRow, type SessionRow } from './postgres-rows.js';
 import { assertSessionId } from './session-id.js';
