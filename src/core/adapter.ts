@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import type { InboundMessage } from './inbound.js';
+import type { KeyValueSource } from './key-value.js';
 import { BotHostError } from './errors.js';
 import type { SessionScope } from './session-key.js';
 
@@ -204,6 +205,11 @@ export interface AdapterHost {
   commands: Readonly<Record<string, string>>;
   /** Told when the adapter stopped for good after starting (e.g. its token was revoked). */
   onFatal?: (err: Error) => void;
+  /**
+   * Atomic key-value state of this bot kept with the sessions (Redis, Postgres stores; absent
+   * with the file and memory stores), per namespace — e.g. a linked device's keys.
+   */
+  keyValue?: KeyValueSource;
 }
 
 export interface PlatformAdapter {
@@ -228,7 +234,7 @@ export interface AdapterAction<C = unknown> {
   /** commander-style option flags, e.g. `['--pairing-code <phone>', 'link with a code']`. */
   options?: readonly (readonly [flags: string, description: string])[];
   /** `args`: positional arguments after the action name. Resolves the exit code. */
-  run(config: C, context: { args: readonly string[]; options: Record<string, unknown>; say(line: string): void; logger: AdapterLogger; leadership?: LeadershipSource }): Promise<number>;
+  run(config: C, context: { args: readonly string[]; options: Record<string, unknown>; say(line: string): void; logger: AdapterLogger; leadership?: LeadershipSource; keyValue?: KeyValueSource }): Promise<number>;
   /** `<dir>`-style positional argument names, for help. */
   args?: string;
 }

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { ConfigError, StoreError } from '../core/errors.js';
 
 /** In order; a new migration is a new file appended here, never an edit of an applied one. */
-const MIGRATIONS = ['001-initial.sql', '002-import-session.sql'] as const;
+const MIGRATIONS = ['001-initial.sql', '002-import-session.sql', '003-key-value.sql'] as const;
 
 export const DEFAULT_PG_SCHEMA = 'bothost';
 

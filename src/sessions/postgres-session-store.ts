@@ -31,6 +31,8 @@ import type {
 } from '../core/session-store.js';
 import { RECENT_INBOUND_IDS } from './file-log-reader.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
+import type { AtomicKeyValue } from '../core/key-value.js';
+import { postgresKeyValue } from './postgres-key-value.js';
 import { DEFAULT_PG_SCHEMA, assertSchemaName, migrate } from './postgres-migrations.js';
 import { toEntry, toInfo, toJson, wrap, type EntryRow, type SessionRow } from './postgres-rows.js';
 import { assertSessionId } from './session-id.js';
@@ -98,6 +100,11 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     if (this.ownsPool) this.pool.on('error', () => undefined);
     const q = pg.escapeIdentifier(this.schema);
     this.t = { sessions: `${q}.sessions`, entries: `${q}.entries`, ids: `${q}.inbound_ids`, fn: (name) => `${q}.${name}` };
+  }
+
+  /** A namespace of atomic key-value state kept in this database (adapter state). */
+  keyValue(namespace: string): AtomicKeyValue {
+    return postgresKeyValue(this.pool, this.t.fn('key_value'), namespace, () => this.open());
   }
 
   /** Connects and creates/migrates the schema. Every method calls it; call it to fail fast. */

@@ -33,6 +33,8 @@ import { DEFAULT_PREFIX, assertPrefix, sessionIndexKey, sessionKeys } from './re
 import { interpretReply } from './redis-script-codes.js';
 import { luaScript } from './redis-scripts.js';
 import { validateCommit } from './validate.js';
+import { redisKeyValue } from './redis-key-value.js';
+import type { AtomicKeyValue } from '../core/key-value.js';
 
 export interface RedisSessionStoreOptions {
   /** Used when no `client` is given; default `redis://127.0.0.1:6379`. */
@@ -87,6 +89,11 @@ export class RedisSessionStore implements SessionLog {
     // Outages surface as StoreError from each call; the client reconnects by itself, so its
     // background error events must not print "Unhandled error event" for every retry.
     if (this.ownsClient) this.connection.on('error', () => undefined);
+  }
+
+  /** A namespace of atomic key-value state kept in this Redis (adapter state). */
+  keyValue(namespace: string): AtomicKeyValue {
+    return redisKeyValue(this.client, this.prefix, namespace);
   }
 
   async addMessage(sessionId: string, role: Role, content: string, metadata?: Metadata): Promise<boolean> {
