@@ -13,7 +13,8 @@
  *   await store.commitTurn('bot_telegram_42', { inboundId: 'tg:7', fence, entries });
  *   await store.close();
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { lazyRequire } from '../core/lazy-require.js';
 import { BotHostError, ConfigError, StoreError } from '../core/errors.js';
 import type {
   ChatMessage,
@@ -70,6 +71,8 @@ interface StoredEntry {
   md?: Metadata;
 }
 
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
+
 export class RedisSessionStore implements SessionLog {
   readonly prefix: string;
   readonly maxMessages: number;
@@ -85,7 +88,7 @@ export class RedisSessionStore implements SessionLog {
       throw new ConfigError(`maxMessages must be a positive integer; got ${String(options.maxMessages)}`, 'store.max_messages');
     }
     this.ownsClient = options.client === undefined;
-    this.connection = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379');
+    this.connection = options.client ?? new (ioredis().Redis)(options.url ?? 'redis://127.0.0.1:6379');
     // Outages surface as StoreError from each call; the client reconnects by itself, so its
     // background error events must not print "Unhandled error event" for every retry.
     if (this.ownsClient) this.connection.on('error', () => undefined);
