@@ -40,6 +40,8 @@ export interface TurnQueue {
   enqueue(request: TurnRequest): Promise<void>;
   /** Stop accepting; wait for turns in flight to finish. Safe to call twice. */
   close(): Promise<void>;
+  /** How many worker processes take this queue's turns now. Absent: turns run in this process. */
+  workerCount?(): Promise<number>;
 }
 
 export interface RouteOptions {
