@@ -19,6 +19,8 @@ export const processSecrets = new SecretRedactor();
 export interface LoggerOptions {
   /** Default: `processSecrets`. */
   redactor?: SecretRedactor;
+  /** Where lines go; default stderr (synchronously). */
+  destination?: { write(line: string): unknown };
 }
 
 export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', options: LoggerOptions = {}): Logger {
@@ -31,7 +33,7 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', op
       redact: { paths: ['*.token', '*.api_key', '*.apiKey', '*.secret', '*.password', 'token', 'apiKey'], censor: '[redacted]' },
       hooks: { streamWrite: (line) => redactor.redact(line) },
     },
-    pino.destination({ dest: 2, sync: true }),
+    options.destination ?? pino.destination({ dest: 2, sync: true }),
   );
 }
 
