@@ -20,14 +20,15 @@ import type { Logger } from './logger.js';
 /** Where the file store's intake lives: a dot-directory the store's session listing skips. */
 export const intakeDirOf = (storePath: string) => path.join(path.resolve(storePath), '.intake');
 
-export function createEmbeddedQueue(config: BotsConfig, run: InlineTurnQueueOptions['run'], delivery: DeliveryRouter, logger: Logger): TurnQueue {
+/** `volatile`: sessions kept in memory only (their turns need no intake, and get none). */
+export function createEmbeddedQueue(config: BotsConfig, run: InlineTurnQueueOptions['run'], delivery: DeliveryRouter, logger: Logger, volatile?: (sessionId: string) => boolean): TurnQueue {
   const onError: InlineTurnQueueOptions['onError'] = (request, error, willRetry) =>
     logger.warn({ session: request.sessionId, err: (error as Error).message, willRetry }, 'turn failed');
   if (config.store.backend !== 'file') return new InlineTurnQueue({ run, delivery, concurrency: config.queue.concurrency, onError });
 
   const intake = new FileIntake({ dir: intakeDirOf(config.store.path), lock: createProcessLock() });
   const inline = new InlineTurnQueue({ run, delivery, concurrency: config.queue.concurrency, onError, onSettled: (request) => intake.done(request) });
-  const queue = new DurableTurnQueue(inline, intake);
+  const queue = new DurableTurnQueue(inline, intake, volatile);
   delivery.onRegister((botId) => {
     queue.recover(botId).then(
       (n) => n > 0 && logger.info({ bot: botId, turns: n }, 'running again the turns a stopped process had accepted but not answered'),

@@ -14,7 +14,7 @@ import { createIngress, RecentIds, type BotPolicy, type IngressContext, type Ing
 import { createModel } from '../models/create-model.js';
 import type { InlineTurnQueue } from '../queue/inline-turn-queue.js';
 import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
-import { withGatewaySessions } from '../gateway/gateway-store.js';
+import { gatewayStoreKind, isWebSessionKey, withGatewaySessions } from '../gateway/gateway-store.js';
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
 import { createEmbeddedQueue } from './embedded-queue.js';
@@ -88,7 +88,8 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
         })
       : undefined;
   if (distributed) notices.push(`turns run on \`bot worker\` processes (queue "${config.queue.name}" on Redis)`);
-  const queue = ingressQueue?.queue ?? createEmbeddedQueue(config, run, delivery, logger);
+  const webInMemory = gatewayStoreKind(config) === 'memory';
+  const queue = ingressQueue?.queue ?? createEmbeddedQueue(config, run, delivery, logger, (id) => webInMemory && isWebSessionKey(id));
   const ingress = createIngress({
     queue,
     // /new and /status go through the hierarchy: /new on a fork must forget what it inherited.

@@ -24,14 +24,20 @@ export class DurableTurnQueue implements TurnQueue {
   private readonly recovering = new Map<string, Promise<void>>();
   private closed = false;
 
-  /** `inner` must call `intake.done(request)` when a turn is over for good (InlineTurnQueue `onSettled`). */
+  /**
+   * `inner` must call `intake.done(request)` when a turn is over for good (InlineTurnQueue
+   * `onSettled`). Turns of sessions `volatile` says are kept in memory only (gateway sessions
+   * with `persist: false`) skip the intake: nothing of theirs is written to disk.
+   */
   constructor(
     private readonly inner: RunningQueue,
     private readonly intake: FileIntake,
+    private readonly volatile: (sessionId: string) => boolean = () => false,
   ) {}
 
   async enqueue(request: TurnRequest): Promise<void> {
     if (this.closed) throw new BotHostError('QUEUE_CLOSED', 'the turn queue is shutting down; try again shortly');
+    if (this.volatile(request.sessionId)) return this.inner.enqueue(request);
     await this.recovering.get(request.inbound.botId);
     const { fresh, durable } = this.intake.accept(request);
     await durable;

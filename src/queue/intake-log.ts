@@ -66,6 +66,7 @@ interface Write {
 
 /** One file of this process: its own append queue (group commit) and its pending turns. */
 interface IntakeFile {
+  readonly botId: string;
   readonly path: string;
   readonly fh: FileHandle;
   readonly release: () => Promise<void>;
@@ -79,8 +80,9 @@ interface IntakeFile {
 export class FileIntake {
   private readonly durable: boolean;
   private readonly rotateBytes: number;
-  /** The file each bot's new turns go to. */
+  /** The file each bot's new turns go to, and that file once it is open. */
   private readonly current = new Map<string, Promise<IntakeFile>>();
+  private readonly opened = new Map<string, IntakeFile>();
   /** Pending turns: where their "accepted" record is, and when it became durable. */
   private readonly pending = new Map<string, { file: Promise<IntakeFile>; durable: Promise<void> }>();
   /** This process's files, by path. */
@@ -186,6 +188,7 @@ export class FileIntake {
     await Promise.all([...this.current.values()].map((file) => file.catch(() => undefined)));
     while (this.recording.size > 0) await Promise.all([...this.recording]);
     this.current.clear();
+    this.opened.clear();
     for (const f of [...this.own.values()]) {
       while (f.flushing) await new Promise((r) => setImmediate(r));
       f.sealed = true;
@@ -203,9 +206,13 @@ export class FileIntake {
   private fileFor(botId: string): Promise<IntakeFile> {
     let file = this.current.get(botId);
     if (!file) {
-      file = this.open(botId);
-      this.current.set(botId, file);
-      file.catch(() => this.current.delete(botId));
+      const opening = this.open(botId);
+      this.current.set(botId, opening);
+      opening.then(
+        (f) => this.current.get(botId) === opening && this.opened.set(botId, f),
+        () => this.current.get(botId) === opening && this.current.delete(botId),
+      );
+      file = opening;
     }
     return file;
   }
@@ -230,7 +237,7 @@ export class FileIntake {
       await release();
       throw new StoreError(`could not create the intake file ${file}: ${(err as Error).message}`, { cause: err });
     }
-    const f: IntakeFile = { path: file, fh, release, size: 0, pending: 0, sealed: false, waiting: [], flushing: false };
+    const f: IntakeFile = { botId, path: file, fh, release, size: 0, pending: 0, sealed: false, waiting: [], flushing: false };
     this.own.set(file, f);
     return f;
   }
@@ -265,12 +272,12 @@ export class FileIntake {
     await this.retireIfIdle(f);
   }
 
+  /** No new turns go to `f` from now on (synchronously: an accept right after gets a new file). */
   private seal(f: IntakeFile): void {
     f.sealed = true;
-    for (const [botId, file] of this.current) {
-      void file.then((c) => {
-        if (c === f && this.current.get(botId) === file) this.current.delete(botId);
-      });
+    if (this.opened.get(f.botId) === f) {
+      this.opened.delete(f.botId);
+      this.current.delete(f.botId);
     }
   }
 

@@ -7,6 +7,7 @@ import { DurableTurnQueue } from '../../src/queue/durable-turn-queue.js';
 import { FileIntake, unansweredIn } from '../../src/queue/intake-log.js';
 import { createProcessLock } from '../../src/sessions/process-lock.js';
 import { TempDirs } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const tmp = new TempDirs();
 afterEach(() => tmp.removeAll());
@@ -19,7 +20,6 @@ const req = (id: string, botId = 'bot'): TurnRequest => ({
 const open = (dir: string, rotateBytes?: number) => new FileIntake({ dir, lock: createProcessLock(), ...(rotateBytes ? { rotateBytes } : {}) });
 const files = async (dir: string) => (existsSync(dir) ? (await fsp.readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort() : []);
 const read = async (dir: string) => (await Promise.all((await files(dir)).map((n) => fsp.readFile(path.join(dir, n), 'utf8')))).join('');
-const settle = () => new Promise((r) => setTimeout(r, 20));
 
 describe('FileIntake', () => {
   it('an accepted turn is on disk when `durable` resolves; done marks it; close removes files and directory', async () => {
@@ -30,8 +30,7 @@ describe('FileIntake', () => {
     await a.durable;
     expect(unansweredIn(await read(dir)).map((r) => r.inbound.messageId)).toEqual(['1']);
     intake.done(req('1'));
-    await settle();
-    expect(unansweredIn(await read(dir))).toEqual([]);
+    await waitFor('the done record', async () => unansweredIn(await read(dir)).length === 0);
     await intake.close();
     expect(existsSync(dir)).toBe(false);
   });
@@ -54,8 +53,7 @@ describe('FileIntake', () => {
     for (const r of requests) await intake.accept(r).durable;
     expect((await files(dir)).length).toBeGreaterThan(1);
     for (const r of requests) intake.done(r);
-    await settle();
-    expect((await files(dir)).length).toBeLessThanOrEqual(1); // only the current file, if any
+    await waitFor('rotated files deleted', async () => (await files(dir)).length <= 1); // only the current file, if any
     await intake.close();
     expect(await files(dir)).toEqual([]);
   });
@@ -66,7 +64,7 @@ describe('FileIntake', () => {
     for (const id of ['1', '2', '3']) await dead.accept(req(id)).durable;
     await dead.accept(req('x', 'other-bot')).durable;
     dead.done(req('2'));
-    await settle();
+    await waitFor('the done record', async () => unansweredIn(await read(dir)).length === 3);
     const live = open(dir);
     expect(await live.adoptOrphans('bot', async () => undefined)).toBe(0); // its writer is alive
     await dead.close(); // lets go of its files, as a killed process does
