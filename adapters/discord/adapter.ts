@@ -45,9 +45,12 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
   }
   const logger = redactingLogger(host.logger, token);
   const rest = new REST({ api: config.api_root, version: DISCORD_DEFAULTS.apiVersion }).setToken(token);
-  rest.on(RESTEvents.RateLimited, (info) =>
-    logger.warn({ method: info.method, route: redactUrl(info.route), retryAfterMs: info.retryAfter, global: info.global }, 'discord rate limit (429): waiting retry_after'),
-  );
+  // A 429 Discord answered (the client waits `retry_after` and sends again), and waits the
+  // client imposes itself ahead of a known bucket's reset.
+  rest.on(RESTEvents.Response, (request, response) => {
+    if (response.status === 429) logger.warn({ method: request.method, route: redactUrl(request.route), retryAfterS: Number(response.headers.get('retry-after')) }, 'discord rate limit (429): waiting retry_after');
+  });
+  rest.on(RESTEvents.RateLimited, (info) => logger.info({ method: info.method, route: redactUrl(info.route), waitMs: info.timeToReset, global: info.global }, 'discord rate limit: waiting for the bucket to reset'));
   const tokens = new InteractionTokens();
   const outbound = discordOutbound({ rest, tokens, logger, botId: config.id });
   const stopping = new AbortController();

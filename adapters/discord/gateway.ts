@@ -12,7 +12,7 @@
  * - Resolves when `signal` aborts (stop, or the leadership lease was lost); the client is
  *   destroyed in every case.
  */
-import { Client, Events, GatewayIntentBits, Partials, type ChatInputCommandInteraction, type Message } from 'discord.js';
+import { Client, Events, GatewayIntentBits, Partials, SimpleShardingStrategy, type ChatInputCommandInteraction, type Message } from 'discord.js';
 import { AdapterFatalError, type AdapterLogger } from '../../src/core/adapter.js';
 import { BotHostError } from '../../src/core/errors.js';
 import { describeError, FATAL_CLOSE_CODES, fatalCloseOf } from './api-errors.js';
@@ -35,6 +35,27 @@ export interface GatewayOptions {
   maxQuickReconnects?: number;
 }
 
+/**
+ * discord.js's shards pause 500 ms before reconnecting, and a `destroy()` during that pause does
+ * not cancel the reconnect: the destroyed client would connect again on its own (and keep
+ * retrying every 500 ms). This strategy disarms its shards when destroyed, so a client this
+ * adapter has given up on never comes back. (It reaches two internals of @discordjs/ws 1.x:
+ * the strategy's `shards` and a shard's `internalConnect`; the gateway failure tests catch a
+ * change.)
+ */
+class FinalShardingStrategy extends SimpleShardingStrategy {
+  override async destroy(options?: Parameters<SimpleShardingStrategy['destroy']>[0]): Promise<void> {
+    const shards = [...((this as unknown as { shards: Map<number, object> }).shards?.values() ?? [])];
+    await super.destroy(options);
+    for (const shard of shards) {
+      const s = shard as { internalConnect?: () => Promise<void>; connection?: { readyState: number; close(): void } | null };
+      s.internalConnect = async () => undefined;
+      // A socket still opening when destroyed is left to itself by discord.js: close it too.
+      if (s.connection && s.connection.readyState <= 1) s.connection.close();
+    }
+  }
+}
+
 function fatalError(closeCode: number, botId: string, cause?: unknown): AdapterFatalError {
   const known = FATAL_CLOSE_CODES[closeCode]!;
   return new AdapterFatalError(known.code, `discord bot "${botId}" stopped: ${known.fix}`, cause === undefined ? undefined : { cause });
@@ -48,6 +69,7 @@ export async function runGateway(options: GatewayOptions, handlers: GatewayHandl
     rest: { api: options.apiRoot, version: DISCORD_DEFAULTS.apiVersion },
     allowedMentions: { parse: [] },
     failIfNotExists: false,
+    ws: { buildStrategy: (manager: ConstructorParameters<typeof SimpleShardingStrategy>[0]) => new FinalShardingStrategy(manager) },
   });
   let settle!: { resolve: () => void; reject: (err: Error) => void };
   const ended = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));

@@ -42,6 +42,8 @@ export interface FakeGatewayControl {
   readonly resumes: number;
   /** WebSocket connections opened so far. */
   readonly connections: number;
+  /** When each connection was opened (ms since epoch). */
+  readonly connectionTimes: readonly number[];
   /** Most sessions ever streaming at the same instant (one bot token: should stay 1). */
   readonly maxStreaming: number;
   /** Sessions streaming now. */
@@ -165,8 +167,10 @@ export function createFakeGateway(options: { token: string; url: () => string; h
 
   const socketSession = new WeakMap<WebSocket, GatewaySession>();
 
+  const connectionTimes: number[] = [];
   wss.on('connection', (ws: WebSocket) => {
     connections++;
+    connectionTimes.push(Date.now());
     if (control.refuseConnections) return closeWith(ws, 1011, 'refusing connections');
     sendOp(ws, { op: 10, d: { heartbeat_interval: options.heartbeatIntervalMs } });
     ws.on('message', (raw) => {
@@ -212,6 +216,9 @@ export function createFakeGateway(options: { token: string; url: () => string; h
     },
     get connections() {
       return connections;
+    },
+    get connectionTimes() {
+      return connectionTimes;
     },
     get maxStreaming() {
       return maxStreaming;
