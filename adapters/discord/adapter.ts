@@ -60,6 +60,8 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
   let stopDelivery: (() => void) | undefined;
   let commandsRegistered = false;
   let connection: Promise<void> | undefined;
+  let firstAttempt: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  let attempted = false;
   let started: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
 
@@ -162,6 +164,7 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
     // Replies go out from the process holding the connection (it holds the interaction tokens).
     stopDelivery ??= host.deliver();
     logger.info({ username: ready.username, guilds: ready.guilds }, 'discord gateway connected');
+    firstAttempt?.resolve();
     if (config.slash_commands && !commandsRegistered) {
       try {
         await rest.put(`/applications/${ready.applicationId}/commands`, { body: applicationCommands(host.commands) });
@@ -173,8 +176,12 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
   }
 
   async function connect(signal: AbortSignal): Promise<void> {
+    attempted = true;
     try {
       await runGateway({ botId: config.id, token: token!, apiRoot: config.api_root, logger }, { onReady, onMessage, onCommand }, signal);
+    } catch (err) {
+      if (!(err as { fatal?: boolean }).fatal) firstAttempt?.resolve();
+      throw err;
     } finally {
       // The lease went to another process: it delivers from now on (and holds the new interactions).
       if (signal.aborted && !stopping.signal.aborted) {
@@ -202,14 +209,29 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
     }
   }
 
+  /**
+   * Resolves once the first connection attempt settled (READY, or failed and retrying), or when
+   * none began within `leaseWaitMs` (another process holds the connection); rejects when the bot
+   * stopped for good first. So "running" means connected wherever this process connects.
+   */
   async function run(signal: AbortSignal): Promise<void> {
     const user = await whoAmI(signal);
     me ??= { id: user.id, username: user.username };
     host.identify({ username: user.username });
+    const first = new Promise<void>((resolve, reject) => (firstAttempt = { resolve, reject }));
+    const waiting = setTimeout(() => {
+      if (!attempted) firstAttempt?.resolve();
+    }, DISCORD_DEFAULTS.leaseWaitMs);
     connection = host.holdConnection(connect, stopping.signal).catch((err: Error) => {
       logger.error({ err: err.message }, 'discord bot stopped');
+      firstAttempt?.reject(err);
       host.onFatal?.(err);
     });
+    try {
+      await Promise.race([first, connection.then(() => undefined)]);
+    } finally {
+      clearTimeout(waiting);
+    }
   }
 
   return {

@@ -32,6 +32,8 @@ export const DISCORD_DEFAULTS = Object.freeze({
   maxQuickReconnects: 3,
   /** A message the host could not take (queue down) is offered again after this, doubling. */
   ingestRetryMs: { initial: 500, max: 15_000 },
+  /** start() resolves after this when no connection began (another process holds the lease). */
+  leaseWaitMs: 2000,
   /** Inbound message/interaction ids remembered to drop a RESUME replay before the host sees it. */
   seenMemory: 10_000,
 } as const);

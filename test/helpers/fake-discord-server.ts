@@ -48,6 +48,8 @@ export interface BotMessage {
   /** Earlier contents, oldest first (one per edit). */
   history: string[];
   edits: number;
+  /** When each edit came (ms since the epoch). */
+  editedAt: number[];
   nonce?: string;
   enforceNonce?: boolean;
   allowedMentions?: unknown;
@@ -161,7 +163,7 @@ export async function startFakeDiscord(options: { token?: string; heartbeatInter
   }
 
   function postBotMessage(channel: ChannelInfo, content: string, extra: Partial<BotMessage> & { interaction?: { id: string; name: string; user: FakeUser } }): BotMessage {
-    const message: BotMessage = { id: snowflake(), channelId: channel.id, content, history: [], edits: 0, createdAt: Date.now(), ...extra };
+    const message: BotMessage = { id: snowflake(), channelId: channel.id, content, history: [], edits: 0, editedAt: [], createdAt: Date.now(), ...extra };
     delete (message as { interaction?: unknown }).interaction;
     const list = botMessages.get(channel.id) ?? [];
     list.push(message);
@@ -203,6 +205,7 @@ export async function startFakeDiscord(options: { token?: string; heartbeatInter
     m.history.push(m.content);
     m.content = body.content;
     m.edits++;
+    m.editedAt.push(Date.now());
     return { status: 200, body: toJson(m) };
   }
 

@@ -39,7 +39,7 @@ function create(token = FAKE_DISCORD_TOKEN): PlatformAdapter {
 describe('discord gateway failures', () => {
   it('4014 (Message Content intent not enabled) stops the bot with the portal setting named, after one IDENTIFY', async () => {
     fake.gateway.privilegedIntentsEnabled = false;
-    await create().start();
+    await expect(create().start()).rejects.toMatchObject({ code: 'DISCORD_INTENTS_DISABLED' });
     const fatal = await waitFor('fatal', () => h.fatal, { explain: () => h.logText() });
     expect((fatal as { code?: string }).code).toBe('DISCORD_INTENTS_DISABLED');
     expect(fatal.message).toMatch(/4014/);
@@ -52,7 +52,7 @@ describe('discord gateway failures', () => {
 
   it('4004 at IDENTIFY stops the bot (token named, never printed)', async () => {
     fake.gateway.identifyClose = 4004;
-    await create().start();
+    await expect(create().start()).rejects.toMatchObject({ fatal: true });
     const fatal = await waitFor('fatal', () => h.fatal);
     expect((fatal as { code?: string }).code).toBe('DISCORD_TOKEN_INVALID');
     expect(fatal.message).toMatch(/Reset Token.*DISCORD_BOT_TOKEN/);
