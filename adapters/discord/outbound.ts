@@ -39,9 +39,14 @@ export interface DiscordOutboundOptions {
 /** No @everyone, @here, role or user pings from anything the bot posts. */
 export const NO_MENTIONS = Object.freeze({ parse: [] as string[] });
 
-/** A nonce for `key`: ≤ 25 decimal digits (80 bits of SHA-256), the same for every retry. */
+/**
+ * A nonce for `key`: ≤ 25 decimal digits (80 bits of SHA-256), the same for every retry. A
+ * streamed reply's preview (`…|preview|0`) is posted as the message its first chunk becomes, so
+ * both get one nonce: a process that re-sends the reply (a redelivered message after a restart)
+ * gets the existing message back instead of posting it again.
+ */
 export function nonceOf(key: string): string {
-  const digest = createHash('sha256').update(key).digest();
+  const digest = createHash('sha256').update(key.replace(/\|preview(?=\|0$)/, '')).digest();
   return BigInt(`0x${digest.subarray(0, 10).toString('hex')}`).toString(10);
 }
 

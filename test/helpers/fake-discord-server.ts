@@ -40,6 +40,11 @@ export * from './fake-discord-payloads.js';
 
 export const DISCORD_MESSAGE_LIMIT = 2000;
 
+/** Roughly what Discord shows for `content`: Markdown escapes (`\\*`) removed. */
+export function visibleText(content: string): string {
+  return content.replace(/\\([^A-Za-z0-9\s])/g, '$1');
+}
+
 /** A message the bot posted, as users see it now. */
 export interface BotMessage {
   id: string;

@@ -42,6 +42,9 @@ describe('nonceOf', () => {
     expect(a).toBe(nonceOf('dc|1400000000000000001|0'));
     expect(a).toMatch(/^\d{1,25}$/);
     expect(nonceOf('dc|1400000000000000001|1')).not.toBe(a);
+    // A streamed preview becomes the reply's first message: one nonce for both.
+    expect(nonceOf('dc|1400000000000000001|preview|0')).toBe(a);
+    expect(nonceOf('dc|1400000000000000001|n|0')).not.toBe(a);
   });
 });
 
