@@ -52,7 +52,8 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
   });
   rest.on(RESTEvents.RateLimited, (info) => logger.info({ method: info.method, route: redactUrl(info.route), waitMs: info.timeToReset, global: info.global }, 'discord rate limit: waiting for the bucket to reset'));
   const tokens = new InteractionTokens();
-  const outbound = discordOutbound({ rest, tokens, logger, botId: config.id });
+  // Discord shows typing ~10 s per call; the host renews it every typing_interval_ms per reply.
+  const outbound = discordOutbound({ rest, tokens, logger, botId: config.id, typingCoalesceMs: Math.floor(config.typing_interval_ms * 0.8) });
   const stopping = new AbortController();
   const seenCommands = new Set<string>();
   const chains = new Map<string, Promise<unknown>>();

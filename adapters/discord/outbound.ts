@@ -8,7 +8,8 @@
  *   command the first chunk replaces the deferred response and later ones are follow-ups; once
  *   the interaction token is gone (expired, or held by another process) it posts in the channel.
  * - `edit`: the message in place (through the interaction token for interaction responses).
- * - `typing`: the channel's typing indicator (a deferred interaction shows "thinking…" already).
+ * - `typing`: the channel's typing indicator, at most once per interval per channel (a deferred
+ *   interaction shows "thinking…" already).
  * - Failures go through `api-errors.ts`: a user who blocked the bot, a channel gone or no access
  *   is logged and the chunk dropped (resolves undefined); a bad token is fatal; the rest throws
  *   so the queue may retry.
@@ -34,6 +35,12 @@ export interface DiscordOutboundOptions {
   tokens: InteractionTokens;
   logger: AdapterLogger;
   botId: string;
+  /**
+   * A channel already shown "typing…" within this long is not sent another call (default 0:
+   * every call goes out). Typing is per channel on Discord, while the host renews it per reply.
+   */
+  typingCoalesceMs?: number;
+  now?: () => number;
 }
 
 /** No @everyone, @here, role or user pings from anything the bot posts. */
@@ -52,7 +59,11 @@ export function nonceOf(key: string): string {
 
 const idOf = (message: unknown) => (message as { id?: unknown })?.id as string | undefined;
 
-export function discordOutbound({ rest, tokens, logger, botId }: DiscordOutboundOptions): Outbound {
+/** Channels typing was last sent to (bounded: the oldest go first). */
+const TYPING_MEMORY = 10_000;
+
+export function discordOutbound({ rest, tokens, logger, botId, typingCoalesceMs = 0, now = Date.now }: DiscordOutboundOptions): Outbound {
+  const lastTyping = new Map<string, number>();
   /** Applies the decision table; resolves undefined when the chunk is dropped for good. */
   function refused(err: unknown, what: string, channelId: string): undefined {
     const decision = decisionOf(err);
@@ -75,7 +86,10 @@ export function discordOutbound({ rest, tokens, logger, botId }: DiscordOutbound
       ...(quote ? { message_reference: { message_id: quote, fail_if_not_exists: false } } : {}),
     };
     try {
-      return idOf(await rest.post(`/channels/${channelId}/messages`, { body }));
+      const id = idOf(await rest.post(`/channels/${channelId}/messages`, { body }));
+      // Discord clears the typing indicator when the bot posts: the next reply may show it again.
+      lastTyping.delete(channelId);
+      return id;
     } catch (err) {
       return refused(err, 'message', channelId);
     }
@@ -124,6 +138,13 @@ export function discordOutbound({ rest, tokens, logger, botId }: DiscordOutbound
     async typing(address) {
       const target = decodeAddress(address);
       if (target.kind === 'interaction') return;
+      // Many replies in one channel (or a backlog of them) need one typing call per interval,
+      // not one each: every call spends the bot's global REST budget the replies need too.
+      const at = now();
+      if (at - (lastTyping.get(target.channelId) ?? -Infinity) < typingCoalesceMs) return;
+      lastTyping.delete(target.channelId);
+      lastTyping.set(target.channelId, at);
+      if (lastTyping.size > TYPING_MEMORY) lastTyping.delete(lastTyping.keys().next().value!);
       try {
         await rest.post(`/channels/${target.channelId}/typing`);
       } catch (err) {
