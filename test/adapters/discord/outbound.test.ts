@@ -6,7 +6,7 @@ import { discordOutbound, type DiscordRest } from '../../../adapters/discord/out
 function recordingRest(fail: (method: string, route: string) => unknown = () => undefined) {
   const calls: Array<{ method: string; route: string; body?: any }> = [];
   let next = 1;
-  const call = (method: string) => async (route: string, options: { body?: unknown } = {}) => {
+  const call = (method: string) => async (route: string, options: { body?: unknown; auth?: boolean } = {}) => {
     calls.push({ method, route, body: options.body });
     const err = fail(method, route);
     if (err) throw err;
