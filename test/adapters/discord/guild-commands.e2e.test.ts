@@ -74,6 +74,7 @@ describe('bot discord: guilds, threads, slash commands', () => {
     expect(record.callback!.at - record.createdAt).toBeLessThan(3000);
     expect(record.originalMessageId).toBe(asked.id);
 
+    await waitFor('the /ask turn committed', async () => (await history(d.sb, `bot_discord_${DAN.id}`)).length === 2);
     const status = d.fake.slash(DAN, 'status');
     const shown = await until('/status answer', () => d.fake.messages(GENERAL_CHANNEL_ID).find((m) => m.interactionId === status));
     expect(visibleText(shown.content)).toMatch(new RegExp(`Session: bot_discord_${DAN.id}\\nMessages kept: 2`));
