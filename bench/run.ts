@@ -1,5 +1,6 @@
 /** `npm run bench`: every figure, a table at the end, one JSON line per figure as it is measured. */
 import { benchAdapterOverhead } from './adapter-overhead.bench.js';
+import { benchDiscord } from './discord.bench.js';
 import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
 import { benchFork } from './fork.bench.js';
@@ -16,6 +17,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['fork', benchFork],
   ['stores', benchStores],
   ['telegram', benchTelegram],
+  ['discord', benchDiscord],
   ['adapter-overhead', benchAdapterOverhead],
   ['gateway', benchGateway],
 ];

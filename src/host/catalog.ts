@@ -21,6 +21,11 @@ export const PLATFORMS: Readonly<Record<string, CatalogEntry>> = Object.freeze({
     help: 'Examples:\n  TELEGRAM_BOT_TOKEN=123456:ABC… npx bot telegram\n  npx bot telegram --bot support   # bots.yaml entry with id: support',
     load: () => import('../../adapters/telegram/index.js'),
   },
+  discord: {
+    title: 'Discord',
+    help: 'Examples:\n  DISCORD_BOT_TOKEN=… npx bot discord\n  npx bot discord --bot support   # bots.yaml entry with id: support\nSwitch on "Message Content Intent" in the developer portal (Bot page) first; see docs/discord.md.',
+    load: () => import('../../adapters/discord/index.js'),
+  },
 });
 
 export function isPlatform(name: string): boolean {

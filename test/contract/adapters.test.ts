@@ -1,5 +1,7 @@
 /** The adapter conformance suite, once per platform (each against its own fake server). */
 import { telegramFixture } from '../helpers/telegram-fixture.js';
 import { adapterContract } from './adapter.contract.js';
+import { discordFixture } from '../helpers/discord-fixture.js';
 
 adapterContract('telegram', telegramFixture);
+adapterContract('discord', discordFixture);
