@@ -1,10 +1,8 @@
-/** Rendering for Discord (2000 per message, code blocks intact), nonces, the error decision table, Ed25519 verification. */
-import { generateKeyPairSync, sign } from 'node:crypto';
+/** Rendering for Discord (2000 per message, code blocks intact), nonces, the error decision table. */
 import { describe, expect, it } from 'vitest';
 import { decideDiscordError, decisionOf, describeError, fatalCloseOf } from '../../../adapters/discord/api-errors.js';
 import { nonceOf } from '../../../adapters/discord/outbound.js';
 import { escapeDiscordMarkdown, renderDiscord, toDiscordMarkdown } from '../../../adapters/discord/render.js';
-import { verifyInteractionSignature } from '../../../adapters/discord/verify.js';
 
 describe('renderDiscord', () => {
   it('keeps what Discord renders, bolds deep headings, puts tables in a code block (code blocks untouched)', () => {
@@ -73,21 +71,5 @@ describe('the decision table', () => {
     expect(fatalCloseOf(undefined, new Error('Used disallowed intents'))).toBe(4014);
     expect(fatalCloseOf(undefined, Object.assign(new Error('An invalid token was provided.'), { code: 'TokenInvalid' }))).toBe(4004);
     expect(fatalCloseOf(4000, new Error('Something timed out'))).toBeUndefined();
-  });
-});
-
-describe('verifyInteractionSignature', () => {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
-  const body = '{"type":1}';
-  const ts = '1700000000';
-  const sig = sign(null, Buffer.from(ts + body), privateKey).toString('hex');
-
-  it('accepts the right signature and refuses a changed byte, another timestamp, garbage', () => {
-    expect(verifyInteractionSignature(raw, sig, ts, body)).toBe(true);
-    expect(verifyInteractionSignature(raw, sig, ts, '{"type":2}')).toBe(false);
-    expect(verifyInteractionSignature(raw, sig, '1700000001', body)).toBe(false);
-    expect(verifyInteractionSignature(raw, 'zz', ts, body)).toBe(false);
-    expect(verifyInteractionSignature(raw, undefined, ts, body)).toBe(false);
   });
 });
