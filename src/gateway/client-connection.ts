@@ -21,6 +21,7 @@ import { webSessionKey } from './gateway-store.js';
 import { ingestWebMessage } from './ingest.js';
 import { TokenBucket, type RateLimiter } from './rate-limit.js';
 import type { SessionHub } from './session-hub.js';
+import { claimOrCheck, writeAsOwner } from './session-ownership.js';
 import { pendingKey, pendingOf, type SessionRegistry } from './session-registry.js';
 
 export interface GatewayContext {
@@ -163,23 +164,23 @@ export class GatewayClient {
       await store.deleteSession(key);
       info = null;
     }
-    const existed = info !== null && (info.lastCursor > 0 || info.metadata[META.owner] !== undefined);
     let agent = f.agent_id ?? config.agent!;
+    const free = info === null || (info.metadata[META.owner] === undefined && info.lastCursor === 0);
+    if (free) {
+      const wait = this.ctx.newSessions.take(this.identity);
+      if (wait > 0) return this.error('rate_limited', `too many new sessions; try again in ${Math.ceil(wait / 1000)} s`, { retry_after_ms: wait });
+    }
+    const ownership = await claimOrCheck(store, info, { key, sessionId, identity: this.identity, agent });
+    if (ownership.status === 'forbidden') return this.forbidden(sessionId);
+    info = ownership.info;
+    const existed = !ownership.claimed;
     if (existed) {
-      if (info!.metadata[META.owner] !== this.identity) return this.forbidden(sessionId);
-      agent = String(info!.metadata[META.agent] ?? config.agent);
+      agent = String(info.metadata[META.agent] ?? config.agent);
       if (f.agent_id !== undefined && f.agent_id !== agent) {
         return this.error('agent_mismatch', `session "${sessionId}" talks to agent "${agent}", not "${f.agent_id}"`);
       }
-    } else {
-      const wait = this.ctx.newSessions.take(this.identity);
-      if (wait > 0) return this.error('rate_limited', `too many new sessions; try again in ${Math.ceil(wait / 1000)} s`, { retry_after_ms: wait });
-      await store.updateMetadata(key, { [META.owner]: this.identity, [META.agent]: agent, [META.sessionId]: sessionId, [META.seenAt]: Date.now() });
-      info = await store.getSession(key);
-      // Two identities creating one id at once: the store's last write names the owner.
-      if (info?.metadata[META.owner] !== this.identity) return this.forbidden(sessionId);
     }
-    const lastCursor = info?.lastCursor ?? 0;
+    const lastCursor = info.lastCursor;
     if (existed && f.since !== undefined && f.since > lastCursor) {
       return this.error('future_since', `since ${f.since} is ahead of this session (its newest cursor is ${lastCursor}); join without since, or with since ≤ ${lastCursor}`, { cursor: lastCursor });
     }
@@ -188,7 +189,7 @@ export class GatewayClient {
     this.stream = f.stream ?? false;
     const hub = this.ctx.registry.attach(this, key, sessionId, agent);
     this.hub = hub;
-    const pending = pendingOf(info?.metadata ?? {});
+    const pending = pendingOf(info.metadata);
     this.send({
       type: 'joined',
       session_id: sessionId,
@@ -200,7 +201,7 @@ export class GatewayClient {
       pending: pending.map((p) => ({ id: p.id, content: p.content })),
       // Only a message still pending can be executing: a late `started` notice (best effort, over
       // pub/sub in distributed mode) may land after its turn finished and must not show forever.
-      executing: pending.some((p) => p.id === info?.metadata[META.executing]),
+      executing: pending.some((p) => p.id === info.metadata[META.executing]),
     });
     if (!existed) {
       this.lastSent = 0;
@@ -213,6 +214,22 @@ export class GatewayClient {
     this.ready = true;
     for (const p of pending) hub.inFlight.add(p.id);
     await hub.flush();
+  }
+
+  /**
+   * The joined session is gone (deleted, purged, lost with the store) or now belongs to another
+   * identity: the message is refused, the client is detached and told to start again.
+   */
+  private lost(hub: SessionHub, info: SessionInfo | null, replyTo: string): void {
+    this.ctx.registry.detach(this, hub);
+    this.hub = undefined;
+    this.ready = false;
+    this.streamed.clear();
+    this.lastSent = 0;
+    const owner = info?.metadata[META.owner];
+    if (owner !== undefined || (info?.lastCursor ?? 0) > 0) return this.forbidden(hub.sessionId, replyTo);
+    this.error('not_found', `session "${hub.sessionId}" no longer exists (deleted or expired); join again to start it anew, then resend`, { reply_to: replyTo });
+    this.send({ type: 'resync', reason: 'not_found', cursor: 0, snapshot: [] });
   }
 
   private forbidden(sessionId: string, replyTo?: string): void {
@@ -266,8 +283,8 @@ export class GatewayClient {
     if (f.stream !== undefined) this.stream = f.stream;
 
     const info: SessionInfo | null = await store.getSession(hub.key);
-    if (info && info.metadata[META.owner] !== this.identity) return this.forbidden(hub.sessionId, id);
-    const pending = pendingOf(info?.metadata ?? {});
+    if (info?.metadata[META.owner] !== this.identity) return this.lost(hub, info, id);
+    const pending = pendingOf(info.metadata);
     if (pending.some((p) => p.id === id)) return this.send({ type: 'accepted', id, duplicate: true });
     if ((await store.findCommitted(hub.key, commitIdOf(hub.key, id))) !== null) {
       this.send({ type: 'accepted', id, duplicate: true });
@@ -275,15 +292,17 @@ export class GatewayClient {
     }
     if (pending.length >= limits.max_pending) return fail('busy', `${pending.length} messages are still waiting for replies in this session; wait for them`);
 
-    // Durable before acknowledged: a restart finds it in pending_inbox and runs it.
-    await store.updateMetadata(hub.key, { [pendingKey(id)]: { content: f.content, ts: Date.now(), identity: this.identity } });
+    // Durable before acknowledged: a restart finds it in pending_inbox and runs it. Written only
+    // while the session is still this identity's (it may have been deleted since the read above).
+    const pendingMark = { [pendingKey(id)]: { content: f.content, ts: Date.now(), identity: this.identity } };
+    if (!(await writeAsOwner(store, hub.key, this.identity, pendingMark))) return this.lost(hub, await store.getSession(hub.key), id);
     hub.inFlight.add(id);
     let result: Awaited<ReturnType<typeof ingestWebMessage>>;
     try {
       result = await ingestWebMessage(this.ctx.host, { key: hub.key, sessionId: hub.sessionId, identity: this.identity, agent: hub.agent, clientId: id, content: f.content });
     } catch (err) {
       hub.inFlight.delete(id);
-      await store.updateMetadata(hub.key, { [pendingKey(id)]: null }).catch(() => undefined);
+      await writeAsOwner(store, hub.key, this.identity, { [pendingKey(id)]: null }).catch(() => undefined);
       this.ctx.logger.warn({ err: (err as Error).message }, 'gateway: could not enqueue a message');
       return fail('unavailable', 'the message could not be queued; resend it with the same id');
     }
@@ -291,7 +310,7 @@ export class GatewayClient {
       return this.send({ type: 'accepted', id, ...(result.outcome === 'duplicate' ? { duplicate: true } : {}) });
     }
     hub.inFlight.delete(id);
-    await store.updateMetadata(hub.key, { [pendingKey(id)]: null });
+    await writeAsOwner(store, hub.key, this.identity, { [pendingKey(id)]: null });
     this.send({ type: 'accepted', id });
     for (const content of result.replies) this.send({ type: 'notice', content, cursor: this.lastSent });
     if (result.outcome === 'command' && parseCommand(f.content)?.name === 'new') {

@@ -45,6 +45,8 @@ export type ErrorCode =
   | 'future_since'
   | 'unauthorized'
   | 'forbidden'
+  /** The joined session was deleted or expired: join again to start it anew. */
+  | 'not_found'
   | 'unknown_agent'
   | 'agent_mismatch'
   | 'not_joined'

@@ -64,6 +64,7 @@ export function routeWebSessions(other: SessionLog, web: SessionLog): SessionLog
     getEntries: (id: string, options?: EntriesOptions) => pick(id).getEntries(id, options),
     getSession: (id: string) => pick(id).getSession(id),
     updateMetadata: (id: string, patch: Metadata) => pick(id).updateMetadata(id, patch),
+    updateMetadataIf: (id: string, expected: Metadata, patch: Metadata) => pick(id).updateMetadataIf(id, expected, patch),
     async listSessions(options: ListOptions = {}) {
       const [a, b] = await Promise.all([other.listSessions(options), web.listSessions(options)]);
       return [...a, ...b].sort((x, y) => y.updatedAt - x.updatedAt).slice(0, options.limit ?? 100);

@@ -47,6 +47,7 @@ import {
 } from './file-log-reader.js';
 import { createExclusive, replaceFile, syncDir } from './atomic-file.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { metadataMatches } from './metadata-expectation.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
 import { encodeSessionId } from './session-id.js';
 import { validateCommit } from './validate.js';
@@ -230,10 +231,17 @@ export class FileSessionStore implements SessionLog {
   }
 
   async updateMetadata(sessionId: string, patch: Metadata): Promise<void> {
-    await this.withLock(sessionId, async (file) => {
-      const state = (await this.refresh(sessionId, file, true)) ?? (await this.create(sessionId, file));
+    await this.updateMetadataIf(sessionId, {}, patch);
+  }
+
+  async updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean> {
+    return this.withLock(sessionId, async (file) => {
+      const existing = await this.refresh(sessionId, file, true);
+      if (!metadataMatches(existing?.meta ?? {}, expected)) return false;
+      const state = existing ?? (await this.create(sessionId, file));
       await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch });
       await this.compactIfDue(file, state);
+      return true;
     });
   }
 
