@@ -3,8 +3,10 @@
  * - a static token from `gateway.auth.tokens` (identity → token);
  * - a token minted by `bot gateway token <identity>`: `bh1.<identity>.<expiry>.<HMAC-SHA256>`,
  *   signed with `gateway.auth.secret` (or $BOTHOST_GATEWAY_SECRET), checked for expiry;
- * - nothing, from a loopback address, when `allow_loopback_without_auth` is on and the request
- *   is not a cross-site browser request (Origin absent or equal to Host): identity `local`.
+ * - nothing, from a loopback address, when `allow_loopback_without_auth` is on, the Host header
+ *   names the loopback interface itself with the gateway's port (`127.0.0.1`, `[::1]`,
+ *   `localhost`), and any Origin is that same origin: identity `local`. A Host naming anything
+ *   else (a DNS-rebinding page's own name, even one resolving to 127.0.0.1) needs a token.
  * Tokens are compared in constant time and never logged.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
@@ -71,18 +73,28 @@ export function createAuthenticator(config: GatewayConfig, env: Record<string, s
     },
     trustedWithoutToken(req) {
       if (!config.allow_loopback_without_auth || !isLoopback(req.socket.remoteAddress)) return null;
-      // A page on another site must not ride on the loopback exemption (cross-site WebSocket hijacking).
+      const host = req.headers.host;
+      if (host === undefined || !isLoopbackHost(host, req.socket.localPort)) return null;
+      // A page on another origin must not ride on the exemption (cross-site WebSocket hijacking).
       const origin = req.headers.origin;
-      if (origin !== undefined) {
-        try {
-          if (new URL(origin).host !== req.headers.host) return null;
-        } catch {
-          return null;
-        }
-      }
+      if (origin !== undefined && origin.toLowerCase() !== `http://${host.toLowerCase()}`) return null;
       return LOOPBACK_IDENTITY;
     },
   };
+}
+
+const LOOPBACK_HOSTNAMES = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * A Host header naming this machine's loopback interface on `port`: the hostname is one of
+ * 127.0.0.1, [::1], localhost (any case), and the port is explicit (or omitted only on port 80).
+ * Anything a DNS name could resolve to is not enough: the name itself must be loopback.
+ */
+export function isLoopbackHost(host: string, port: number | undefined): boolean {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(host.toLowerCase());
+  if (!m || !LOOPBACK_HOSTNAMES.has(m[1]!)) return false;
+  const given = m[2] === undefined ? 80 : Number(m[2]);
+  return port !== undefined && given === port && (m[2] === undefined || m[2] === String(port));
 }
 
 export function isLoopback(address: string | undefined): boolean {
