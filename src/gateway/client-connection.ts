@@ -9,12 +9,13 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { GatewayConfig } from '../config/schema.js';
-import type { SessionInfo } from '../core/session-store.js';
+import type { SessionEntry, SessionInfo } from '../core/session-store.js';
 import type { Host } from '../host/host.js';
 import { parseCommand } from '../ingress/commands.js';
 import { MAX_SESSION_ID_LENGTH } from '../sessions/session-id.js';
 import type { Authenticator } from './auth.js';
 import { CLOSE, GATEWAY_TIMINGS, META } from './constants.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
 import { commitIdOf, toEvents } from './events.js';
 import { parseClientFrame, type ErrorCode, type JoinFrame, type MessageFrame, type ServerFrame } from './frames.js';
 import { webSessionKey } from './gateway-store.js';
@@ -33,6 +34,8 @@ export interface GatewayContext {
   messages: RateLimiter;
   /** Per identity limiter of session creation (each new session is stored until purged). */
   newSessions: RateLimiter;
+  /** Replay page reads in flight across every connection. */
+  replayReads: ConcurrencyLimit;
   agentIds: readonly string[];
   logger: Logger;
 }
@@ -236,36 +239,72 @@ export class GatewayClient {
     this.error('forbidden', `session "${sessionId}" belongs to another identity; pick another session_id`, replyTo !== undefined ? { reply_to: replyTo } : {});
   }
 
-  /** Events after `since`, in batches that wait for the socket to drain; or a resync when they are gone. */
+  /**
+   * Events after `since`, read a page at a time; or a resync when they are gone. The buffer limit
+   * is checked before every frame: past max_buffered_bytes the replay waits for the socket to
+   * drain (or cuts the client off), so a client that stops reading holds at most the limit, one
+   * frame and one page.
+   */
   private async replay(hub: SessionHub, since: number, lastCursor: number): Promise<void> {
-    const entries = await this.ctx.host.store.getEntries(hub.key, { after: since });
+    const { store } = this.ctx.host;
+    // Page reads are limited gateway-wide: a store may scan far more than a page to serve one.
+    const read = (after: number, limit: number) => this.ctx.replayReads.run(() => store.getEntries(hub.key, { after, limit }));
+    let page: number = GATEWAY_TIMINGS.replayPage;
+    let entries = await read(since, page);
     const gap = entries.length > 0 ? entries[0]!.cursor > since + 1 : lastCursor > since;
-    if (gap || entries.length > this.ctx.config.session.max_messages) {
+    if (gap || lastCursor - since > this.ctx.config.session.max_messages) {
       this.lastSent = since;
       return hub.resync(this, 'retention');
     }
-    const events = toEvents(entries);
-    // ws writes each frame with its own syscall; corking the socket for a batch makes it one writev.
     const socket = this.socket();
-    for (let i = 0; i < events.length; i += GATEWAY_TIMINGS.replayBatch) {
-      if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return;
-      socket?.cork();
+    let previous: SessionEntry | undefined;
+    let sent = since;
+    while (entries.length > 0) {
+      // The entry before a page tells whether its first assistant entry replies to a user message.
+      const events = previous ? toEvents([previous, ...entries]).slice(1) : toEvents(entries);
+      let corked = false;
+      let waited = false;
       try {
-        for (const event of events.slice(i, i + GATEWAY_TIMINGS.replayBatch)) this.ws.send(JSON.stringify({ type: 'replay', event, cursor: event.cursor }));
+        for (const event of events) {
+          if (this.ws.bufferedAmount > this.ctx.config.limits.max_buffered_bytes) {
+            if (corked) socket?.uncork();
+            corked = false;
+            waited = true;
+            if (!(await this.drained())) return;
+          }
+          if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return;
+          // ws writes each frame with its own syscall; corking makes each run of frames one writev.
+          if (!corked) socket?.cork();
+          corked = true;
+          this.ws.send(JSON.stringify({ type: 'replay', event, cursor: event.cursor }));
+          sent = event.cursor;
+        }
       } finally {
-        socket?.uncork();
+        if (corked) socket?.uncork();
       }
-      await this.drained();
+      if (entries.length < page) break;
+      previous = entries.at(-1)!;
+      // A client that kept up gets bigger pages (fewer reads); one that made us wait stays on small ones.
+      page = waited ? GATEWAY_TIMINGS.replayPage : Math.min(page * 4, this.ctx.config.session.max_messages);
+      entries = await read(previous.cursor, page);
     }
-    this.lastSent = Math.max(since, events.at(-1)?.cursor ?? since);
+    this.lastSent = sent;
   }
 
-  private async drained(): Promise<void> {
+  /** Wait until the unsent data is below half the limit; false (and cut off) when it stays above. */
+  private async drained(): Promise<boolean> {
     const deadline = Date.now() + GATEWAY_TIMINGS.replayDrainTimeoutMs;
+    let pause = 5; // a fast reader drains within milliseconds; a stalled one is polled ever less often
     while (this.ws.bufferedAmount > this.ctx.config.limits.max_buffered_bytes / 2) {
-      if (Date.now() > deadline || this.ws.readyState !== WebSocket.OPEN) return this.close(CLOSE.slowConsumer);
-      await new Promise((r) => setTimeout(r, 5));
+      if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return false;
+      if (Date.now() > deadline) {
+        this.close(CLOSE.slowConsumer);
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(100, pause * 2);
     }
+    return true;
   }
 
   private async message(f: MessageFrame): Promise<void> {

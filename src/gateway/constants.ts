@@ -22,8 +22,10 @@ export const GATEWAY_TIMINGS = Object.freeze({
   /** Longest client-chosen session id and message id. */
   maxSessionIdChars: 256,
   maxClientIdChars: 64,
-  /** Replay is sent in batches; between batches the server waits for the socket to drain. */
-  replayBatch: 500,
+  /** Replay reads this many entries at a time (memory per replaying client: one page). */
+  replayPage: 32,
+  /** Replay page reads running at once across all connections (the rest queue). */
+  replayReadsInFlight: 2,
   /** How long a replay waits for a slow reader to drain before cutting it off. */
   replayDrainTimeoutMs: 15_000,
 });

@@ -18,6 +18,7 @@ import type { Host } from '../host/host.js';
 import { createAuthenticator, tokenFromRequest, type Authenticator } from './auth.js';
 import { CLOSE, GATEWAY_BOT_ID, GATEWAY_TIMINGS, META } from './constants.js';
 import { GatewayClient, type GatewayContext } from './client-connection.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import { gatewayStoreKind } from './gateway-store.js';
 import { ingestWebMessage } from './ingest.js';
 import { RateLimiter } from './rate-limit.js';
@@ -69,6 +70,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     auth,
     messages: new RateLimiter(config.limits.messages_per_minute / 60, config.limits.burst),
     newSessions: new RateLimiter(GATEWAY_TIMINGS.newSessionsPerMinute / 60, GATEWAY_TIMINGS.newSessionsBurst),
+    replayReads: new ConcurrencyLimit(GATEWAY_TIMINGS.replayReadsInFlight),
     agentIds: Object.keys(host.config.agents),
     logger,
   };

@@ -147,26 +147,34 @@ export async function* linesBackward(fh: FileHandle, size: number): AsyncGenerat
 }
 
 /**
- * Message entries from the end backwards, newest first, until `stop` says enough. Lines that
- * are not records are skipped (the writer repairs them under the lock).
+ * Message entries from the end backwards until `stop` says enough, returned oldest first. Only
+ * the oldest `keep` of those are kept (memory is bounded by `keep`, not by how far back the
+ * scan goes); `stop` sees how many were passed so far. Lines that are not records are skipped
+ * (the writer repairs them under the lock).
  */
 export async function collectBackward(
   fh: FileHandle,
   size: number,
-  stop: (entry: SessionEntry, collected: number) => boolean,
+  stop: (entry: SessionEntry, passed: number) => boolean,
+  keep = Infinity,
 ): Promise<SessionEntry[]> {
-  const out: SessionEntry[] = [];
+  if (keep <= 0) return [];
+  let out: SessionEntry[] = []; // newest first
+  let passed = 0;
+  const oldestFirst = () => (out.length > keep ? out.slice(-keep) : out).reverse();
   for await (const line of linesBackward(fh, size)) {
     const rec = parseRecord(line);
     if (!rec || rec.t !== 'c') continue;
     const entries = entriesOf(rec);
     for (let i = entries.length - 1; i >= 0; i--) {
       const entry = entries[i]!;
-      if (stop(entry, out.length)) return out.reverse();
+      if (stop(entry, passed)) return oldestFirst();
       out.push(entry);
+      passed++;
+      if (out.length >= 2 * keep) out = out.slice(-keep);
     }
   }
-  return out.reverse();
+  return oldestFirst();
 }
 
 /**

@@ -191,11 +191,8 @@ export class FileSessionStore implements SessionLog {
     const after = options.after ?? 0;
     const limit = options.limit ?? Infinity;
     const file = this.fileFor(sessionId);
-    // Collect newest-first down to `after` (bounded by what is served), then take the oldest `limit`.
-    const entries = await this.withReadHandle(file, (fh, size) =>
-      collectBackward(fh, size, (e, n) => e.cursor <= after || n >= this.maxMessages),
-    );
-    return entries.slice(0, limit);
+    // Scan newest-first down to `after` (bounded by what is served), keeping only the oldest `limit`.
+    return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e, n) => e.cursor <= after || n >= this.maxMessages, limit));
   }
 
   async getSession(sessionId: string): Promise<SessionInfo | null> {
