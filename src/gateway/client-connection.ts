@@ -36,6 +36,11 @@ export interface GatewayContext {
   newSessions: RateLimiter;
   /** Replay page reads in flight across every connection. */
   replayReads: ConcurrencyLimit;
+  /**
+   * Store work of joins and messages in flight across every connection: the descriptors the
+   * store needs stay bounded however many clients send at once (see connection-cap.ts).
+   */
+  storeWork: ConcurrencyLimit;
   agentIds: readonly string[];
   logger: Logger;
 }
@@ -124,7 +129,7 @@ export class GatewayClient {
     const frame = parsed.frame;
     if (frame.type === 'ping') return this.send({ type: 'pong' });
     if (frame.type === 'join') return this.join(frame);
-    return this.message(frame);
+    return this.ctx.storeWork.run(() => this.message(frame));
   }
 
   private error(code: ErrorCode, message: string, extra: { retry_after_ms?: number; cursor?: number; reply_to?: string } = {}): void {
@@ -162,20 +167,23 @@ export class GatewayClient {
     const key = webSessionKey(sessionId);
     if (key.length > MAX_SESSION_ID_LENGTH) return this.error('bad_frame', 'session_id is too long once encoded; use a shorter (ASCII) id');
 
-    let info = await store.getSession(key);
-    if (info && this.ctx.registry.isExpired(info)) {
-      await store.deleteSession(key);
-      info = null;
-    }
     let agent = f.agent_id ?? config.agent!;
-    const free = info === null || (info.metadata[META.owner] === undefined && info.lastCursor === 0);
-    if (free) {
-      const wait = this.ctx.newSessions.take(this.identity);
-      if (wait > 0) return this.error('rate_limited', `too many new sessions; try again in ${Math.ceil(wait / 1000)} s`, { retry_after_ms: wait });
+    const identity = this.identity;
+    const ownership = await this.ctx.storeWork.run(async () => {
+      const found = await store.getSession(key);
+      const info = found && this.ctx.registry.isExpired(found) ? (await store.deleteSession(key), null) : found;
+      const free = info === null || (info.metadata[META.owner] === undefined && info.lastCursor === 0);
+      if (free) {
+        const wait = this.ctx.newSessions.take(identity);
+        if (wait > 0) return { status: 'rate_limited' as const, wait };
+      }
+      return claimOrCheck(store, info, { key, sessionId, identity, agent });
+    });
+    if (ownership.status === 'rate_limited') {
+      return this.error('rate_limited', `too many new sessions; try again in ${Math.ceil(ownership.wait / 1000)} s`, { retry_after_ms: ownership.wait });
     }
-    const ownership = await claimOrCheck(store, info, { key, sessionId, identity: this.identity, agent });
     if (ownership.status === 'forbidden') return this.forbidden(sessionId);
-    info = ownership.info;
+    const info = ownership.info;
     const existed = !ownership.claimed;
     if (existed) {
       agent = String(info.metadata[META.agent] ?? config.agent);

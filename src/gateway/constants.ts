@@ -26,6 +26,8 @@ export const GATEWAY_TIMINGS = Object.freeze({
   replayPage: 32,
   /** Replay page reads running at once across all connections (the rest queue). */
   replayReadsInFlight: 2,
+  /** Joins and messages doing store work at once across all connections (the rest queue). */
+  storeWorkInFlight: 16,
   /** How long a replay waits for a slow reader to drain before cutting it off. */
   replayDrainTimeoutMs: 15_000,
 });
