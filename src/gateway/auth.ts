@@ -12,7 +12,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { BotHostError, ConfigError } from '../core/errors.js';
-import type { GatewayConfig } from '../config/schema.js';
+import { MAX_TOKEN_TTL_SECONDS, type GatewayConfig } from '../config/schema.js';
 import { LOOPBACK_IDENTITY } from './constants.js';
 
 export const IDENTITY_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -40,6 +40,10 @@ export function gatewaySecret(config: GatewayConfig, env: Record<string, string 
 export function mintToken(secret: string, identity: string, ttlSeconds: number, now = Date.now()): string {
   if (!IDENTITY_PATTERN.test(identity)) throw new BotHostError('INVALID_IDENTITY', `identity "${identity}" must be 1-64 letters, digits or . _ @ -`);
   if (identity === LOOPBACK_IDENTITY) throw new BotHostError('INVALID_IDENTITY', `"${LOOPBACK_IDENTITY}" is reserved for token-less loopback clients; pick another identity`);
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1) throw new BotHostError('INVALID_TTL', `a token's lifetime must be a whole number of seconds, at least 1 (got ${ttlSeconds})`);
+  if (ttlSeconds > MAX_TOKEN_TTL_SECONDS) {
+    throw new BotHostError('INVALID_TTL', `a token's lifetime can be at most ${MAX_TOKEN_TTL_SECONDS} seconds (10 years); got ${ttlSeconds}`);
+  }
   const payload = `bh1.${Buffer.from(identity).toString('base64url')}.${Math.floor(now / 1000) + ttlSeconds}`;
   return `${payload}.${sign(secret, payload)}`;
 }
