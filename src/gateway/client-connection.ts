@@ -12,7 +12,6 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { SessionEntry, SessionInfo } from '../core/session-store.js';
 import type { Host } from '../host/host.js';
 import { parseCommand } from '../ingress/commands.js';
-import { MAX_SESSION_ID_LENGTH } from '../sessions/session-id.js';
 import type { Authenticator } from './auth.js';
 import { CLOSE, GATEWAY_TIMINGS, META } from './constants.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
@@ -165,7 +164,6 @@ export class GatewayClient {
     }
     const sessionId = f.session_id ?? randomUUID();
     const key = webSessionKey(sessionId);
-    if (key.length > MAX_SESSION_ID_LENGTH) return this.error('bad_frame', 'session_id is too long once encoded; use a shorter (ASCII) id');
 
     let agent = f.agent_id ?? config.agent!;
     const identity = this.identity;

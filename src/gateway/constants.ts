@@ -19,7 +19,7 @@ export const GATEWAY_TIMINGS = Object.freeze({
   /** New sessions one identity may create (each is stored): sustained per minute, and burst. */
   newSessionsPerMinute: 60,
   newSessionsBurst: 200,
-  /** Longest client-chosen session id and message id. */
+  /** Longest client-chosen session id (in code points) and message id. */
   maxSessionIdChars: 256,
   maxClientIdChars: 64,
   /** Replay reads this many entries at a time (memory per replaying client: one page). */

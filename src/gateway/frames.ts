@@ -8,8 +8,16 @@ import { GATEWAY_TIMINGS } from './constants.js';
 const SessionIdField = z
   .string()
   .min(1, 'session_id is empty')
-  .max(GATEWAY_TIMINGS.maxSessionIdChars, `session_id is longer than ${GATEWAY_TIMINGS.maxSessionIdChars} characters`)
+  // Characters are code points: an emoji is one, as a reader counts it (not two UTF-16 units).
+  .max(GATEWAY_TIMINGS.maxSessionIdChars * 2, `session_id is longer than ${GATEWAY_TIMINGS.maxSessionIdChars} characters`)
+  .refine((s) => codePoints(s) <= GATEWAY_TIMINGS.maxSessionIdChars, `session_id is longer than ${GATEWAY_TIMINGS.maxSessionIdChars} characters`)
   .refine((s) => s.isWellFormed() && !/[\u0000-\u001f\u007f]/u.test(s), 'session_id has control characters or a lone surrogate');
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
 const ClientIdField = z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'id may only use letters, digits and _ . : -').max(GATEWAY_TIMINGS.maxClientIdChars);
 
 export const JoinFrame = z.object({

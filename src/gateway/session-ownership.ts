@@ -29,6 +29,9 @@ export interface Claim {
 /** Resolve `info` (null: missing) for `identity`, claiming the session when it is free. */
 export async function claimOrCheck(store: Pick<SessionLog, 'getSession' | 'updateMetadataIf'>, info: SessionInfo | null, c: Claim): Promise<Ownership> {
   const owner = info?.metadata[META.owner];
+  const recordedId = info?.metadata[META.sessionId];
+  // A hashed key (see webSessionKey) naming another id: never served as this one.
+  if (recordedId !== undefined && recordedId !== c.sessionId) return { status: 'forbidden' };
   if (owner !== undefined) return owner === c.identity ? { status: 'owned', info: info!, claimed: false } : { status: 'forbidden' };
   if ((info?.lastCursor ?? 0) > 0) return { status: 'forbidden' };
   const claimed = await store.updateMetadataIf(c.key, { [META.owner]: null }, {
