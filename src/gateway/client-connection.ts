@@ -118,7 +118,8 @@ export class GatewayClient {
       .then(() => (raw === null ? this.error('bad_frame', 'binary frames are not supported; send JSON text') : this.handle(raw)))
       .catch((err) => {
         this.ctx.logger.warn({ err: (err as Error).message }, 'gateway: frame handling failed');
-        this.error('unavailable', 'the gateway could not handle that frame (storage unavailable?); try again');
+        const retry = GATEWAY_TIMINGS.unavailableRetryMs;
+        this.error('unavailable', `the gateway cannot reach its storage right now; try again in ${retry / 1000} s (a message resent with the same id never runs twice)`, { retry_after_ms: retry });
       });
   }
 
@@ -128,7 +129,22 @@ export class GatewayClient {
     const frame = parsed.frame;
     if (frame.type === 'ping') return this.send({ type: 'pong' });
     if (frame.type === 'join') return this.join(frame);
-    return this.ctx.storeWork.run(() => this.message(frame));
+    return this.storeWork(() => this.message(frame));
+  }
+
+  /**
+   * Store work, at most storeWorkInFlight at once gateway-wide, answered within storeWorkTimeoutMs:
+   * while the store is unreachable (Redis down: commands wait for it) the client hears
+   * `unavailable` instead of nothing, and the slot is freed for others.
+   */
+  private storeWork<T>(fn: () => Promise<T>): Promise<T> {
+    return this.ctx.storeWork.run(() => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the store did not answer in time')), GATEWAY_TIMINGS.storeWorkTimeoutMs);
+      });
+      return Promise.race([fn(), deadline]).finally(() => clearTimeout(timer));
+    });
   }
 
   private error(code: ErrorCode, message: string, extra: { retry_after_ms?: number; cursor?: number; reply_to?: string } = {}): void {
@@ -167,7 +183,7 @@ export class GatewayClient {
 
     let agent = f.agent_id ?? config.agent!;
     const identity = this.identity;
-    const ownership = await this.ctx.storeWork.run(async () => {
+    const ownership = await this.storeWork(async () => {
       const found = await store.getSession(key);
       const info = found && this.ctx.registry.isExpired(found) ? (await store.deleteSession(key), null) : found;
       const free = info === null || (info.metadata[META.owner] === undefined && info.lastCursor === 0);

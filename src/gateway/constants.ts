@@ -28,6 +28,10 @@ export const GATEWAY_TIMINGS = Object.freeze({
   replayReadsInFlight: 2,
   /** Joins and messages doing store work at once across all connections (the rest queue). */
   storeWorkInFlight: 16,
+  /** A join or message whose store work takes longer is answered `unavailable` (Redis down). */
+  storeWorkTimeoutMs: 8_000,
+  /** The retry_after_ms of an `unavailable` error. */
+  unavailableRetryMs: 3_000,
   /** How long a replay waits for a slow reader to drain before cutting it off. */
   replayDrainTimeoutMs: 15_000,
 });
