@@ -41,6 +41,7 @@ export function registerGateway(program: Command): void {
           await host.close();
           throw err;
         }
+        for (const n of gw.notices) say(`  note: ${n}`);
         const shutdown = waitForShutdown();
         say(`bothost gateway: web chat at ${gw.url} (WebSocket on / and /ws). Ctrl-C to stop.`);
         await shutdown;

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { STORE_BACKENDS, type BotsConfig } from '../config/schema.js';
 import type { LoadedConfig } from '../config/load.js';
+import { withGatewaySessions } from '../gateway/gateway-store.js';
 import { createStore } from '../host/create-store.js';
 import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
 import { commandLogger, loadForCommand, type GlobalOptions } from './context.js';
@@ -37,11 +38,13 @@ export async function loadWithStore(cmd: Command): Promise<LoadedConfig> {
   return { ...loaded, config: { ...loaded.config, store: storeConfig(loaded.config, opts.store) } };
 }
 
-/** Runs `fn` with the sessions of the configured store and always closes it (an open client keeps the process alive). */
+/** Runs `fn` with every session the host serves (the configured store and the gateway's) and always closes them (an open client keeps the process alive). */
 export async function withSessions<T>(cmd: Command, fn: (sessions: HierarchicalSessionStore) => Promise<T>): Promise<T> {
   const loaded = await loadWithStore(cmd);
   const logger = commandLogger();
-  const store = await createStore(loaded.config.store, { warn: (m) => logger.warn(m) });
+  const warn = { warn: (m: string) => logger.warn(m) };
+  // The same routing the host uses, so gateway sessions (kept apart when the gateway persists to its own files) are listed too.
+  const store = withGatewaySessions(loaded.config, await createStore(loaded.config.store, warn), warn);
   const sessions = new HierarchicalSessionStore(store);
   try {
     return await fn(sessions);

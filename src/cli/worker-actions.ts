@@ -39,7 +39,7 @@ export async function runWorker(opts: WorkerOptions, cmd: Command): Promise<numb
   const config = loaded.config;
   requireBullMQ(config);
   const logger = createLogger(process.env.LOG_LEVEL ?? config.log.level);
-  const redis = await openQueueRedis(config);
+  const redis = await openQueueRedis(config, logger);
   const store = await createStore(config.store, { warn: (m) => logger.warn(m) }, redis);
   const notices: string[] = [];
   const agents = resolveAgents(config, process.env, notices);

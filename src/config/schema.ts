@@ -93,6 +93,9 @@ function envNumber<T extends z.ZodNumber>(schema: T) {
   return markEnvCoerced(z.preprocess((v) => (typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : v), schema));
 }
 const positiveInt = () => envNumber(z.number().int().positive());
+
+/** Longest lifetime of a minted gateway token (10 years): its expiry must fit the token format. */
+export const MAX_TOKEN_TTL_SECONDS = 10 * 365 * 24 * 3600;
 const envBoolean = () =>
   markEnvCoerced(
     z.preprocess((v) => {
@@ -196,7 +199,7 @@ const GatewayAuthSchema = strict({
     .default({})
     .describe('identity → static token, e.g. `alice: ${ALICE_GATEWAY_TOKEN}`'),
   secret: z.string().refine((v) => v.length >= 16, 'too short: use 16 or more random characters').optional().describe('HMAC secret for tokens minted by `bot gateway token` (or $BOTHOST_GATEWAY_SECRET); 16+ characters'),
-  token_ttl: positiveInt().default(D.gateway.auth.token_ttl).describe('Seconds a minted token stays valid'),
+  token_ttl: envNumber(z.number().int().positive().max(MAX_TOKEN_TTL_SECONDS, `at most ${MAX_TOKEN_TTL_SECONDS} seconds (10 years)`)).default(D.gateway.auth.token_ttl).describe('Seconds a minted token stays valid'),
 });
 
 const GatewayLimitsSchema = strict({

@@ -107,6 +107,14 @@ export interface SessionLog extends SessionStore {
   /** Shallow-merge `patch` into the metadata, creating the session if needed. Keys set to null are removed. */
   updateMetadata(sessionId: string, patch: Metadata): Promise<void>;
   /**
+   * Compare-and-merge, atomic with respect to every other write to the session: apply `patch`
+   * exactly as `updateMetadata` would (creating the session if needed) only when each key of
+   * `expected` holds that value now (null: the key is absent; a missing session has no keys).
+   * Values compare by their JSON. Resolves whether the patch was applied.
+   * @example updateMetadataIf(id, { owner: null }, { owner: 'alice' }) // claim, unless owned
+   */
+  updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean>;
+  /**
    * Optional: learn a fence issued by a lease kept outside the store (Postgres with the Redis
    * lease), so a commit below it is stale even before the new holder commits. Never lowers the
    * fence. Absent when the lease issues fences into the store itself (Redis); without it a

@@ -3,14 +3,16 @@
  * - a static token from `gateway.auth.tokens` (identity → token);
  * - a token minted by `bot gateway token <identity>`: `bh1.<identity>.<expiry>.<HMAC-SHA256>`,
  *   signed with `gateway.auth.secret` (or $BOTHOST_GATEWAY_SECRET), checked for expiry;
- * - nothing, from a loopback address, when `allow_loopback_without_auth` is on and the request
- *   is not a cross-site browser request (Origin absent or equal to Host): identity `local`.
+ * - nothing, from a loopback address, when `allow_loopback_without_auth` is on, the Host header
+ *   names the loopback interface itself with the gateway's port (`127.0.0.1`, `[::1]`,
+ *   `localhost`), and any Origin is that same origin: identity `local`. A Host naming anything
+ *   else (a DNS-rebinding page's own name, even one resolving to 127.0.0.1) needs a token.
  * Tokens are compared in constant time and never logged.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { BotHostError, ConfigError } from '../core/errors.js';
-import type { GatewayConfig } from '../config/schema.js';
+import { MAX_TOKEN_TTL_SECONDS, type GatewayConfig } from '../config/schema.js';
 import { LOOPBACK_IDENTITY } from './constants.js';
 
 export const IDENTITY_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -38,6 +40,10 @@ export function gatewaySecret(config: GatewayConfig, env: Record<string, string 
 export function mintToken(secret: string, identity: string, ttlSeconds: number, now = Date.now()): string {
   if (!IDENTITY_PATTERN.test(identity)) throw new BotHostError('INVALID_IDENTITY', `identity "${identity}" must be 1-64 letters, digits or . _ @ -`);
   if (identity === LOOPBACK_IDENTITY) throw new BotHostError('INVALID_IDENTITY', `"${LOOPBACK_IDENTITY}" is reserved for token-less loopback clients; pick another identity`);
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1) throw new BotHostError('INVALID_TTL', `a token's lifetime must be a whole number of seconds, at least 1 (got ${ttlSeconds})`);
+  if (ttlSeconds > MAX_TOKEN_TTL_SECONDS) {
+    throw new BotHostError('INVALID_TTL', `a token's lifetime can be at most ${MAX_TOKEN_TTL_SECONDS} seconds (10 years); got ${ttlSeconds}`);
+  }
   const payload = `bh1.${Buffer.from(identity).toString('base64url')}.${Math.floor(now / 1000) + ttlSeconds}`;
   return `${payload}.${sign(secret, payload)}`;
 }
@@ -71,18 +77,28 @@ export function createAuthenticator(config: GatewayConfig, env: Record<string, s
     },
     trustedWithoutToken(req) {
       if (!config.allow_loopback_without_auth || !isLoopback(req.socket.remoteAddress)) return null;
-      // A page on another site must not ride on the loopback exemption (cross-site WebSocket hijacking).
+      const host = req.headers.host;
+      if (host === undefined || !isLoopbackHost(host, req.socket.localPort)) return null;
+      // A page on another origin must not ride on the exemption (cross-site WebSocket hijacking).
       const origin = req.headers.origin;
-      if (origin !== undefined) {
-        try {
-          if (new URL(origin).host !== req.headers.host) return null;
-        } catch {
-          return null;
-        }
-      }
+      if (origin !== undefined && origin.toLowerCase() !== `http://${host.toLowerCase()}`) return null;
       return LOOPBACK_IDENTITY;
     },
   };
+}
+
+const LOOPBACK_HOSTNAMES = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * A Host header naming this machine's loopback interface on `port`: the hostname is one of
+ * 127.0.0.1, [::1], localhost (any case), and the port is explicit (or omitted only on port 80).
+ * Anything a DNS name could resolve to is not enough: the name itself must be loopback.
+ */
+export function isLoopbackHost(host: string, port: number | undefined): boolean {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(host.toLowerCase());
+  if (!m || !LOOPBACK_HOSTNAMES.has(m[1]!)) return false;
+  const given = m[2] === undefined ? 80 : Number(m[2]);
+  return port !== undefined && given === port && (m[2] === undefined || m[2] === String(port));
 }
 
 export function isLoopback(address: string | undefined): boolean {

@@ -9,18 +9,19 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { GatewayConfig } from '../config/schema.js';
-import type { SessionInfo } from '../core/session-store.js';
+import type { SessionEntry, SessionInfo } from '../core/session-store.js';
 import type { Host } from '../host/host.js';
 import { parseCommand } from '../ingress/commands.js';
-import { MAX_SESSION_ID_LENGTH } from '../sessions/session-id.js';
 import type { Authenticator } from './auth.js';
 import { CLOSE, GATEWAY_TIMINGS, META } from './constants.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
 import { commitIdOf, toEvents } from './events.js';
 import { parseClientFrame, type ErrorCode, type JoinFrame, type MessageFrame, type ServerFrame } from './frames.js';
 import { webSessionKey } from './gateway-store.js';
 import { ingestWebMessage } from './ingest.js';
 import { TokenBucket, type RateLimiter } from './rate-limit.js';
 import type { SessionHub } from './session-hub.js';
+import { claimOrCheck, writeAsOwner } from './session-ownership.js';
 import { pendingKey, pendingOf, type SessionRegistry } from './session-registry.js';
 
 export interface GatewayContext {
@@ -32,6 +33,13 @@ export interface GatewayContext {
   messages: RateLimiter;
   /** Per identity limiter of session creation (each new session is stored until purged). */
   newSessions: RateLimiter;
+  /** Replay page reads in flight across every connection. */
+  replayReads: ConcurrencyLimit;
+  /**
+   * Store work of joins and messages in flight across every connection: the descriptors the
+   * store needs stay bounded however many clients send at once (see connection-cap.ts).
+   */
+  storeWork: ConcurrencyLimit;
   agentIds: readonly string[];
   logger: Logger;
 }
@@ -110,7 +118,8 @@ export class GatewayClient {
       .then(() => (raw === null ? this.error('bad_frame', 'binary frames are not supported; send JSON text') : this.handle(raw)))
       .catch((err) => {
         this.ctx.logger.warn({ err: (err as Error).message }, 'gateway: frame handling failed');
-        this.error('unavailable', 'the gateway could not handle that frame (storage unavailable?); try again');
+        const retry = GATEWAY_TIMINGS.unavailableRetryMs;
+        this.error('unavailable', `the gateway cannot reach its storage right now; try again in ${retry / 1000} s (a message resent with the same id never runs twice)`, { retry_after_ms: retry });
       });
   }
 
@@ -120,7 +129,22 @@ export class GatewayClient {
     const frame = parsed.frame;
     if (frame.type === 'ping') return this.send({ type: 'pong' });
     if (frame.type === 'join') return this.join(frame);
-    return this.message(frame);
+    return this.storeWork(() => this.message(frame));
+  }
+
+  /**
+   * Store work, at most storeWorkInFlight at once gateway-wide, answered within storeWorkTimeoutMs:
+   * while the store is unreachable (Redis down: commands wait for it) the client hears
+   * `unavailable` instead of nothing, and the slot is freed for others.
+   */
+  private storeWork<T>(fn: () => Promise<T>): Promise<T> {
+    return this.ctx.storeWork.run(() => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the store did not answer in time')), GATEWAY_TIMINGS.storeWorkTimeoutMs);
+      });
+      return Promise.race([fn(), deadline]).finally(() => clearTimeout(timer));
+    });
   }
 
   private error(code: ErrorCode, message: string, extra: { retry_after_ms?: number; cursor?: number; reply_to?: string } = {}): void {
@@ -156,30 +180,32 @@ export class GatewayClient {
     }
     const sessionId = f.session_id ?? randomUUID();
     const key = webSessionKey(sessionId);
-    if (key.length > MAX_SESSION_ID_LENGTH) return this.error('bad_frame', 'session_id is too long once encoded; use a shorter (ASCII) id');
 
-    let info = await store.getSession(key);
-    if (info && this.ctx.registry.isExpired(info)) {
-      await store.deleteSession(key);
-      info = null;
-    }
-    const existed = info !== null && (info.lastCursor > 0 || info.metadata[META.owner] !== undefined);
     let agent = f.agent_id ?? config.agent!;
+    const identity = this.identity;
+    const ownership = await this.storeWork(async () => {
+      const found = await store.getSession(key);
+      const info = found && this.ctx.registry.isExpired(found) ? (await store.deleteSession(key), null) : found;
+      const free = info === null || (info.metadata[META.owner] === undefined && info.lastCursor === 0);
+      if (free) {
+        const wait = this.ctx.newSessions.take(identity);
+        if (wait > 0) return { status: 'rate_limited' as const, wait };
+      }
+      return claimOrCheck(store, info, { key, sessionId, identity, agent });
+    });
+    if (ownership.status === 'rate_limited') {
+      return this.error('rate_limited', `too many new sessions; try again in ${Math.ceil(ownership.wait / 1000)} s`, { retry_after_ms: ownership.wait });
+    }
+    if (ownership.status === 'forbidden') return this.forbidden(sessionId);
+    const info = ownership.info;
+    const existed = !ownership.claimed;
     if (existed) {
-      if (info!.metadata[META.owner] !== this.identity) return this.forbidden(sessionId);
-      agent = String(info!.metadata[META.agent] ?? config.agent);
+      agent = String(info.metadata[META.agent] ?? config.agent);
       if (f.agent_id !== undefined && f.agent_id !== agent) {
         return this.error('agent_mismatch', `session "${sessionId}" talks to agent "${agent}", not "${f.agent_id}"`);
       }
-    } else {
-      const wait = this.ctx.newSessions.take(this.identity);
-      if (wait > 0) return this.error('rate_limited', `too many new sessions; try again in ${Math.ceil(wait / 1000)} s`, { retry_after_ms: wait });
-      await store.updateMetadata(key, { [META.owner]: this.identity, [META.agent]: agent, [META.sessionId]: sessionId, [META.seenAt]: Date.now() });
-      info = await store.getSession(key);
-      // Two identities creating one id at once: the store's last write names the owner.
-      if (info?.metadata[META.owner] !== this.identity) return this.forbidden(sessionId);
     }
-    const lastCursor = info?.lastCursor ?? 0;
+    const lastCursor = info.lastCursor;
     if (existed && f.since !== undefined && f.since > lastCursor) {
       return this.error('future_since', `since ${f.since} is ahead of this session (its newest cursor is ${lastCursor}); join without since, or with since ≤ ${lastCursor}`, { cursor: lastCursor });
     }
@@ -188,7 +214,7 @@ export class GatewayClient {
     this.stream = f.stream ?? false;
     const hub = this.ctx.registry.attach(this, key, sessionId, agent);
     this.hub = hub;
-    const pending = pendingOf(info?.metadata ?? {});
+    const pending = pendingOf(info.metadata);
     this.send({
       type: 'joined',
       session_id: sessionId,
@@ -200,7 +226,7 @@ export class GatewayClient {
       pending: pending.map((p) => ({ id: p.id, content: p.content })),
       // Only a message still pending can be executing: a late `started` notice (best effort, over
       // pub/sub in distributed mode) may land after its turn finished and must not show forever.
-      executing: pending.some((p) => p.id === info?.metadata[META.executing]),
+      executing: pending.some((p) => p.id === info.metadata[META.executing]),
     });
     if (!existed) {
       this.lastSent = 0;
@@ -215,40 +241,92 @@ export class GatewayClient {
     await hub.flush();
   }
 
+  /**
+   * The joined session is gone (deleted, purged, lost with the store) or now belongs to another
+   * identity: the message is refused, the client is detached and told to start again.
+   */
+  private lost(hub: SessionHub, info: SessionInfo | null, replyTo: string): void {
+    this.ctx.registry.detach(this, hub);
+    this.hub = undefined;
+    this.ready = false;
+    this.streamed.clear();
+    this.lastSent = 0;
+    const owner = info?.metadata[META.owner];
+    if (owner !== undefined || (info?.lastCursor ?? 0) > 0) return this.forbidden(hub.sessionId, replyTo);
+    this.error('not_found', `session "${hub.sessionId}" no longer exists (deleted or expired); join again to start it anew, then resend`, { reply_to: replyTo });
+    this.send({ type: 'resync', reason: 'not_found', cursor: 0, snapshot: [] });
+  }
+
   private forbidden(sessionId: string, replyTo?: string): void {
     this.error('forbidden', `session "${sessionId}" belongs to another identity; pick another session_id`, replyTo !== undefined ? { reply_to: replyTo } : {});
   }
 
-  /** Events after `since`, in batches that wait for the socket to drain; or a resync when they are gone. */
+  /**
+   * Events after `since`, read a page at a time; or a resync when they are gone. The buffer limit
+   * is checked before every frame: past max_buffered_bytes the replay waits for the socket to
+   * drain (or cuts the client off), so a client that stops reading holds at most the limit, one
+   * frame and one page.
+   */
   private async replay(hub: SessionHub, since: number, lastCursor: number): Promise<void> {
-    const entries = await this.ctx.host.store.getEntries(hub.key, { after: since });
+    const { store } = this.ctx.host;
+    // Page reads are limited gateway-wide: a store may scan far more than a page to serve one.
+    const read = (after: number, limit: number) => this.ctx.replayReads.run(() => store.getEntries(hub.key, { after, limit }));
+    let page: number = GATEWAY_TIMINGS.replayPage;
+    let entries = await read(since, page);
     const gap = entries.length > 0 ? entries[0]!.cursor > since + 1 : lastCursor > since;
-    if (gap || entries.length > this.ctx.config.session.max_messages) {
+    if (gap || lastCursor - since > this.ctx.config.session.max_messages) {
       this.lastSent = since;
       return hub.resync(this, 'retention');
     }
-    const events = toEvents(entries);
-    // ws writes each frame with its own syscall; corking the socket for a batch makes it one writev.
     const socket = this.socket();
-    for (let i = 0; i < events.length; i += GATEWAY_TIMINGS.replayBatch) {
-      if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return;
-      socket?.cork();
+    let previous: SessionEntry | undefined;
+    let sent = since;
+    while (entries.length > 0) {
+      // The entry before a page tells whether its first assistant entry replies to a user message.
+      const events = previous ? toEvents([previous, ...entries]).slice(1) : toEvents(entries);
+      let corked = false;
+      let waited = false;
       try {
-        for (const event of events.slice(i, i + GATEWAY_TIMINGS.replayBatch)) this.ws.send(JSON.stringify({ type: 'replay', event, cursor: event.cursor }));
+        for (const event of events) {
+          if (this.ws.bufferedAmount > this.ctx.config.limits.max_buffered_bytes) {
+            if (corked) socket?.uncork();
+            corked = false;
+            waited = true;
+            if (!(await this.drained())) return;
+          }
+          if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return;
+          // ws writes each frame with its own syscall; corking makes each run of frames one writev.
+          if (!corked) socket?.cork();
+          corked = true;
+          this.ws.send(JSON.stringify({ type: 'replay', event, cursor: event.cursor }));
+          sent = event.cursor;
+        }
       } finally {
-        socket?.uncork();
+        if (corked) socket?.uncork();
       }
-      await this.drained();
+      if (entries.length < page) break;
+      previous = entries.at(-1)!;
+      // A client that kept up gets bigger pages (fewer reads); one that made us wait stays on small ones.
+      page = waited ? GATEWAY_TIMINGS.replayPage : Math.min(page * 4, this.ctx.config.session.max_messages);
+      entries = await read(previous.cursor, page);
     }
-    this.lastSent = Math.max(since, events.at(-1)?.cursor ?? since);
+    this.lastSent = sent;
   }
 
-  private async drained(): Promise<void> {
+  /** Wait until the unsent data is below half the limit; false (and cut off) when it stays above. */
+  private async drained(): Promise<boolean> {
     const deadline = Date.now() + GATEWAY_TIMINGS.replayDrainTimeoutMs;
+    let pause = 5; // a fast reader drains within milliseconds; a stalled one is polled ever less often
     while (this.ws.bufferedAmount > this.ctx.config.limits.max_buffered_bytes / 2) {
-      if (Date.now() > deadline || this.ws.readyState !== WebSocket.OPEN) return this.close(CLOSE.slowConsumer);
-      await new Promise((r) => setTimeout(r, 5));
+      if (this.cutOff || this.ws.readyState !== WebSocket.OPEN) return false;
+      if (Date.now() > deadline) {
+        this.close(CLOSE.slowConsumer);
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(100, pause * 2);
     }
+    return true;
   }
 
   private async message(f: MessageFrame): Promise<void> {
@@ -266,8 +344,8 @@ export class GatewayClient {
     if (f.stream !== undefined) this.stream = f.stream;
 
     const info: SessionInfo | null = await store.getSession(hub.key);
-    if (info && info.metadata[META.owner] !== this.identity) return this.forbidden(hub.sessionId, id);
-    const pending = pendingOf(info?.metadata ?? {});
+    if (info?.metadata[META.owner] !== this.identity) return this.lost(hub, info, id);
+    const pending = pendingOf(info.metadata);
     if (pending.some((p) => p.id === id)) return this.send({ type: 'accepted', id, duplicate: true });
     if ((await store.findCommitted(hub.key, commitIdOf(hub.key, id))) !== null) {
       this.send({ type: 'accepted', id, duplicate: true });
@@ -275,15 +353,17 @@ export class GatewayClient {
     }
     if (pending.length >= limits.max_pending) return fail('busy', `${pending.length} messages are still waiting for replies in this session; wait for them`);
 
-    // Durable before acknowledged: a restart finds it in pending_inbox and runs it.
-    await store.updateMetadata(hub.key, { [pendingKey(id)]: { content: f.content, ts: Date.now(), identity: this.identity } });
+    // Durable before acknowledged: a restart finds it in pending_inbox and runs it. Written only
+    // while the session is still this identity's (it may have been deleted since the read above).
+    const pendingMark = { [pendingKey(id)]: { content: f.content, ts: Date.now(), identity: this.identity } };
+    if (!(await writeAsOwner(store, hub.key, this.identity, pendingMark))) return this.lost(hub, await store.getSession(hub.key), id);
     hub.inFlight.add(id);
     let result: Awaited<ReturnType<typeof ingestWebMessage>>;
     try {
       result = await ingestWebMessage(this.ctx.host, { key: hub.key, sessionId: hub.sessionId, identity: this.identity, agent: hub.agent, clientId: id, content: f.content });
     } catch (err) {
       hub.inFlight.delete(id);
-      await store.updateMetadata(hub.key, { [pendingKey(id)]: null }).catch(() => undefined);
+      await writeAsOwner(store, hub.key, this.identity, { [pendingKey(id)]: null }).catch(() => undefined);
       this.ctx.logger.warn({ err: (err as Error).message }, 'gateway: could not enqueue a message');
       return fail('unavailable', 'the message could not be queued; resend it with the same id');
     }
@@ -291,7 +371,7 @@ export class GatewayClient {
       return this.send({ type: 'accepted', id, ...(result.outcome === 'duplicate' ? { duplicate: true } : {}) });
     }
     hub.inFlight.delete(id);
-    await store.updateMetadata(hub.key, { [pendingKey(id)]: null });
+    await writeAsOwner(store, hub.key, this.identity, { [pendingKey(id)]: null });
     this.send({ type: 'accepted', id });
     for (const content of result.replies) this.send({ type: 'notice', content, cursor: this.lastSent });
     if (result.outcome === 'command' && parseCommand(f.content)?.name === 'new') {

@@ -19,11 +19,19 @@ export const GATEWAY_TIMINGS = Object.freeze({
   /** New sessions one identity may create (each is stored): sustained per minute, and burst. */
   newSessionsPerMinute: 60,
   newSessionsBurst: 200,
-  /** Longest client-chosen session id and message id. */
+  /** Longest client-chosen session id (in code points) and message id. */
   maxSessionIdChars: 256,
   maxClientIdChars: 64,
-  /** Replay is sent in batches; between batches the server waits for the socket to drain. */
-  replayBatch: 500,
+  /** Replay reads this many entries at a time (memory per replaying client: one page). */
+  replayPage: 32,
+  /** Replay page reads running at once across all connections (the rest queue). */
+  replayReadsInFlight: 2,
+  /** Joins and messages doing store work at once across all connections (the rest queue). */
+  storeWorkInFlight: 16,
+  /** A join or message whose store work takes longer is answered `unavailable` (Redis down). */
+  storeWorkTimeoutMs: 8_000,
+  /** The retry_after_ms of an `unavailable` error. */
+  unavailableRetryMs: 3_000,
   /** How long a replay waits for a slow reader to drain before cutting it off. */
   replayDrainTimeoutMs: 15_000,
 });

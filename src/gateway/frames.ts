@@ -8,8 +8,16 @@ import { GATEWAY_TIMINGS } from './constants.js';
 const SessionIdField = z
   .string()
   .min(1, 'session_id is empty')
-  .max(GATEWAY_TIMINGS.maxSessionIdChars, `session_id is longer than ${GATEWAY_TIMINGS.maxSessionIdChars} characters`)
+  // Characters are code points: an emoji is one, as a reader counts it (not two UTF-16 units).
+  .max(GATEWAY_TIMINGS.maxSessionIdChars * 2, `session_id is longer than ${GATEWAY_TIMINGS.maxSessionIdChars} characters`)
+  .refine((s) => codePoints(s) <= GATEWAY_TIMINGS.maxSessionIdChars, `session_id is longer than ${GATEWAY_TIMINGS.maxSessionIdChars} characters`)
   .refine((s) => s.isWellFormed() && !/[\u0000-\u001f\u007f]/u.test(s), 'session_id has control characters or a lone surrogate');
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
 const ClientIdField = z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'id may only use letters, digits and _ . : -').max(GATEWAY_TIMINGS.maxClientIdChars);
 
 export const JoinFrame = z.object({
@@ -45,6 +53,8 @@ export type ErrorCode =
   | 'future_since'
   | 'unauthorized'
   | 'forbidden'
+  /** The joined session was deleted or expired: join again to start it anew. */
+  | 'not_found'
   | 'unknown_agent'
   | 'agent_mismatch'
   | 'not_joined'
@@ -58,8 +68,23 @@ export type ErrorCode =
 
 export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string };
 
-/** Parse one text frame. Never throws. */
+/** No client frame nests deeper than this; deeper JSON is refused before it is parsed. */
+export const MAX_FRAME_DEPTH = 16;
+
+/** Parse one text frame. Never throws: whatever the input, a frame or a `bad_frame`. */
 export function parseClientFrame(raw: string): ParseResult {
+  try {
+    return parseFrame(raw);
+  } catch (err) {
+    // A RangeError (stack) from a hostile shape the checks below did not foresee is still the client's fault.
+    return { ok: false, code: 'bad_frame', message: `frame could not be read (${(err as Error).name}); send {"type": "join" | "message" | "ping", …}` };
+  }
+}
+
+function parseFrame(raw: string): ParseResult {
+  if (nestingDepth(raw, MAX_FRAME_DEPTH) > MAX_FRAME_DEPTH) {
+    return { ok: false, code: 'bad_frame', message: `frame is nested more than ${MAX_FRAME_DEPTH} levels deep` };
+  }
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -72,7 +97,8 @@ export function parseClientFrame(raw: string): ParseResult {
   const type = (value as { type?: unknown }).type;
   const schema = typeof type === 'string' && Object.hasOwn(BY_TYPE, type) ? BY_TYPE[type as keyof typeof BY_TYPE] : undefined;
   if (!schema) {
-    return { ok: false, code: 'bad_frame', message: `unknown frame type ${JSON.stringify(type)}; expected "join", "message" or "ping"` };
+    const shown = typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : type === null ? 'null' : `of type ${Array.isArray(type) ? 'array' : typeof type}`;
+    return { ok: false, code: 'bad_frame', message: `unknown frame type ${shown}; expected "join", "message" or "ping"` };
   }
   const parsed = schema.safeParse(value);
   if (parsed.success) return { ok: true, frame: parsed.data };
@@ -80,6 +106,24 @@ export function parseClientFrame(raw: string): ParseResult {
   const field = issue.path.join('.') || 'frame';
   const code: ErrorCode = field === 'since' ? 'bad_since' : 'bad_frame';
   return { ok: false, code, message: `${type} frame: ${field}: ${issue.message}` };
+}
+
+/** The deepest `[`/`{` nesting of a JSON text outside strings, counted up to `limit + 1`. */
+export function nestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }
 
 /** An event of the session log as clients see it (live frames and `replay.event`). */

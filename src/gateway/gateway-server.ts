@@ -18,6 +18,8 @@ import type { Host } from '../host/host.js';
 import { createAuthenticator, tokenFromRequest, type Authenticator } from './auth.js';
 import { CLOSE, GATEWAY_BOT_ID, GATEWAY_TIMINGS, META } from './constants.js';
 import { GatewayClient, type GatewayContext } from './client-connection.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+import { connectionCap, openFileLimit } from './connection-cap.js';
 import { gatewayStoreKind } from './gateway-store.js';
 import { ingestWebMessage } from './ingest.js';
 import { RateLimiter } from './rate-limit.js';
@@ -30,6 +32,8 @@ export interface GatewayOptions {
   listenHost?: string;
   port?: number;
   env?: Record<string, string | undefined>;
+  /** The open-file limit to fit connections in (default: read from the OS; null: none). */
+  fdLimit?: number | null;
 }
 
 export interface Gateway {
@@ -39,6 +43,10 @@ export interface Gateway {
   readonly registry: SessionRegistry;
   /** Open connections. */
   readonly connections: number;
+  /** Connections accepted at most: max_connections, lowered to fit the open-file limit. */
+  readonly maxConnections: number;
+  /** Lines for the operator about how the gateway runs (e.g. a lowered connection cap). */
+  readonly notices: readonly string[];
   start(): Promise<void>;
   /** Stop accepting, close every client with 1001 (they resume elsewhere or later). */
   stop(): Promise<void>;
@@ -72,13 +80,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     auth,
     messages: new RateLimiter(config.limits.messages_per_minute / 60, config.limits.burst),
     newSessions: new RateLimiter(GATEWAY_TIMINGS.newSessionsPerMinute / 60, GATEWAY_TIMINGS.newSessionsBurst),
+    replayReads: new ConcurrencyLimit(GATEWAY_TIMINGS.replayReadsInFlight),
+    storeWork: new ConcurrencyLimit(GATEWAY_TIMINGS.storeWorkInFlight),
     agentIds: Object.keys(host.config.agents),
     logger,
   };
+  const cap = connectionCap(config.limits.max_connections, options.fdLimit === undefined ? openFileLimit() : options.fdLimit);
+  const notices = cap.notice ? [cap.notice] : [];
   const clients = new Set<GatewayClient>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.max_frame_bytes, perMessageDeflate: false });
   const web = new Map<string, Buffer>();
   const server = http.createServer((req, res) => void serveHttp(req, res));
+  // Sockets that never upgrade hold descriptors too: past the cap (plus a few to answer 503), Node drops them.
+  server.maxConnections = cap.max + 16;
   let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
@@ -117,7 +131,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (!WS_PATHS.has(path)) return refuse(socket, 404, 'WebSockets are served on / and /ws');
     if (state !== 'running') return refuse(socket, 503, state === 'new' ? 'the gateway is starting; retry in a moment' : 'the gateway is shutting down');
-    if (clients.size >= config.limits.max_connections) return refuse(socket, 503, 'too many connections; try again later');
+    if (clients.size >= cap.max) return refuse(socket, 503, 'too many connections; try again later');
     let identity: string | null = null;
     const token = tokenFromRequest(req);
     if (token !== undefined) {
@@ -170,6 +184,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     get connections() {
       return clients.size;
     },
+    maxConnections: cap.max,
+    notices,
     start() {
       starting ??= (async () => {
         const dir = new URL('./web/', import.meta.url);
@@ -187,6 +203,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           });
         });
         port = (server.address() as AddressInfo).port;
+        for (const n of notices) logger.warn(n);
         // Only once the port is ours (a failed start leaves the host as it was). Upgrades are refused
         // until `running`, so recovery finishes before the first client joins.
         // Registered for the host's lifetime: turns still draining after stop() clear their pending marks.

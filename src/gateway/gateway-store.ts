@@ -12,19 +12,28 @@
  * When the gateway store is a separate one, `routeWebSessions` wraps both behind one `SessionLog`,
  * so turns, `/new`, `/status` and `bot session …` reach gateway sessions with no special case.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { BotsConfig } from '../config/schema.js';
 import type { EntriesOptions, ListOptions, Metadata, Role, SessionLog, TurnCommit } from '../core/session-store.js';
 import { sessionKey } from '../core/session-key.js';
 import { FileSessionStore, type StoreLogger } from '../sessions/file-session-store.js';
 import { MemorySessionStore } from '../sessions/memory-session-store.js';
+import { MAX_SESSION_ID_LENGTH } from '../sessions/session-id.js';
 import { WEB_PLATFORM } from './constants.js';
 
 export const WEB_KEY_PREFIX = `bot_${WEB_PLATFORM}_`;
 
-/** The store key of a client's session id (injective: `a.b` and `a_b` stay two sessions). */
+/**
+ * The store key of a client's session id (injective: `a.b` and `a_b` stay two sessions). An id
+ * whose escaped form would pass the store's id limit (long non-ASCII ids: 256 emoji escape to
+ * 3072 characters) is keyed `bot_web_~<sha256 of the id>` instead; `~` is always escaped in the
+ * other form, so the two never meet, and the session records its id (`gw.session_id`).
+ */
 export function webSessionKey(sessionId: string): string {
-  return sessionKey(WEB_PLATFORM, sessionId);
+  const key = sessionKey(WEB_PLATFORM, sessionId);
+  if (key.length <= MAX_SESSION_ID_LENGTH) return key;
+  return `${WEB_KEY_PREFIX}~${createHash('sha256').update(sessionId, 'utf8').digest('hex')}`;
 }
 
 export const isWebSessionKey = (key: string): boolean => key.startsWith(WEB_KEY_PREFIX);
@@ -64,6 +73,7 @@ export function routeWebSessions(other: SessionLog, web: SessionLog): SessionLog
     getEntries: (id: string, options?: EntriesOptions) => pick(id).getEntries(id, options),
     getSession: (id: string) => pick(id).getSession(id),
     updateMetadata: (id: string, patch: Metadata) => pick(id).updateMetadata(id, patch),
+    updateMetadataIf: (id: string, expected: Metadata, patch: Metadata) => pick(id).updateMetadataIf(id, expected, patch),
     async listSessions(options: ListOptions = {}) {
       const [a, b] = await Promise.all([other.listSessions(options), web.listSessions(options)]);
       return [...a, ...b].sort((x, y) => y.updatedAt - x.updatedAt).slice(0, options.limit ?? 100);

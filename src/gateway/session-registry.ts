@@ -72,7 +72,7 @@ export class SessionRegistry {
     hub.clients.delete(client);
     if (hub.clients.size > 0 || this.hubs.get(hub.key) !== hub) return;
     this.hubs.delete(hub.key);
-    this.write(hub.key, { [META.seenAt]: Date.now() });
+    this.write(hub.key, hub.sessionId, { [META.seenAt]: Date.now() });
   }
 
   /** Detached for longer than resume_window with nothing pending (and not attached here). */
@@ -121,7 +121,7 @@ export class SessionRegistry {
     started: (request) => {
       const id = clientIdOf(request.inbound.messageId);
       this.hubs.get(request.sessionId)?.broadcast({ type: 'typing', ...(id ? { reply_to: id } : {}) });
-      if (id) this.write(request.sessionId, { [META.executing]: id });
+      if (id) this.write(request.sessionId, request.inbound.chatId, { [META.executing]: id });
     },
     partial: (request, text) => {
       const hub = this.hubs.get(request.sessionId);
@@ -153,7 +153,7 @@ export class SessionRegistry {
     const id = clientIdOf(request.inbound.messageId);
     if (!id) return;
     await this.deps.store
-      .updateMetadata(request.sessionId, { [pendingKey(id)]: null, [META.executing]: null })
+      .updateMetadataIf(request.sessionId, { [META.sessionId]: request.inbound.chatId }, { [pendingKey(id)]: null, [META.executing]: null })
       .catch((err) => this.deps.logger.warn({ err: (err as Error).message }, 'gateway: could not clear a pending message'));
   }
 
@@ -169,7 +169,7 @@ export class SessionRegistry {
     if (this.deps.shared) {
       every(Math.min(600_000, Math.max(1_000, (s.resume_window * 1000) / 3)), () => {
         const now = Date.now();
-        for (const key of this.hubs.keys()) this.write(key, { [META.seenAt]: now });
+        for (const hub of this.hubs.values()) this.write(hub.key, hub.sessionId, { [META.seenAt]: now });
       });
     }
   }
@@ -189,7 +189,8 @@ export class SessionRegistry {
     }
   }
 
-  private write(key: string, patch: Metadata): void {
-    void this.deps.store.updateMetadata(key, patch).catch((err) => this.deps.logger.warn({ err: (err as Error).message }, 'gateway: metadata write failed'));
+  /** Bookkeeping for a session that still exists (never recreates a deleted one without its owner). */
+  private write(key: string, sessionId: string, patch: Metadata): void {
+    void this.deps.store.updateMetadataIf(key, { [META.sessionId]: sessionId }, patch).catch((err) => this.deps.logger.warn({ err: (err as Error).message }, 'gateway: metadata write failed'));
   }
 }

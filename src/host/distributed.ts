@@ -9,7 +9,7 @@ import type { TurnQueue } from '../core/turn-queue.js';
 import type { BotsConfig } from '../config/schema.js';
 import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
 import { OutboxRoutes, type OutboxRoutesOptions } from '../queue/outbox-routes.js';
-import { assertQueueSafeRedis, connectRedis, REDIS_DEFAULTS } from '../queue/redis-connection.js';
+import { assertQueueSafeRedis, connectOnce, connectRedis, REDIS_DEFAULTS, reportRedisOutages } from '../queue/redis-connection.js';
 import { deliveryChannel } from '../queue/inbox-keys.js';
 import { RedisDeliveryPublisher, subscribePartials } from '../queue/redis-delivery.js';
 import { TurnWorker, type TurnWorkerOptions } from '../queue/turn-worker.js';
@@ -20,17 +20,20 @@ export function redisUrlOf(config: BotsConfig): string {
 }
 
 /** A checked connection: reachable and `noeviction`, or a clear error. */
-export async function openQueueRedis(config: BotsConfig): Promise<Redis> {
+export async function openQueueRedis(config: BotsConfig, logger?: OutageLogger): Promise<Redis> {
   const url = redisUrlOf(config);
-  const client = connectRedis(url, { lazyConnect: true, retryStrategy: () => null });
+  const client = await connectOnce(url, { role: 'queue.backend "bullmq"', setting: config.queue.redis_url !== undefined ? 'queue.redis_url (or store.url)' : 'REDIS_URL or queue.redis_url' });
   try {
-    await client.connect();
     await assertQueueSafeRedis(client, url);
   } finally {
     client.disconnect();
   }
-  return connectRedis(url);
+  const live = connectRedis(url);
+  if (logger) reportRedisOutages(live, url, logger);
+  return live;
 }
+
+type OutageLogger = Parameters<typeof reportRedisOutages>[2];
 
 export interface IngressQueue {
   queue: TurnQueue;

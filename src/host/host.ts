@@ -67,7 +67,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const distributed = config.queue.backend === 'bullmq';
   // Loaded only in distributed mode, so the embedded host never loads BullMQ.
   const dist = distributed ? await import('./distributed.js') : undefined;
-  const redis = dist ? await dist.openQueueRedis(config) : undefined;
+  const redis = dist ? await dist.openQueueRedis(config, logger) : undefined;
   const storeLogger = { warn: (m: string) => logger.warn(m) };
   // Gateway sessions (`bot_web_…`) may live in a store of their own (gateway.session.persist).
   const store = withGatewaySessions(config, await createStore(config.store, storeLogger, redis), storeLogger);

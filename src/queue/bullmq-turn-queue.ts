@@ -80,6 +80,8 @@ export class BullMQTurnQueue implements TurnQueue {
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.bull = bullConnection(this.client);
     this.queue = new Queue(options.queueName ?? QUEUE_DEFAULTS.name, { connection: this.bull, prefix: `${this.prefix}:bull` });
+    // Connection errors are reported once per interval on the main client (reportRedisOutages); unheard, BullMQ prints each with a stack.
+    this.queue.on('error', () => undefined);
     this.kickKeys = ['wait', 'meta', 'active', 'events', 'marker'].map((type) => this.queue.toKey(type));
   }
 

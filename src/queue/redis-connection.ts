@@ -51,6 +51,32 @@ function coalesceWrites(client: Redis): void {
   };
 }
 
+/** How often, at most, a process reports that its Redis is unreachable. */
+export const OUTAGE_REPORT_INTERVAL_MS = 30_000;
+
+/**
+ * Report a client's connection errors as one structured warning per interval (ioredis retries
+ * every attempt on its own; each would otherwise be a line, or a stack), and its recovery once.
+ */
+export function reportRedisOutages(client: Redis, url: string, logger: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }, intervalMs = OUTAGE_REPORT_INTERVAL_MS): void {
+  const redis = describeRedis(url);
+  let lastReport = 0;
+  let down = false;
+  client.on('error', (err: NodeJS.ErrnoException) => {
+    down = true;
+    const now = Date.now();
+    if (now - lastReport < intervalMs) return;
+    lastReport = now;
+    logger.warn({ redis, reason: err.code ?? err.message }, `Redis at ${redis} is unreachable (${err.code ?? err.message}); retrying — turns wait or are refused until it is back`);
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    lastReport = 0;
+    logger.info({ redis }, `Redis at ${redis} is reachable again`);
+  });
+}
+
 /** Where a Redis URL points, without credentials (for logs). */
 export function describeRedis(url: string): string {
   try {
@@ -58,6 +84,25 @@ export function describeRedis(url: string): string {
     return `${u.protocol}//${u.hostname}:${u.port || 6379}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
   } catch {
     return '(unparseable Redis URL)';
+  }
+}
+
+/**
+ * One connection attempt, no retries, for a start-up check: resolves with the connected client,
+ * or throws an error naming the Redis (without credentials), why it failed and what to fix.
+ */
+export async function connectOnce(url: string, purpose: { role: string; setting: string }): Promise<Redis> {
+  const client = connectRedis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 5_000 });
+  let socketError: Error | undefined; // e.g. ECONNREFUSED; connect() itself only says "Connection is closed."
+  client.on('error', (err: Error) => void (socketError ??= err));
+  try {
+    await client.connect();
+    await client.ping();
+    return client;
+  } catch (err) {
+    client.disconnect();
+    const reason = socketError?.message ?? (err instanceof Error ? err.message : String(err));
+    throw new BotHostError('REDIS_UNREACHABLE', `cannot reach Redis at ${describeRedis(url)} for ${purpose.role} (${reason}); start Redis or fix ${purpose.setting}`);
   }
 }
 

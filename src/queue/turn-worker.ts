@@ -79,6 +79,8 @@ export class TurnWorker {
     });
     this.bull = bullConnection(options.client);
     this.queue = new Queue(options.queueName ?? QUEUE_DEFAULTS.name, { connection: this.bull, prefix: `${this.prefix}:bull` });
+    // Connection errors are reported once per interval on the main client (reportRedisOutages); unheard, BullMQ prints each with a stack.
+    this.queue.on('error', () => undefined);
     this.slots = new KickSlots<KickJobData>(options.queueName ?? QUEUE_DEFAULTS.name, (job) => this.process(job), {
       connection: this.bull,
       prefix: `${this.prefix}:bull`,

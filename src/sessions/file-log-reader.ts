@@ -29,6 +29,8 @@ export interface LogState {
   ids: Map<string, number>;
   /** The file's first bytes when this state was built (they hold the header's `g` tag). */
   head?: Buffer;
+  /** Lines the last scan ignored as damage (garbage, out of order); reads then go the careful way. */
+  damaged: number;
 }
 
 export function stateFromHeader(h: HeaderRecord, ino: number): LogState {
@@ -44,6 +46,7 @@ export function stateFromHeader(h: HeaderRecord, ino: number): LogState {
     count: 0,
     metaRecords: 0,
     ids: new Map(h.ids ?? []),
+    damaged: 0,
   };
 }
 
@@ -77,25 +80,46 @@ export interface ScanResult {
   tornBytes: number;
   /** Complete lines that were not valid records (disk damage or foreign edits). */
   corruptLines: number;
+  /**
+   * Commit records whose cursors do not increase (a line copied by hand, a foreign edit): a
+   * session's cursors only ever grow, so such a record is damage, dropped like a corrupt line.
+   */
+  outOfOrder: number;
 }
 
-/** Parse a buffer of log lines; the text after the last newline is reported as torn. */
-export function scanBuffer(buf: Buffer): ScanResult {
+/**
+ * Parse a buffer of log lines; the text after the last newline is reported as torn. `highest` is
+ * the highest cursor before the buffer (a header in it raises it to its base).
+ */
+export function scanBuffer(buf: Buffer, highest = 0): ScanResult {
   const lastNewline = buf.lastIndexOf(0x0a);
   const completeBytes = lastNewline + 1;
   const records: LogRecord[] = [];
   let corruptLines = 0;
+  let outOfOrder = 0;
   let start = 0;
   while (start < completeBytes) {
     const end = buf.indexOf(0x0a, start);
     if (end > start) {
       const rec = parseRecord(buf.toString('utf8', start, end));
-      if (rec) records.push(rec);
-      else corruptLines++;
+      if (!rec) corruptLines++;
+      else if (rec.t === 'c' && rec.c <= highest) outOfOrder++;
+      else {
+        if (rec.t === 'h') highest = Math.max(highest, rec.base ?? 0);
+        if (rec.t === 'c') highest = rec.c + rec.e.length - 1;
+        records.push(rec);
+      }
     }
     start = end + 1;
   }
-  return { records, completeBytes, tornBytes: buf.length - completeBytes, corruptLines };
+  return { records, completeBytes, tornBytes: buf.length - completeBytes, corruptLines, outOfOrder };
+}
+
+/** The message entries of a whole file read forward, without damage (what `scanBuffer` keeps). */
+export async function entriesForward(fh: FileHandle, size: number): Promise<SessionEntry[]> {
+  const out: SessionEntry[] = [];
+  for (const rec of scanBuffer(await readRange(fh, 0, size)).records) if (rec.t === 'c') out.push(...entriesOf(rec));
+  return out;
 }
 
 export async function readRange(fh: FileHandle, from: number, to: number): Promise<Buffer> {
@@ -147,26 +171,34 @@ export async function* linesBackward(fh: FileHandle, size: number): AsyncGenerat
 }
 
 /**
- * Message entries from the end backwards, newest first, until `stop` says enough. Lines that
- * are not records are skipped (the writer repairs them under the lock).
+ * Message entries from the end backwards until `stop` says enough, returned oldest first. Only
+ * the oldest `keep` of those are kept (memory is bounded by `keep`, not by how far back the
+ * scan goes); `stop` sees how many were passed so far. Lines that are not records are skipped
+ * (the writer repairs them under the lock).
  */
 export async function collectBackward(
   fh: FileHandle,
   size: number,
-  stop: (entry: SessionEntry, collected: number) => boolean,
+  stop: (entry: SessionEntry, passed: number) => boolean,
+  keep = Infinity,
 ): Promise<SessionEntry[]> {
-  const out: SessionEntry[] = [];
+  if (keep <= 0) return [];
+  let out: SessionEntry[] = []; // newest first
+  let passed = 0;
+  const oldestFirst = () => (out.length > keep ? out.slice(-keep) : out).reverse();
   for await (const line of linesBackward(fh, size)) {
     const rec = parseRecord(line);
     if (!rec || rec.t !== 'c') continue;
     const entries = entriesOf(rec);
     for (let i = entries.length - 1; i >= 0; i--) {
       const entry = entries[i]!;
-      if (stop(entry, out.length)) return out.reverse();
+      if (stop(entry, passed)) return oldestFirst();
       out.push(entry);
+      passed++;
+      if (out.length >= 2 * keep) out = out.slice(-keep);
     }
   }
-  return out.reverse();
+  return oldestFirst();
 }
 
 /**

@@ -40,13 +40,16 @@ import {
   collectBackward,
   readRange,
   rememberInboundId,
+  entriesForward,
   scanBuffer,
+  type ScanResult,
   stateFromHeader,
   stateFromRecords,
   type LogState,
 } from './file-log-reader.js';
 import { appendDurably, createExclusive, replaceFile, syncDir } from './atomic-file.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
+import { metadataMatches } from './metadata-expectation.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
 import { encodeSessionId } from './session-id.js';
 import { validateCommit } from './validate.js';
@@ -78,6 +81,15 @@ export const FILE_STORE_DEFAULTS = Object.freeze({
 const EXT = '.jsonl';
 /** How many leading bytes identify a version of a file (they cover the header's `g` tag). */
 const HEAD_BYTES = 48;
+/** A torn last line older than this is a dead writer's, not an append in progress. */
+const TORN_TAIL_GRACE_MS = 5_000;
+
+function damageText(scan: ScanResult): string {
+  const parts: string[] = [];
+  if (scan.corruptLines > 0) parts.push(`${scan.corruptLines} damaged line(s)`);
+  if (scan.outOfOrder > 0) parts.push(`${scan.outOfOrder} record(s) out of order (cursors that do not increase, e.g. a copied line)`);
+  return parts.join(' and ');
+}
 const newGeneration = () => randomBytes(8).toString('hex');
 
 export class FileSessionStore implements SessionLog {
@@ -89,6 +101,8 @@ export class FileSessionStore implements SessionLog {
   private readonly lock: ProcessLock;
   private readonly mutex = new KeyedMutex();
   private readonly states = new Map<string, LogState>();
+  /** What was last reported per file by readers, so one damaged file is reported once per version. */
+  private readonly warnedOnRead = new Map<string, string>();
   private dirReady: Promise<void> | undefined;
 
   constructor(options: FileSessionStoreOptions = {}) {
@@ -190,11 +204,11 @@ export class FileSessionStore implements SessionLog {
     const after = options.after ?? 0;
     const limit = options.limit ?? Infinity;
     const file = this.fileFor(sessionId);
-    // Collect newest-first down to `after` (bounded by what is served), then take the oldest `limit`.
-    const entries = await this.withReadHandle(file, (fh, size) =>
-      collectBackward(fh, size, (e, n) => e.cursor <= after || n >= this.maxMessages),
-    );
-    return entries.slice(0, limit);
+    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    if (!state) return [];
+    if (state.damaged > 0) return (await this.servedCarefully(file)).filter((e) => e.cursor > after).slice(0, limit);
+    // Scan newest-first down to `after` (bounded by what is served), keeping only the oldest `limit`.
+    return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e, n) => e.cursor <= after || n >= this.maxMessages, limit));
   }
 
   async getSession(sessionId: string): Promise<SessionInfo | null> {
@@ -230,10 +244,17 @@ export class FileSessionStore implements SessionLog {
   }
 
   async updateMetadata(sessionId: string, patch: Metadata): Promise<void> {
-    await this.withLock(sessionId, async (file) => {
-      const state = (await this.refresh(sessionId, file, true)) ?? (await this.create(sessionId, file));
+    await this.updateMetadataIf(sessionId, {}, patch);
+  }
+
+  async updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean> {
+    return this.withLock(sessionId, async (file) => {
+      const existing = await this.refresh(sessionId, file, true);
+      if (!metadataMatches(existing?.meta ?? {}, expected)) return false;
+      const state = existing ?? (await this.create(sessionId, file));
       await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch });
       await this.compactIfDue(file, state);
+      return true;
     });
   }
 
@@ -246,7 +267,16 @@ export class FileSessionStore implements SessionLog {
   /** The newest `n` message entries, read backwards from the end of the file. */
   private async tail(sessionId: string, n: number): Promise<SessionEntry[]> {
     if (n <= 0) return [];
-    return this.withReadHandle(this.fileFor(sessionId), (fh, size) => collectBackward(fh, size, (_e, k) => k >= n));
+    const file = this.fileFor(sessionId);
+    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    if (!state) return [];
+    if (state.damaged > 0) return (await this.servedCarefully(file)).slice(-n);
+    return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (_e, k) => k >= n));
+  }
+
+  /** The served entries (newest maxMessages) of a file with damage: read forward, damage dropped. */
+  private async servedCarefully(file: string): Promise<SessionEntry[]> {
+    return (await this.withReadHandle(file, entriesForward)).slice(-this.maxMessages);
   }
 
   private async withReadHandle<T>(file: string, fn: (fh: FileHandle, size: number) => Promise<T[]>): Promise<T[]> {
@@ -310,34 +340,51 @@ export class FileSessionStore implements SessionLog {
       throw new StoreError(`could not open session file ${file}`, { cause: err });
     }
     try {
-      const { ino, size } = await fh.stat();
+      const { ino, size, mtimeMs } = await fh.stat();
       let state = this.states.get(file);
       if (state && (state.ino !== ino || size < state.size || !(await sameHead(fh, state)))) state = undefined;
       if (state && size === state.size) return state;
       const from = state ? state.size : 0;
       const buf = await readRange(fh, from, size);
-      const scan = scanBuffer(buf);
+      const scan = scanBuffer(buf, state?.lastCursor ?? 0);
       if (!state) {
         state = stateFromRecords(scan.records, { sessionId, file, ino, fallbackId: path.basename(file, EXT), warn: (m) => this.logger.warn(m) });
         state.head = Buffer.from(buf.subarray(0, HEAD_BYTES));
       }
       for (const rec of scan.records) applyRecord(state, rec);
       state.size = from + scan.completeBytes;
+      state.damaged = scan.corruptLines + scan.outOfOrder;
       // Damage seen without the lock is not cached: the next writer rescans and repairs it.
-      if (scan.corruptLines > 0 && !repair) this.states.delete(file);
+      if (state.damaged > 0 && !repair) this.states.delete(file);
       else this.states.set(file, state);
+      // A torn tail is normal while another process appends; one older than that is a dead writer's.
+      const staleTear = scan.tornBytes > 0 && Date.now() - mtimeMs > TORN_TAIL_GRACE_MS;
+      if (!repair) this.warnOnRead(file, size, scan, staleTear);
       if (repair && scan.tornBytes > 0) {
         this.logger.warn(`session file ${file}: cut off ${scan.tornBytes} bytes of an unfinished write (a writer died mid-append)`);
         await fsp.truncate(file, state.size);
       }
-      if (repair && scan.corruptLines > 0) {
-        this.logger.warn(`session file ${file}: ${scan.corruptLines} damaged line(s) dropped; every intact record kept`);
+      if (repair && state.damaged > 0) {
+        this.logger.warn(`session file ${file}: ${damageText(scan)} dropped; every intact record kept`);
         await this.compact(file, state);
+        state.damaged = 0;
       }
       return state;
     } finally {
       await fh.close();
     }
+  }
+
+  /** Readers report damage too (once per file version), though only the next write repairs it. */
+  private warnOnRead(file: string, size: number, scan: ScanResult, staleTear: boolean): void {
+    const problems: string[] = [];
+    if (scan.corruptLines + scan.outOfOrder > 0) problems.push(`${damageText(scan)} ignored`);
+    if (staleTear) problems.push(`${scan.tornBytes} bytes of an unfinished write (a writer died mid-append) ignored`);
+    if (problems.length === 0) return;
+    const signature = `${size}:${problems.join()}`;
+    if (this.warnedOnRead.get(file) === signature) return;
+    this.warnedOnRead.set(file, signature);
+    this.logger.warn(`session file ${file}: ${problems.join('; ')}; the next write to the session repairs it`);
   }
 
   /** Create the file atomically (complete header or nothing) and return its state. */
@@ -379,7 +426,7 @@ export class FileSessionStore implements SessionLog {
   }
 
   private async compact(file: string, state: LogState): Promise<void> {
-    const kept = await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (_e, n) => n >= this.maxMessages));
+    const kept = state.damaged > 0 ? await this.servedCarefully(file) : await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (_e, n) => n >= this.maxMessages));
     await this.rewrite(file, state, kept);
   }
 

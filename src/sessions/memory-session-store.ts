@@ -15,6 +15,7 @@ import type {
   TurnCommit,
 } from '../core/session-store.js';
 import { mergeMetadata } from './file-log-format.js';
+import { metadataMatches } from './metadata-expectation.js';
 import { RECENT_INBOUND_IDS } from './file-log-reader.js';
 import { assertSessionId } from './session-id.js';
 import { validateCommit } from './validate.js';
@@ -114,6 +115,12 @@ export class MemorySessionStore implements SessionLog {
     const s = this.getOrCreate(sessionId);
     s.info.metadata = mergeMetadata(s.info.metadata, patch);
     s.info.updatedAt = Date.now();
+  }
+
+  async updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean> {
+    if (!metadataMatches(this.get(sessionId)?.info.metadata ?? {}, expected)) return false;
+    await this.updateMetadata(sessionId, patch);
+    return true;
   }
 
   async close(): Promise<void> {}

@@ -35,6 +35,7 @@ import type { AtomicKeyValue } from '../core/key-value.js';
 import { postgresKeyValue } from './postgres-key-value.js';
 import { DEFAULT_PG_SCHEMA, assertSchemaName, migrate, quoteIdentifier } from './postgres-migrations.js';
 import { toEntry, toInfo, toJson, wrap, type EntryRow, type SessionRow } from './postgres-rows.js';
+import { metadataMatches } from './metadata-expectation.js';
 import { assertSessionId } from './session-id.js';
 import type { SessionImage, SessionImageExtras, SessionImporter } from './session-image.js';
 import { validateCommit } from './validate.js';
@@ -250,17 +251,22 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
 
   /** Merged in one transaction under the session's row lock (json cannot be merged in SQL: see the migration). */
   async updateMetadata(sessionId: string, patch: Metadata): Promise<void> {
+    await this.updateMetadataIf(sessionId, {}, patch);
+  }
+
+  async updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean> {
     assertSessionId(sessionId);
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
       throw new BotHostError('INVALID_METADATA', 'a metadata patch must be a plain object');
     }
     const changes = Object.entries(patch).map(([key, value]) => [key, value === null ? null : toJson(value, `metadata key ${JSON.stringify(key)}`, 'INVALID_METADATA')] as const);
-    await this.writes.run(sessionId, () => this.transaction('updateMetadata', async (client) => {
+    return this.writes.run(sessionId, () => this.transaction('updateMetadata', async (client) => {
       const { rows } = await client.query<{ metadata: string; created_at: string | null }>(
         `SELECT metadata::text AS metadata, created_at FROM ${this.t.fn('lock_session')}($1)`,
         [ID(sessionId)],
       );
       const current = rows[0]!.created_at === null ? {} : (JSON.parse(rows[0]!.metadata) as Metadata);
+      if (!metadataMatches(current, expected)) return false;
       for (const [key, json] of changes) {
         if (json === null) delete current[key];
         else if (json !== undefined) current[key] = JSON.parse(json);
@@ -270,6 +276,7 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
         `UPDATE ${this.t.sessions} SET metadata = $2::json, created_at = COALESCE(created_at, $3), updated_at = $3 WHERE id = $1`,
         [ID(sessionId), JSON.stringify(current), ts],
       );
+      return true;
     }));
   }
 
@@ -342,7 +349,7 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     }
   }
 
-  private async transaction(what: string, body: (client: PoolClient) => Promise<void>): Promise<void> {
+  private async transaction<T>(what: string, body: (client: PoolClient) => Promise<T>): Promise<T> {
     this.assertOpen();
     await this.open();
     let client: PoolClient;
@@ -353,8 +360,9 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     }
     try {
       await client.query('BEGIN');
-      await body(client);
+      const result = await body(client);
       await client.query('COMMIT');
+      return result;
     } catch (cause) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw wrap(what, cause);

@@ -18,9 +18,11 @@ export const ScriptCode = {
   ID_COLLISION: -4,
   /** importSession: the session already exists; nothing changed. */
   EXISTS: -5,
+  /** updateMetadata: an expected metadata value does not hold; nothing changed. */
+  UNMET: -6,
 } as const;
 
-export type ScriptOutcome = 'ok' | 'duplicate' | 'stale_fence' | 'missing' | 'exists';
+export type ScriptOutcome = 'ok' | 'duplicate' | 'stale_fence' | 'missing' | 'exists' | 'unmet';
 
 const OUTCOMES: ReadonlyMap<number, ScriptOutcome | ((script: string, sessionId: string) => Error)> = new Map<
   number,
@@ -31,6 +33,7 @@ const OUTCOMES: ReadonlyMap<number, ScriptOutcome | ((script: string, sessionId:
   [ScriptCode.STALE_FENCE, 'stale_fence'],
   [ScriptCode.MISSING, 'missing'],
   [ScriptCode.EXISTS, 'exists'],
+  [ScriptCode.UNMET, 'unmet'],
   [
     ScriptCode.ID_COLLISION,
     (script, sessionId) =>

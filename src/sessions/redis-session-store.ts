@@ -197,21 +197,31 @@ export class RedisSessionStore implements SessionLog {
   }
 
   async updateMetadata(sessionId: string, patch: Metadata): Promise<void> {
+    await this.updateMetadataIf(sessionId, {}, patch);
+  }
+
+  async updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean> {
     const k = sessionKeys(this.prefix, sessionId);
-    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-      throw new BotHostError('INVALID_METADATA', 'a metadata patch must be a plain object');
+    for (const p of [expected, patch]) {
+      if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new BotHostError('INVALID_METADATA', 'a metadata patch must be a plain object');
     }
-    const pairs: string[] = [];
-    for (const [key, value] of Object.entries(patch)) {
-      if (value === null) pairs.push(MD + key, '');
-      else {
-        const json = toJson(value, `metadata key ${JSON.stringify(key)}`, 'INVALID_METADATA');
+    const pairsOf = (m: Metadata): string[] => {
+      const pairs: string[] = [];
+      for (const [key, value] of Object.entries(m)) {
+        const json = value === null ? '' : toJson(value, `metadata key ${JSON.stringify(key)}`, 'INVALID_METADATA');
         if (json !== undefined) pairs.push(MD + key, json);
       }
-    }
-    const ts = Date.now();
-    const [reply] = await Promise.all([SCRIPTS.updateMetadata.run(this.client, [k.meta], [sessionId, ts, ...pairs]), this.touch(sessionId, ts)]);
-    interpretReply('updateMetadata', sessionId, reply);
+      return pairs;
+    };
+    const want = pairsOf(expected);
+    const args = [sessionId, String(Date.now()), String(want.length / 2), ...want, ...pairsOf(patch)];
+    const run = () => SCRIPTS.updateMetadata.run(this.client, [k.meta], args);
+    // Unconditional merges touch the index in parallel; a conditional one only once it applied.
+    const reply = want.length === 0 ? (await Promise.all([run(), this.touch(sessionId, Number(args[1]))]))[0] : await run();
+    const { outcome } = interpretReply('updateMetadata', sessionId, reply);
+    if (outcome === 'unmet') return false;
+    if (want.length > 0) await this.touch(sessionId, Number(args[1]));
+    return true;
   }
 
   /** Quits the connection only if this store created it. Safe to call twice. */

@@ -9,6 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSessionStore, type SessionEntry, type SessionLog, type TurnCommit } from '../../src/core/session-store.js';
+import { metadataExpectationContract } from './metadata-expectation.contract.js';
 
 export interface ContractStore {
   store: SessionLog;
@@ -75,6 +76,8 @@ export function sessionStoreContract(name: string, make: MakeStore): void {
       cleanups.push(cleanup);
       return store;
     }
+
+    metadataExpectationContract(() => open());
 
     describe("the seed's five methods", () => {
       it('satisfies the runtime protocol check', async () => {

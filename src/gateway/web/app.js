@@ -183,7 +183,9 @@
       case 'stream_end': break; // the response frame that follows carries the final text
       case 'notice': bubble('notice', f.content); break;
       case 'error': {
-        if (f.code === 'future_since' || (f.code === 'forbidden' && !f.reply_to)) { resetSession(f.code === 'forbidden'); return; }
+        // forbidden: the id is someone else's, start a fresh one; not_found: the session was deleted,
+        // join it again (the outbox is resent once joined).
+        if (f.code === 'future_since' || f.code === 'forbidden' || f.code === 'not_found') { resetSession(f.code === 'forbidden'); return; }
         const queued = f.reply_to && outbox.find((m) => m.id === f.reply_to);
         if (queued && RETRYABLE.has(f.code)) {
           // Not accepted yet: send it again later under the same id (it can never run twice).

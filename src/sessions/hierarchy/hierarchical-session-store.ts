@@ -360,6 +360,10 @@ export class HierarchicalSessionStore implements SessionLog {
     return this.store.updateMetadata(sessionId, patch);
   }
 
+  async updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean> {
+    return this.store.updateMetadataIf(sessionId, expected, patch);
+  }
+
   /** Closes the wrapped store. */
   async close(): Promise<void> {
     await this.store.close();
