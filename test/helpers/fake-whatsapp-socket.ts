@@ -90,8 +90,9 @@ export class FakeSocket implements WhatsAppSocket {
     this.wa.reads.push(...keys.map((k) => k.id!));
   }
 
-  async requestPairingCode(): Promise<string> {
-    return 'FAKE1234';
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    this.wa.pairingPhones.push(phoneNumber);
+    return 'ABCD1234';
   }
 
   async logout(): Promise<void> {
@@ -103,6 +104,12 @@ export class FakeSocket implements WhatsAppSocket {
     if (this.closed) return;
     this.closed = true;
     this.ev.emit('connection.update', { connection: 'close', lastDisconnect: { error, date: new Date() } });
+  }
+
+  /** An unlinked device: WhatsApp shows QR codes until a phone scans one (`FakeWhatsApp.scan`). */
+  showQr(n: number): void {
+    this.ev.emit('connection.update', { connection: 'connecting' });
+    this.ev.emit('connection.update', { qr: `2@FAKEREF${n},${Buffer.from('noise-key').toString('base64')},${Buffer.from('identity-key').toString('base64')},${Buffer.from('adv-secret').toString('base64')}` });
   }
 
   /** Opens as WhatsApp does after the handshake (creds `me` set by the login). */
@@ -125,7 +132,9 @@ export class FakeWhatsApp {
   /** Status codes the next sends fail with. */
   readonly sendFailures: number[] = [];
   loggedOut = 0;
+  readonly pairingPhones: string[] = [];
   private seq = 0;
+  private qrs = 0;
 
   /** The bot's own identity (`creds.me` of the linked test device). */
   static readonly SELF = { id: '15550001111:7@s.whatsapp.net', lid: '99887766554433:7@lid', name: 'bot' } as const;
@@ -136,6 +145,7 @@ export class FakeWhatsApp {
     setImmediate(() => {
       const code = this.connectFailures.shift();
       if (code !== undefined) sock.end(disconnectError(code));
+      else if (!options.auth.creds.me) sock.showQr(++this.qrs);
       else sock.open();
     });
     return sock;
@@ -145,6 +155,27 @@ export class FakeWhatsApp {
   get socket(): FakeSocket | undefined {
     const s = this.sockets.at(-1);
     return s && !s.closed && s.user ? s : undefined;
+  }
+
+  /** The socket showing QR codes (an unlinked device), if any. */
+  get linking(): FakeSocket | undefined {
+    const s = this.sockets.at(-1);
+    return s && !s.closed && !s.options.auth.creds.me ? s : undefined;
+  }
+
+  /** WhatsApp rotates the QR code of the linking socket. */
+  rotateQr(): void {
+    this.linking?.showQr(++this.qrs);
+  }
+
+  /** The phone scans the QR (or typed the code): creds get `me`, then WhatsApp demands a restart (515). */
+  scan(me: { id: string; lid?: string; name?: string } = FakeWhatsApp.SELF): void {
+    const sock = this.linking;
+    if (!sock) throw new Error('no fake WhatsApp socket is showing a QR code');
+    sock.options.auth.creds.me = { ...me };
+    sock.options.auth.creds.registered = true;
+    sock.ev.emit('creds.update', { me: sock.options.auth.creds.me, registered: true });
+    sock.end(disconnectError(515, 'Stream Errored (restart required)'));
   }
 
   /** Waits until a socket is open. */
