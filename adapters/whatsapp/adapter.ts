@@ -81,6 +81,9 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
   let account: string | undefined;
   let started: Promise<void> | undefined;
   let held: Promise<void> | undefined;
+  /** Settles `start`: the first socket opened or closed, or the lease is not ours yet. */
+  let running: (() => void) | undefined;
+  let connecting = false;
   let stopped: Promise<void> | undefined;
 
   const outbound = createWhatsAppOutbound({
@@ -171,6 +174,7 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
       });
       sock.ev.on('connection.update', (update) => {
         if (update.connection === 'open') {
+          running?.();
           current = sock;
           account = displayPhone(auth.state.creds.me?.id ?? sock.user?.id);
           stopDelivery ??= host.deliver();
@@ -178,6 +182,7 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
           return;
         }
         if (update.connection !== 'close') return;
+        running?.();
         if (current === sock) current = undefined;
         stopDelivery?.();
         stopDelivery = undefined;
@@ -213,6 +218,7 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
   }
 
   async function connect(signal: AbortSignal): Promise<void> {
+    connecting = true;
     for (;;) {
       const auth = await openAuthState(store, logger);
       if (!auth.linked) throw new AdapterFatalError('WHATSAPP_NOT_LINKED', `WhatsApp bot "${config.id}" is ${notLinkedHint(config.id)}`);
@@ -236,10 +242,26 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
         if (!(await isLinked(store))) {
           throw new AdapterFatalError('WHATSAPP_NOT_LINKED', `WhatsApp bot "${config.id}" is ${notLinkedHint(config.id)}`);
         }
+        let fatal: ((err: Error) => void) | undefined;
+        const settled = new Promise<void>((resolve, reject) => {
+          running = resolve;
+          fatal = reject;
+        });
         held = host.holdConnection(connect, stopping.signal).catch((err: Error) => {
           logger.error({ bot: config.id, err: err.message }, 'whatsapp bot stopped');
+          fatal?.(err);
           host.onFatal?.(err);
         });
+        // Waiting for another process's lease: running, without a socket of its own yet.
+        const leaseWait = setTimeout(() => !connecting && running?.(), WHATSAPP_DEFAULTS.startWaitMs);
+        void held.then(() => running?.());
+        try {
+          await settled;
+        } finally {
+          clearTimeout(leaseWait);
+          running = undefined;
+          fatal = undefined;
+        }
       })();
       return started;
     },

@@ -28,6 +28,8 @@ export const WHATSAPP_DEFAULTS = Object.freeze({
   backoffMs: { initial: 1000, max: 60_000 },
   /** A decrypt failure ("Bad MAC", "No session") is logged at most once per chat this often. */
   decryptLogIntervalMs: 60_000,
+  /** `start` resolves once the first socket opened or closed, or after this without the lease. */
+  startWaitMs: 2_000,
   /** How long `login` waits for the phone before saying the QR / code expired. */
   loginTimeoutMs: 3 * 60_000,
 } as const);

@@ -60,7 +60,6 @@ const whatsapp: AdapterDefinition<WhatsAppAdapterConfig> = {
     logout: action('logout', 'unlink this device from WhatsApp and wipe its auth state'),
     'import-auth': action('importAuth', 'copy a baileys multi-file auth folder (useMultiFileAuthState) into the configured auth store', { args: '<dir>' }),
   },
-  help: 'Links as a WhatsApp Web device (Settings → Linked devices on the phone). Run `bot whatsapp login` first.',
 };
 
 export default whatsapp;

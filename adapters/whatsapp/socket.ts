@@ -6,6 +6,7 @@
 import type { AnyMessageContent, AuthenticationState, BaileysEventEmitter, Contact, MiscMessageGenerationOptions, WAMessage, WAMessageKey, WAPresence, proto } from 'baileys';
 import type { AdapterLogger } from '../../src/core/adapter.js';
 import { DecryptFailureLog, isDecryptFailure } from './decrypt-log.js';
+import { quietLibsignalConsole } from './libsignal-console.js';
 
 export interface WhatsAppSocket {
   readonly ev: BaileysEventEmitter;
@@ -48,19 +49,21 @@ export function baileysLogger(logger: AdapterLogger, decryptLog: DecryptFailureL
     }
     return { ...bindings, value: String(obj) };
   };
+  // baileys logs either (object, message) or just a string.
+  const text = (obj: unknown, msg?: string) => `baileys: ${msg ?? (typeof obj === 'string' ? obj : '')}`;
   const problem = (level: 'warn' | 'error') => (obj: unknown, msg?: string) => {
-    if (isDecryptFailure(msg, obj)) {
+    if (isDecryptFailure(msg ?? (typeof obj === 'string' ? obj : undefined), obj)) {
       decryptLog.report(chatOf(obj), msg ?? 'decrypt failure');
       return;
     }
-    logger[level](fields(obj), msg && `baileys: ${msg}`);
+    logger[level](typeof obj === 'string' ? { ...bindings } : fields(obj), text(obj, msg));
   };
   const self = {
     level: 'debug',
     child: (more: Record<string, unknown>) => baileysLogger(logger, decryptLog, { ...bindings, ...more }),
     trace: () => undefined,
-    debug: (obj: unknown, msg?: string) => logger.debug(fields(obj), msg && `baileys: ${msg}`),
-    info: (obj: unknown, msg?: string) => logger.debug(fields(obj), msg && `baileys: ${msg}`),
+    debug: (obj: unknown, msg?: string) => logger.debug(typeof obj === 'string' ? { ...bindings } : fields(obj), text(obj, msg)),
+    info: (obj: unknown, msg?: string) => logger.debug(typeof obj === 'string' ? { ...bindings } : fields(obj), text(obj, msg)),
     warn: problem('warn'),
     error: problem('error'),
   };
@@ -70,15 +73,26 @@ export function baileysLogger(logger: AdapterLogger, decryptLog: DecryptFailureL
 /** The real socket (loads baileys). */
 export const baileysSocketFactory: SocketFactory = async (options) => {
   const { makeWASocket, makeCacheableSignalKeyStore, Browsers } = await import('baileys');
+  quietLibsignalConsole(options.logger);
   const logger = baileysLogger(options.logger, options.decryptLog);
-  return makeWASocket({
+  const sock = makeWASocket({
     waWebSocketUrl: options.wsUrl,
     auth: { creds: options.auth.creds, keys: makeCacheableSignalKeyStore(options.auth.keys, logger as never) },
     logger: logger as never,
     browser: Browsers.ubuntu('bothost'),
     markOnlineOnConnect: false,
     syncFullHistory: false,
-    shouldSyncHistoryMessage: () => false,
     getMessage: options.getMessage,
+  });
+  // baileys' end() drops the socket's 'close' listeners before closing it, so a query still in
+  // flight keeps its 60 s timeout timer (and the process) alive. Its 'error' listeners fail those
+  // queries at once and end the socket the same way.
+  const end = sock.end;
+  const ws = sock.ws as unknown as { listenerCount(e: string): number; emit(e: string, err: Error): boolean };
+  return Object.assign(sock, {
+    end: (error: Error | undefined) => {
+      if (ws.listenerCount('error') > 0) ws.emit('error', error ?? new Error('closed by bothost'));
+      return end(error);
+    },
   }) as unknown as WhatsAppSocket;
 };
