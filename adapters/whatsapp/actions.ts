@@ -13,7 +13,7 @@ import { canonicalUserEntry, WHATSAPP_DEFAULTS, type WhatsAppAdapterConfig } fro
 import { DecryptFailureLog } from './decrypt-log.js';
 import { displayPhone } from './jid.js';
 import { encodeQr, renderQrForTerminal } from './qr-code.js';
-import { baileysSocketFactory, type SocketFactory, type WhatsAppSocket } from './socket.js';
+import { baileysSocketFactory, moduleSocketFactory, type SocketFactory, type WhatsAppSocket } from './socket.js';
 
 export interface ActionContext {
   args: readonly string[];
@@ -101,7 +101,7 @@ export async function runLogin(config: WhatsAppAdapterConfig, context: ActionCon
     }
     phone = digits;
   }
-  const factory = deps.socketFactory ?? baileysSocketFactory;
+  const factory = deps.socketFactory ?? (config.socket_module ? moduleSocketFactory(config.socket_module) : baileysSocketFactory);
   const timeout = AbortSignal.timeout(deps.timeoutMs ?? WHATSAPP_DEFAULTS.loginTimeoutMs);
   const decryptLog = new DecryptFailureLog(context.logger, WHATSAPP_DEFAULTS.decryptLogIntervalMs);
   const ansi = deps.ansi ?? process.stdout.isTTY === true;
@@ -142,7 +142,7 @@ export async function runLogout(config: WhatsAppAdapterConfig, context: ActionCo
     return 0;
   }
   const auth = await openAuthState(store, context.logger);
-  const factory = deps.socketFactory ?? baileysSocketFactory;
+  const factory = deps.socketFactory ?? (config.socket_module ? moduleSocketFactory(config.socket_module) : baileysSocketFactory);
   const sock = await factory({ auth: auth.state, wsUrl: config.ws_url, logger: context.logger, decryptLog: new DecryptFailureLog(context.logger, 60_000), getMessage: async () => undefined });
   const opened = await new Promise<boolean>((resolve) => {
     const t = setTimeout(() => resolve(false), deps.timeoutMs ?? 30_000);

@@ -28,7 +28,7 @@ import { displayPhone } from './jid.js';
 import { normalizeMessage } from './normalize.js';
 import { createWhatsAppOutbound } from './outbound.js';
 import { ChatPacer } from './pacer.js';
-import { baileysSocketFactory, type SocketFactory, type WhatsAppSocket } from './socket.js';
+import { baileysSocketFactory, moduleSocketFactory, type SocketFactory, type WhatsAppSocket } from './socket.js';
 
 export interface WhatsAppAdapterOptions {
   /** Default: baileys' `makeWASocket`. Tests pass a fake. */
@@ -37,6 +37,8 @@ export interface WhatsAppAdapterOptions {
   authStore?: AtomicKeyValue;
   /** How long after a 440 the lease may still be reported lost before it counts as a takeover. */
   replacedGraceMs?: number;
+  /** How long `stop` keeps the socket for replies still owed (default: the entry's `stop_grace_ms`). */
+  stopGraceMs?: number;
 }
 
 /** baileys' StubType.CIPHERTEXT: a message that could not be decrypted (a placeholder). */
@@ -69,7 +71,7 @@ type SocketEnd = 'stopped' | 'restart';
 export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: AdapterHost, options: WhatsAppAdapterOptions = {}): PlatformAdapter {
   const logger: AdapterLogger = host.logger;
   const store = options.authStore ?? authStoreFor(config, host);
-  const factory = options.socketFactory ?? baileysSocketFactory;
+  const factory = options.socketFactory ?? (config.socket_module ? moduleSocketFactory(config.socket_module) : baileysSocketFactory);
   const replacedGraceMs = options.replacedGraceMs ?? 2_000;
   const decryptLog = new DecryptFailureLog(logger, WHATSAPP_DEFAULTS.decryptLogIntervalMs);
   const pacer = new ChatPacer(config.send_interval_ms);
@@ -86,7 +88,18 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
   let connecting = false;
   let stopped: Promise<void> | undefined;
 
-  const outbound = createWhatsAppOutbound({
+  /** Replies this process still owes (embedded mode): stop keeps the socket until they went out. */
+  const owed = new Map<string, number>();
+  let receiving = true;
+  let lastActivity = 0;
+  const owe = (address: string) => owed.set(address, (owed.get(address) ?? 0) + 1);
+  const repay = (address: string) => {
+    const n = (owed.get(address) ?? 0) - 1;
+    if (n > 0) owed.set(address, n);
+    else owed.delete(address);
+  };
+
+  const base = createWhatsAppOutbound({
     socket: () => current,
     pacer,
     logger,
@@ -97,6 +110,23 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
       if (recentSent.size > RECENT_SENT_LIMIT) recentSent.delete(recentSent.keys().next().value!);
     },
   });
+  // The host calls idle(address) when a reply is complete: that settles what the address is owed.
+  const active = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A) => {
+    lastActivity = Date.now();
+    return fn(...args);
+  };
+  const outbound = {
+    ...base,
+    send: active(base.send),
+    typing: active(base.typing!),
+    async idle(address: string) {
+      try {
+        await base.idle!(address);
+      } finally {
+        repay(address);
+      }
+    },
+  };
 
   /** Feeds one message to the host, retrying while the queue cannot take it (WhatsApp does not redeliver). */
   async function ingest(sock: WhatsAppSocket, msg: WAMessage, inbound: InboundMessage): Promise<void> {
@@ -114,6 +144,10 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
       }
       if (outcome !== 'retry') {
         logger.debug({ message: inbound.messageId, outcome }, 'whatsapp message');
+        if (outcome === 'enqueued' && inbound.address) {
+          owe(inbound.address);
+          lastActivity = Date.now();
+        }
         if (config.read_receipts && outcome !== 'ignored' && outcome !== 'denied') {
           await sock.readMessages([msg.key]).catch((err: Error) => logger.debug({ err: err.message }, 'read receipt failed'));
         }
@@ -132,6 +166,7 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
   /** Upserts of one chat are handled in order; chats run side by side. */
   function onMessage(sock: WhatsAppSocket, msg: WAMessage, resolver: IdentityResolver, self: { pn?: string; lid?: string }): void {
     const chat = msg.key.remoteJid ?? '';
+    if (!receiving) return;
     if (msg.messageStubType === STUB_CIPHERTEXT) {
       decryptLog.report(chat, String(msg.messageStubParameters?.[0] ?? 'decrypt failure'));
       return;
@@ -267,6 +302,15 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
     },
     stop() {
       stopped ??= (async () => {
+        // Stop receiving, let this process's replies in flight go out (bounded), then close.
+        receiving = false;
+        await Promise.allSettled([...chatQueues.values()]);
+        // The host renews "typing…" for a turn in flight every typing interval and sends its reply
+        // here: an owed reply with no such activity for longer than that is not coming from here.
+        const grace = Date.now() + (options.stopGraceMs ?? config.stop_grace_ms);
+        const quietMs = config.typing_interval_ms + 2_000;
+        while (owed.size > 0 && current && Date.now() < grace && Date.now() - lastActivity < quietMs) await new Promise((r) => setTimeout(r, 50));
+        if (owed.size > 0) logger.warn({ replies: owed.size }, 'stopped with WhatsApp replies still owed here; in distributed mode they are sent from the outbox once the bot runs again');
         stopping.abort();
         await started?.catch(() => undefined);
         await held;

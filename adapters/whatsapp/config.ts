@@ -28,6 +28,8 @@ export const WHATSAPP_DEFAULTS = Object.freeze({
   backoffMs: { initial: 1000, max: 60_000 },
   /** A decrypt failure ("Bad MAC", "No session") is logged at most once per chat this often. */
   decryptLogIntervalMs: 60_000,
+  /** On stop, how long the socket stays open for replies of turns still running in this process. */
+  stopGraceMs: 30_000,
   /** `start` resolves once the first socket opened or closed, or after this without the lease. */
   startWaitMs: 2_000,
   /** How long `login` waits for the phone before saying the QR / code expired. */
@@ -100,6 +102,13 @@ export const WhatsAppAdapterConfig = z
     allowed_groups: z.array(GroupEntry).optional().describe('Group JIDs the bot answers in; absent: every group it is in (still gated by group_policy)'),
     read_receipts: bool().default(D.readReceipts).describe('Mark messages read once they are accepted'),
     send_interval_ms: positiveInt().default(D.sendIntervalMs).describe('Least time between two messages into one chat'),
+    stop_grace_ms: positiveInt().default(D.stopGraceMs).describe('On stop, how long the socket stays open for replies of turns still running in this process'),
+    typing_interval_ms: positiveInt().pipe(z.number().min(100)).default(D.typingIntervalMs).describe('How often "typing…" (composing) is renewed while the agent works'),
+    socket_module: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Advanced: a module whose default export makes the socket instead of baileys (same calls and events as baileys\' makeWASocket); the test suite uses it'),
   })
   .transform((c) => ({ ...c, auth_dir: expandHome(c.auth_dir ?? defaultAuthDir(c.id)) }));
 

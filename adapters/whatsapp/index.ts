@@ -41,7 +41,7 @@ const whatsapp: AdapterDefinition<WhatsAppAdapterConfig> = {
     const dir = typeof entry.auth_dir === 'string' && entry.auth_dir ? expandHome(entry.auth_dir) : defaultAuthDir(id);
     return credsFileLinked(dir) ? null : notLinkedHint(id);
   },
-  capabilities: () => ({
+  capabilities: (config) => ({
     edits: false,
     typing: true,
     threads: false,
@@ -50,7 +50,7 @@ const whatsapp: AdapterDefinition<WhatsAppAdapterConfig> = {
     singleConnection: true,
     markdown: 'whatsapp',
     editIntervalMs: 0,
-    typingIntervalMs: WHATSAPP_DEFAULTS.typingIntervalMs,
+    typingIntervalMs: config.typing_interval_ms,
   }),
   create: async (config, host) => (await import('./adapter.js')).createWhatsAppAdapter(config, host),
   actions: {

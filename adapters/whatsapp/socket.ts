@@ -4,6 +4,8 @@
  * types; production uses `baileysSocketFactory` (baileys' `makeWASocket`).
  */
 import type { AnyMessageContent, AuthenticationState, BaileysEventEmitter, Contact, MiscMessageGenerationOptions, WAMessage, WAMessageKey, WAPresence, proto } from 'baileys';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { AdapterLogger } from '../../src/core/adapter.js';
 import { DecryptFailureLog, isDecryptFailure } from './decrypt-log.js';
 import { quietLibsignalConsole } from './libsignal-console.js';
@@ -68,6 +70,18 @@ export function baileysLogger(logger: AdapterLogger, decryptLog: DecryptFailureL
     error: problem('error'),
   };
   return self;
+}
+
+/** The factory a module exports (bots.yaml `socket_module`), loaded on first use. */
+export function moduleSocketFactory(modulePath: string): SocketFactory {
+  let loaded: Promise<SocketFactory> | undefined;
+  return async (options) => {
+    loaded ??= import(pathToFileURL(path.resolve(modulePath)).href).then((m: { default?: unknown }) => {
+      if (typeof m.default !== 'function') throw new Error(`socket_module ${modulePath} has no default export function (options) => socket`);
+      return m.default as SocketFactory;
+    });
+    return (await loaded)(options);
+  };
 }
 
 /** The real socket (loads baileys). */

@@ -83,7 +83,7 @@ export class FakeSocket implements WhatsAppSocket {
   }
 
   async sendPresenceUpdate(type: WAPresence, toJid?: string): Promise<void> {
-    this.wa.presence.push({ type, jid: toJid ?? '' });
+    this.wa.presence.push({ type, jid: toJid ?? '', at: Date.now() });
   }
 
   async readMessages(keys: WAMessageKey[]): Promise<void> {
@@ -125,7 +125,7 @@ export class FakeSocket implements WhatsAppSocket {
 export class FakeWhatsApp {
   readonly sockets: FakeSocket[] = [];
   readonly sent: SentMessage[] = [];
-  readonly presence: Array<{ type: WAPresence; jid: string }> = [];
+  readonly presence: Array<{ type: WAPresence; jid: string; at: number }> = [];
   readonly reads: string[] = [];
   /** Status codes the next connection attempts close with instead of opening (440, 401, 515 …). */
   readonly connectFailures: number[] = [];

@@ -28,13 +28,13 @@ const ALICE = '4915112345678';
 const ALICE_LID = '201234567890123';
 const SELF = FakeWhatsApp.SELF;
 
-async function startBot(options: { extra?: Record<string, unknown>; wa?: FakeWhatsApp; dir?: string; t?: LiteralHost } = {}) {
+async function startBot(options: { extra?: Record<string, unknown>; wa?: FakeWhatsApp; dir?: string; t?: LiteralHost; stopGraceMs?: number } = {}) {
   const dir = options.dir ?? (await temps.make('bothost-wa-'));
   if (!options.dir) await writeLinkedAuthDir(dir, SELF);
   const wa = options.wa ?? new FakeWhatsApp();
   const t = options.t ?? literalHost();
   const config = whatsappConfig({ auth_dir: dir, ...options.extra });
-  const adapter = createWhatsAppAdapter(config, t.host, { socketFactory: wa.factory, replacedGraceMs: 50 });
+  const adapter = createWhatsAppAdapter(config, t.host, { socketFactory: wa.factory, replacedGraceMs: 50, stopGraceMs: options.stopGraceMs ?? 50 });
   running.push(adapter);
   await adapter.start();
   await wa.connected();
@@ -202,7 +202,7 @@ describe('outbound', () => {
     const a = JSON.stringify({ c: `${ALICE}@s.whatsapp.net` });
     await adapter.outbound.typing!(a);
     await adapter.outbound.idle!(a);
-    expect(wa.presence).toEqual([
+    expect(wa.presence.map(({ type, jid }) => ({ type, jid }))).toEqual([
       { type: 'composing', jid: `${ALICE}@s.whatsapp.net` },
       { type: 'paused', jid: `${ALICE}@s.whatsapp.net` },
     ]);
@@ -270,6 +270,22 @@ describe('connection policy', () => {
     const adapter = createWhatsAppAdapter(whatsappConfig({ auth_dir: dir }), t.host, { socketFactory: new FakeWhatsApp().factory });
     running.push(adapter);
     await expect(adapter.start()).rejects.toMatchObject({ code: 'WHATSAPP_NOT_LINKED', message: expect.stringContaining('not linked: run `npx bot whatsapp login --bot wa-test`') });
+  });
+
+  it('stop stops receiving at once but keeps the socket until the replies owed went out', async () => {
+    const { adapter, wa, t } = await startBot({ stopGraceMs: 10_000 });
+    wa.userSays({ from: ALICE, text: 'answer me before you go' });
+    await waitFor('the message', () => t.ingested.length === 1);
+    const address = t.ingested[0]!.address!;
+    const stopping = adapter.stop();
+    wa.userSays({ from: ALICE, text: 'too late' });
+    // The host's turn finishes after stop began: its reply still goes out on the open socket.
+    await adapter.outbound.send(address, { text: 'the answer', plain: 'the answer', formatted: true }, { idempotencyKey: 'k|0', index: 0 });
+    await adapter.outbound.idle!(address);
+    await stopping;
+    expect(wa.textsTo(ALICE)).toEqual(['the answer']);
+    expect(t.ingested).toHaveLength(1);
+    expect(wa.sockets[0]!.closed).toBe(true);
   });
 
   it('start and stop are idempotent; stop closes the socket and the delivery route', async () => {
