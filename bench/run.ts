@@ -6,6 +6,7 @@ import { benchGateway } from './gateway.bench.js';
 import { Report } from './report.js';
 import { benchStores } from './stores.bench.js';
 import { benchTelegram } from './telegram.bench.js';
+import { benchWhatsApp } from './whatsapp.bench.js';
 
 const report = new Report();
 const only = process.argv[2];
@@ -15,6 +16,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['fork', benchFork],
   ['stores', benchStores],
   ['telegram', benchTelegram],
+  ['whatsapp', benchWhatsApp],
   ['gateway', benchGateway],
 ];
 for (const [name, fn] of sections) {
