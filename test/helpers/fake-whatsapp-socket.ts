@@ -103,6 +103,7 @@ export class FakeSocket implements WhatsAppSocket {
   end(error: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
+    this.wa.closes.push((error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode);
     this.ev.emit('connection.update', { connection: 'close', lastDisconnect: { error, date: new Date() } });
   }
 
@@ -114,6 +115,8 @@ export class FakeSocket implements WhatsAppSocket {
 
   /** Opens as WhatsApp does after the handshake (creds `me` set by the login). */
   open(): void {
+    // One socket per linked device: WhatsApp replaces an open one (440 on the old socket).
+    for (const other of this.wa.sockets) if (other !== this && !other.closed && other.user) other.end(disconnectError(440, 'Stream Errored (conflict)'));
     const me = this.options.auth.creds.me;
     this.user = me ? { id: me.id, ...(me.lid ? { lid: me.lid } : {}) } : undefined;
     this.ev.emit('connection.update', { connection: 'connecting' });
@@ -132,6 +135,8 @@ export class FakeWhatsApp {
   /** Status codes the next sends fail with. */
   readonly sendFailures: number[] = [];
   loggedOut = 0;
+  /** The status code of every socket close, in order (undefined: closed by the bot without error). */
+  readonly closes: Array<number | undefined> = [];
   readonly pairingPhones: string[] = [];
   private seq = 0;
   private qrs = 0;
