@@ -58,7 +58,7 @@ export async function openAuthState(store: AtomicKeyValue, logger: AdapterLogger
       const out: { [id: string]: SignalDataTypeMap[T] } = {};
       ids.forEach((id, i) => {
         const text = texts[i];
-        if (!text) return;
+        if (text === null || text === undefined) return;
         let value: unknown;
         try {
           value = JSON.parse(text, BufferJSON.reviver);

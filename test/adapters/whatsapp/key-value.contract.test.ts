@@ -1,0 +1,121 @@
+/**
+ * The auth-state seam, one contract for every backend (file, Redis, Postgres): batches where the
+ * last change of a key wins, deletes, keys, clear, namespaces kept apart; and baileys'
+ * AuthenticationState over it (creds + typed keys round-trip, app-state-sync-key revived as its
+ * proto, `flush` reports a failed write).
+ */
+import { randomUUID } from 'node:crypto';
+import { readdir, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { proto } from 'baileys';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openAuthState } from '../../../adapters/whatsapp/auth-state/auth-state.js';
+import { FileKeyValue } from '../../../adapters/whatsapp/auth-state/file-key-value.js';
+import type { AtomicKeyValue } from '../../../adapters/whatsapp/auth-state/key-value.js';
+import { PostgresKeyValue } from '../../../adapters/whatsapp/auth-state/postgres-key-value.js';
+import { RedisKeyValue } from '../../../adapters/whatsapp/auth-state/redis-key-value.js';
+import { openRedis } from '../../helpers/redis-fixtures.js';
+import { TempDirs } from '../../helpers/temp-dir.js';
+import { connectPostgres, dropSchema, uniqueSchema } from '../../sessions/pg-test-env.js';
+
+const temps = new TempDirs();
+let redis: Redis;
+let pool: pg.Pool;
+const schema = uniqueSchema();
+const opened: AtomicKeyValue[] = [];
+beforeAll(async () => {
+  redis = await openRedis();
+  pool = await connectPostgres(2);
+});
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.clear()));
+  await temps.removeAll();
+});
+afterAll(async () => {
+  redis.disconnect();
+  await dropSchema(pool, schema);
+  await pool.end();
+});
+
+const backends: Array<[string, (ns: string) => Promise<AtomicKeyValue>]> = [
+  ['file', async (ns) => new FileKeyValue(path.join(await temps.make('bothost-wa-kv-'), ns))],
+  ['redis', async (ns) => new RedisKeyValue(redis, `t-wa-kv-${randomUUID().slice(0, 8)}:{${ns}}`)],
+  ['postgres', async (ns) => new PostgresKeyValue(pool, `${ns}-${randomUUID().slice(0, 8)}`, schema)],
+];
+
+describe.each(backends)('AtomicKeyValue: %s', (_name, make) => {
+  const open = async (ns = 'a') => {
+    const s = await make(ns);
+    opened.push(s);
+    return s;
+  };
+
+  it('applies a batch (last change of a key wins), deletes, lists, clears', async () => {
+    const s = await open();
+    await s.apply([
+      ['creds', '{"v":1}'],
+      ['session-4915_1.0', '"x"'],
+      ['pre-key-1', '"p"'],
+      ['creds', '{"v":2}'],
+    ]);
+    expect(await s.get(['creds', 'session-4915_1.0', 'missing'])).toEqual(['{"v":2}', '"x"', null]);
+    await s.apply([
+      ['pre-key-1', null],
+      ['pre-key-2', '"q"'],
+    ]);
+    expect((await s.keys()).sort()).toEqual(['creds', 'pre-key-2', 'session-4915_1.0']);
+    await s.clear();
+    expect(await s.keys()).toEqual([]);
+    expect(await s.get(['creds'])).toEqual([null]);
+  });
+
+  it('keeps namespaces apart', async () => {
+    const a = await open('a');
+    const b = await open('b');
+    await a.apply([['creds', '"a"']]);
+    expect(await b.get(['creds'])).toEqual([null]);
+  });
+
+  it('carries baileys\' auth state: creds, typed keys, app-state-sync-key as its proto', async () => {
+    const s = await open();
+    const noop = () => undefined;
+    const logger = { debug: noop, info: noop, warn: noop, error: noop };
+    const first = await openAuthState(s, logger);
+    expect(first.linked).toBe(false);
+    first.state.creds.me = { id: '15550001111:7@s.whatsapp.net' };
+    await first.saveCreds();
+    await first.state.keys.set({ session: { '4915_1.0': Buffer.from('s') }, 'app-state-sync-key': { K1: { keyData: Buffer.from('k') } }, 'lid-mapping': { '4915': '2012', '2012_reverse': '4915' } });
+    await first.flush();
+    const again = await openAuthState(s, logger);
+    expect(again.linked).toBe(true);
+    expect(again.state.creds.signedIdentityKey.private).toEqual(first.state.creds.signedIdentityKey.private);
+    expect(Buffer.from((await again.state.keys.get('session', ['4915_1.0']))['4915_1.0']!).toString()).toBe('s');
+    expect((await again.state.keys.get('app-state-sync-key', ['K1'])).K1).toBeInstanceOf(proto.Message.AppStateSyncKeyData);
+    expect(await again.state.keys.get('lid-mapping', ['2012_reverse'])).toEqual({ '2012_reverse': '4915' });
+  });
+});
+
+describe('file backend specifics', () => {
+  it('ignores and removes stale temp files, reads a 0-byte key file as absent (logged)', async () => {
+    const dir = await temps.make('bothost-wa-kv-');
+    await writeFile(path.join(dir, '.tmp-abc-session-x.json'), '{"half');
+    await utimes(path.join(dir, '.tmp-abc-session-x.json'), new Date(0), new Date(0));
+    await writeFile(path.join(dir, 'session-4915_1.0.json'), '');
+    const s = new FileKeyValue(dir);
+    expect(await s.keys()).toEqual(['session-4915_1.0']);
+    expect(await readdir(dir)).not.toContain('.tmp-abc-session-x.json');
+    const warnings: object[] = [];
+    const noop = () => undefined;
+    const auth = await openAuthState(s, { debug: noop, info: noop, warn: (o) => void warnings.push(o), error: noop });
+    expect(await auth.state.keys.get('session', ['4915_1.0'])).toEqual({});
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('refuses an auth_dir that is a file, with a message that says so', async () => {
+    const dir = await temps.make('bothost-wa-kv-');
+    await writeFile(path.join(dir, 'not-a-dir'), 'x');
+    await expect(new FileKeyValue(path.join(dir, 'not-a-dir')).get(['creds'])).rejects.toThrow(/is not a directory: auth_dir must name a folder/);
+  });
+});
