@@ -49,6 +49,9 @@ const WEB_FILES: Record<string, { file: string; type: string }> = {
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  // Markdown rendering and sanitising for replies (copied from node_modules at build time).
+  '/vendor/marked.js': { file: 'vendor/marked.js', type: 'text/javascript; charset=utf-8' },
+  '/vendor/purify.js': { file: 'vendor/purify.js', type: 'text/javascript; charset=utf-8' },
 };
 const WS_PATHS = new Set(['/', '/ws']);
 const SECURITY_HEADERS = {

@@ -8,24 +8,9 @@
  * route's choice: by default each result goes to exactly one of the processes that registered
  * the bot; with `{ broadcast: true }` every such process sees every result.
  */
-import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
+import type { Delivery, RouteOptions, RouteTransport, TurnRequest, TurnResult } from '../core/turn-queue.js';
 
-export interface RouteOptions {
-  /**
-   * Every process that registers this bot gets every result (default false: exactly one
-   * process delivers each result). For routes whose delivery is a local notice, e.g. a web
-   * gateway pushing session events to its own clients, or `bot chat` waiting for its reply.
-   * All processes registering one bot id must agree on this.
-   */
-  broadcast?: boolean;
-}
-
-/** Carries results of registered bots to this process (distributed mode). */
-export interface RouteTransport {
-  /** Start carrying `botId`'s results; resolves once nothing produced from now on can be missed. */
-  attach(botId: string, options: RouteOptions): Promise<void>;
-  detach(botId: string): Promise<void>;
-}
+export type { RouteOptions, RouteTransport };
 
 export class DeliveryRouter implements Delivery {
   private readonly routes = new Map<string, { delivery: Delivery; options: RouteOptions }>();

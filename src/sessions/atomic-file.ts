@@ -1,5 +1,5 @@
 /**
- * Crash-safe file replacement, the sequence RELIABILITY.md asks for: write a temp file in the
+ * Crash-safe file replacement (docs/reliability.md, T13): write a temp file in the
  * same directory → fsync it → link/rename it into place → fsync the directory. A reader (or a
  * restart after kill -9) sees the old file or the new one, never a partial or empty one.
  */

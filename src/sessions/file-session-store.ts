@@ -46,7 +46,7 @@ import {
   type LogState,
 } from './file-log-reader.js';
 import { createExclusive, replaceFile, syncDir } from './atomic-file.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '../core/keyed-mutex.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
 import { encodeSessionId } from './session-id.js';
 import { validateCommit } from './validate.js';
