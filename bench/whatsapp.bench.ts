@@ -19,9 +19,9 @@ import pg from 'pg';
 import { createWhatsAppAdapter } from '../adapters/whatsapp/adapter.js';
 import { openAuthState } from '../adapters/whatsapp/auth-state/auth-state.js';
 import { FileKeyValue } from '../adapters/whatsapp/auth-state/file-key-value.js';
-import type { AtomicKeyValue } from '../adapters/whatsapp/auth-state/key-value.js';
-import { PostgresKeyValue } from '../adapters/whatsapp/auth-state/postgres-key-value.js';
-import { RedisKeyValue } from '../adapters/whatsapp/auth-state/redis-key-value.js';
+import type { AtomicKeyValue } from '../src/core/key-value.js';
+import { PostgresSessionStore } from '../src/sessions/postgres-session-store.js';
+import { redisKeyValue } from '../src/sessions/redis-key-value.js';
 import { WhatsAppAdapterConfig } from '../adapters/whatsapp/config.js';
 import { botPolicyOf, type AdapterHost } from '../src/core/adapter.js';
 import { BotsConfigSchema } from '../src/config/schema.js';
@@ -81,8 +81,8 @@ async function inboundLatency(report: Report, dir: string): Promise<void> {
 
 type KeySetter = (data: Record<string, Record<string, unknown>>) => Promise<void>;
 
-async function keysSet(report: Report, name: string, store: AtomicKeyValue | { set: KeySetter; clear(): Promise<void> }, target?: string): Promise<void> {
-  const set: KeySetter = 'apply' in store ? await openAuthState(store, createLogger('silent')).then((a) => (data) => Promise.resolve(a.state.keys.set(data as never))) : store.set;
+async function keysSet(report: Report, name: string, store: AtomicKeyValue | { setKeys: KeySetter; clear(): Promise<void> }, target?: string): Promise<void> {
+  const set: KeySetter = 'setKeys' in store ? store.setKeys : await openAuthState(store, createLogger('silent')).then((a) => (data: Record<string, Record<string, unknown>>) => Promise.resolve(a.state.keys.set(data as never)));
   const types = ['session', 'pre-key', 'sender-key', 'app-state-sync-version', 'lid-mapping'] as const;
   const times: number[] = [];
   for (let s = 0; s < SETS; s++) {
@@ -102,14 +102,15 @@ export async function benchWhatsApp(report: Report): Promise<void> {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', max: 2 });
   const schema = `bench_wa_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const pgStore = new PostgresSessionStore({ pool, schema });
   try {
     await inboundLatency(report, dir);
     await keysSet(report, 'file', new FileKeyValue(path.join(dir, 'keys')));
     // The reference: baileys' own helper, same files, no fsync and no rename (not crash-safe).
     const helper = await useMultiFileAuthState(path.join(dir, 'helper'));
-    await keysSet(report, "file, baileys' helper", { set: (d) => helper.state.keys.set(d as never) as Promise<void>, clear: () => rm(path.join(dir, 'helper'), { recursive: true, force: true }) }, 'reference, not crash-safe');
-    await keysSet(report, 'redis', new RedisKeyValue(redis, `bench-wa-${randomUUID().slice(0, 8)}:{auth}`));
-    await keysSet(report, 'postgres', new PostgresKeyValue(pool, 'whatsapp-auth:bench', schema));
+    await keysSet(report, "file, baileys' helper", { setKeys: (d) => helper.state.keys.set(d as never) as Promise<void>, clear: () => rm(path.join(dir, 'helper'), { recursive: true, force: true }) }, 'reference, not crash-safe');
+    await keysSet(report, 'redis', redisKeyValue(redis, `bench-wa-${randomUUID().slice(0, 8)}`, 'bot:bench:whatsapp-auth'));
+    await keysSet(report, 'postgres', pgStore.keyValue('bot:bench:whatsapp-auth'));
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`).catch(() => undefined);
     await pool.end();

@@ -8,7 +8,7 @@ import { authStoreFor } from './adapter.js';
 import { statusCodeOf } from './api-errors.js';
 import { CREDS_KEY, isLinked, openAuthState, parseCreds, type WhatsAppAuthState } from './auth-state/auth-state.js';
 import { FileKeyValue } from './auth-state/file-key-value.js';
-import type { AtomicKeyValue } from './auth-state/key-value.js';
+import { describeStore, type AtomicKeyValue, type KeyValueSource } from './auth-state/key-value.js';
 import { canonicalUserEntry, WHATSAPP_DEFAULTS, type WhatsAppAdapterConfig } from './config.js';
 import { DecryptFailureLog } from './decrypt-log.js';
 import { displayPhone } from './jid.js';
@@ -21,8 +21,8 @@ export interface ActionContext {
   say(line: string): void;
   logger: AdapterLogger;
   leadership?: LeadershipSource;
-  /** The host's key-value store, for `auth_store: store` (see `KeyValueSource`). */
-  keyValue?: unknown;
+  /** The bot's key-value state kept with the sessions (Redis / Postgres stores), for `auth_store: store`. */
+  keyValue?: KeyValueSource;
 }
 
 /** What tests replace: the socket (a fake WhatsApp) and the auth store. */
@@ -88,7 +88,7 @@ export async function runLogin(config: WhatsAppAdapterConfig, context: ActionCon
   const store = storeOf(config, context, deps);
   if (await isLinked(store)) {
     const [text] = await store.get([CREDS_KEY]);
-    context.say(`bot "${config.id}" is already linked as ${displayPhone(parseCreds(text!, store.describe).me?.id) ?? 'a WhatsApp account'} (${store.describe}); run \`npx bot whatsapp logout\` first to link another`);
+    context.say(`bot "${config.id}" is already linked as ${displayPhone(parseCreds(text!, describeStore(store)).me?.id) ?? 'a WhatsApp account'} (${describeStore(store)}); run \`npx bot whatsapp logout\` first to link another`);
     return 0;
   }
   const rawPhone = context.options.pairingCode;
@@ -117,7 +117,7 @@ export async function runLogin(config: WhatsAppAdapterConfig, context: ActionCon
     if (step.kind === 'linked') {
       await Promise.resolve(sock.end(undefined)).catch(() => undefined);
       await auth.flush();
-      context.say(`linked as ${displayPhone(step.jid) ?? step.jid ?? 'a WhatsApp account'} (auth state: ${store.describe})`);
+      context.say(`linked as ${displayPhone(step.jid) ?? step.jid ?? 'a WhatsApp account'} (auth state: ${describeStore(store)})`);
       return 0;
     }
     if (step.reason === 'timeout' || step.code === 408) {
@@ -138,7 +138,7 @@ export async function runLogout(config: WhatsAppAdapterConfig, context: ActionCo
   const store = storeOf(config, context, deps);
   if (!(await isLinked(store))) {
     await store.clear();
-    context.say(`bot "${config.id}" is not linked; nothing to log out (${store.describe} cleared)`);
+    context.say(`bot "${config.id}" is not linked; nothing to log out (${describeStore(store)} cleared)`);
     return 0;
   }
   const auth = await openAuthState(store, context.logger);
@@ -158,8 +158,8 @@ export async function runLogout(config: WhatsAppAdapterConfig, context: ActionCo
   await store.clear();
   context.say(
     unlinked
-      ? `bot "${config.id}" logged out: the device is unlinked and its auth state (${store.describe}) wiped`
-      : `could not reach WhatsApp to unlink; the auth state (${store.describe}) is wiped — remove the device on the phone under Settings → Linked devices`,
+      ? `bot "${config.id}" logged out: the device is unlinked and its auth state (${describeStore(store)}) wiped`
+      : `could not reach WhatsApp to unlink; the auth state (${describeStore(store)}) is wiped — remove the device on the phone under Settings → Linked devices`,
   );
   return 0;
 }
@@ -193,7 +193,7 @@ export async function runImportAuth(config: WhatsAppAdapterConfig, context: Acti
     return 1;
   }
   if (await isLinked(target)) {
-    context.say(`bot "${config.id}" is already linked (${target.describe}); run \`npx bot whatsapp logout\` first`);
+    context.say(`bot "${config.id}" is already linked (${describeStore(target)}); run \`npx bot whatsapp logout\` first`);
     return 1;
   }
   await target.clear();
@@ -203,17 +203,17 @@ export async function runImportAuth(config: WhatsAppAdapterConfig, context: Acti
   for (let i = 0; i < others.length; i += IMPORT_BATCH) {
     const batch = others.slice(i, i + IMPORT_BATCH);
     const values = await source.get(batch);
-    const changes: Array<[string, string]> = [];
+    const changes: Record<string, string> = {};
     batch.forEach((k, j) => {
       const v = values[j];
-      if (v && isJson(v)) changes.push([k, v]);
+      if (v && isJson(v)) changes[k] = v;
       else skipped++;
     });
-    if (changes.length > 0) await target.apply(changes);
-    copied += changes.length;
+    if (Object.keys(changes).length > 0) await target.set(changes);
+    copied += Object.keys(changes).length;
   }
-  await target.apply([[CREDS_KEY, credsText!]]);
-  context.say(`imported ${copied + 1} items from ${dir} into ${target.describe}${skipped ? ` (${skipped} unreadable files skipped)` : ''}; linked as ${displayPhone(me) ?? me}`);
+  await target.set({ [CREDS_KEY]: credsText! });
+  context.say(`imported ${copied + 1} items from ${dir} into ${describeStore(target)}${skipped ? ` (${skipped} unreadable files skipped)` : ''}; linked as ${displayPhone(me) ?? me}`);
   return 0;
 }
 

@@ -20,7 +20,7 @@ import type { InboundMessage } from '../../src/core/inbound.js';
 import { decideDisconnect, statusCodeOf } from './api-errors.js';
 import { isLinked, openAuthState, type WhatsAppAuthState } from './auth-state/auth-state.js';
 import { FileKeyValue } from './auth-state/file-key-value.js';
-import { keyValueSourceOf, type AtomicKeyValue } from './auth-state/key-value.js';
+import { AUTH_NAMESPACE, describeStore, type AtomicKeyValue, type KeyValueSource } from './auth-state/key-value.js';
 import { notLinkedHint, WHATSAPP_DEFAULTS, type WhatsAppAdapterConfig } from './config.js';
 import { DecryptFailureLog } from './decrypt-log.js';
 import { IdentityResolver } from './identity.js';
@@ -47,11 +47,10 @@ const RECENT_SENT_LIMIT = 500;
 const INGEST_RETRY_MS = { initial: 500, max: 30_000 } as const;
 
 /** The auth state's store for this entry. */
-export function authStoreFor(config: WhatsAppAdapterConfig, context: object | undefined): AtomicKeyValue {
+export function authStoreFor(config: WhatsAppAdapterConfig, context: { keyValue?: KeyValueSource | undefined }): AtomicKeyValue {
   if (config.auth_store === 'file') return new FileKeyValue(config.auth_dir);
-  const source = keyValueSourceOf(context);
-  if (!source) throw new ConfigError(`bot "${config.id}" has auth_store: store, but bots.yaml configures no Redis or Postgres store: set store.backend (redis or postgres), or use auth_store: file`, 'auth_store');
-  return source.namespace(`whatsapp-auth:${config.id}`);
+  if (!context.keyValue) throw new ConfigError(`bot "${config.id}" has auth_store: store, but bots.yaml configures no Redis or Postgres store: set store.backend (redis or postgres), or use auth_store: file`, 'auth_store');
+  return context.keyValue(AUTH_NAMESPACE);
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -199,7 +198,7 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
       if (signal.aborted) abort();
       else signal.addEventListener('abort', abort, { once: true });
       sock.ev.on('creds.update', () => {
-        auth.saveCreds().catch((err: Error) => logger.error({ err: err.message, store: store.describe }, 'WhatsApp credentials could not be saved'));
+        auth.saveCreds().catch((err: Error) => logger.error({ err: err.message, store: describeStore(store) }, 'WhatsApp credentials could not be saved'));
       });
       sock.ev.on('messages.upsert', ({ messages, type }) => {
         if (type !== 'notify') return;
@@ -244,7 +243,7 @@ export function createWhatsAppAdapter(config: WhatsAppAdapterConfig, host: Adapt
       case 'logged_out':
         await auth.flush().catch(() => undefined);
         await store.clear();
-        throw new AdapterFatalError('WHATSAPP_LOGGED_OUT', `WhatsApp bot "${config.id}" was logged out (the device was unlinked on the phone, 401); its auth state (${store.describe}) was wiped: run \`npx bot whatsapp login --bot ${config.id}\` to link it again`);
+        throw new AdapterFatalError('WHATSAPP_LOGGED_OUT', `WhatsApp bot "${config.id}" was logged out (the device was unlinked on the phone, 401); its auth state (${describeStore(store)}) was wiped: run \`npx bot whatsapp login --bot ${config.id}\` to link it again`);
       case 'fatal':
         throw new AdapterFatalError('WHATSAPP_REFUSED', `WhatsApp refused bot "${config.id}" (status ${code}: ${code === 403 ? 'the account is banned or restricted' : 'multi-device mismatch'}); check the phone, then link again with \`npx bot whatsapp login\``);
       default:

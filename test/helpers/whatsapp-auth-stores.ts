@@ -1,10 +1,9 @@
 /** The auth-state backends as the crash tests open them (in the test and in its bot child). */
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { FileKeyValue } from '../../adapters/whatsapp/auth-state/file-key-value.js';
-import type { AtomicKeyValue } from '../../adapters/whatsapp/auth-state/key-value.js';
-import { PostgresKeyValue } from '../../adapters/whatsapp/auth-state/postgres-key-value.js';
-import { RedisKeyValue } from '../../adapters/whatsapp/auth-state/redis-key-value.js';
+import type { AtomicKeyValue } from '../../src/core/key-value.js';
+import { PostgresSessionStore } from '../../src/sessions/postgres-session-store.js';
+import { redisKeyValue } from '../../src/sessions/redis-key-value.js';
 
 export interface ChildArgs {
   backend: 'file' | 'redis' | 'postgres';
@@ -30,8 +29,9 @@ export function openStore(a: Pick<ChildArgs, 'backend' | 'dir' | 'redisUrl' | 'h
   if (a.backend === 'file') return { store: new FileKeyValue(a.dir!), close: async () => undefined };
   if (a.backend === 'redis') {
     const redis = new Redis(a.redisUrl!, { maxRetriesPerRequest: 1 });
-    return { store: new RedisKeyValue(redis, a.hashKey!), close: async () => void redis.disconnect() };
+    // The Redis store's own key-value state: `hashKey` is the prefix, one hash per namespace.
+    return { store: redisKeyValue(redis, a.hashKey!, 'whatsapp-auth'), close: async () => void redis.disconnect() };
   }
-  const pool = new pg.Pool({ connectionString: a.pgUrl!, max: 2 });
-  return { store: new PostgresKeyValue(pool, a.namespace!, a.schema), close: () => pool.end() };
+  const store = new PostgresSessionStore({ url: a.pgUrl!, schema: a.schema!, poolSize: 2 });
+  return { store: store.keyValue(a.namespace!), close: () => store.close() };
 }

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BufferJSON, initAuthCreds, type AuthenticationCreds } from 'baileys';
-import type { AtomicKeyValue } from '../../adapters/whatsapp/auth-state/key-value.js';
+import type { AtomicKeyValue } from '../../src/core/key-value.js';
 
 export function linkedCreds(me: { id: string; lid?: string; name?: string }): AuthenticationCreds {
   const creds = initAuthCreds();
@@ -24,6 +24,6 @@ export async function writeLinkedAuthDir(dir: string, me: { id: string; lid?: st
 
 export async function writeLinkedStore(store: AtomicKeyValue, me: { id: string; lid?: string; name?: string }): Promise<AuthenticationCreds> {
   const creds = linkedCreds(me);
-  await store.apply([['creds', JSON.stringify(creds, BufferJSON.replacer)]]);
+  await store.set({ creds: JSON.stringify(creds, BufferJSON.replacer) });
   return creds;
 }

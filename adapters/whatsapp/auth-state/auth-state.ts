@@ -8,7 +8,7 @@
 import { BufferJSON, initAuthCreds, proto, type AuthenticationCreds, type AuthenticationState, type SignalDataSet, type SignalDataTypeMap, type SignalKeyStore } from 'baileys';
 import { StoreError } from '../../../src/core/errors.js';
 import type { AdapterLogger } from '../../../src/core/adapter.js';
-import type { AtomicKeyValue } from './key-value.js';
+import { describeStore, type AtomicKeyValue } from './key-value.js';
 
 export const CREDS_KEY = 'creds';
 
@@ -38,7 +38,7 @@ export function parseCreds(text: string, where: string): AuthenticationCreds {
 
 export async function openAuthState(store: AtomicKeyValue, logger: AdapterLogger): Promise<WhatsAppAuthState> {
   const [credsText] = await store.get([CREDS_KEY]);
-  const creds: AuthenticationCreds = credsText ? parseCreds(credsText, store.describe) : initAuthCreds();
+  const creds: AuthenticationCreds = credsText ? parseCreds(credsText, describeStore(store)) : initAuthCreds();
   const pending = new Set<Promise<void>>();
   let failure: unknown;
   const track = (p: Promise<void>): Promise<void> => {
@@ -65,7 +65,7 @@ export async function openAuthState(store: AtomicKeyValue, logger: AdapterLogger
         } catch {
           // A 0-byte or cut file left by a tool without atomic writes: treated as absent, so
           // baileys renegotiates that session instead of failing every message from the chat.
-          logger.warn({ key: storageKey(type, id), store: store.describe }, 'unreadable WhatsApp key ignored (written by a crashed tool?)');
+          logger.warn({ key: storageKey(type, id), store: describeStore(store) }, 'unreadable WhatsApp key ignored (written by a crashed tool?)');
           return;
         }
         if (value === null || value === undefined) return;
@@ -75,16 +75,16 @@ export async function openAuthState(store: AtomicKeyValue, logger: AdapterLogger
       return out;
     },
     set(data: SignalDataSet) {
-      const changes: Array<[string, string | null]> = [];
+      const changes: Record<string, string | null> = {};
       for (const type of Object.keys(data) as (keyof SignalDataSet)[]) {
         const items = data[type] ?? {};
         for (const id of Object.keys(items)) {
           const value = items[id];
-          changes.push([storageKey(type, id), value === null || value === undefined ? null : JSON.stringify(value, BufferJSON.replacer)]);
+          changes[storageKey(type, id)] = value === null || value === undefined ? null : JSON.stringify(value, BufferJSON.replacer);
         }
       }
-      if (changes.length === 0) return Promise.resolve();
-      return track(store.apply(changes));
+      if (Object.keys(changes).length === 0) return Promise.resolve();
+      return track(store.set(changes));
     },
     clear: () => store.clear(),
   };
@@ -96,7 +96,7 @@ export async function openAuthState(store: AtomicKeyValue, logger: AdapterLogger
     },
     saveCreds() {
       // Serialized: the last creds.update is the one that stays.
-      const next = credsChain.then(() => store.apply([[CREDS_KEY, JSON.stringify(creds, BufferJSON.replacer)]]));
+      const next = credsChain.then(() => store.set({ [CREDS_KEY]: JSON.stringify(creds, BufferJSON.replacer) }));
       credsChain = next.catch(() => undefined);
       return track(next);
     },

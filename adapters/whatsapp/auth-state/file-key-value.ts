@@ -5,6 +5,9 @@
  * write is crash-safe: temp file in the same directory → fsync → rename → fsync the directory,
  * so a kill -9 leaves each file at its old or its new content, never empty or half-written.
  *
+ * `set` is atomic per item, not as a whole (a crash mid-`set` may leave some of its items new and
+ * some old — each one whole); Redis and Postgres stores make the whole `set` atomic.
+ *
  * Writes are serialized per instance (one socket writes one folder: the leadership lease keeps
  * other processes out), so a later `apply` always wins over an earlier one for the same key.
  */
@@ -13,7 +16,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError } from '../../../src/core/errors.js';
-import type { AtomicKeyValue } from './key-value.js';
+import type { AtomicKeyValue } from '../../../src/core/key-value.js';
 
 const TEMP_PREFIX = '.tmp-';
 /** Temp files older than this at open were left by a crash; younger ones may be another writer's. */
@@ -63,19 +66,16 @@ export class FileKeyValue implements AtomicKeyValue {
     );
   }
 
-  apply(changes: ReadonlyArray<readonly [string, string | null]>): Promise<void> {
-    const run = this.queue.then(() => this.write(changes));
+  set(entries: Readonly<Record<string, string | null>>): Promise<void> {
+    const run = this.queue.then(() => this.write(Object.entries(entries)));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   private async write(changes: ReadonlyArray<readonly [string, string | null]>): Promise<void> {
     await this.prepare();
-    // The last change of a key in one batch wins, as in a MULTI.
-    const last = new Map<string, string | null>();
-    for (const [key, value] of changes) last.set(key, value);
     try {
-      await Promise.all([...last].map(([key, value]) => (value === null ? this.remove(key) : this.writeAtomic(key, value))));
+      await Promise.all(changes.map(([key, value]) => (value === null ? this.remove(key) : this.writeAtomic(key, value))));
       await this.syncDir();
     } catch (err) {
       throw new StoreError(`cannot write the WhatsApp auth state in ${this.dir}: ${(err as Error).message} (is the disk full or the folder read-only?)`, { cause: err });
@@ -115,11 +115,12 @@ export class FileKeyValue implements AtomicKeyValue {
     }
   }
 
-  async keys(): Promise<string[]> {
+  async keys(prefix = ''): Promise<string[]> {
     await this.prepare();
     return (await readdir(this.dir))
       .filter((n) => n.endsWith('.json') && !n.startsWith(TEMP_PREFIX))
-      .map((n) => n.slice(0, -'.json'.length));
+      .map((n) => n.slice(0, -'.json'.length))
+      .filter((k) => k.startsWith(prefix));
   }
 
   async clear(): Promise<void> {

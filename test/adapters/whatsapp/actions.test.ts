@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runImportAuth, runLogin, runLogout, type ActionContext } from '../../../adapters/whatsapp/actions.js';
 import { isLinked } from '../../../adapters/whatsapp/auth-state/auth-state.js';
 import { FileKeyValue } from '../../../adapters/whatsapp/auth-state/file-key-value.js';
-import { RedisKeyValue } from '../../../adapters/whatsapp/auth-state/redis-key-value.js';
+import { redisKeyValue } from '../../../src/sessions/redis-key-value.js';
 import { FakeWhatsApp } from '../../helpers/fake-whatsapp-socket.js';
 import { openRedis } from '../../helpers/redis-fixtures.js';
 import { TempDirs } from '../../helpers/temp-dir.js';
@@ -136,7 +136,7 @@ describe('import-auth', () => {
   it('copies into Redis, creds last, and refuses to overwrite a linked bot', async () => {
     const src = await baileysFolder();
     const redis = await openRedis();
-    const store = new RedisKeyValue(redis, `t-wa-import-${process.pid}-${Date.now()}{x}`);
+    const store = redisKeyValue(redis, `t-wa-import-${process.pid}-${Date.now()}`, 'whatsapp-auth');
     try {
       await expect(runImportAuth(whatsappConfig({ auth_store: 'store' }), context({}, [src]), { store })).resolves.toBe(0);
       expect((await store.keys()).sort()).toEqual(['creds', 'lid-mapping-201234567890123_reverse', 'lid-mapping-4917000000001', 'session-4917000000001_1.0']);

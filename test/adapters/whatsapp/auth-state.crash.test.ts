@@ -89,7 +89,7 @@ async function checkConsistent(store: AtomicKeyValue, acked: number, atomicBatch
     expect(values[i], `value of ${k}`).toBeTruthy();
     expect(() => JSON.parse(values[i]!), `JSON of ${k}`).not.toThrow();
   });
-  const creds = parseCreds(values[keys.indexOf('creds')]!, store.describe);
+  const creds = parseCreds(values[keys.indexOf('creds')]!, 'the store');
   expect(creds.me?.id).toBe(BOT);
   expect([acked, acked + 1]).toContain((creds.additionalData as { storm: number }).storm);
   const stormNs = STORM_TYPES.flatMap((type) => Array.from({ length: STORM_KEYS_PER_TYPE }, (_, i) => (JSON.parse(values[keys.indexOf(storageKey(type, `storm${i}`))]!) as { n: number }).n));
@@ -155,7 +155,7 @@ describe('WhatsApp auth state under kill -9 during keys.set storms', () => {
   });
 
   it('Redis backend: each keys.set whole or absent, the next message decrypts', async () => {
-    await crashCycles('redis', { redisUrl: SHARED_REDIS_URL, hashKey: `t-wa-crash-${randomUUID().slice(0, 8)}:{wa}` });
+    await crashCycles('redis', { redisUrl: SHARED_REDIS_URL, hashKey: `t-wa-crash-${randomUUID().slice(0, 8)}` });
   });
 
   describe('Postgres', () => {

@@ -1,7 +1,7 @@
 /**
- * The auth-state seam, one contract for every backend (file, Redis, Postgres): batches where the
- * last change of a key wins, deletes, keys, clear, namespaces kept apart; and baileys'
- * AuthenticationState over it (creds + typed keys round-trip, app-state-sync-key revived as its
+ * The WhatsApp auth state over every AtomicKeyValue it runs on — its own file backend and the
+ * Redis / Postgres stores' key-value state: sets with deletes, keys, clear, namespaces kept
+ * apart; and baileys' AuthenticationState over it (creds + typed keys round-trip, app-state-sync-key revived as its
  * proto, `flush` reports a failed write).
  */
 import { randomUUID } from 'node:crypto';
@@ -13,9 +13,9 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openAuthState } from '../../../adapters/whatsapp/auth-state/auth-state.js';
 import { FileKeyValue } from '../../../adapters/whatsapp/auth-state/file-key-value.js';
-import type { AtomicKeyValue } from '../../../adapters/whatsapp/auth-state/key-value.js';
-import { PostgresKeyValue } from '../../../adapters/whatsapp/auth-state/postgres-key-value.js';
-import { RedisKeyValue } from '../../../adapters/whatsapp/auth-state/redis-key-value.js';
+import type { AtomicKeyValue } from '../../../src/core/key-value.js';
+import { PostgresSessionStore } from '../../../src/sessions/postgres-session-store.js';
+import { redisKeyValue } from '../../../src/sessions/redis-key-value.js';
 import { openRedis } from '../../helpers/redis-fixtures.js';
 import { TempDirs } from '../../helpers/temp-dir.js';
 import { connectPostgres, dropSchema, uniqueSchema } from '../../sessions/pg-test-env.js';
@@ -23,11 +23,13 @@ import { connectPostgres, dropSchema, uniqueSchema } from '../../sessions/pg-tes
 const temps = new TempDirs();
 let redis: Redis;
 let pool: pg.Pool;
+let pgStore: PostgresSessionStore;
 const schema = uniqueSchema();
 const opened: AtomicKeyValue[] = [];
 beforeAll(async () => {
   redis = await openRedis();
   pool = await connectPostgres(2);
+  pgStore = new PostgresSessionStore({ pool, schema });
 });
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.clear()));
@@ -41,8 +43,8 @@ afterAll(async () => {
 
 const backends: Array<[string, (ns: string) => Promise<AtomicKeyValue>]> = [
   ['file', async (ns) => new FileKeyValue(path.join(await temps.make('bothost-wa-kv-'), ns))],
-  ['redis', async (ns) => new RedisKeyValue(redis, `t-wa-kv-${randomUUID().slice(0, 8)}:{${ns}}`)],
-  ['postgres', async (ns) => new PostgresKeyValue(pool, `${ns}-${randomUUID().slice(0, 8)}`, schema)],
+  ['redis', async (ns) => redisKeyValue(redis, `t-wa-kv-${randomUUID().slice(0, 8)}`, ns)],
+  ['postgres', async (ns) => pgStore.keyValue(`${ns}-${randomUUID().slice(0, 8)}`)],
 ];
 
 describe.each(backends)('AtomicKeyValue: %s', (_name, make) => {
@@ -52,20 +54,13 @@ describe.each(backends)('AtomicKeyValue: %s', (_name, make) => {
     return s;
   };
 
-  it('applies a batch (last change of a key wins), deletes, lists, clears', async () => {
+  it('sets, deletes, lists (by prefix), clears', async () => {
     const s = await open();
-    await s.apply([
-      ['creds', '{"v":1}'],
-      ['session-4915_1.0', '"x"'],
-      ['pre-key-1', '"p"'],
-      ['creds', '{"v":2}'],
-    ]);
+    await s.set({ creds: '{"v":2}', 'session-4915_1.0': '"x"', 'pre-key-1': '"p"' });
     expect(await s.get(['creds', 'session-4915_1.0', 'missing'])).toEqual(['{"v":2}', '"x"', null]);
-    await s.apply([
-      ['pre-key-1', null],
-      ['pre-key-2', '"q"'],
-    ]);
+    await s.set({ 'pre-key-1': null, 'pre-key-2': '"q"' });
     expect((await s.keys()).sort()).toEqual(['creds', 'pre-key-2', 'session-4915_1.0']);
+    expect(await s.keys('pre-key-')).toEqual(['pre-key-2']);
     await s.clear();
     expect(await s.keys()).toEqual([]);
     expect(await s.get(['creds'])).toEqual([null]);
@@ -74,7 +69,7 @@ describe.each(backends)('AtomicKeyValue: %s', (_name, make) => {
   it('keeps namespaces apart', async () => {
     const a = await open('a');
     const b = await open('b');
-    await a.apply([['creds', '"a"']]);
+    await a.set({ creds: '"a"' });
     expect(await b.get(['creds'])).toEqual([null]);
   });
 
