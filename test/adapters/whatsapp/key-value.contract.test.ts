@@ -18,6 +18,7 @@ import { PostgresSessionStore } from '../../../src/sessions/postgres-session-sto
 import { redisKeyValue } from '../../../src/sessions/redis-key-value.js';
 import { openRedis } from '../../helpers/redis-fixtures.js';
 import { TempDirs } from '../../helpers/temp-dir.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { connectPostgres, dropSchema, uniqueSchema } from '../../sessions/pg-test-env.js';
 
 const temps = new TempDirs();
@@ -112,5 +113,39 @@ describe('file backend specifics', () => {
     const dir = await temps.make('bothost-wa-kv-');
     await writeFile(path.join(dir, 'not-a-dir'), 'x');
     await expect(new FileKeyValue(path.join(dir, 'not-a-dir')).get(['creds'])).rejects.toThrow(/is not a directory: auth_dir must name a folder/);
+  });
+});
+
+describe('auth_store: store', () => {
+  it('the adapter keeps the linked device in the host\'s key-value state (namespace whatsapp-auth) and refuses without one', async () => {
+    const { createWhatsAppAdapter } = await import('../../../adapters/whatsapp/adapter.js');
+    const { FakeWhatsApp } = await import('../../helpers/fake-whatsapp-socket.js');
+    const { writeLinkedStore } = await import('../../helpers/whatsapp-auth.js');
+    const { literalHost, whatsappConfig } = await import('./harness.js');
+    const prefix = `t-wa-store-${randomUUID().slice(0, 8)}`;
+    const namespaces: string[] = [];
+    const t = literalHost();
+    t.host.keyValue = (ns) => {
+      namespaces.push(ns);
+      const kv = redisKeyValue(redis, prefix, `bot:wa-test:${ns}`);
+      opened.push(kv);
+      return kv;
+    };
+    await writeLinkedStore(redisKeyValue(redis, prefix, 'bot:wa-test:whatsapp-auth'), FakeWhatsApp.SELF);
+    const wa = new FakeWhatsApp();
+    const adapter = createWhatsAppAdapter(whatsappConfig({ auth_store: 'store' }), t.host, { socketFactory: wa.factory, stopGraceMs: 0 });
+    try {
+      await adapter.start();
+      await wa.connected();
+      wa.userSays({ from: '201234567890123@lid', alt: '4915112345678', text: 'hi' });
+      await waitFor('the message', () => t.ingested.length === 1);
+      expect(t.ingested[0]!.userId).toBe('4915112345678');
+      expect(namespaces).toEqual(['whatsapp-auth']);
+      expect(await redisKeyValue(redis, prefix, 'bot:wa-test:whatsapp-auth').get(['lid-mapping-201234567890123_reverse'])).toEqual(['"4915112345678"']);
+    } finally {
+      await adapter.stop();
+    }
+    const bare = literalHost();
+    expect(() => createWhatsAppAdapter(whatsappConfig({ auth_store: 'store' }), bare.host, { socketFactory: wa.factory })).toThrow(/auth_store: store, but bots.yaml configures no Redis or Postgres store/);
   });
 });
