@@ -10,6 +10,13 @@ import { registerPlatforms } from './platform-command.js';
 import { registerSession } from './session-command.js';
 import { registerStart } from './start-command.js';
 import { registerWorker } from './worker-command.js';
+import { collectSecrets } from '../host/secrets.js';
+import { processSecrets, redactWrites } from '../host/logger.js';
+
+// Everything this process prints goes through the secret redactor (filled in as config loads).
+processSecrets.add(collectSecrets(undefined, process.env));
+redactWrites(process.stdout);
+redactWrites(process.stderr);
 
 const program = new Command('bot')
   .description('bothost — run chat bots with persistent sessions')

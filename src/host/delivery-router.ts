@@ -16,12 +16,22 @@ export class DeliveryRouter implements Delivery {
   private readonly routes = new Map<string, { delivery: Delivery; options: RouteOptions }>();
   private transport: RouteTransport | undefined;
   private readonly attaching = new Set<Promise<void>>();
+  private readonly registerListeners: Array<(botId: string) => void> = [];
+
+  /**
+   * `listener` is called with a bot id each time that bot gets a route (not when a route is
+   * replaced): the embedded queue then re-runs the bot's turns a dead process left unanswered.
+   */
+  onRegister(listener: (botId: string) => void): void {
+    this.registerListeners.push(listener);
+  }
 
   /** Returns an unregister function. */
   register(botId: string, delivery: Delivery, options: RouteOptions = {}): () => void {
     const replaced = this.routes.get(botId);
     this.routes.set(botId, { delivery, options });
     if (!replaced || replaced.options.broadcast !== options.broadcast) this.attach(botId, options, replaced !== undefined);
+    if (!replaced) for (const listener of this.registerListeners) listener(botId);
     return () => {
       if (this.routes.get(botId)?.delivery !== delivery) return;
       this.routes.delete(botId);
