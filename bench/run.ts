@@ -8,6 +8,7 @@ import { benchGateway } from './gateway.bench.js';
 import { Report } from './report.js';
 import { benchStores } from './stores.bench.js';
 import { benchTelegram } from './telegram.bench.js';
+import { benchWhatsApp } from './whatsapp.bench.js';
 
 const report = new Report();
 const only = process.argv[2];
@@ -17,6 +18,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['fork', benchFork],
   ['stores', benchStores],
   ['telegram', benchTelegram],
+  ['whatsapp', benchWhatsApp],
   ['discord', benchDiscord],
   ['adapter-overhead', benchAdapterOverhead],
   ['gateway', benchGateway],

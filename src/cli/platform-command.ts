@@ -57,7 +57,18 @@ export async function pickEntry(
 
 async function runBot(definition: AdapterDefinition, opts: { bot?: string }, cmd: Command): Promise<number> {
   const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
-  const { entry, index } = await pickEntry(loaded, definition, opts.bot, process.env);
+  let picked: { entry: BotEntry; index: number };
+  try {
+    picked = await pickEntry(loaded, definition, opts.bot, process.env);
+  } catch (err) {
+    // A platform that links interactively (WhatsApp's `login`) links first, then runs.
+    if (!(err instanceof BotHostError) || err.code !== `${definition.platform.toUpperCase()}_NOT_READY` || !definition.actions?.login) throw err;
+    process.stderr.write(`bothost: ${err.message}; linking now\n`);
+    const linked = await runAction(definition, 'login', [], opts, cmd);
+    if (linked !== EXIT.ok) return linked;
+    picked = await pickEntry(loaded, definition, opts.bot, process.env);
+  }
+  const { entry, index } = picked;
   // Validated before anything connects: a config error must not wait for Redis.
   const checked = await checkBotEntry(loaded, index, entry);
   const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);

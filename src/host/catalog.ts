@@ -21,6 +21,11 @@ export const PLATFORMS: Readonly<Record<string, CatalogEntry>> = Object.freeze({
     help: 'Examples:\n  TELEGRAM_BOT_TOKEN=123456:ABC… npx bot telegram\n  npx bot telegram --bot support   # bots.yaml entry with id: support',
     load: () => import('../../adapters/telegram/index.js'),
   },
+  whatsapp: {
+    title: 'WhatsApp',
+    help: 'Actions:\n  login [--pairing-code +4915112345678]   link this bot as a WhatsApp device (QR code, or a code typed on the phone)\n  logout                                  unlink the device and wipe its auth state\n  import-auth <dir>                       copy a baileys multi-file auth folder into the auth store\nExamples:\n  npx bot whatsapp login --bot support\n  npx bot whatsapp --bot support          # links first when not linked yet',
+    load: () => import('../../adapters/whatsapp/index.js'),
+  },
   discord: {
     title: 'Discord',
     help: 'Examples:\n  DISCORD_BOT_TOKEN=… npx bot discord\n  npx bot discord --bot support   # bots.yaml entry with id: support\nSwitch on "Message Content Intent" in the developer portal (Bot page) first; see docs/discord.md.',

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 const root = path.resolve(import.meta.dirname, '../..');
 
 /** Pages linked before they exist: written by the platform work, which lands separately. */
-const NOT_YET_WRITTEN = new Set(['docs/slack.md', 'docs/whatsapp.md']);
+const NOT_YET_WRITTEN = new Set(['docs/slack.md']);
 
 const pages = [
   'README.md',
