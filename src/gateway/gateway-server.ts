@@ -8,8 +8,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { BotsConfig, GatewayConfig } from '../config/schema.js';
@@ -57,10 +60,15 @@ const WEB_FILES: Record<string, { file: string; type: string }> = {
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
-  // Markdown rendering and sanitising for replies (copied from node_modules at build time).
-  '/vendor/marked.js': { file: 'vendor/marked.js', type: 'text/javascript; charset=utf-8' },
-  '/vendor/purify.js': { file: 'vendor/purify.js', type: 'text/javascript; charset=utf-8' },
+  // Markdown rendering and sanitising for replies: the packages' own browser builds.
+  '/vendor/marked.js': { file: vendorFile('marked', 'marked.umd.js'), type: 'text/javascript; charset=utf-8' },
+  '/vendor/purify.js': { file: vendorFile('dompurify', 'purify.min.js'), type: 'text/javascript; charset=utf-8' },
 };
+
+/** A file beside a dependency's entry point, as a file URL (read once at start like the page). */
+function vendorFile(pkg: string, name: string): string {
+  return pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve(pkg)), name)).href;
+}
 const WS_PATHS = new Set(['/', '/ws']);
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -189,7 +197,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     start() {
       starting ??= (async () => {
         const dir = new URL('./web/', import.meta.url);
-        for (const { file } of Object.values(WEB_FILES)) if (!web.has(file)) web.set(file, await readFile(new URL(file, dir)));
+        for (const { file } of Object.values(WEB_FILES)) if (!web.has(file)) web.set(file, await readFile(new URL(file, dir))); // absolute URLs (vendor files) ignore `dir`
         const where = `${options.listenHost ?? config.host}:${options.port ?? config.port}`;
         await new Promise<void>((resolve, reject) => {
           const fail = (err: NodeJS.ErrnoException) => {
