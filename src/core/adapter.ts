@@ -1,18 +1,22 @@
 /**
- * The platform adapter seam (STYLE principle 5). An adapter owns one bot's connection to its
- * platform: it turns platform events into `InboundMessage`s for the host's ingress chain and
- * registers a `Delivery` that turns replies into platform calls. It receives only what it needs
- * (`AdapterHost`), so a test can build one from object literals.
+ * The platform adapter seam. A platform is one folder `adapters/<name>/` whose `index.ts`
+ * default-exports one `AdapterDefinition` (its bots.yaml schema, what an entry is missing, its
+ * capabilities, `create`) and one line in the host's catalog (`src/host/catalog.ts`).
  *
- * Every `adapters/<name>/index.ts` exports `create<Name>Adapter(config, host)` and a
- * `<Name>AdapterConfig` zod schema for its bots.yaml entry (the common keys below plus its own);
- * the host validates the entry with that schema through the config loader, so errors name
- * `bots.yaml:LINE: bots[i].key` like every other config error.
+ * Adapters provide basic platform calls; the host owns policy:
+ * - inbound: the adapter turns a platform event into an `InboundMessage` (with an opaque reply
+ *   `address` only it decodes) and calls `host.ingest`; the host knows the bot's ingress policy
+ *   (allowlist, gating, scope, commands) by bot id and answers commands itself;
+ * - outbound: the adapter's `Outbound` has `send`, optional `edit` / `typing` / `react` and
+ *   `render`; the host wraps it in one streaming delivery (typing cadence, post-then-throttled
+ *   edits, chunks at the declared limit, the delivered set, the plain-text fallback).
+ *
+ * An adapter receives only what it needs (`AdapterHost`), so a test can build one from literals.
  */
 import { z } from 'zod';
 import type { InboundMessage } from './inbound.js';
+import { BotHostError } from './errors.js';
 import type { SessionScope } from './session-key.js';
-import type { Delivery } from './turn-queue.js';
 
 /** A bot's ingress rules, from its bots.yaml entry. */
 export interface BotPolicy {
@@ -27,8 +31,11 @@ export interface BotPolicy {
   username?: string;
 }
 
-/** What happened to one inbound message in the ingress chain (undefined: nothing decided). */
-export type IngestOutcome = 'enqueued' | 'duplicate' | 'denied' | 'ignored' | 'command';
+/**
+ * What happened to one inbound message in the ingress chain. `retry`: the queue did not take it
+ * (storage unavailable) — do not acknowledge it to the platform, so the platform redelivers.
+ */
+export type IngestOutcome = 'enqueued' | 'duplicate' | 'denied' | 'ignored' | 'command' | 'retry';
 
 /** The subset of a pino logger adapters use. */
 export interface AdapterLogger {
@@ -69,19 +76,132 @@ export interface LeadershipSource {
   open(options?: { ttlMs?: number }): Leadership;
 }
 
-/** What the host gives an adapter. */
+/** What a platform can do; the host's reply policy follows it. */
+export interface AdapterCapabilities {
+  /** Messages can be edited, so replies can stream (post, then throttled edits). */
+  edits: boolean;
+  /** A "typing…" indicator exists (`Outbound.typing`). */
+  typing: boolean;
+  /** Conversations can have threads (forum topics, Discord/Slack threads). */
+  threads: boolean;
+  /** Longest message `render` may produce, in `lengthUnit`s. */
+  maxMessageLength: number;
+  lengthUnit: 'utf16' | 'codepoints';
+  /** One connection per account: the connection runs only under the bot's leadership lease. */
+  singleConnection: boolean;
+  /** What `render` produces from the model's Markdown. */
+  markdown: 'telegram-html' | 'discord' | 'slack-mrkdwn' | 'whatsapp' | 'plain';
+  /** Least time between two edits of one reply (ms). */
+  editIntervalMs: number;
+  /** How often the typing indicator is renewed (ms); the platform shows it about this long. */
+  typingIntervalMs: number;
+  /**
+   * Least time between two edits within one `Outbound.editScope` (e.g. Slack's chat.update is
+   * limited per workspace, ~50/min). Absent: only the per-reply interval applies.
+   */
+  scopeEditIntervalMs?: number;
+}
+
+/** One message of a reply, as the platform takes it. */
+export interface OutboundChunk {
+  /** What to send (platform markup when `formatted`). */
+  text: string;
+  /** The same visible text without markup: sent when the platform rejects the formatting. */
+  plain: string;
+  formatted: boolean;
+}
+
+export interface SendOptions {
+  /**
+   * Deterministic for this chunk of this reply (`<botId>|<messageId>|<index>`, or a notice's
+   * own key): adapters whose platform dedupes sends by a nonce derive it from this, so a retried
+   * send that had in fact succeeded does not post twice.
+   */
+  idempotencyKey: string;
+  /** Position of the chunk in its reply (0: first; adapters quote the question on the first). */
+  index: number;
+}
+
+/**
+ * Thrown by `send`/`edit` when the platform refused the markup (Telegram "can't parse
+ * entities", Slack `invalid_blocks`): the host sends the chunk's `plain` text instead.
+ */
+export class FormattingRejectedError extends Error {
+  readonly code = 'FORMAT_REJECTED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FormattingRejectedError';
+  }
+}
+
+/**
+ * The platform refused the bot for good (bad token, missing intents, logged out): stop, do not
+ * reconnect. `code` names the cause (`DISCORD_INTENTS_DISABLED`); the message says what to fix.
+ */
+export class AdapterFatalError extends BotHostError {
+  readonly fatal = true;
+}
+
+/**
+ * The platform calls a reply needs. `address` is the `InboundMessage.address` the adapter
+ * encoded; only the adapter decodes it. Errors other than FormattingRejectedError propagate, so
+ * the queue may retry the reply; a chat that refuses messages for good (bot blocked, chat gone)
+ * resolves `undefined` after the adapter logged it — a reply never vanishes silently.
+ */
+export interface Outbound {
+  /** Posts one chunk; resolves the platform message id (for edits), undefined when dropped for good. */
+  send(address: string, chunk: OutboundChunk, options: SendOptions): Promise<string | undefined>;
+  /** Replaces message `messageId`; resolves its id (a new one if the platform forced a re-send). Absent: no streaming. */
+  edit?(address: string, messageId: string, chunk: OutboundChunk): Promise<string | undefined>;
+  /** Shows "typing…" once (the host renews it). */
+  typing?(address: string): Promise<void>;
+  /** Reacts to the inbound message the address points at (e.g. a status emoji). */
+  react?(address: string, emoji: string): Promise<void>;
+  /** Clears the typing indicator or status the adapter shows (e.g. WhatsApp `paused`). */
+  idle?(address: string): Promise<void>;
+  /** The edit-throttling scope of an address (Slack: the workspace). Absent: one scope per bot. */
+  editScope?(address: string): string;
+  /**
+   * Model Markdown (or plain text) → platform messages, each within `maxMessageLength`, never
+   * split inside a code block, formatting entity or surrogate pair. Whitespace-only: no chunks.
+   */
+  render(text: string, mode: 'markdown' | 'plain'): OutboundChunk[];
+}
+
+/** How a message is fed to the host. */
+export interface IngestOptions {
+  /** Overrides the bot's session scope for this message (Telegram forum topics, Slack threads). */
+  scope?: SessionScope;
+}
+
+/** What the host gives an adapter (one per bot). */
 export interface AdapterHost {
-  /** Feed one inbound message through the ingress chain; `reply` answers directly (commands, refusals). */
-  ingest(bot: BotPolicy, message: InboundMessage, reply: (text: string) => Promise<void>): Promise<IngestOutcome | undefined>;
-  /** Register the adapter's Delivery for its bot id; returns an unregister function. */
-  delivery: { register(botId: string, delivery: Delivery): () => void };
+  /**
+   * Feeds one inbound message through the bot's ingress chain; resolves once the decision is
+   * made and, for `enqueued`, once the turn is durably accepted — acknowledge the platform only
+   * then, and never on `retry`. Command answers are sent through the adapter's `outbound`
+   * without holding up this promise.
+   */
+  ingest(message: InboundMessage, options?: IngestOptions): Promise<IngestOutcome>;
+  /**
+   * Start delivering this bot's replies through the adapter's `outbound` (call once connected;
+   * single-connection adapters: while leader). Returns the function that stops it.
+   */
+  deliver(): () => void;
+  /** Tell the host the bot's own handle once known (commands addressed `/cmd@username`). */
+  identify(account: { username?: string }): void;
+  /**
+   * Runs `connect` whenever this process may hold the bot's single connection: at once without
+   * leadership, else while the bot's leadership lease is held. `connect` gets a signal that aborts
+   * when the lease is lost or the adapter stops, and should resolve when its connection is closed;
+   * a rejection with an `AdapterFatalError` (bad token, intents off, logged out) stops for good
+   * and rejects the returned promise; anything else reconnects after a capped, jittered backoff
+   * (reset once a connection lasted a minute). Resolves when `stop` aborts.
+   */
+  holdConnection(connect: (signal: AbortSignal) => Promise<void>, stop: AbortSignal): Promise<void>;
   logger: AdapterLogger;
   /** The slash commands the ingress chain answers (name → description), for platform menus. */
   commands: Readonly<Record<string, string>>;
-  /** The session scope of bots.yaml `session.scope`. */
-  scope: SessionScope;
-  /** Absent: no Redis anywhere; leadership-needing features run single-process. */
-  leadership?: LeadershipSource;
   /** Told when the adapter stopped for good after starting (e.g. its token was revoked). */
   onFatal?: (err: Error) => void;
 }
@@ -91,14 +211,56 @@ export interface PlatformAdapter {
   readonly botId: string;
   /** The bot's own handle on the platform once started (e.g. `@my_bot`), for logs. */
   readonly account?: string;
+  readonly outbound: Outbound;
   /**
-   * Connects and starts receiving; resolves once running (polling or listening). Rejects with a
-   * BotHostError the operator can act on when it cannot run (bad token, port in use). Safe to
-   * call twice; `signal` aborts a start that is still retrying.
+   * Connects and starts receiving; resolves once running (polling, listening or connected).
+   * Rejects with a BotHostError the operator can act on when it cannot run (bad token, port in
+   * use). Safe to call twice; `signal` aborts a start that is still retrying.
    */
   start(signal?: AbortSignal): Promise<void>;
-  /** Stops receiving, lets in-flight sends finish, unregisters. Safe to call twice. */
+  /** Stops receiving, lets in-flight sends finish. Safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** An extra CLI action of a platform (`bot whatsapp login`), run with the entry's config. */
+export interface AdapterAction<C = unknown> {
+  description: string;
+  /** commander-style option flags, e.g. `['--pairing-code <phone>', 'link with a code']`. */
+  options?: readonly (readonly [flags: string, description: string])[];
+  /** `args`: positional arguments after the action name. Resolves the exit code. */
+  run(config: C, context: { args: readonly string[]; options: Record<string, unknown>; say(line: string): void; logger: AdapterLogger; leadership?: LeadershipSource }): Promise<number>;
+  /** `<dir>`-style positional argument names, for help. */
+  args?: string;
+}
+
+/**
+ * Everything the host knows about a platform. The module exporting it must stay light (zod and
+ * core only): `create` imports the platform SDK lazily, so `bot start` and `bot config check`
+ * never load an SDK they do not run.
+ */
+export interface AdapterDefinition<C extends CommonBotConfig = CommonBotConfig> {
+  platform: string;
+  /** For humans: `Telegram`. */
+  title: string;
+  /** The bots.yaml entry schema: `COMMON_BOT_CONFIG` spread plus the platform's own keys. */
+  schema: z.ZodType<C>;
+  /**
+   * Environment variables that fill entry keys (`{ token: 'TELEGRAM_BOT_TOKEN' }`). With
+   * `bot <platform>` and no `--bot`, a set variable wins over the entry; with `--bot` the entry does.
+   */
+  env: Readonly<Record<string, string>>;
+  /**
+   * Why this (raw, not yet validated) entry cannot run — a credential or setting is absent, the
+   * device is not linked — phrased for the operator, or null when it can. `where` names the
+   * entry's location for the message (`bots[0] in bots.yaml`).
+   */
+  missing(entry: Readonly<Record<string, unknown>>, where: string): string | null | Promise<string | null>;
+  capabilities(config: C): AdapterCapabilities;
+  create(config: C, host: AdapterHost): Promise<PlatformAdapter>;
+  /** Extra `bot <platform> <action>` commands. */
+  actions?: Readonly<Record<string, AdapterAction<C>>>;
+  /** Shown under `bot <platform> --help`. */
+  help?: string;
 }
 
 /**
@@ -115,6 +277,28 @@ export const COMMON_BOT_CONFIG = {
   unknown_user_policy: z.enum(['allow', 'deny']),
   group_policy: z.enum(['mention_only', 'respond_all', 'command_only']),
 } as const;
+
+/** `leader` and `leader_ttl_ms`, for single-connection platforms. */
+export const LEADER_CONFIG = {
+  leader: z.enum(['auto', 'redis', 'none']).default('auto').describe('Who holds the connection: auto uses a Redis lease when bots.yaml configures Redis'),
+  leader_ttl_ms: z
+    .preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().positive())
+    .default(10_000)
+    .describe('How long a dead holder blocks takeover'),
+} as const;
+
+export interface CommonBotConfig {
+  platform: string;
+  id: string;
+  agent: string;
+  enabled: boolean;
+  token?: string | undefined;
+  allowed_users: string[];
+  unknown_user_policy: 'allow' | 'deny';
+  group_policy: BotPolicy['groupPolicy'];
+  leader?: 'auto' | 'redis' | 'none';
+  leader_ttl_ms?: number;
+}
 
 /** The ingress policy of a validated entry. */
 export function botPolicyOf(

@@ -32,6 +32,12 @@ export interface InboundMessage {
   userName?: string;
   receivedAt: number;
   /**
+   * Where the reply goes, encoded by the adapter that received the message (chat, thread, the
+   * message to quote, an interaction to answer); only that adapter decodes it. Absent for
+   * messages that are not answered through an adapter (console, web gateway).
+   */
+  address?: string;
+  /**
    * An explicit session id chosen by the user (console `--session`, gateway `session_id`);
    * when set it wins over the scope-derived key.
    */

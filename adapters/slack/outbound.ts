@@ -1,0 +1,196 @@
+/**
+ * The Slack `Outbound`: chat.postMessage / chat.update for replies, the :eyes: reaction as the
+ * working status, `response_url` for slash-command answers.
+ *
+ * Exactly-once posting: every post carries message metadata naming its idempotency key. When a
+ * post's outcome is unknown (timeout, network failure), the channel (or thread) is searched for
+ * a message with that key before anything is posted again — at once, and before the next
+ * attempt for that key — so a post that Slack took but whose answer was lost appears once.
+ */
+import type { AdapterLogger, OutboundChunk, Outbound, SendOptions } from '../../src/core/adapter.js';
+import { FormattingRejectedError } from '../../src/core/adapter.js';
+import { decodeAddress, type SlackAddress } from './address.js';
+import { decisionOf, describeSlackError } from './api-errors.js';
+import { renderSlack } from './render.js';
+import type { SlackApi } from './web-api.js';
+
+/** The metadata event type of the adapter's own posts. */
+export const REPLY_EVENT_TYPE = 'bothost_reply';
+
+export interface SlackOutboundOptions {
+  api: SlackApi;
+  logger: AdapterLogger;
+  statusEmoji: string;
+  maxMessageLength: number;
+  /** Told about every thread the bot posted in (follow-ups there need no mention). */
+  onPostedInThread?: (channel: string, threadTs: string) => void;
+  /** POSTs a JSON body to a slash command's response_url. */
+  postResponse?: (url: string, body: Record<string, unknown>) => Promise<void>;
+  /** How far back a lost post is searched for (seconds). Default 15 min. */
+  lookbackSeconds?: number;
+}
+
+interface PostResult {
+  ts?: string;
+}
+
+interface HistoryMessage {
+  ts?: string;
+  metadata?: { event_type?: string; event_payload?: { key?: unknown } };
+}
+
+/** Bounded insertion-ordered set. */
+class RecentSet {
+  private readonly items = new Set<string>();
+  constructor(private readonly capacity: number) {}
+  has(k: string) {
+    return this.items.has(k);
+  }
+  add(k: string) {
+    this.items.add(k);
+    if (this.items.size > this.capacity) this.items.delete(this.items.values().next().value!);
+  }
+  delete(k: string) {
+    this.items.delete(k);
+  }
+}
+
+export async function postJson(url: string, body: Record<string, unknown>): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
+  await res.arrayBuffer();
+}
+
+export class SlackOutbound implements Outbound {
+  /** Keys whose last post had an unknown outcome: look before posting again. */
+  private readonly unsure = new RecentSet(10_000);
+  /** Messages that already carry the status reaction (renewals cost nothing). */
+  private readonly reacted = new RecentSet(10_000);
+
+  constructor(private readonly o: SlackOutboundOptions) {}
+
+  render(text: string, mode: 'markdown' | 'plain'): OutboundChunk[] {
+    return renderSlack(text, mode, this.o.maxMessageLength);
+  }
+
+  editScope(address: string): string {
+    return decodeAddress(address).team;
+  }
+
+  async send(address: string, chunk: OutboundChunk, options: SendOptions): Promise<string | undefined> {
+    const a = decodeAddress(address);
+    if (a.responseUrl) return this.respond(a, chunk);
+    if (this.unsure.has(options.idempotencyKey)) {
+      const found = await this.findPosted(a, options.idempotencyKey);
+      if (found) return this.posted(a, options.idempotencyKey, found);
+    }
+    try {
+      const res = await this.o.api.call<PostResult>('chat.postMessage', {
+        channel: a.channel,
+        ...(a.threadTs ? { thread_ts: a.threadTs } : {}),
+        text: chunk.text,
+        mrkdwn: chunk.formatted,
+        unfurl_links: false,
+        unfurl_media: false,
+        metadata: { event_type: REPLY_EVENT_TYPE, event_payload: { key: options.idempotencyKey } },
+      });
+      return this.posted(a, options.idempotencyKey, res.ts);
+    } catch (err) {
+      const decision = decisionOf(err);
+      if (decision === 'ambiguous') {
+        this.unsure.add(options.idempotencyKey);
+        const found = await this.findPosted(a, options.idempotencyKey).catch(() => undefined);
+        if (found) {
+          this.o.logger.info({ channel: a.channel }, 'a slack post whose answer was lost had gone through; not posting it again');
+          return this.posted(a, options.idempotencyKey, found);
+        }
+      }
+      return this.settle(err, decision, a, 'reply');
+    }
+  }
+
+  async edit(address: string, messageId: string, chunk: OutboundChunk): Promise<string | undefined> {
+    const a = decodeAddress(address);
+    if (a.responseUrl) return messageId; // slash-command answers are not streamed
+    try {
+      await this.o.api.call('chat.update', { channel: a.channel, ts: messageId, text: chunk.text, mrkdwn: chunk.formatted });
+      return messageId;
+    } catch (err) {
+      const decision = decisionOf(err);
+      if (decision === 'send_new') {
+        const res = await this.o.api.call<PostResult>('chat.postMessage', { channel: a.channel, ...(a.threadTs ? { thread_ts: a.threadTs } : {}), text: chunk.text, mrkdwn: chunk.formatted });
+        return res.ts;
+      }
+      return this.settle(err, decision, a, 'edit');
+    }
+  }
+
+  /** The working status: one reaction on the message (renewals are free, it stays until `idle`). */
+  async typing(address: string): Promise<void> {
+    const a = decodeAddress(address);
+    if (!a.messageTs || a.responseUrl) return;
+    const key = `${a.channel}:${a.messageTs}`;
+    if (this.reacted.has(key)) return;
+    this.reacted.add(key);
+    await this.reaction('reactions.add', a, this.o.statusEmoji);
+  }
+
+  async idle(address: string): Promise<void> {
+    const a = decodeAddress(address);
+    if (!a.messageTs || a.responseUrl) return;
+    const key = `${a.channel}:${a.messageTs}`;
+    if (!this.reacted.has(key)) return;
+    this.reacted.delete(key);
+    await this.reaction('reactions.remove', a, this.o.statusEmoji);
+  }
+
+  async react(address: string, emoji: string): Promise<void> {
+    const a = decodeAddress(address);
+    if (a.messageTs) await this.reaction('reactions.add', a, emoji.replace(/:/g, ''));
+  }
+
+  private async reaction(method: 'reactions.add' | 'reactions.remove', a: SlackAddress, name: string): Promise<void> {
+    try {
+      await this.o.api.call(method, { channel: a.channel, timestamp: a.messageTs, name });
+    } catch (err) {
+      const decision = decisionOf(err);
+      if (decision === 'fatal') throw err;
+      // A status that could not be shown is cosmetic; the reply itself still goes out.
+      if (decision !== 'ignore') this.o.logger.warn({ channel: a.channel, error: describeSlackError(err) }, `${method} failed`);
+    }
+  }
+
+  private async respond(a: SlackAddress, chunk: OutboundChunk): Promise<string | undefined> {
+    const post = this.o.postResponse ?? postJson;
+    await post(a.responseUrl!, { response_type: 'ephemeral', replace_original: false, text: chunk.text, mrkdwn: chunk.formatted });
+    return undefined;
+  }
+
+  private posted(a: SlackAddress, key: string, ts: string | undefined): string | undefined {
+    this.unsure.delete(key);
+    if (a.threadTs) this.o.onPostedInThread?.(a.channel, a.threadTs);
+    return ts;
+  }
+
+  /** The ts of a message this bot posted with idempotency key `key`, if Slack has it. */
+  private async findPosted(a: SlackAddress, key: string): Promise<string | undefined> {
+    const oldest = String(Math.floor(Date.now() / 1000) - (this.o.lookbackSeconds ?? 900));
+    const res = await this.o.api.call<{ messages?: HistoryMessage[] }>(a.threadTs ? 'conversations.replies' : 'conversations.history', {
+      channel: a.channel,
+      ...(a.threadTs ? { ts: a.threadTs } : {}),
+      oldest,
+      limit: 200,
+      include_all_metadata: true,
+    });
+    return res.messages?.find((m) => m.metadata?.event_type === REPLY_EVENT_TYPE && m.metadata.event_payload?.key === key)?.ts;
+  }
+
+  private settle(err: unknown, decision: ReturnType<typeof decisionOf>, a: SlackAddress, what: string): undefined {
+    if (decision === 'format_rejected') throw new FormattingRejectedError(`slack refused the ${what}'s formatting (${describeSlackError(err)})`, { cause: err });
+    if (decision === 'drop') {
+      this.o.logger.warn({ channel: a.channel, error: describeSlackError(err) }, `${what} dropped: slack refuses messages to this channel`);
+      return undefined;
+    }
+    throw err;
+  }
+}
