@@ -8,7 +8,7 @@
  * await adapter.start();   // resolves once listening (http) or connected (socket)
  * await adapter.stop();
  */
-import bolt from '@slack/bolt';
+import { App, webApi } from '@slack/bolt';
 import { AdapterFatalError, type AdapterHost, type IngestOptions, type PlatformAdapter } from '../../src/core/adapter.js';
 import { BotHostError } from '../../src/core/errors.js';
 import type { InboundMessage } from '../../src/core/inbound.js';
@@ -23,7 +23,6 @@ import { SlackSocketReceiver } from './socket-receiver.js';
 import { ThreadMembership } from './thread-membership.js';
 import { SlackApi } from './web-api.js';
 
-const { App, webApi } = bolt;
 
 interface Identity {
   userId: string;
