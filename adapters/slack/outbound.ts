@@ -151,7 +151,7 @@ export class SlackOutbound implements Outbound {
 
   private async reaction(method: 'reactions.add' | 'reactions.remove', a: SlackAddress, name: string): Promise<void> {
     try {
-      await this.o.api.call(method, { channel: a.channel, timestamp: a.messageTs, name });
+      await this.o.api.call(method, { channel: a.channel, timestamp: a.messageTs, name }, { waitOnRateLimit: false });
     } catch (err) {
       const decision = decisionOf(err);
       if (decision === 'fatal') throw err;

@@ -37,7 +37,11 @@ export class SlackApi {
     return this.fatal;
   }
 
-  async call<T = Record<string, unknown>>(method: string, args: Record<string, unknown>): Promise<T> {
+  /**
+   * `waitOnRateLimit: false`: a 429 is thrown at once (cosmetic calls such as the status reaction
+   * are not worth holding a reply for).
+   */
+  async call<T = Record<string, unknown>>(method: string, args: Record<string, unknown>, options: { waitOnRateLimit?: boolean } = {}): Promise<T> {
     if (this.fatal) throw this.fatal;
     const maxRetries = this.o.maxRateLimitRetries ?? SLACK_DEFAULTS.maxRateLimitRetries;
     const maxWait = this.o.maxRetryAfterSeconds ?? SLACK_DEFAULTS.maxRetryAfterSeconds;
@@ -48,7 +52,7 @@ export class SlackApi {
         const decision = decisionOf(err);
         if (decision === 'fatal') throw this.markFatal(method, err);
         const seconds = retryAfterOf(err);
-        if (decision !== 'wait_and_retry' || seconds === undefined || attempt >= maxRetries || seconds > maxWait) throw err;
+        if (decision !== 'wait_and_retry' || seconds === undefined || options.waitOnRateLimit === false || attempt >= maxRetries || seconds > maxWait) throw err;
         this.o.logger.warn({ method, retryAfterSeconds: seconds }, 'slack rate limit (429): waiting Retry-After');
         await (this.o.sleep ?? defaultSleep)(Math.max(seconds, 0) * 1000);
       }
