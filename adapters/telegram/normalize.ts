@@ -12,9 +12,11 @@
  *   the text the agent sees. `replyTo.isBot`: a reply to one of this bot's messages (not the
  *   implicit reply every forum-topic message carries).
  * - Forum topics: `threadId` is the topic, so replies land in it (and `per_thread` sessions).
+ * - `address`: the chat, its topic, and in groups the message itself, so the answer quotes it.
  */
 import type { Message, Update, UserFromGetMe } from 'grammy/types';
 import type { Attachment, InboundMessage } from '../../src/core/inbound.js';
+import { encodeAddress } from './address.js';
 
 export interface NormalizeContext {
   botId: string;
@@ -48,6 +50,7 @@ export function normalizeUpdate(update: Update, ctx: NormalizeContext): InboundM
   const reply = msg.reply_to_message;
   const isTopicMessage = msg.is_topic_message === true && msg.message_thread_id !== undefined;
   const realReply = reply && !(isTopicMessage && reply.message_id === msg.message_thread_id);
+  const isDirect = msg.chat.type === 'private';
   return {
     platform: 'telegram',
     botId: ctx.botId,
@@ -57,18 +60,17 @@ export function normalizeUpdate(update: Update, ctx: NormalizeContext): InboundM
     messageId: `${msg.chat.id}:${msg.message_id}`,
     text,
     ...(attachments.length > 0 ? { attachments } : {}),
-    isDirect: msg.chat.type === 'private',
+    isDirect,
+    address: encodeAddress({
+      chatId: msg.chat.id,
+      ...(isTopicMessage ? { threadId: msg.message_thread_id! } : {}),
+      ...(!isDirect ? { replyToMessageId: msg.message_id } : {}),
+    }),
     mentionsBot,
     ...(realReply ? { replyTo: { messageId: `${msg.chat.id}:${reply.message_id}`, isBot: reply.from?.id === ctx.me.id } } : {}),
     ...(sender.username ? { userName: sender.username } : {}),
     receivedAt: (ctx.now ?? Date.now)(),
   };
-}
-
-/** The Telegram message id inside an InboundMessage's `messageId` (`<chat>:<message>`). */
-export function telegramMessageId(messageId: string): number | undefined {
-  const n = Number(messageId.slice(messageId.lastIndexOf(':') + 1));
-  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 function attachmentsOf(msg: Message): Attachment[] {

@@ -1,7 +1,6 @@
 /**
- * Long polling with leadership: only the process holding the bot's lease calls getUpdates
- * (Telegram answers a second caller with 409 Conflict). Without a Leadership this process
- * polls alone.
+ * Long polling. The host runs it only in the process holding the bot's connection lease
+ * (Telegram answers a second getUpdates caller with 409 Conflict).
  *
  * Offsets: an update is confirmed (the next getUpdates carries `offset = update_id + 1`) only
  * after its handler returned, i.e. after the turn was durably accepted. If handling fails with
@@ -11,8 +10,7 @@
  * idempotent commit make that harmless.
  */
 import type { Update } from 'grammy/types';
-import type { AdapterLogger, HeldLeadership, Leadership } from '../../src/core/adapter.js';
-import { BotHostError } from '../../src/core/errors.js';
+import { AdapterFatalError, type AdapterLogger } from '../../src/core/adapter.js';
 import { decisionOf } from './api-errors.js';
 import { TELEGRAM_DEFAULTS } from './config.js';
 import { describe } from './send.js';
@@ -26,13 +24,8 @@ export interface PollerOptions {
   /** True when a handler failure means "try this update again" (the queue refused it). */
   isRetryable(err: unknown): boolean;
   logger: AdapterLogger;
-  leadership?: Leadership;
-  /** The lease name: the bot id (never the token). */
-  leaderName: string;
   timeoutSeconds?: number;
   dropPendingUpdates?: boolean;
-  /** Called once when polling cannot continue (the token was revoked). */
-  onFatal(err: BotHostError): void;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -48,45 +41,18 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 export class LongPoller {
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
   private offset: number | undefined;
   private webhookCleared = false;
   private backoffMs: number = TELEGRAM_DEFAULTS.backoffMs.initial;
 
   constructor(private readonly options: PollerOptions) {}
 
-  /** Starts the loop in the background. Safe to call twice. */
-  start(): void {
-    this.loop ??= this.run().catch((err) => {
-      this.options.logger.error({ err: describe(err) }, 'telegram polling stopped');
-    });
-  }
-
-  /** Stops fetching (aborts a long poll in flight), gives up leadership. Safe to call twice. */
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    const { leadership, logger, leaderName } = this.options;
-    while (!this.stopping.signal.aborted) {
-      let held: HeldLeadership | null = null;
-      if (leadership) {
-        logger.info({ bot: leaderName, via: leadership.describe }, 'waiting for telegram polling leadership');
-        held = await leadership.acquire(`telegram:${leaderName}`, this.stopping.signal);
-        if (!held) return;
-        logger.info({ bot: leaderName, fence: held.fence }, 'telegram polling leadership acquired; polling');
-      }
-      const signal = held ? AbortSignal.any([this.stopping.signal, held.signal]) : this.stopping.signal;
-      try {
-        await this.pollWhile(signal);
-      } finally {
-        await held?.release();
-      }
-      if (held?.signal.aborted && !this.stopping.signal.aborted) logger.warn({ bot: leaderName }, 'telegram polling leadership lost; stopped polling');
-    }
+  /**
+   * Polls until `signal` aborts (the adapter stops, or leadership is lost). Rejects with an
+   * AdapterFatalError when the token is refused; the offset survives a re-run.
+   */
+  run(signal: AbortSignal): Promise<void> {
+    return this.pollWhile(signal);
   }
 
   private async pollWhile(signal: AbortSignal): Promise<void> {
@@ -107,9 +73,7 @@ export class LongPoller {
         if (signal.aborted) return;
         const decision = decisionOf(err);
         if (decision === 'fatal') {
-          const fatal = new BotHostError('TELEGRAM_UNAUTHORIZED', `Telegram rejected the bot token (${describe(err)}); check the token in bots.yaml or TELEGRAM_BOT_TOKEN`, { cause: err });
-          this.options.onFatal(fatal);
-          throw fatal;
+          throw new AdapterFatalError('TELEGRAM_UNAUTHORIZED', `Telegram rejected the bot token (${describe(err)}); check the token in bots.yaml or TELEGRAM_BOT_TOKEN`, { cause: err });
         }
         logger.warn(
           { err: describe(err), retryInMs: this.backoffMs },

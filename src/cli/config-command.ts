@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { configJsonSchema } from '../config/json-schema.js';
 import { loadConfig } from '../config/load.js';
-import { parseSection } from '../config/parse-section.js';
-import { AVAILABLE_ADAPTERS } from './start-command.js';
+import { checkBotEntry } from '../host/adapters.js';
+import { isPlatform } from '../host/catalog.js';
 import { action, EXIT, type GlobalOptions } from './context.js';
 
 export function registerConfig(program: Command): void {
@@ -16,10 +16,9 @@ export function registerConfig(program: Command): void {
       action(async (file: string | undefined, _opts: unknown, cmd: Command) => {
         const loaded = await loadConfig(file ?? cmd.optsWithGlobals<GlobalOptions>().config, process.env);
         const c = loaded.config;
-        // Each platform's own keys are checked by its adapter's schema (loaded lazily).
+        // Each platform's own keys are checked by its definition's schema (loaded lazily).
         for (const [i, bot] of c.bots.entries()) {
-          const load = AVAILABLE_ADAPTERS[bot.platform];
-          if (load) parseSection(loaded, ['bots', i], (await load()).schema, bot);
+          if (isPlatform(bot.platform)) await checkBotEntry(loaded, i, bot);
         }
         const lines = [
           `${loaded.file ?? '(built-in defaults: no bots.yaml found)'}: OK`,

@@ -5,9 +5,9 @@ import { registerChat } from './chat-command.js';
 import { registerConfig } from './config-command.js';
 import { EXIT } from './context.js';
 import { registerGateway } from './gateway-command.js';
+import { registerPlatforms } from './platform-command.js';
 import { registerSession } from './session-command.js';
 import { registerStart } from './start-command.js';
-import { registerTelegram } from './telegram-command.js';
 import { registerWorker } from './worker-command.js';
 
 const program = new Command('bot')
@@ -22,7 +22,7 @@ registerChat(program);
 registerSession(program);
 registerConfig(program);
 registerWorker(program);
-registerTelegram(program);
+registerPlatforms(program);
 registerGateway(program);
 program.addHelpText(
   'after',

@@ -5,32 +5,12 @@
  * exits at once.
  */
 import type { Command } from 'commander';
-import type { LoadedConfig } from '../config/load.js';
-import type { PlatformAdapter } from '../core/adapter.js';
 import type { BotHostError } from '../core/errors.js';
-import { adapterHostOf, checkAdapterEntry, loadTelegramAdapter, type AdapterLoader, type CheckedAdapter } from '../host/adapters.js';
+import { checkBotEntry, createBot, skipReason, type CheckedBot, type RunningBot } from '../host/adapters.js';
 import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
 import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
-
-type BotEntry = LoadedConfig['config']['bots'][number];
-
-/** Platforms whose adapter ships in this build (loaded lazily, so running one never loads another's SDK). */
-export const AVAILABLE_ADAPTERS: Readonly<Record<string, AdapterLoader>> = Object.freeze({
-  telegram: loadTelegramAdapter,
-});
-
-/** Why a configured bot will not run, or null if it can. */
-export function skipReason(bot: BotEntry, index: number, missingEnv: Record<string, string>): string | null {
-  if (!bot.enabled) return 'disabled in bots.yaml (enabled: false)';
-  if (!bot.token) {
-    const v = missingEnv[`bots[${index}].token`];
-    return v ? `${v} not set` : `no token: set bots[${index}].token in bots.yaml`;
-  }
-  if (!(bot.platform in AVAILABLE_ADAPTERS)) return `the ${bot.platform} adapter is not part of this build yet`;
-  return null;
-}
 
 export function registerStart(program: Command): void {
   program
@@ -41,24 +21,25 @@ export function registerStart(program: Command): void {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
         // Each runnable bot's own keys are validated before anything connects (exit 2 on error).
         const skipped = new Map<number, string>();
-        const checked: CheckedAdapter[] = [];
+        const checked: CheckedBot[] = [];
         for (const [i, bot] of loaded.config.bots.entries()) {
-          const reason = skipReason(bot, i, loaded.missingEnv);
+          const reason = await skipReason(loaded, i);
           if (reason) skipped.set(i, reason);
-          else checked.push(await checkAdapterEntry(AVAILABLE_ADAPTERS[bot.platform]!, loaded, i, bot));
+          else checked.push(await checkBotEntry(loaded, i, bot));
         }
         const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);
         const host = await openHost(loaded, logger);
         const say = (line: string) => process.stderr.write(`${line}\n`);
         const leadership = leadershipSourceOf(loaded.config, process.env, logger);
-        const adapterHost = adapterHostOf(host, logger, leadership, (err) => say(`  bot stopped: ${err.message}`));
+        const deps = { host, logger, ...(leadership ? { leadership } : {}) };
         say(`bothost: config ${loaded.file ?? '(built-in defaults)'}; sessions in ${host.config.store.backend === 'file' ? host.config.store.path : host.config.store.backend}`);
         for (const n of host.notices) say(`  note: ${n}`);
         for (const [i, reason] of skipped) say(`  ${loaded.config.bots[i]!.id}: skipped — ${reason}`);
-        const adapters: PlatformAdapter[] = checked.map((c) => c.create(adapterHost));
-        const running = adapters.length;
+        const bots: RunningBot[] = [];
+        for (const c of checked) bots.push(await createBot(c, { ...deps, onFatal: (err) => say(`  ${c.botId}: stopped — ${err.message}`) }));
+        const running = bots.length;
         // Started in the background: one bot that cannot connect yet must not hold up the others.
-        for (const adapter of adapters) {
+        for (const { adapter } of bots) {
           adapter.start().then(
             () => say(`  ${adapter.botId}: running${adapter.account ? ` as ${adapter.account}` : ''}`),
             (err: BotHostError) => err.code !== 'ADAPTER_STOPPED' && say(`  ${adapter.botId}: failed — ${err.message}`),
@@ -70,7 +51,7 @@ export function registerStart(program: Command): void {
           try {
             await gateway.start();
           } catch (err) {
-            await Promise.all(adapters.map((a) => a.stop()));
+            await Promise.all(bots.map((b) => b.stop()));
             await host.close();
             throw err;
           }
@@ -88,7 +69,7 @@ export function registerStart(program: Command): void {
         );
         await shutdown;
         say('bothost: stopping — finishing turns in flight…');
-        await Promise.all([...adapters.map((a) => a.stop()), gateway?.stop()]);
+        await Promise.all([...bots.map((b) => b.stop()), gateway?.stop()]);
         await host.close();
         leadership?.close();
         say('bothost: stopped.');

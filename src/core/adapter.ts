@@ -257,10 +257,8 @@ export interface AdapterDefinition<C extends CommonBotConfig = CommonBotConfig> 
   missing(entry: Readonly<Record<string, unknown>>, where: string): string | null | Promise<string | null>;
   capabilities(config: C): AdapterCapabilities;
   create(config: C, host: AdapterHost): Promise<PlatformAdapter>;
-  /** Extra `bot <platform> <action>` commands. */
+  /** Extra `bot <platform> <action>` commands (list them in the catalog entry's help). */
   actions?: Readonly<Record<string, AdapterAction<C>>>;
-  /** Shown under `bot <platform> --help`. */
-  help?: string;
 }
 
 /**

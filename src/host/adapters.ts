@@ -1,56 +1,149 @@
 /**
- * Platform adapters from the host's side: the lazy loaders (running Telegram never loads
- * another platform's SDK), validation of a bots[] entry with the adapter's own schema through
- * the config loader (errors name `bots.yaml:LINE: bots[i].key`), and the narrow AdapterHost each
- * adapter gets.
+ * Platform adapters from the host's side: validating a bots[] entry with its platform's schema
+ * (errors name `bots.yaml:LINE: bots[i].key`), why an entry cannot run, and running one bot — the
+ * per-bot `AdapterHost` (its ingress policy by bot id, the streaming delivery around the
+ * adapter's outbound, leadership for single-connection platforms).
  */
-import type { z } from 'zod';
-import type { AdapterHost, LeadershipSource, PlatformAdapter } from '../core/adapter.js';
+import { botPolicyOf, type AdapterCapabilities, type AdapterDefinition, type AdapterHost, type BotPolicy, type CommonBotConfig, type IngestOutcome, type LeadershipSource, type PlatformAdapter } from '../core/adapter.js';
+import { BotHostError, ConfigError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { parseSection } from '../config/parse-section.js';
 import { COMMANDS } from '../ingress/commands.js';
+import { isPlatform, loadDefinition } from './catalog.js';
+import { holdConnection } from './hold-connection.js';
 import type { Host } from './host.js';
 import type { Logger } from './logger.js';
-
-/** What an adapter module provides (its `<Name>AdapterConfig` and `create<Name>Adapter`). */
-export interface AdapterModule {
-  schema: z.ZodType;
-  create(config: never, host: AdapterHost): PlatformAdapter;
-}
-
-export type AdapterLoader = () => Promise<AdapterModule>;
-
-export const loadTelegramAdapter: AdapterLoader = async () => {
-  const m = await import('../../adapters/telegram/index.js');
-  return { schema: m.TelegramAdapterConfig, create: m.createTelegramAdapter as AdapterModule['create'] };
-};
+import { StreamingDelivery } from './streaming-delivery.js';
 
 export type BotEntry = LoadedConfig['config']['bots'][number];
 
-/** A bots[] entry validated by its adapter's schema, ready to create the adapter from. */
-export interface CheckedAdapter {
+/** Errors that mean "the queue did not take it": the platform must not be acknowledged. */
+const RETRYABLE_CODES = new Set(['STORE_FAILED', 'QUEUE_CLOSED', 'LOCK_TIMEOUT']);
+
+function isRetryable(err: unknown): boolean {
+  return err instanceof BotHostError && RETRYABLE_CODES.has(err.code);
+}
+
+/** A bots[] entry validated by its platform's schema, ready to run. */
+export interface CheckedBot {
   readonly botId: string;
-  create(host: AdapterHost): PlatformAdapter;
+  readonly definition: AdapterDefinition;
+  readonly config: CommonBotConfig;
+}
+
+/** Where an entry is, for messages: `bots[2] in bots.yaml`, or `a discord entry in bots.yaml`. */
+export function entryLocation(loaded: Pick<LoadedConfig, 'file'>, platform: string, index: number): string {
+  const file = loaded.file ?? 'bots.yaml';
+  return index >= 0 ? `bots[${index}] in ${file}` : `a ${platform} entry in ${file}`;
 }
 
 /**
- * Validates `entry` (bots[index], possibly with a token filled in from the environment) with its
- * adapter's schema. Throws ConfigError naming the line. Nothing connects yet.
+ * Why bots[index] will not run, or null if it can: disabled, a platform this build lacks, a
+ * `${VAR}` left unset, or what the platform's `missing` says (no token, device not linked).
  */
-export async function checkAdapterEntry(load: AdapterLoader, loaded: LoadedConfig, index: number, entry: BotEntry): Promise<CheckedAdapter> {
-  const mod = await load();
-  const config = parseSection(loaded, ['bots', index], mod.schema, entry);
-  return { botId: entry.id, create: (host) => mod.create(config as never, host) };
+export async function skipReason(loaded: LoadedConfig, index: number, entry: BotEntry = loaded.config.bots[index]!): Promise<string | null> {
+  if (!entry.enabled) return 'disabled in bots.yaml (enabled: false)';
+  if (!isPlatform(entry.platform)) return `the ${entry.platform} adapter is not part of this build`;
+  const definition = await loadDefinition(entry.platform);
+  for (const key of Object.keys(definition.env)) {
+    const unset = loaded.missingEnv[`bots[${index}].${key}`];
+    if (unset && (entry as Record<string, unknown>)[key] === undefined) return `${unset} not set`;
+  }
+  return definition.missing(entry as Record<string, unknown>, entryLocation(loaded, entry.platform, index));
 }
 
-export function adapterHostOf(host: Host, logger: Logger, leadership: LeadershipSource | undefined, onFatal?: (err: Error) => void): AdapterHost {
-  return {
-    ingest: (bot, message, reply) => host.ingest(bot, message, reply),
-    delivery: host.delivery,
+/**
+ * Validates `entry` (bots[index], possibly with credentials filled in from the environment) with
+ * its platform's schema. Throws ConfigError naming the line. Nothing connects yet.
+ */
+export async function checkBotEntry(loaded: LoadedConfig, index: number, entry: BotEntry): Promise<CheckedBot> {
+  const definition = await loadDefinition(entry.platform);
+  const config = parseSection(loaded, ['bots', Math.max(index, 0)], definition.schema, entry) as CommonBotConfig;
+  return { botId: entry.id, definition, config };
+}
+
+export interface BotDependencies {
+  host: Host;
+  logger: Logger;
+  leadership?: LeadershipSource;
+  /** Told when the bot stopped for good after starting (token revoked, logged out). */
+  onFatal?: (err: Error) => void;
+}
+
+/** One configured bot: its adapter and the host's side of it. */
+export interface RunningBot {
+  readonly botId: string;
+  readonly adapter: PlatformAdapter;
+  readonly capabilities: AdapterCapabilities;
+  /** Stops receiving, then waits for the sends in flight. Replies of turns still running keep flowing. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Creates the bot's adapter with its own AdapterHost (nothing connects until `adapter.start()`). */
+export async function createBot(checked: CheckedBot, deps: BotDependencies): Promise<RunningBot> {
+  const { definition, config } = checked;
+  const capabilities = definition.capabilities(config);
+  const logger = deps.logger.child({ bot: config.id, platform: definition.platform });
+  const policy: BotPolicy = botPolicyOf(config, deps.host.config.session.scope);
+  const leadership = chooseLeadership(config, capabilities, deps.leadership);
+  let streaming: StreamingDelivery | undefined;
+  const delivery = () => {
+    if (!streaming) throw new BotHostError('ADAPTER_NOT_READY', `the ${definition.platform} adapter of bot "${config.id}" used its host before create() returned`);
+    return streaming;
+  };
+
+  const adapterHost: AdapterHost = {
+    async ingest(message, options = {}): Promise<IngestOutcome> {
+      const rules = options.scope ? { ...policy, scope: options.scope } : policy;
+      const answer = (text: string) => {
+        // Command answers go out in the background: a platform acknowledgement never waits for them.
+        if (message.address !== undefined) void delivery().notice(message.address, text, `${message.botId}|${message.messageId}`);
+        return Promise.resolve();
+      };
+      let outcome: IngestOutcome | undefined;
+      try {
+        outcome = await deps.host.ingest(rules, message, answer);
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        logger.warn({ message: message.messageId, err: (err as Error).message }, 'message not accepted (queue unavailable); the platform will deliver it again');
+        return 'retry';
+      }
+      if (outcome === 'enqueued') delivery().started({ sessionId: '', agent: rules.agent, inbound: message });
+      return outcome ?? 'ignored';
+    },
+    deliver: () => deps.host.delivery.register(config.id, delivery()),
+    identify(account) {
+      if (account.username) policy.username = account.username;
+    },
+    holdConnection: (connect, stop) => holdConnection({ name: `${definition.platform}:${config.id}`, logger, ...(leadership ? { leadership } : {}) }, connect, stop),
     logger,
     commands: COMMANDS,
-    scope: host.config.session.scope,
-    ...(leadership ? { leadership } : {}),
-    ...(onFatal ? { onFatal } : {}),
+    ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
   };
+
+  const adapter = await definition.create(config, adapterHost);
+  streaming = new StreamingDelivery({ outbound: adapter.outbound, capabilities, logger });
+  let stopped: Promise<void> | undefined;
+  return {
+    botId: config.id,
+    adapter,
+    capabilities,
+    stop() {
+      stopped ??= (async () => {
+        await adapter.stop();
+        await streaming.idle();
+      })();
+      return stopped;
+    },
+  };
+}
+
+function chooseLeadership(config: CommonBotConfig, capabilities: AdapterCapabilities, source: LeadershipSource | undefined) {
+  const mode = config.leader ?? 'auto';
+  if (!capabilities.singleConnection || mode === 'none') return undefined;
+  if (mode === 'redis' && !source) {
+    throw new ConfigError(`bot "${config.id}" has leader: redis but no Redis is configured: set queue.redis_url (or a redis store) in bots.yaml, or REDIS_URL`, 'leader');
+  }
+  if (!source || (mode === 'auto' && !source.configured)) return undefined;
+  return source.open(config.leader_ttl_ms !== undefined ? { ttlMs: config.leader_ttl_ms } : {});
 }

@@ -11,7 +11,7 @@ describe('bot telegram: operator errors', () => {
   it('no token anywhere: exits non-zero naming TELEGRAM_BOT_TOKEN and bots.yaml', async () => {
     const r = await runCli(t.sb, ['telegram'], { env: { TELEGRAM_BOT_TOKEN: '' }, timeoutMs: 15_000 });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/TELEGRAM_BOT_TOKEN is not set and no token is configured: export TELEGRAM_BOT_TOKEN=<token from @BotFather> or set a telegram entry in bots\.yaml/);
+    expect(r.stderr).toMatch(/TELEGRAM_BOT_TOKEN is not set and no token is configured: export TELEGRAM_BOT_TOKEN=<token from @BotFather> or add `token: \$\{TELEGRAM_BOT_TOKEN\}` to a telegram entry in bots\.yaml/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 

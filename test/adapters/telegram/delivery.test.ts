@@ -1,11 +1,14 @@
 /**
- * TelegramDelivery with an object-literal Bot API (STYLE principle 2): throttled preview edits,
- * the final replacing the preview, duplicate results, failures, typing stop.
+ * The host's streaming delivery over Telegram's outbound, with an object-literal Bot API (STYLE
+ * principle 2): throttled preview edits, the final replacing the preview, duplicate results,
+ * the plain fallback, failures, typing stop, group migration.
  */
 import { describe, expect, it } from 'vitest';
-import { TelegramDelivery } from '../../../adapters/telegram/delivery.js';
+import { encodeAddress } from '../../../adapters/telegram/address.js';
+import { telegramOutbound } from '../../../adapters/telegram/outbound.js';
 import type { SendApi } from '../../../adapters/telegram/send.js';
 import type { TurnRequest } from '../../../src/core/turn-queue.js';
+import { StreamingDelivery } from '../../../src/host/streaming-delivery.js';
 
 interface Call {
   method: string;
@@ -40,17 +43,32 @@ function fakeApi(options: { rejectHtml?: boolean; migratedFrom?: number } = {}) 
 }
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-const request = (messageId = '42:7', isDirect = true): TurnRequest => ({
-  sessionId: 'bot_telegram_42',
-  agent: 'assistant',
-  inbound: { platform: 'telegram', botId: 'tg', chatId: '42', userId: '42', messageId, text: 'q', isDirect, mentionsBot: false, receivedAt: 0 },
-});
+const request = (messageId = '42:7', isDirect = true): TurnRequest => {
+  const [chat, message] = messageId.split(':').map(Number) as [number, number];
+  return {
+    sessionId: 'bot_telegram_42',
+    agent: 'assistant',
+    inbound: {
+      platform: 'telegram', botId: 'tg', chatId: String(chat), userId: '42', messageId, text: 'q', isDirect, mentionsBot: false, receivedAt: 0,
+      address: encodeAddress({ chatId: chat, ...(isDirect ? {} : { replyToMessageId: message }) }),
+    },
+  };
+};
+
+/** Telegram's delivery as the host builds it. */
+function telegramDelivery(o: { api: SendApi; logger: typeof quiet; parseMode: 'html' | 'plain'; editIntervalMs?: number; typingIntervalMs?: number }) {
+  return new StreamingDelivery({
+    outbound: telegramOutbound(o),
+    capabilities: { edits: true, typing: true, editIntervalMs: o.editIntervalMs ?? 1000, typingIntervalMs: o.typingIntervalMs ?? 4000 },
+    logger: o.logger,
+  });
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('TelegramDelivery', () => {
+describe('streaming delivery on Telegram', () => {
   it('previews at once, edits at most once per interval with the latest text, then the final replaces the preview', async () => {
     const { api, calls } = fakeApi();
-    const d = new TelegramDelivery({ api, logger: quiet, parseMode: 'html', editIntervalMs: 200, typingIntervalMs: 10_000 });
+    const d = telegramDelivery({ api, logger: quiet, parseMode: 'html', editIntervalMs: 200, typingIntervalMs: 10_000 });
     const r = request();
     const t0 = Date.now();
     for (let i = 1; i <= 20; i++) {
@@ -74,7 +92,7 @@ describe('TelegramDelivery', () => {
 
   it('a long final: first chunk into the preview, the rest as new messages; in groups the first quotes the question', async () => {
     const { api, calls } = fakeApi();
-    const d = new TelegramDelivery({ api, logger: quiet, parseMode: 'html', editIntervalMs: 10 });
+    const d = telegramDelivery({ api, logger: quiet, parseMode: 'html', editIntervalMs: 10 });
     const r = request('-100:9', false);
     const long = Array.from({ length: 3 }, (_, i) => `${String(i)}${'x'.repeat(3000)}`).join('\n\n');
     await d.final({ request: r, reply: long, cursor: 2, duplicate: false });
@@ -85,7 +103,7 @@ describe('TelegramDelivery', () => {
 
   it('a duplicate result of a reply already delivered here is not sent again; one not delivered here is', async () => {
     const { api, calls } = fakeApi();
-    const d = new TelegramDelivery({ api, logger: quiet, parseMode: 'html' });
+    const d = telegramDelivery({ api, logger: quiet, parseMode: 'html' });
     await d.final({ request: request('42:1'), reply: 'one', cursor: 2, duplicate: false });
     await d.final({ request: request('42:1'), reply: 'one', cursor: 2, duplicate: true });
     await d.final({ request: request('42:2'), reply: 'two (stored)', cursor: 4, duplicate: true });
@@ -94,7 +112,7 @@ describe('TelegramDelivery', () => {
 
   it('formatting rejected → the same reply in plain text; failures are sent plain', async () => {
     const { api, calls } = fakeApi({ rejectHtml: true });
-    const d = new TelegramDelivery({ api, logger: quiet, parseMode: 'html' });
+    const d = telegramDelivery({ api, logger: quiet, parseMode: 'html' });
     await d.final({ request: request('42:3'), reply: 'a **b** c', cursor: 2, duplicate: false });
     await d.failed(request('42:4'), 'Sorry, the model is unavailable.');
     expect(calls.map((c) => [c.text, c.parseMode])).toEqual([
@@ -105,7 +123,7 @@ describe('TelegramDelivery', () => {
 
   it('typing starts once, renews, and stops with the reply (also when started after it finished)', async () => {
     const { api, calls } = fakeApi();
-    const d = new TelegramDelivery({ api, logger: quiet, parseMode: 'html', typingIntervalMs: 50 });
+    const d = telegramDelivery({ api, logger: quiet, parseMode: 'html', typingIntervalMs: 50 });
     const r = request('42:5');
     d.started(r);
     d.started(r);
@@ -121,7 +139,7 @@ describe('TelegramDelivery', () => {
 
   it('a group upgraded to a supergroup: the reply goes to the new chat id', async () => {
     const { api, calls } = fakeApi({ migratedFrom: -55 });
-    const d = new TelegramDelivery({ api, logger: quiet, parseMode: 'html' });
+    const d = telegramDelivery({ api, logger: quiet, parseMode: 'html' });
     const r = request('-55:3', false);
     r.inbound.chatId = '-55';
     await d.final({ request: r, reply: 'still here', cursor: 2, duplicate: false });

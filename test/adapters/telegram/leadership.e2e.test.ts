@@ -21,7 +21,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const LEADER = /telegram polling leadership acquired/;
+const LEADER = /connection lease acquired/;
 const USER = { id: 7070, username: 'erin' };
 const dm = { id: USER.id, type: 'private' as const };
 const TTL = 1500;
@@ -39,7 +39,7 @@ describe('bot telegram: polling leadership', () => {
     const a = await startTelegram(t.sb);
     await a.waitForStderr(LEADER, { timeoutMs: 10_000 });
     const b = await startTelegram(t.sb);
-    expect(b.stderr()).toMatch(/waiting for telegram polling leadership/);
+    expect(b.stderr()).toMatch(/waiting for this bot's connection lease/);
 
     t.fake.userSays({ chat: dm, from: USER, text: 'my name is Erin' });
     await until('turn 1', () => replyMatching(t.fake, USER.id, /turn 1/));

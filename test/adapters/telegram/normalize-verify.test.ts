@@ -2,7 +2,8 @@
 import type { Update } from 'grammy/types';
 import { describe, expect, it } from 'vitest';
 import { decideApiError } from '../../../adapters/telegram/api-errors.js';
-import { normalizeUpdate, telegramMessageId } from '../../../adapters/telegram/normalize.js';
+import { normalizeUpdate } from '../../../adapters/telegram/normalize.js';
+import { decodeAddress, encodeAddress } from '../../../adapters/telegram/address.js';
 import { redactToken } from '../../../adapters/telegram/rate-limit.js';
 import { verifySecretToken } from '../../../adapters/telegram/verify.js';
 
@@ -17,10 +18,15 @@ describe('normalizeUpdate', () => {
   it('a DM text message', () => {
     expect(normalizeUpdate(update({ text: 'hello' }), ctx)).toEqual({
       platform: 'telegram', botId: 'tg', chatId: '42', userId: '42', messageId: '42:7', text: 'hello',
-      isDirect: true, mentionsBot: false, userName: 'ada', receivedAt: 1234,
+      isDirect: true, address: '42||', mentionsBot: false, userName: 'ada', receivedAt: 1234,
     });
-    expect(telegramMessageId('42:7')).toBe(7);
-    expect(telegramMessageId('-100:9')).toBe(9);
+  });
+
+  it('the reply address: the chat, the forum topic, and in groups the message to quote', () => {
+    expect(decodeAddress(normalizeUpdate(update({ text: 'hi' }), ctx)!.address!)).toEqual({ chatId: 42 });
+    const topic = normalizeUpdate(update({ chat: { ...group, is_forum: true }, text: 'in topic', message_thread_id: 3, is_topic_message: true }), ctx)!;
+    expect(decodeAddress(topic.address!)).toEqual({ chatId: -100, threadId: 3, replyToMessageId: 7 });
+    expect(decodeAddress(encodeAddress({ chatId: '@channel' }))).toEqual({ chatId: '@channel' });
   });
 
   it('an @mention of this bot (any case) is noticed and removed from the text; other mentions stay', () => {

@@ -1,7 +1,7 @@
 /**
- * "typing…" while the agent works: Telegram shows a chat action for about 5 s, so it is sent
- * again every `intervalMs` until `stop()`, and at most for `maxMs` (a reply that never comes —
- * a lost result — must not leave the bot typing forever). Failures are ignored: typing is a
+ * "typing…" while the agent works: platforms show it for a few seconds (Telegram ~5 s, Discord
+ * ~10 s), so it is sent again every `intervalMs` until `stop()`, and at most for `maxMs` (a reply
+ * that never comes — a lost result — must not leave the bot typing forever). Failures are ignored: typing is a
  * courtesy, never a reason to fail a reply. Timers never keep the process alive.
  */
 export class TypingIndicator {

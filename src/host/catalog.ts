@@ -1,0 +1,34 @@
+/**
+ * The platforms this build ships, one line each. Each definition is loaded only when a command
+ * needs it, and a definition module imports its platform SDK only in `create`, so running one
+ * platform never loads another's SDK.
+ */
+import type { AdapterDefinition } from '../core/adapter.js';
+import { UnknownNameError } from '../core/errors.js';
+
+type DefinitionModule = { default: AdapterDefinition<any> };
+
+export interface CatalogEntry {
+  title: string;
+  /** `bot <platform> --help` text: examples and the platform's actions (static: nothing is loaded for help). */
+  help: string;
+  load: () => Promise<DefinitionModule>;
+}
+
+export const PLATFORMS: Readonly<Record<string, CatalogEntry>> = Object.freeze({
+  telegram: {
+    title: 'Telegram',
+    help: 'Examples:\n  TELEGRAM_BOT_TOKEN=123456:ABC… npx bot telegram\n  npx bot telegram --bot support   # bots.yaml entry with id: support',
+    load: () => import('../../adapters/telegram/index.js'),
+  },
+});
+
+export function isPlatform(name: string): boolean {
+  return Object.hasOwn(PLATFORMS, name);
+}
+
+export async function loadDefinition(platform: string): Promise<AdapterDefinition> {
+  const entry = PLATFORMS[platform];
+  if (!entry) throw new UnknownNameError('platform', platform, Object.keys(PLATFORMS));
+  return (await entry.load()).default;
+}
