@@ -38,7 +38,7 @@ export function slackCapabilities(config: Pick<SlackAdapterConfig, 'stream_edit_
 const definition: AdapterDefinition<SlackAdapterConfig> = {
   platform: 'slack',
   title: 'Slack',
-  schema: SlackAdapterConfig as never,
+  schema: SlackAdapterConfig,
   env: { token: 'SLACK_BOT_TOKEN', signing_secret: 'SLACK_SIGNING_SECRET', app_token: 'SLACK_APP_TOKEN' },
   missing(entry, where) {
     if (!present(entry.token)) return `the Slack bot token is not set: export SLACK_BOT_TOKEN=xoxb-… or add \`token: \${SLACK_BOT_TOKEN}\` to ${where}`;
@@ -53,11 +53,6 @@ const definition: AdapterDefinition<SlackAdapterConfig> = {
   },
   capabilities: slackCapabilities,
   create: createSlackAdapter,
-  help: [
-    'HTTP events (default): SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… bot slack',
-    'Socket Mode:           SLACK_BOT_TOKEN=xoxb-… SLACK_APP_TOKEN=xapp-… bot slack   (mode: socket; implied when only an app token is set)',
-    'App manifest, scopes and keys: docs/slack.md',
-  ].join('\n'),
 };
 
 export default definition;

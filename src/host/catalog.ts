@@ -21,6 +21,11 @@ export const PLATFORMS: Readonly<Record<string, CatalogEntry>> = Object.freeze({
     help: 'Examples:\n  TELEGRAM_BOT_TOKEN=123456:ABC… npx bot telegram\n  npx bot telegram --bot support   # bots.yaml entry with id: support',
     load: () => import('../../adapters/telegram/index.js'),
   },
+  slack: {
+    title: 'Slack',
+    help: 'Examples:\n  SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… npx bot slack        # HTTP events on 127.0.0.1:3000/slack/events\n  SLACK_BOT_TOKEN=xoxb-… SLACK_APP_TOKEN=xapp-… npx bot slack          # Socket Mode\n  npx bot slack --bot support   # bots.yaml entry with id: support\nApp manifest and keys: docs/slack.md',
+    load: () => import('../../adapters/slack/index.js'),
+  },
 });
 
 export function isPlatform(name: string): boolean {

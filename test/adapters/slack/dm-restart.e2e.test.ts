@@ -4,9 +4,8 @@
  * each user's session remembered across it (`bot_slack_<userId>` files, echo turn numbers).
  * Also: the status reaction comes and goes, and no secret appears in any output line.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FileSessionStore } from '../../../src/sessions/file-session-store.js';
 import { assertNoSecrets, echoReplies, freePort, slackYaml, startSlack, stopCli, until, useSlack, writeConfig } from './harness.js';
 
 const t = useSlack();
@@ -35,7 +34,8 @@ describe('bot slack: DMs across a restart (HTTP, then Socket Mode)', () => {
     await until('status reactions removed', () => fake.callsOf('reactions.remove').length === 2);
     expect(fake.callsOf('reactions.add').length).toBe(2);
     const firstOutput = await stopCli(first);
-    for (const u of users) expect(existsSync(path.join(sb.sessionsDir, `bot_slack_${u.user}.jsonl`))).toBe(true);
+    const store = new FileSessionStore({ dir: sb.sessionsDir });
+    for (const u of users) expect(await store.getChatHistory(`bot_slack_${u.user}`)).toHaveLength(2);
 
     const socketConfig = await writeConfig(sb, slackYaml({ apiUrl: fake.apiUrl, mode: 'socket' }), 'socket.yaml');
     const second = await startSlack(sb, ['--config', socketConfig]);
@@ -50,6 +50,7 @@ describe('bot slack: DMs across a restart (HTTP, then Socket Mode)', () => {
       expect(replies[1]!.text).toBe(`[echo] turn 2: you said "again from ${u.user}" I remember 1 earlier message(s) from you; the first was "hello from ${u.user}".`);
     }
     const secondOutput = await stopCli(second);
+    for (const u of users) expect(await store.getChatHistory(`bot_slack_${u.user}`)).toHaveLength(4);
     assertNoSecrets(firstOutput + secondOutput);
   }, 60_000);
 });
