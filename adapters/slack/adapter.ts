@@ -123,7 +123,7 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
     }
   };
 
-  async function ingestEvent(body: SlackEventBody): Promise<IngressSlot['outcome']> {
+  async function ingestEvent(body: SlackEventBody, retryNum: number): Promise<IngressSlot['outcome']> {
     const event = body.event;
     const self = identity;
     if (!self || !isUserMessage(event, { botUserId: self.userId, ...(self.botId ? { slackBotId: self.botId } : {}) })) return 'ignored';
@@ -134,6 +134,9 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
     const inBotThread = !direct && thread !== undefined && !mentioned ? await membership.has(event.channel, thread) : false;
     const inbound = normalizeEvent(body, { botId: config.id, botUserId: self.userId, ...(self.botId ? { slackBotId: self.botId } : {}), replyInThread: config.reply_in_thread, inBotThread });
     if (!inbound) return 'ignored';
+    // Another process (or this one before a restart) may have answered it: a retry it had not
+    // seen here, or a channel mention, which Slack delivers twice (message + app_mention).
+    if (retryNum > 0 || (!direct && mentioned)) outbound.suspect(inbound.messageId);
     const outcome = await host.ingest(inbound, scopeOf(inbound));
     logger.debug({ message: inbound.messageId, event: event.type, outcome }, 'slack message');
     return outcome;
@@ -143,8 +146,9 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
     return config.threads === 'per_thread' && !inbound.isDirect && inbound.threadId !== undefined ? { scope: 'per_thread' } : undefined;
   }
 
-  app.event('message', async ({ body, context }) => settle(context, () => ingestEvent(body as SlackEventBody)));
-  app.event('app_mention', async ({ body, context }) => settle(context, () => ingestEvent(body as SlackEventBody)));
+  const retryOf = (context: Record<string, unknown>) => (typeof context.retryNum === 'number' ? context.retryNum : 0);
+  app.event('message', async ({ body, context }) => settle(context, () => ingestEvent(body as SlackEventBody, retryOf(context))));
+  app.event('app_mention', async ({ body, context }) => settle(context, () => ingestEvent(body as SlackEventBody, retryOf(context))));
   for (const name of ['tokens_revoked', 'app_uninstalled'] as const) {
     app.event(name, async ({ body }) => {
       const revoked = name === 'app_uninstalled' || ((body as { event?: { tokens?: { bot?: string[] } } }).event?.tokens?.bot?.length ?? 0) > 0;

@@ -2,10 +2,15 @@
  * The Slack `Outbound`: chat.postMessage / chat.update for replies, the :eyes: reaction as the
  * working status, `response_url` for slash-command answers.
  *
- * Exactly-once posting: every post carries message metadata naming its idempotency key. When a
- * post's outcome is unknown (timeout, network failure), the channel (or thread) is searched for
- * a message with that key before anything is posted again — at once, and before the next
- * attempt for that key — so a post that Slack took but whose answer was lost appears once.
+ * Exactly-once posting: every post carries message metadata naming its idempotency key, the
+ * inbound message it answers and its chunk index. The channel (or thread) is searched for such a
+ * post before posting when
+ * - a post's outcome is unknown (timeout, network failure): at once, and before the next attempt
+ *   for that key — so a post that Slack took but whose answer was lost appears once;
+ * - the inbound message is `suspect`: it may have been answered by another process (a Slack retry
+ *   this process had not seen, or a channel mention that Slack delivers twice — as `message` and
+ *   as `app_mention` — possibly to two processes). A search that fails posts anyway: at worst a
+ *   duplicate, never a lost reply.
  */
 import type { AdapterLogger, OutboundChunk, Outbound, SendOptions } from '../../src/core/adapter.js';
 import { FormattingRejectedError } from '../../src/core/adapter.js';
@@ -36,7 +41,14 @@ interface PostResult {
 
 interface HistoryMessage {
   ts?: string;
-  metadata?: { event_type?: string; event_payload?: { key?: unknown } };
+  metadata?: { event_type?: string; event_payload?: { key?: unknown; message?: unknown; index?: unknown } };
+}
+
+/** What identifies a post: its idempotency key, or the inbound message and chunk index it answers. */
+interface PostIdentity {
+  key: string;
+  message?: string;
+  index: number;
 }
 
 /** Bounded insertion-ordered set. */
@@ -66,6 +78,8 @@ export class SlackOutbound implements Outbound {
   private readonly unsure = new RecentSet(10_000);
   /** Messages that already carry the status reaction (renewals cost nothing). */
   private readonly reacted = new RecentSet(10_000);
+  /** Inbound messages another process may have answered already. */
+  private readonly suspects = new RecentSet(10_000);
 
   constructor(private readonly o: SlackOutboundOptions) {}
 
@@ -77,12 +91,25 @@ export class SlackOutbound implements Outbound {
     return decodeAddress(address).team;
   }
 
+  /** The reply to inbound message `messageId` (`<channel>:<ts>`) may exist already: look first. */
+  suspect(messageId: string): void {
+    this.suspects.add(messageId);
+  }
+
   async send(address: string, chunk: OutboundChunk, options: SendOptions): Promise<string | undefined> {
     const a = decodeAddress(address);
     if (a.responseUrl) return this.respond(a, chunk);
-    if (this.unsure.has(options.idempotencyKey)) {
-      const found = await this.findPosted(a, options.idempotencyKey);
-      if (found) return this.posted(a, options.idempotencyKey, found);
+    const message = a.messageTs ? `${a.channel}:${a.messageTs}` : undefined;
+    const id: PostIdentity = { key: options.idempotencyKey, index: options.index, ...(message ? { message } : {}) };
+    if (this.unsure.has(id.key) || (message !== undefined && this.suspects.has(message))) {
+      const found = await this.findPosted(a, id).catch((err: unknown) => {
+        this.o.logger.warn({ channel: a.channel, error: describeSlackError(err) }, 'could not check whether a reply was posted already; posting it');
+        return undefined;
+      });
+      if (found) {
+        this.o.logger.info({ channel: a.channel }, 'this reply was posted already (by another process or a lost answer); not posting it again');
+        return this.posted(a, id.key, found);
+      }
     }
     try {
       const res = await this.o.api.call<PostResult>('chat.postMessage', {
@@ -92,14 +119,14 @@ export class SlackOutbound implements Outbound {
         mrkdwn: chunk.formatted,
         unfurl_links: false,
         unfurl_media: false,
-        metadata: { event_type: REPLY_EVENT_TYPE, event_payload: { key: options.idempotencyKey } },
+        metadata: { event_type: REPLY_EVENT_TYPE, event_payload: { key: id.key, index: id.index, ...(message ? { message } : {}) } },
       });
       return this.posted(a, options.idempotencyKey, res.ts);
     } catch (err) {
       const decision = decisionOf(err);
       if (decision === 'ambiguous') {
-        this.unsure.add(options.idempotencyKey);
-        const found = await this.findPosted(a, options.idempotencyKey).catch(() => undefined);
+        this.unsure.add(id.key);
+        const found = await this.findPosted(a, id).catch(() => undefined);
         if (found) {
           this.o.logger.info({ channel: a.channel }, 'a slack post whose answer was lost had gone through; not posting it again');
           return this.posted(a, options.idempotencyKey, found);
@@ -172,8 +199,8 @@ export class SlackOutbound implements Outbound {
     return ts;
   }
 
-  /** The ts of a message this bot posted with idempotency key `key`, if Slack has it. */
-  private async findPosted(a: SlackAddress, key: string): Promise<string | undefined> {
+  /** The ts of a post of this bot with that identity, if Slack has one. */
+  private async findPosted(a: SlackAddress, id: PostIdentity): Promise<string | undefined> {
     const oldest = String(Math.floor(Date.now() / 1000) - (this.o.lookbackSeconds ?? 900));
     const res = await this.o.api.call<{ messages?: HistoryMessage[] }>(a.threadTs ? 'conversations.replies' : 'conversations.history', {
       channel: a.channel,
@@ -181,8 +208,11 @@ export class SlackOutbound implements Outbound {
       oldest,
       limit: 200,
       include_all_metadata: true,
-    });
-    return res.messages?.find((m) => m.metadata?.event_type === REPLY_EVENT_TYPE && m.metadata.event_payload?.key === key)?.ts;
+    }, { waitOnRateLimit: false });
+    return res.messages?.find((m) => {
+      const p = m.metadata?.event_type === REPLY_EVENT_TYPE ? m.metadata.event_payload : undefined;
+      return p !== undefined && (p.key === id.key || (id.message !== undefined && p.message === id.message && p.index === id.index));
+    })?.ts;
   }
 
   private settle(err: unknown, decision: ReturnType<typeof decisionOf>, a: SlackAddress, what: string): undefined {

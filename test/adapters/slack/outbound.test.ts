@@ -56,6 +56,23 @@ describe('slack outbound', () => {
     expect(lines.some((l) => l.includes('had gone through'))).toBe(true);
   });
 
+  it('a suspect message (maybe answered by another process) is looked up first: no second reply', async () => {
+    const [a, b] = [outbound(), outbound()];
+    const said = fake.userSays({ user: 'UBOB', channel: 'CGENERAL', text: '<@UBOTFAKE1> hi' });
+    const address = encodeAddress({ team: FAKE_SLACK.teamId, channel: 'CGENERAL', threadTs: said.ts, messageTs: said.ts });
+    // Process A streamed the reply: a preview post (its own key), edited to the final text.
+    const ts = (await a.send(address, chunk('partial'), { idempotencyKey: `bot|CGENERAL:${said.ts}|preview|0`, index: 0 }))!;
+    await a.edit(address, ts, chunk('final'));
+    // Process B got the same message (the other of message/app_mention, or a retry) and a duplicate result.
+    b.suspect(`CGENERAL:${said.ts}`);
+    expect(await b.send(address, chunk('final'), { idempotencyKey: `bot|CGENERAL:${said.ts}|0`, index: 0 })).toBe(ts);
+    expect(fake.botMessages('CGENERAL')).toHaveLength(1);
+    expect(fake.callsOf('conversations.replies')).toHaveLength(1);
+    // A further chunk of that reply that A never posted is posted by B.
+    await b.send(address, chunk('second part'), { idempotencyKey: `bot|CGENERAL:${said.ts}|1`, index: 1 });
+    expect(fake.botMessages('CGENERAL').map((m) => m.text)).toEqual(['final', 'second part']);
+  });
+
   it('waits Retry-After on 429 and posts once', async () => {
     const out = outbound();
     fake.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
