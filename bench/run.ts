@@ -1,4 +1,5 @@
 /** `npm run bench`: every figure, a table at the end, one JSON line per figure as it is measured. */
+import { benchAdapterOverhead } from './adapter-overhead.bench.js';
 import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
 import { benchFork } from './fork.bench.js';
@@ -15,6 +16,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['fork', benchFork],
   ['stores', benchStores],
   ['telegram', benchTelegram],
+  ['adapter-overhead', benchAdapterOverhead],
   ['gateway', benchGateway],
 ];
 for (const [name, fn] of sections) {

@@ -39,6 +39,11 @@ export interface ConsoleChat {
   close(): void;
 }
 
+/**
+ * The console is not an adapter on the kit: it is one local operator talking to one explicit
+ * session, answered in the terminal (with the real cause of a failure, since the user is the
+ * operator), so it has a fixed policy and a delivery of its own; it shares the ingress chain and queue.
+ */
 export function openConsoleChat(host: Host, options: { sessionId: string; agent: string }): ConsoleChat {
   const bot: BotPolicy = {
     id: CONSOLE_BOT_ID,

@@ -58,7 +58,10 @@ function blocksOf(text: string): Block[] {
         body.push(lines[j]!);
       }
       // An unterminated fence (a model cut off mid-block) is closed, so the markup stays valid.
-      blocks.push({ kind: 'code', lines: body, open: line.trimStart(), close: close ?? mark });
+      // Only the language of the info string is kept: it is all platforms use, and a long info
+      // string must not eat the room of every piece a long block is cut into.
+      const language = fence[2]!.trim().split(/\s+/)[0] ?? '';
+      blocks.push({ kind: 'code', lines: body, open: `${mark}${language.slice(0, 20)}`, close: close ?? mark });
       i = j;
       continue;
     }

@@ -1,4 +1,10 @@
-/** A web chat message into the host's ingress pipeline (the same chain and turn queue as every platform). */
+/**
+ * A web chat message into the host's ingress pipeline (the same chain and turn queue as every
+ * platform). The gateway is not an adapter on the kit on purpose: its clients choose their session
+ * id, are authenticated and owned by identity, and receive every session event with a cursor and
+ * replay (its own protocol) instead of one streamed reply to a platform address — so it keeps its
+ * own fixed policy and delivery, and shares the ingress chain and queue.
+ */
 import type { InboundMessage } from '../core/inbound.js';
 import type { Host } from '../host/host.js';
 import type { BotPolicy, IngressOutcome } from '../ingress/index.js';

@@ -106,6 +106,10 @@ export interface FakeTelegram {
   userSays(m: UserMessage): number;
   /** Queue a raw update object (update_id is assigned when absent); returns the update_id. */
   pushUpdate(update: Record<string, any>): number;
+  /** Every update pushed so far, by update_id. */
+  update(updateId: number): Record<string, any> | undefined;
+  /** Updates below this id were confirmed by a getUpdates offset (polling acknowledgements). */
+  readonly confirmedBelow: number;
   failNext(method: string, error: ApiErrorSpec, times?: number): void;
   /** The next `n` formatted sends/edits fail with "can't parse entities". */
   rejectFormatting(n: number): void;
@@ -281,9 +285,11 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
     ok({ message_id: msg.messageId, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: 'private' }, text: checked.visible });
   }
 
+  const pushed = new Map<number, Record<string, any>>();
   function pushUpdate(update: Record<string, any>): number {
     const u = { ...update, update_id: update.update_id ?? nextUpdateId++ };
     nextUpdateId = Math.max(nextUpdateId, u.update_id + 1);
+    pushed.set(u.update_id, u);
     if (webhook) {
       void deliverToWebhook(u);
       return u.update_id;
@@ -351,6 +357,10 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
     messages: (chatId) => chats.get(chatId) ?? [],
     userSays,
     pushUpdate,
+    update: (id) => pushed.get(id),
+    get confirmedBelow() {
+      return confirmedBelow;
+    },
     failNext(method, error, times = 1) {
       if (!failures.has(method)) failures.set(method, []);
       for (let i = 0; i < times; i++) failures.get(method)!.push(error);
