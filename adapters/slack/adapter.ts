@@ -49,7 +49,6 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
   let identity: Identity | undefined;
   let started: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
-  let stopDelivery: (() => void) | undefined;
   let holding: Promise<void> | undefined;
   let running = false;
 
@@ -192,7 +191,8 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
     if (identity.user) host.identify({ username: identity.user });
     if (receiver instanceof SlackHttpReceiver) {
       await receiver.start();
-      stopDelivery = host.deliver();
+      // Stays after stop(): replies of turns still running are delivered while the host drains.
+      host.deliver();
       logger.info({ user: identity.user, team: identity.teamId, listen: `${config.http.host}:${receiver.port}${config.http.path}` }, 'slack events endpoint ready (http)');
       return;
     }
@@ -204,7 +204,7 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
           socket.connect(s, () => {
             if (!first) return;
             first = false;
-            stopDelivery = host.deliver();
+            host.deliver();
             logger.info({ user: identity?.user, team: identity?.teamId }, 'slack socket mode ready');
             resolve();
           }),
@@ -238,7 +238,6 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
         await started?.catch(() => undefined);
         await holding?.catch(() => undefined);
         await receiver.stop();
-        stopDelivery?.();
       })();
       return stopped;
     },

@@ -26,8 +26,12 @@ export const SLACK_DEFAULTS = Object.freeze({
   editIntervalMs: 1_000,
   /** chat.update is Tier 3 (~50 per minute per workspace): one edit per 1.2 s per workspace. */
   workspaceEditIntervalMs: 1_200,
-  /** How often the working status (the :eyes: reaction) is renewed — it stays until removed. */
-  statusIntervalMs: 60_000,
+  /**
+   * How often the host renews the working status. The :eyes: reaction stays until removed, so a
+   * renewal makes no API call; the interval only bounds how late a status lost to a failed call
+   * is put back.
+   */
+  statusIntervalMs: 3_000,
   statusEmoji: 'eyes',
   /** Longest a Web API call may take before it is treated as ambiguous. */
   apiTimeoutMs: 10_000,

@@ -78,6 +78,8 @@ export class SlackOutbound implements Outbound {
   private readonly unsure = new RecentSet(10_000);
   /** Messages that already carry the status reaction (renewals cost nothing). */
   private readonly reacted = new RecentSet(10_000);
+  /** Status reactions being added: `idle` waits for them, so a removal never overtakes its add. */
+  private readonly adding = new Map<string, Promise<void>>();
   /** Inbound messages another process may have answered already. */
   private readonly suspects = new RecentSet(10_000);
 
@@ -159,7 +161,9 @@ export class SlackOutbound implements Outbound {
     const key = `${a.channel}:${a.messageTs}`;
     if (this.reacted.has(key)) return;
     this.reacted.add(key);
-    await this.reaction('reactions.add', a, this.o.statusEmoji);
+    const adding = this.reaction('reactions.add', a, this.o.statusEmoji).finally(() => this.adding.delete(key));
+    this.adding.set(key, adding);
+    await adding;
   }
 
   async idle(address: string): Promise<void> {
@@ -168,6 +172,7 @@ export class SlackOutbound implements Outbound {
     const key = `${a.channel}:${a.messageTs}`;
     if (!this.reacted.has(key)) return;
     this.reacted.delete(key);
+    await this.adding.get(key)?.catch(() => undefined);
     await this.reaction('reactions.remove', a, this.o.statusEmoji);
   }
 

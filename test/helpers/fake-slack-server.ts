@@ -49,6 +49,9 @@ export interface SlackMessage {
   edits: number;
   /** Every text the message had, oldest first. */
   history: string[];
+  /** When it was posted and when each edit came (ms since the epoch). */
+  postedAt: number;
+  editedAt: number[];
 }
 
 export type Failure = { error: string } | { status: 429; retryAfter: number } | { delayMs: number };
@@ -59,6 +62,10 @@ export interface DeliverOptions {
   retryNum?: number;
   /** Retry like Slack when the answer is not a 2xx in time (default true, up to 3 retries). */
   retries?: boolean;
+  /** Wait before each retry (Slack: about 1 min, 5 min, 30 min; default 300 ms, 1 s, 3 s). */
+  retryDelaysMs?: readonly number[];
+  /** Told about every attempt as it completes. */
+  onAttempt?: (attempt: DeliveryAttempt) => void;
   /** Slack's deadline for an answer (default 3000 ms). */
   deadlineMs?: number;
   /** Change the body after signing (tampering). */
@@ -196,6 +203,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
           mrkdwn: p.mrkdwn !== 'false' && p.mrkdwn !== false,
           edits: 0,
           history: [p.text],
+          postedAt: Date.now(),
+          editedAt: [],
         };
         list(p.channel).push(m);
         return { channel: p.channel, ts: m.ts, message: { text: m.text, ts: m.ts, user: m.user, bot_id: m.bot_id } };
@@ -208,6 +217,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         m.text = p.text;
         m.edits++;
         m.history.push(p.text);
+        m.editedAt.push(Date.now());
         return { channel: p.channel, ts: m.ts, text: m.text };
       }
       case 'reactions.add':
@@ -248,7 +258,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   function userSays(spec: UserMessageSpec) {
     const ts = spec.ts ?? nextTs();
     const channelType = spec.channel_type ?? (spec.channel.startsWith('D') ? 'im' : 'channel');
-    list(spec.channel).push({ channel: spec.channel, ts, text: spec.text, user: spec.user, ...(spec.thread_ts ? { thread_ts: spec.thread_ts } : {}), edits: 0, history: [spec.text] });
+    list(spec.channel).push({ channel: spec.channel, ts, text: spec.text, user: spec.user, ...(spec.thread_ts ? { thread_ts: spec.thread_ts } : {}), edits: 0, history: [spec.text], postedAt: Date.now(), editedAt: [] });
     const base = {
       user: spec.user,
       text: spec.text,
@@ -300,8 +310,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     const isCommand = typeof body.command === 'string' && body.type === undefined;
     const text = isCommand ? new URLSearchParams(body).toString() : JSON.stringify(body);
     const attempts: DeliveryAttempt[] = [];
-    const maxAttempts = o.retries === false ? 1 : 4;
+    const delays = o.retryDelaysMs ?? [300, 1000, 3000];
+    const maxAttempts = o.retries === false ? 1 : delays.length + 1;
     for (let i = 0; i < maxAttempts; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, delays[i - 1]));
       const retryNum = (o.retryNum ?? 0) + i;
       const ts = Math.floor(Date.now() / 1000) - (o.signature === 'stale' ? 301 : 0);
       const signature = o.signature === 'forged' ? slackSignature('not-the-signing-secret', ts, text) : slackSignature(FAKE_SLACK.signingSecret, ts, text);
@@ -315,7 +327,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const status = await fetch(target, { method: 'POST', headers, body: o.tamper ? o.tamper(text) : text, signal: AbortSignal.timeout(o.deadlineMs ?? 3000) })
         .then(async (r) => (await r.arrayBuffer(), r.status))
         .catch(() => 0);
-      attempts.push({ status, ms: performance.now() - start, retryNum });
+      const attempt = { status, ms: performance.now() - start, retryNum };
+      attempts.push(attempt);
+      o.onAttempt?.(attempt);
       if (status >= 200 && status < 300) break;
       if (status === 401 || status === 404 || status === 400) break;
     }
