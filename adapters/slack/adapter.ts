@@ -130,12 +130,15 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
     if (!direct && config.allowed_channels.length > 0 && !config.allowed_channels.includes(event.channel)) return 'ignored';
     const thread = threadOf(event);
     const mentioned = event.type === 'app_mention' || (event.text ?? '').includes(`<@${self.userId}>`);
+    // A channel message mentioning the bot also comes as `app_mention` (same channel:ts), maybe to
+    // another process: only the app_mention is taken, so the pair is one event wherever it lands.
+    if (event.type === 'message' && mentioned && isTwinOfMention(event.channel_type)) return 'ignored';
     const inBotThread = !direct && thread !== undefined && !mentioned ? await membership.has(event.channel, thread) : false;
     const inbound = normalizeEvent(body, { botId: config.id, botUserId: self.userId, ...(self.botId ? { slackBotId: self.botId } : {}), replyInThread: config.reply_in_thread, inBotThread });
     if (!inbound) return 'ignored';
-    // Another process (or this one before a restart) may have answered it: a retry it had not
-    // seen here, or a channel mention, which Slack delivers twice (message + app_mention).
-    if (retryNum > 0 || (!direct && mentioned)) outbound.suspect(inbound.messageId);
+    // A retry this process had not seen: another process (or this one before a restart) may have
+    // answered it already.
+    if (retryNum > 0) outbound.suspect(inbound.messageId);
     const outcome = await host.ingest(inbound, scopeOf(inbound));
     logger.debug({ message: inbound.messageId, event: event.type, outcome }, 'slack message');
     return outcome;
@@ -243,6 +246,11 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
     },
   };
   return adapter;
+}
+
+/** Channels where Slack sends `app_mention` for a mention (group DMs are read as messages). */
+function isTwinOfMention(channelType: string | undefined): boolean {
+  return channelType === 'channel' || channelType === 'group';
 }
 
 function originOf(url: string): string {

@@ -7,14 +7,15 @@
  * post before posting when
  * - a post's outcome is unknown (timeout, network failure): at once, and before the next attempt
  *   for that key — so a post that Slack took but whose answer was lost appears once;
- * - the inbound message is `suspect`: it may have been answered by another process (a Slack retry
- *   this process had not seen, or a channel mention that Slack delivers twice — as `message` and
- *   as `app_mention` — possibly to two processes). A search that fails posts anyway: at worst a
- *   duplicate, never a lost reply.
+ * - the inbound message is `suspect`: a Slack retry this process had not seen, so another process
+ *   (or this one before a restart) may have answered it. A search that fails posts anyway: at
+ *   worst a duplicate, never a lost reply. Such a reply is not streamed from here (its previews
+ *   are skipped): the process that saw the message first streams it, and whichever process
+ *   delivers the final reply finds that post and brings it up to date.
  */
 import type { AdapterLogger, OutboundChunk, Outbound, SendOptions } from '../../src/core/adapter.js';
 import { FormattingRejectedError } from '../../src/core/adapter.js';
-import { decodeAddress, type SlackAddress } from './address.js';
+import { decodeAddress, encodeAddress as encodeAddressOf, type SlackAddress } from './address.js';
 import { decisionOf, describeSlackError } from './api-errors.js';
 import { renderSlack } from './render.js';
 import type { SlackApi } from './web-api.js';
@@ -41,6 +42,7 @@ interface PostResult {
 
 interface HistoryMessage {
   ts?: string;
+  text?: string;
   metadata?: { event_type?: string; event_payload?: { key?: unknown; message?: unknown; index?: unknown } };
 }
 
@@ -65,6 +67,11 @@ class RecentSet {
   delete(k: string) {
     this.items.delete(k);
   }
+}
+
+/** The host posts a streamed reply's first preview with the key `<bot>|<message>|preview|<index>`. */
+function isPreviewKey(key: string): boolean {
+  return key.includes('|preview|');
 }
 
 export async function postJson(url: string, body: Record<string, unknown>): Promise<void> {
@@ -102,15 +109,17 @@ export class SlackOutbound implements Outbound {
     const a = decodeAddress(address);
     if (a.responseUrl) return this.respond(a, chunk);
     const message = a.messageTs ? `${a.channel}:${a.messageTs}` : undefined;
+    const suspect = message !== undefined && this.suspects.has(message);
+    if (suspect && isPreviewKey(options.idempotencyKey)) return undefined;
     const id: PostIdentity = { key: options.idempotencyKey, index: options.index, ...(message ? { message } : {}) };
-    if (this.unsure.has(id.key) || (message !== undefined && this.suspects.has(message))) {
+    if (this.unsure.has(id.key) || suspect) {
       const found = await this.findPosted(a, id).catch((err: unknown) => {
         this.o.logger.warn({ channel: a.channel, error: describeSlackError(err) }, 'could not check whether a reply was posted already; posting it');
         return undefined;
       });
       if (found) {
         this.o.logger.info({ channel: a.channel }, 'this reply was posted already (by another process or a lost answer); not posting it again');
-        return this.posted(a, id.key, found);
+        return this.posted(a, id.key, await this.complete(a, found, chunk));
       }
     }
     try {
@@ -131,7 +140,7 @@ export class SlackOutbound implements Outbound {
         const found = await this.findPosted(a, id).catch(() => undefined);
         if (found) {
           this.o.logger.info({ channel: a.channel }, 'a slack post whose answer was lost had gone through; not posting it again');
-          return this.posted(a, options.idempotencyKey, found);
+          return this.posted(a, options.idempotencyKey, await this.complete(a, found, chunk));
         }
       }
       return this.settle(err, decision, a, 'reply');
@@ -166,11 +175,12 @@ export class SlackOutbound implements Outbound {
     await adding;
   }
 
+  /** Removes the status; also for a suspect message, whose status another process may have shown. */
   async idle(address: string): Promise<void> {
     const a = decodeAddress(address);
     if (!a.messageTs || a.responseUrl) return;
     const key = `${a.channel}:${a.messageTs}`;
-    if (!this.reacted.has(key)) return;
+    if (!this.reacted.has(key) && !this.suspects.has(key)) return;
     this.reacted.delete(key);
     await this.adding.get(key)?.catch(() => undefined);
     await this.reaction('reactions.remove', a, this.o.statusEmoji);
@@ -204,8 +214,17 @@ export class SlackOutbound implements Outbound {
     return ts;
   }
 
-  /** The ts of a post of this bot with that identity, if Slack has one. */
-  private async findPosted(a: SlackAddress, id: PostIdentity): Promise<string | undefined> {
+  /**
+   * A post found by `findPosted` shows this chunk: another process may have left it at a streamed
+   * preview, so it is brought up to date.
+   */
+  private async complete(a: SlackAddress, found: HistoryMessage, chunk: OutboundChunk): Promise<string | undefined> {
+    if (found.text === chunk.text) return found.ts;
+    return this.edit(encodeAddressOf(a), found.ts!, chunk);
+  }
+
+  /** The post of this bot with that identity, if Slack has one. */
+  private async findPosted(a: SlackAddress, id: PostIdentity): Promise<HistoryMessage | undefined> {
     const oldest = String(Math.floor(Date.now() / 1000) - (this.o.lookbackSeconds ?? 900));
     const res = await this.o.api.call<{ messages?: HistoryMessage[] }>(a.threadTs ? 'conversations.replies' : 'conversations.history', {
       channel: a.channel,
@@ -216,8 +235,8 @@ export class SlackOutbound implements Outbound {
     }, { waitOnRateLimit: false });
     return res.messages?.find((m) => {
       const p = m.metadata?.event_type === REPLY_EVENT_TYPE ? m.metadata.event_payload : undefined;
-      return p !== undefined && (p.key === id.key || (id.message !== undefined && p.message === id.message && p.index === id.index));
-    })?.ts;
+      return m.ts !== undefined && p !== undefined && (p.key === id.key || (id.message !== undefined && p.message === id.message && p.index === id.index));
+    });
   }
 
   private settle(err: unknown, decision: ReturnType<typeof decisionOf>, a: SlackAddress, what: string): undefined {

@@ -60,13 +60,16 @@ describe('slack outbound', () => {
     const [a, b] = [outbound(), outbound()];
     const said = fake.userSays({ user: 'UBOB', channel: 'CGENERAL', text: '<@UBOTFAKE1> hi' });
     const address = encodeAddress({ team: FAKE_SLACK.teamId, channel: 'CGENERAL', threadTs: said.ts, messageTs: said.ts });
-    // Process A streamed the reply: a preview post (its own key), edited to the final text.
+    // Process A streamed the reply: a preview post (its own key); the final is B's to deliver.
     const ts = (await a.send(address, chunk('partial'), { idempotencyKey: `bot|CGENERAL:${said.ts}|preview|0`, index: 0 }))!;
-    await a.edit(address, ts, chunk('final'));
-    // Process B got the same message (the other of message/app_mention, or a retry) and a duplicate result.
+    // Process B got the same message (the other of message/app_mention, or a retry) or the result.
     b.suspect(`CGENERAL:${said.ts}`);
+    // B does not stream it (no preview post, no lookup), it only delivers the final reply.
+    expect(await b.send(address, chunk('partial from b'), { idempotencyKey: `bot|CGENERAL:${said.ts}|preview|0`, index: 0 })).toBeUndefined();
+    expect(fake.callsOf('conversations.replies')).toHaveLength(0);
     expect(await b.send(address, chunk('final'), { idempotencyKey: `bot|CGENERAL:${said.ts}|0`, index: 0 })).toBe(ts);
     expect(fake.botMessages('CGENERAL')).toHaveLength(1);
+    expect(fake.botMessages('CGENERAL')[0]).toMatchObject({ text: 'final', edits: 1 });
     expect(fake.callsOf('conversations.replies')).toHaveLength(1);
     // A further chunk of that reply that A never posted is posted by B.
     await b.send(address, chunk('second part'), { idempotencyKey: `bot|CGENERAL:${said.ts}|1`, index: 1 });
