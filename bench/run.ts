@@ -6,6 +6,7 @@ import { benchFork } from './fork.bench.js';
 import { benchGateway } from './gateway.bench.js';
 import { Report } from './report.js';
 import { benchStores } from './stores.bench.js';
+import { benchSlack } from './slack.bench.js';
 import { benchTelegram } from './telegram.bench.js';
 
 const report = new Report();
@@ -16,6 +17,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['fork', benchFork],
   ['stores', benchStores],
   ['telegram', benchTelegram],
+  ['slack', benchSlack],
   ['adapter-overhead', benchAdapterOverhead],
   ['gateway', benchGateway],
 ];

@@ -345,7 +345,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     calls,
     callsOf: (method) => calls.filter((c) => c.method === method),
     messages: (channel) => [...(channels.get(channel) ?? [])],
-    botMessages: (channel) => [...channels.entries()].filter(([c]) => channel === undefined || c === channel).flatMap(([, l]) => l.filter((m) => m.user === FAKE_SLACK.botUserId)),
+    botMessages: (channel) => (channel === undefined ? [...channels.values()].flat() : (channels.get(channel) ?? [])).filter((m) => m.user === FAKE_SLACK.botUserId),
     reactions: (channel, ts) => [...(reactionsByMessage.get(`${channel}:${ts}`) ?? [])],
     responses,
     failNext(method, failure, times = 1) {
