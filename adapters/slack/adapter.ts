@@ -139,6 +139,7 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
     // A retry this process had not seen: another process (or this one before a restart) may have
     // answered it already.
     if (retryNum > 0) outbound.suspect(inbound.messageId);
+    outbound.ingestedHere(inbound.messageId);
     const outcome = await host.ingest(inbound, scopeOf(inbound));
     logger.debug({ message: inbound.messageId, event: event.type, outcome }, 'slack message');
     return outcome;

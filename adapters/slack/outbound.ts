@@ -89,6 +89,8 @@ export class SlackOutbound implements Outbound {
   private readonly adding = new Map<string, Promise<void>>();
   /** Inbound messages another process may have answered already. */
   private readonly suspects = new RecentSet(10_000);
+  /** Inbound messages this process ingested (it streams their previews, if anyone does). */
+  private readonly ingested = new RecentSet(100_000);
 
   constructor(private readonly o: SlackOutboundOptions) {}
 
@@ -105,11 +107,20 @@ export class SlackOutbound implements Outbound {
     this.suspects.add(messageId);
   }
 
+  /**
+   * This process ingested `messageId`. A final reply to a message it did not ingest (another
+   * ingress took it, or this process restarted) is looked for first: the ingress that took it
+   * may have posted a streamed preview, which the final then completes instead of a second post.
+   */
+  ingestedHere(messageId: string): void {
+    this.ingested.add(messageId);
+  }
+
   async send(address: string, chunk: OutboundChunk, options: SendOptions): Promise<string | undefined> {
     const a = decodeAddress(address);
     if (a.responseUrl) return this.respond(a, chunk);
     const message = a.messageTs ? `${a.channel}:${a.messageTs}` : undefined;
-    const suspect = message !== undefined && this.suspects.has(message);
+    const suspect = message !== undefined && (this.suspects.has(message) || (!this.ingested.has(message) && !isPreviewKey(options.idempotencyKey)));
     if (suspect && isPreviewKey(options.idempotencyKey)) return undefined;
     const id: PostIdentity = { key: options.idempotencyKey, index: options.index, ...(message ? { message } : {}) };
     if (this.unsure.has(id.key) || suspect) {

@@ -45,10 +45,10 @@ describe('slack outbound', () => {
   });
 
   it('does not post twice when Slack took a post but its answer was lost (timeout)', async () => {
-    const out = outbound(300);
-    fake.failNext('chat.postMessage', { delayMs: 800 });
+    const out = outbound(1_500);
+    fake.failNext('chat.postMessage', { delayMs: 3_000 });
     const ts = await out.send(dm(), chunk('exactly once'), { idempotencyKey: 'bot|D:9|0', index: 0 });
-    await new Promise((r) => setTimeout(r, 900));
+    await new Promise((r) => setTimeout(r, 1_600));
     expect(fake.botMessages('DALICE')).toHaveLength(1);
     expect(ts).toBe(fake.botMessages('DALICE')[0]!.ts);
     expect(fake.callsOf('chat.postMessage')).toHaveLength(1);
@@ -74,6 +74,23 @@ describe('slack outbound', () => {
     // A further chunk of that reply that A never posted is posted by B.
     await b.send(address, chunk('second part'), { idempotencyKey: `bot|CGENERAL:${said.ts}|1`, index: 1 });
     expect(fake.botMessages('CGENERAL').map((m) => m.text)).toEqual(['final', 'second part']);
+  });
+
+  it('a final reply to a message another ingress took completes that ingress\'s preview', async () => {
+    const [a, b] = [outbound(), outbound()];
+    const said = fake.userSays({ user: 'UALICE', channel: 'DALICE', text: 'hi' });
+    const address = dm(said.ts);
+    a.ingestedHere(`DALICE:${said.ts}`);
+    const ts = await a.send(address, chunk('[echo] turn'), { idempotencyKey: `bot|DALICE:${said.ts}|preview|0`, index: 0 });
+    // B delivers the final from the outbox without having ingested the message.
+    expect(await b.send(address, chunk('[echo] turn 1: you said "hi"'), { idempotencyKey: `bot|DALICE:${said.ts}|0`, index: 0 })).toBe(ts);
+    expect(fake.botMessages('DALICE').map((m) => m.text)).toEqual(['[echo] turn 1: you said "hi"']);
+    // A process delivering the final of a message it ingested itself makes no lookup.
+    const other = fake.userSays({ user: 'UALICE', channel: 'DALICE', text: 'again' });
+    a.ingestedHere(`DALICE:${other.ts}`);
+    const before = fake.callsOf('conversations.history').length;
+    await a.send(dm(other.ts), chunk('second'), { idempotencyKey: `bot|DALICE:${other.ts}|0`, index: 0 });
+    expect(fake.callsOf('conversations.history').length).toBe(before);
   });
 
   it('waits Retry-After on 429 and posts once', async () => {
