@@ -1,5 +1,6 @@
 /** `npm run bench`: every figure, a table at the end, one JSON line per figure as it is measured. */
 import { benchAdapterOverhead } from './adapter-overhead.bench.js';
+import { benchDiscord } from './discord.bench.js';
 import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
 import { benchFork } from './fork.bench.js';
@@ -18,6 +19,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['stores', benchStores],
   ['telegram', benchTelegram],
   ['slack', benchSlack],
+  ['discord', benchDiscord],
   ['adapter-overhead', benchAdapterOverhead],
   ['gateway', benchGateway],
 ];

@@ -1,5 +1,5 @@
 /**
- * Bot API failures → what to do, in one table (STYLE principle 7). Matched on the HTTP-like
+ * Bot API failures → what to do, in one table. Matched on the HTTP-like
  * `error_code` and, for 400s, on Telegram's description text (its only stable signal).
  */
 export type ApiDecision =

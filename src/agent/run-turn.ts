@@ -1,7 +1,7 @@
 /**
  * One agent turn: load history → call the model (streaming) → commit user + assistant entries
  * in one atomic, idempotent, fenced commit. The runner holds no lock across the model call;
- * correctness comes from the commit (DESIGN.md §3).
+ * correctness comes from the commit (docs/architecture.md, "Lease, fence, atomic commit").
  */
 import { BotHostError } from '../core/errors.js';
 import type { InboundMessage } from '../core/inbound.js';

@@ -1,7 +1,8 @@
 /** `bot chat`: talk to an agent in the terminal, interactively or one turn with `--message`. */
 import readline from 'node:readline';
-import type { Command } from 'commander';
-import { UnknownNameError } from '../core/errors.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { BotHostError, UnknownNameError } from '../core/errors.js';
+import type { TurnQueue } from '../core/turn-queue.js';
 import { assertSessionId } from '../sessions/session-id.js';
 import { defaultConsoleSession, openConsoleChat, type ConsoleAnswer, type ConsoleChat } from './console-adapter.js';
 import { action, commandLogger, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
@@ -11,7 +12,11 @@ interface ChatOptions {
   message?: string;
   agent?: string;
   json?: boolean;
+  timeout?: number;
 }
+
+/** With --message in distributed mode: when to say that no worker has taken the turn yet. */
+const NO_WORKER_NOTICE_MS = 3_000;
 
 export function registerChat(program: Command): void {
   program
@@ -21,6 +26,7 @@ export function registerChat(program: Command): void {
     .option('-m, --message <text>', 'send one message, print the reply and exit')
     .option('-a, --agent <name>', 'agent from bots.yaml (default: the first one)')
     .option('--json', 'with --message: print {session, reply, cursor} as JSON')
+    .option('-t, --timeout <seconds>', 'with --message: give up waiting for the reply after this long (the message stays queued)', positiveSeconds, 300)
     .addHelpText('after', '\nExamples:\n  bot chat --session demo --message "My name is Alice"\n  bot chat --session demo --message "What\'s my name?"\n  bot chat            # interactive; /help lists commands, Ctrl-D exits')
     .action(
       action(async (opts: ChatOptions, cmd: Command) => {
@@ -34,7 +40,15 @@ export function registerChat(program: Command): void {
         const chat = openConsoleChat(host, { sessionId, agent });
         try {
           for (const n of host.notices) process.stderr.write(`note: ${n}\n`);
-          if (opts.message !== undefined) return await oneShot(chat, opts.message, opts.json === true);
+          if (opts.message !== undefined) {
+            if (opts.message.trim() === '') throw new BotHostError('EMPTY_MESSAGE', '--message is empty: give the text to send, e.g. --message "hello"');
+            const waiting = watchForWorkers(host.queue, opts.timeout ?? 300);
+            try {
+              return await Promise.race([oneShot(chat, opts.message, opts.json === true), waiting.gaveUp]);
+            } finally {
+              waiting.stop();
+            }
+          }
           return await interactive(chat, host.agents(agent).name);
         } finally {
           chat.close();
@@ -42,6 +56,39 @@ export function registerChat(program: Command): void {
         }
       }),
     );
+}
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number of seconds above 0');
+  return n;
+}
+
+/**
+ * While a one-shot message waits in a distributed queue: after a few seconds, say so if no
+ * worker is connected (the message waits for one); after `timeoutS`, give up with an error.
+ */
+function watchForWorkers(queue: TurnQueue, timeoutS: number): { gaveUp: Promise<never>; stop(): void } {
+  const timers: NodeJS.Timeout[] = [];
+  const gaveUp = new Promise<never>((_, reject) => {
+    timers.push(
+      setTimeout(() => {
+        reject(new BotHostError('CHAT_TIMEOUT', `no reply within ${timeoutS} s; the message stays queued and is answered when a worker takes it (raise --timeout to wait longer)`));
+      }, timeoutS * 1000),
+    );
+  });
+  gaveUp.catch(() => undefined);
+  if (queue.workerCount) {
+    timers.push(
+      setTimeout(() => {
+        void queue.workerCount!().then(
+          (n) => n === 0 && process.stderr.write('queued: no `bot worker` is running to take it yet — start one with `npx bot worker` (the message waits for it)\n'),
+          () => undefined,
+        );
+      }, NO_WORKER_NOTICE_MS),
+    );
+  }
+  return { gaveUp, stop: () => timers.forEach(clearTimeout) };
 }
 
 /** `viewCursor` maps the reply's store cursor to the session's history cursor (bot session resume). */

@@ -5,6 +5,8 @@ import { loadConfig } from '../config/load.js';
 import { checkBotEntry } from '../host/adapters.js';
 import { isPlatform } from '../host/catalog.js';
 import { action, EXIT, type GlobalOptions } from './context.js';
+import { processSecrets } from '../host/logger.js';
+import { collectSecrets } from '../host/secrets.js';
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('validate bots.yaml or print its JSON Schema');
@@ -15,6 +17,7 @@ export function registerConfig(program: Command): void {
     .action(
       action(async (file: string | undefined, _opts: unknown, cmd: Command) => {
         const loaded = await loadConfig(file ?? cmd.optsWithGlobals<GlobalOptions>().config, process.env);
+        processSecrets.add(collectSecrets(loaded.config, process.env));
         const c = loaded.config;
         // Each platform's own keys are checked by its definition's schema (loaded lazily).
         for (const [i, bot] of c.bots.entries()) {

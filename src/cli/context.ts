@@ -2,7 +2,8 @@
 import { BotHostError, ConfigError } from '../core/errors.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createHost, type Host } from '../host/host.js';
-import { createLogger, type Logger } from '../host/logger.js';
+import { createLogger, processSecrets, type Logger } from '../host/logger.js';
+import { collectSecrets } from '../host/secrets.js';
 
 export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });
 
@@ -10,8 +11,12 @@ export interface GlobalOptions {
   config?: string;
 }
 
+/** Loads bots.yaml; from then on its secrets (and the environment's) are redacted from all output. */
 export async function loadForCommand(options: GlobalOptions): Promise<LoadedConfig> {
-  return loadConfig(options.config, process.env);
+  processSecrets.add(collectSecrets(undefined, process.env));
+  const loaded = await loadConfig(options.config, process.env);
+  processSecrets.add(collectSecrets(loaded.config, process.env));
+  return loaded;
 }
 
 export async function openHost(loaded: LoadedConfig, logger: Logger): Promise<Host> {
@@ -22,17 +27,18 @@ export function commandLogger(level?: string): Logger {
   return createLogger(level ?? process.env.LOG_LEVEL ?? 'warn');
 }
 
-/** Print an error the way an operator can act on, and pick the exit code. */
+/** Print an error the way an operator can act on (secrets redacted), and pick the exit code. */
 export function reportError(err: unknown): number {
+  const print = (line: string) => process.stderr.write(processSecrets.redact(line));
   if (err instanceof ConfigError) {
-    process.stderr.write(`config error: ${err.message}\n`);
+    print(`config error: ${err.message}\n`);
     return EXIT.usage;
   }
   if (err instanceof BotHostError) {
-    process.stderr.write(`error (${err.code}): ${err.message}\n`);
+    print(`error (${err.code}): ${err.message}\n`);
     return err.code === 'UNKNOWN_NAME' || err.code === 'INVALID_SESSION_ID' ? EXIT.usage : EXIT.failure;
   }
-  process.stderr.write(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  print(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return EXIT.failure;
 }
 

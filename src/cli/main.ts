@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `bot` command. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerChat } from './chat-command.js';
 import { registerConfig } from './config-command.js';
@@ -9,10 +10,18 @@ import { registerPlatforms } from './platform-command.js';
 import { registerSession } from './session-command.js';
 import { registerStart } from './start-command.js';
 import { registerWorker } from './worker-command.js';
+import { collectSecrets } from '../host/secrets.js';
+import { processSecrets, redactWrites } from '../host/logger.js';
+
+// Everything this process prints goes through the secret redactor (filled in as config loads).
+processSecrets.add(collectSecrets(undefined, process.env));
+redactWrites(process.stdout);
+redactWrites(process.stderr);
 
 const program = new Command('bot')
   .description('bothost — run chat bots with persistent sessions')
   .option('-c, --config <file>', 'bots.yaml to use (default: $BOTHOST_CONFIG, then ./bots.yaml, then built-in defaults)')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError('(run with --help for usage)')
   .showSuggestionAfterError(true)
   .exitOverride();
@@ -28,6 +37,11 @@ program.addHelpText(
   'after',
   '\nQuick start:\n  npx bot chat --session demo --message "My name is Alice"\n  npx bot chat --session demo --message "What\'s my name?"\n  npx bot session show demo',
 );
+
+function packageVersion(): string {
+  const file = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 
 try {
   await program.parseAsync(process.argv);

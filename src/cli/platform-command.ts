@@ -12,7 +12,8 @@ import { Command } from 'commander';
 import type { AdapterDefinition } from '../core/adapter.js';
 import { BotHostError, UnknownNameError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load.js';
-import { checkBotEntry, createBot, entryLocation, type BotEntry } from '../host/adapters.js';
+import { botKeyValue, checkBotEntry, createBot, entryLocation, type BotEntry } from '../host/adapters.js';
+import { createStore } from '../host/create-store.js';
 import { loadDefinition, PLATFORMS } from '../host/catalog.js';
 import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
@@ -102,6 +103,8 @@ async function runAction(definition: AdapterDefinition, name: string, rest: stri
   const checked = await checkBotEntry(loaded, index, entry);
   const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);
   const leadership = leadershipSourceOf(loaded.config, process.env, logger);
+  // The store only for its key-value state (a linked device's keys live with the sessions).
+  const store = await createStore(loaded.config.store, { warn: (m) => logger.warn(m) });
   try {
     return await act.run(checked.config, {
       args: sub.args,
@@ -109,9 +112,11 @@ async function runAction(definition: AdapterDefinition, name: string, rest: stri
       say: (line) => process.stderr.write(`${line}\n`),
       logger,
       ...(leadership ? { leadership } : {}),
+      ...(store.keyValue ? { keyValue: botKeyValue(store, checked.botId) } : {}),
     });
   } finally {
     leadership?.close();
+    await store.close();
   }
 }
 

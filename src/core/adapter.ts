@@ -13,9 +13,9 @@
  *
  * An adapter receives only what it needs (`AdapterHost`), so a test can build one from literals.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { InboundMessage } from './inbound.js';
-import { BotHostError } from './errors.js';
+import type { KeyValueSource } from './key-value.js';
 import type { SessionScope } from './session-key.js';
 
 /** A bot's ingress rules, from its bots.yaml entry. */
@@ -122,25 +122,7 @@ export interface SendOptions {
   index: number;
 }
 
-/**
- * Thrown by `send`/`edit` when the platform refused the markup (Telegram "can't parse
- * entities", Slack `invalid_blocks`): the host sends the chunk's `plain` text instead.
- */
-export class FormattingRejectedError extends Error {
-  readonly code = 'FORMAT_REJECTED';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'FormattingRejectedError';
-  }
-}
 
-/**
- * The platform refused the bot for good (bad token, missing intents, logged out): stop, do not
- * reconnect. `code` names the cause (`DISCORD_INTENTS_DISABLED`); the message says what to fix.
- */
-export class AdapterFatalError extends BotHostError {
-  readonly fatal = true;
-}
 
 /**
  * The platform calls a reply needs. `address` is the `InboundMessage.address` the adapter
@@ -204,6 +186,11 @@ export interface AdapterHost {
   commands: Readonly<Record<string, string>>;
   /** Told when the adapter stopped for good after starting (e.g. its token was revoked). */
   onFatal?: (err: Error) => void;
+  /**
+   * Atomic key-value state of this bot kept with the sessions (Redis, Postgres stores; absent
+   * with the file and memory stores), per namespace — e.g. a linked device's keys.
+   */
+  keyValue?: KeyValueSource;
 }
 
 export interface PlatformAdapter {
@@ -228,7 +215,7 @@ export interface AdapterAction<C = unknown> {
   /** commander-style option flags, e.g. `['--pairing-code <phone>', 'link with a code']`. */
   options?: readonly (readonly [flags: string, description: string])[];
   /** `args`: positional arguments after the action name. Resolves the exit code. */
-  run(config: C, context: { args: readonly string[]; options: Record<string, unknown>; say(line: string): void; logger: AdapterLogger; leadership?: LeadershipSource }): Promise<number>;
+  run(config: C, context: { args: readonly string[]; options: Record<string, unknown>; say(line: string): void; logger: AdapterLogger; leadership?: LeadershipSource; keyValue?: KeyValueSource }): Promise<number>;
   /** `<dir>`-style positional argument names, for help. */
   args?: string;
 }
@@ -261,29 +248,8 @@ export interface AdapterDefinition<C extends CommonBotConfig = CommonBotConfig> 
   actions?: Readonly<Record<string, AdapterAction<C>>>;
 }
 
-/**
- * The keys every bots[] entry has (already validated by the bots.yaml schema); adapters spread
- * this into their own strict schema so a typo in a platform key is reported with a suggestion.
- */
-export const COMMON_BOT_CONFIG = {
-  platform: z.string(),
-  id: z.string(),
-  agent: z.string(),
-  enabled: z.boolean(),
-  token: z.string().optional(),
-  allowed_users: z.array(z.string()),
-  unknown_user_policy: z.enum(['allow', 'deny']),
-  group_policy: z.enum(['mention_only', 'respond_all', 'command_only']),
-} as const;
-
-/** `leader` and `leader_ttl_ms`, for single-connection platforms. */
-export const LEADER_CONFIG = {
-  leader: z.enum(['auto', 'redis', 'none']).default('auto').describe('Who holds the connection: auto uses a Redis lease when bots.yaml configures Redis'),
-  leader_ttl_ms: z
-    .preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().positive())
-    .default(10_000)
-    .describe('How long a dead holder blocks takeover'),
-} as const;
+export { COMMON_BOT_CONFIG, LEADER_CONFIG } from './bot-config.js';
+export { AdapterFatalError, FormattingRejectedError } from './adapter-errors.js';
 
 export interface CommonBotConfig {
   platform: string;

@@ -6,6 +6,7 @@
  * on top: cursors, listing, metadata and the atomic turn commit. Every store in
  * `src/sessions/` implements `SessionLog` and passes `test/contract/session-store.contract.ts`.
  */
+import type { AtomicKeyValue } from './key-value.js';
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
 
@@ -112,6 +113,8 @@ export interface SessionLog extends SessionStore {
    * lost lease is still rejected once the new holder has committed.
    */
   recordFence?(sessionId: string, fence: number): Promise<void>;
+  /** Optional: atomic key-value state kept in the same backend (Redis, Postgres), per namespace. */
+  keyValue?(namespace: string): AtomicKeyValue;
   close(): Promise<void>;
 }
 

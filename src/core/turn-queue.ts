@@ -40,4 +40,23 @@ export interface TurnQueue {
   enqueue(request: TurnRequest): Promise<void>;
   /** Stop accepting; wait for turns in flight to finish. Safe to call twice. */
   close(): Promise<void>;
+  /** How many worker processes take this queue's turns now. Absent: turns run in this process. */
+  workerCount?(): Promise<number>;
+}
+
+export interface RouteOptions {
+  /**
+   * Every process that registers this bot gets every result (default false: exactly one
+   * process delivers each result). For routes whose delivery is a local notice, e.g. a web
+   * gateway pushing session events to its own clients, or `bot chat` waiting for its reply.
+   * All processes registering one bot id must agree on this.
+   */
+  broadcast?: boolean;
+}
+
+/** Carries results of registered bots to this process (distributed mode). */
+export interface RouteTransport {
+  /** Start carrying `botId`'s results; resolves once nothing produced from now on can be missed. */
+  attach(botId: string, options: RouteOptions): Promise<void>;
+  detach(botId: string): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /**
- * The wire protocol, validated at the edge with zod (DESIGN.md §3 "Gateway"). Client frames are
+ * The wire protocol, validated at the edge with zod (docs/gateway.md). Client frames are
  * parsed here and nowhere else; server frames are typed here.
  */
 import { z } from 'zod';

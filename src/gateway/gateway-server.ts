@@ -49,6 +49,9 @@ const WEB_FILES: Record<string, { file: string; type: string }> = {
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  // Markdown rendering and sanitising for replies (copied from node_modules at build time).
+  '/vendor/marked.js': { file: 'vendor/marked.js', type: 'text/javascript; charset=utf-8' },
+  '/vendor/purify.js': { file: 'vendor/purify.js', type: 'text/javascript; charset=utf-8' },
 };
 const WS_PATHS = new Set(['/', '/ws']);
 const SECURITY_HEADERS = {
@@ -189,6 +192,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         // Registered for the host's lifetime: turns still draining after stop() clear their pending marks.
         // Broadcast: every gateway process gets every web reply (each serves its own clients).
         host.delivery.register(GATEWAY_BOT_ID, registry.delivery, { broadcast: true });
+        // With the file store, registering above already re-runs every turn a killed process had
+        // acknowledged (the host's durable intake). The pending marks cover what the intake cannot:
+        // a mark written just before a crash, for a message never acknowledged. Re-ingesting one the
+        // intake holds is a no-op (it is queued once per message id), so the two stay coherent.
         if (host.config.queue.backend === 'inline') {
           await registry.recoverPending(async (key, info, p) => {
             const meta = info.metadata;

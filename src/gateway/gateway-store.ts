@@ -68,6 +68,8 @@ export function routeWebSessions(other: SessionLog, web: SessionLog): SessionLog
       const [a, b] = await Promise.all([other.listSessions(options), web.listSessions(options)]);
       return [...a, ...b].sort((x, y) => y.updatedAt - x.updatedAt).slice(0, options.limit ?? 100);
     },
+    // Adapter state lives with the host's sessions.
+    ...(other.keyValue ? { keyValue: (namespace: string) => other.keyValue!(namespace) } : {}),
     async close() {
       await Promise.all([other.close(), web.close()]);
     },

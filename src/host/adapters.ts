@@ -6,6 +6,8 @@
  */
 import { botPolicyOf, type AdapterCapabilities, type AdapterDefinition, type AdapterHost, type BotPolicy, type CommonBotConfig, type IngestOutcome, type LeadershipSource, type PlatformAdapter } from '../core/adapter.js';
 import { BotHostError, ConfigError } from '../core/errors.js';
+import type { KeyValueSource } from '../core/key-value.js';
+import type { SessionLog } from '../core/session-store.js';
 import type { LoadedConfig } from '../config/load.js';
 import { parseSection } from '../config/parse-section.js';
 import { COMMANDS } from '../ingress/commands.js';
@@ -119,6 +121,7 @@ export async function createBot(checked: CheckedBot, deps: BotDependencies): Pro
     logger,
     commands: COMMANDS,
     ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
+    ...(deps.host.store.keyValue ? { keyValue: botKeyValue(deps.host.store, config.id) } : {}),
   };
 
   const adapter = await definition.create(config, adapterHost);
@@ -136,6 +139,11 @@ export async function createBot(checked: CheckedBot, deps: BotDependencies): Pro
       return stopped;
     },
   };
+}
+
+/** A bot's key-value namespaces, apart from every other bot's. */
+export function botKeyValue(store: Pick<SessionLog, 'keyValue'>, botId: string): KeyValueSource {
+  return (namespace) => store.keyValue!(`bot:${botId}:${namespace}`);
 }
 
 function chooseLeadership(config: CommonBotConfig, capabilities: AdapterCapabilities, source: LeadershipSource | undefined) {

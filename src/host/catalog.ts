@@ -26,6 +26,11 @@ export const PLATFORMS: Readonly<Record<string, CatalogEntry>> = Object.freeze({
     help: 'Examples:\n  SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… npx bot slack        # HTTP events on 127.0.0.1:3000/slack/events\n  SLACK_BOT_TOKEN=xoxb-… SLACK_APP_TOKEN=xapp-… npx bot slack          # Socket Mode\n  npx bot slack --bot support   # bots.yaml entry with id: support\nApp manifest and keys: docs/slack.md',
     load: () => import('../../adapters/slack/index.js'),
   },
+  discord: {
+    title: 'Discord',
+    help: 'Examples:\n  DISCORD_BOT_TOKEN=… npx bot discord\n  npx bot discord --bot support   # bots.yaml entry with id: support\nSwitch on "Message Content Intent" in the developer portal (Bot page) first; see docs/discord.md.',
+    load: () => import('../../adapters/discord/index.js'),
+  },
 });
 
 export function isPlatform(name: string): boolean {

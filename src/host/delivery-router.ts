@@ -8,35 +8,30 @@
  * route's choice: by default each result goes to exactly one of the processes that registered
  * the bot; with `{ broadcast: true }` every such process sees every result.
  */
-import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
+import type { Delivery, RouteOptions, RouteTransport, TurnRequest, TurnResult } from '../core/turn-queue.js';
 
-export interface RouteOptions {
-  /**
-   * Every process that registers this bot gets every result (default false: exactly one
-   * process delivers each result). For routes whose delivery is a local notice, e.g. a web
-   * gateway pushing session events to its own clients, or `bot chat` waiting for its reply.
-   * All processes registering one bot id must agree on this.
-   */
-  broadcast?: boolean;
-}
-
-/** Carries results of registered bots to this process (distributed mode). */
-export interface RouteTransport {
-  /** Start carrying `botId`'s results; resolves once nothing produced from now on can be missed. */
-  attach(botId: string, options: RouteOptions): Promise<void>;
-  detach(botId: string): Promise<void>;
-}
+export type { RouteOptions, RouteTransport };
 
 export class DeliveryRouter implements Delivery {
   private readonly routes = new Map<string, { delivery: Delivery; options: RouteOptions }>();
   private transport: RouteTransport | undefined;
   private readonly attaching = new Set<Promise<void>>();
+  private readonly registerListeners: Array<(botId: string) => void> = [];
+
+  /**
+   * `listener` is called with a bot id each time that bot gets a route (not when a route is
+   * replaced): the embedded queue then re-runs the bot's turns a dead process left unanswered.
+   */
+  onRegister(listener: (botId: string) => void): void {
+    this.registerListeners.push(listener);
+  }
 
   /** Returns an unregister function. */
   register(botId: string, delivery: Delivery, options: RouteOptions = {}): () => void {
     const replaced = this.routes.get(botId);
     this.routes.set(botId, { delivery, options });
     if (!replaced || replaced.options.broadcast !== options.broadcast) this.attach(botId, options, replaced !== undefined);
+    if (!replaced) for (const listener of this.registerListeners) listener(botId);
     return () => {
       if (this.routes.get(botId)?.delivery !== delivery) return;
       this.routes.delete(botId);

@@ -12,11 +12,12 @@ import { runTurn } from '../agent/run-turn.js';
 import type { BotsConfig } from '../config/schema.js';
 import { createIngress, RecentIds, type BotPolicy, type IngressContext, type IngressOutcome } from '../ingress/index.js';
 import { createModel } from '../models/create-model.js';
-import { InlineTurnQueue } from '../queue/inline-turn-queue.js';
+import type { InlineTurnQueue } from '../queue/inline-turn-queue.js';
 import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
-import { withGatewaySessions } from '../gateway/gateway-store.js';
+import { gatewayStoreKind, isWebSessionKey, withGatewaySessions } from '../gateway/gateway-store.js';
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
+import { createEmbeddedQueue } from './embedded-queue.js';
 import { resetPolicyResolver } from './reset-policies.js';
 import type { Logger } from './logger.js';
 
@@ -87,15 +88,8 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
         })
       : undefined;
   if (distributed) notices.push(`turns run on \`bot worker\` processes (queue "${config.queue.name}" on Redis)`);
-  const queue =
-    ingressQueue?.queue ??
-    new InlineTurnQueue({
-      run,
-      delivery,
-      concurrency: config.queue.concurrency,
-      onError: (request, error, willRetry) =>
-        logger.warn({ session: request.sessionId, err: (error as Error).message, willRetry }, 'turn failed'),
-    });
+  const webInMemory = gatewayStoreKind(config) === 'memory';
+  const queue = ingressQueue?.queue ?? createEmbeddedQueue(config, run, delivery, logger, (id) => webInMemory && isWebSessionKey(id));
   const ingress = createIngress({
     queue,
     // /new and /status go through the hierarchy: /new on a fork must forget what it inherited.
@@ -120,6 +114,8 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
     async ingest(bot, message, reply) {
       const ctx: IngressContext = { message, bot, reply };
       await ingress(ctx);
+      // The line tests and operators watch for: from here the platform may be told "received".
+      if (ctx.outcome === 'enqueued') logger.debug({ bot: bot.id, message: message.messageId }, 'message accepted');
       return ctx.outcome;
     },
     close() {

@@ -12,7 +12,7 @@
  * time in this process, so a burst is told once.
  */
 import type { SessionLog } from '../core/session-store.js';
-import { KeyedMutex } from '../sessions/keyed-mutex.js';
+import { KeyedMutex } from '../core/keyed-mutex.js';
 import { parseCommand } from './commands.js';
 import type { Middleware } from './pipeline.js';
 

@@ -86,9 +86,8 @@ export async function holdLease(lease: RenewableLease, sessionId: string, ttlMs:
 /**
  * The held lease. A class, not an object literal: a literal with getters gets a hidden class of
  * its own, which V8 allocates in the old generation, and everything its getters' closures reach
- * (the claim's reply, the turn's history) then survives young-generation GCs with it. Measured
- * (BENCHMARKS.md, ninth pass): ~800 B promoted per lease on its own, and in a worker the kick's
- * claim and history with it, so that its old generation filled every few seconds.
+ * (the claim's reply, the turn's history) then survives young-generation GCs with it: ~800 B
+ * promoted per lease on its own, plus the kick's claim and history.
  */
 class LeaseHold implements HeldLease {
   readonly token: string;

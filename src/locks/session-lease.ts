@@ -1,7 +1,7 @@
 /**
  * SessionLease: a per-session lock in Redis that comes with a fencing token.
  *
- * Invariants (T11, RELIABILITY.md I5):
+ * Invariants (T11 and I5 in docs/reliability.md):
  * - A lease is `SET <lease key> <token> NX PX ttl`: at most one token is stored at a time, and
  *   it disappears by itself after the TTL, so a crashed holder blocks the session for ≤ ttl.
  * - Only the holder's token renews or releases (compare-and-act scripts); a late release by a

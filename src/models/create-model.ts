@@ -1,6 +1,6 @@
 /**
  * Picks the model for an agent from bots.yaml and the environment. With nothing configured the
- * offline echo model answers, and the caller prints `notice` once at start-up (DESIGN.md §3).
+ * offline echo model answers, and the caller prints `notice` once at start-up (docs/architecture.md, "The model").
  */
 import type { ChatModel } from '../core/model.js';
 import { createEchoModel } from './echo-model.js';

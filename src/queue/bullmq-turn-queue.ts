@@ -123,6 +123,11 @@ export class BullMQTurnQueue implements TurnQueue {
     );
   }
 
+  /** Workers connected to this queue (BullMQ names their connections; read with CLIENT LIST). */
+  workerCount(): Promise<number> {
+    return this.queue.getWorkersCount();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -16,6 +16,8 @@ export interface InlineTurnQueueOptions {
   attempts?: number;
   /** Receives failures for logs/metrics (the user gets `delivery.failed`). */
   onError?: (request: TurnRequest, error: unknown, willRetry: boolean) => void;
+  /** A turn is over for good: its reply (or polite failure) was handed to delivery, or it was dropped. */
+  onSettled?: (request: TurnRequest) => void;
 }
 
 export class InlineTurnQueue implements TurnQueue {
@@ -76,8 +78,14 @@ export class InlineTurnQueue implements TurnQueue {
     const queue = this.pending.get(sessionId)!;
     try {
       while (queue.length > 0) {
-        await this.runWithRetry(queue[0]!);
+        const request = queue[0]!;
+        await this.runWithRetry(request);
         queue.shift();
+        try {
+          this.options.onSettled?.(request);
+        } catch {
+          // A failing hook must not stop the queue.
+        }
       }
     } finally {
       // Never leave a session marked busy: its later turns would wait forever.

@@ -5,9 +5,8 @@
  * Why: one loop of concurrency N has a single fetch in flight. Between turns it is often not
  * blocked on the queue but busy with a non-blocking fetch (the one that finds the queue empty),
  * so a kick that arrives then is taken by whichever running turn finishes first (BullMQ's
- * fetch-next on completion) and waits for that turn's commit and completion. Measured at half
- * the single-kick maximum (BENCHMARKS.md, sixth pass), those kicks were most of the turns over
- * 5 ms. With a loop per slot, every idle slot is blocked on the queue's marker, so a new kick
+ * fetch-next on completion) and waits for that turn's commit and completion — at moderate load,
+ * most of the slow turns. With a loop per slot, every idle slot is blocked on the queue's marker, so a new kick
  * wakes one at once; a busy slot still fetches its next kick with its completion.
  *
  * Each loop holds a blocking Redis connection (BullMQ duplicates the shared one), so past

@@ -4,7 +4,7 @@
  * the script that pops the turn (popTurn-10.lua); every ingress process of the bot reads it in
  * one consumer group, so each entry goes to exactly one live process.
  *
- * Invariants (RELIABILITY.md I6):
+ * Invariants (I6 in docs/reliability.md):
  * - An entry is acknowledged (XACK) only after the adapter's Delivery resolved, or after the
  *   send was given up for good (logged). A process that dies holding entries leaves them
  *   pending; another consumer claims them (XAUTOCLAIM) once they were idle `claimIdleMs`. A live

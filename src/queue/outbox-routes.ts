@@ -4,8 +4,7 @@
  * for broadcast routes, a reader that sees every result.
  */
 import type { Redis } from 'ioredis';
-import type { Delivery } from '../core/turn-queue.js';
-import type { RouteOptions, RouteTransport } from '../host/delivery-router.js';
+import type { Delivery, RouteOptions, RouteTransport } from '../core/turn-queue.js';
 import { OutboxBroadcastReader } from './outbox-broadcast.js';
 import { OutboxConsumer, type OutboxConsumerOptions, type OutboxEvent } from './outbox-consumer.js';
 

@@ -28,11 +28,10 @@ export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
 /**
  * Commands issued in the same event-loop turn (many sessions' turns at once, a commit and the
  * pop riding with it) leave in one socket write: the socket is corked at the first command and
- * uncorked in the loop's check phase, as ioredis' auto-pipelining would batch them. Measured
- * (BENCHMARKS.md, fourth pass): auto-pipelining's Pipeline objects stay reachable from one
- * another across young-generation GCs, so ~10 KB per turn was promoted and every scavenge in a
- * busy worker took 4–15 ms; corked plain commands leave ~20 KB alive per scavenge and are
- * ~25 % faster. Order is unchanged: commands are written in the order they were issued.
+ * uncorked in the loop's check phase, as ioredis' auto-pipelining would batch them — without
+ * its Pipeline objects, which stay reachable from one another across young-generation GCs
+ * (~10 KB promoted per turn, 4–15 ms scavenges in a busy worker); corked plain commands are
+ * also ~25 % faster. Order is unchanged: commands are written in the order they were issued.
  */
 function coalesceWrites(client: Redis): void {
   const send = client.sendCommand.bind(client);

@@ -18,7 +18,7 @@ import type { InboxKeys } from './inbox-keys.js';
 import { LOST, NOT_COMMITTED, type InboxScripts, type Popped, type Prefetch } from './inbox-scripts.js';
 import { backoffDelayMs, classifyTurnError, politeFailure } from './retry.js';
 import { SignalPool, TurnLimits } from './turn-limit.js';
-import type { TurnWorkerOptions, WorkerEvent } from './turn-worker.js';
+import type { TurnWorkerOptions, WorkerEvent } from './worker-options.js';
 
 /** Placeholder for the reply's cursor in a message built before the commit answers. */
 const CURSOR_SLOT = -7_355_608_001;

@@ -4,9 +4,8 @@
  *
  * One timer per drain, not per turn, and no new AbortSignal per drain: Node promotes every
  * AbortSignal it makes to the old generation however short its life (~460 B each, measured),
- * and once the held lease stopped promoting, a signal per kick was most of what a worker at
- * half its maximum still promoted (BENCHMARKS.md, ninth pass); the mark-compacts that follow
- * stall every turn in flight.
+ * and a signal per kick would be most of what a busy worker promotes; the mark-compacts that
+ * follow stall every turn in flight.
  * A drain takes its controller from a `SignalPool` and hands it back when it closes, but only
  * clean: never aborted and with no listener left on it. For the same reason the lease is
  * followed through its `onLost`, not its signal (which then is never made). A controller is
@@ -23,8 +22,7 @@ import { getEventListeners } from 'node:events';
  * is left on it, so no drain can see another's abort or call another's listener. A model that
  * ties itself to the signal some other way and never unties (AbortSignal.any keeps its
  * dependants on the source) could pile up on a reused signal, so each controller serves at
- * most `maxUses` drains: whatever piles up is bounded. The pool keeps at most `maxFree`. (The
- * eighth pass tried a pool with neither check and reverted it for exactly that pile-up.)
+ * most `maxUses` drains: whatever piles up is bounded. The pool keeps at most `maxFree`.
  */
 export class SignalPool {
   private readonly free: AbortController[] = [];

@@ -1,10 +1,11 @@
 /**
- * Crash-safe file replacement, the sequence RELIABILITY.md asks for: write a temp file in the
+ * Crash-safe file replacement (docs/reliability.md, T13): write a temp file in the
  * same directory → fsync it → link/rename it into place → fsync the directory. A reader (or a
  * restart after kill -9) sees the old file or the new one, never a partial or empty one.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError } from '../core/errors.js';
 
@@ -59,4 +60,25 @@ export async function replaceFile(file: string, content: string, durable: boolea
     throw new StoreError(`could not replace session file ${file}`, { cause: err });
   }
   await syncDir(path.dirname(file), durable);
+}
+
+/**
+ * Append `buf` at the end of `fh` (opened for append, `sizeBefore` bytes long) and fdatasync it
+ * when `durable`. A short write (disk filling up, RLIMIT_FSIZE) is not an error by itself: the
+ * rest is written, which then fails with the real reason. On failure the file is truncated back
+ * to `sizeBefore`, so no partial line is left for the next record to be glued onto; the original
+ * error is rethrown for the caller to wrap.
+ */
+export async function appendDurably(fh: FileHandle, buf: Buffer, sizeBefore: number, durable: boolean): Promise<void> {
+  try {
+    for (let off = 0; off < buf.length; ) {
+      const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+      if (bytesWritten <= 0) throw new Error('the file system accepted no bytes');
+      off += bytesWritten;
+    }
+    if (durable) await fh.datasync();
+  } catch (err) {
+    await fh.truncate(sizeBefore).catch(() => undefined);
+    throw err;
+  }
 }

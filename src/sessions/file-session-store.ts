@@ -45,8 +45,8 @@ import {
   stateFromRecords,
   type LogState,
 } from './file-log-reader.js';
-import { createExclusive, replaceFile, syncDir } from './atomic-file.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { appendDurably, createExclusive, replaceFile, syncDir } from './atomic-file.js';
+import { KeyedMutex } from '../core/keyed-mutex.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
 import { encodeSessionId } from './session-id.js';
 import { validateCommit } from './validate.js';
@@ -354,17 +354,8 @@ export class FileSessionStore implements SessionLog {
     const buf = Buffer.from(serialize(record));
     const fh = await fsp.open(file, 'a');
     try {
-      // A short write (disk filling up, RLIMIT_FSIZE) is not an error by itself: write the rest,
-      // which then fails with the real reason instead of acknowledging half a record.
-      for (let off = 0; off < buf.length; ) {
-        const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-        if (bytesWritten <= 0) throw new Error('the file system accepted no bytes');
-        off += bytesWritten;
-      }
-      if (this.durable) await fh.datasync();
+      await appendDurably(fh, buf, state.size, this.durable);
     } catch (err) {
-      // Leave no partial line behind: the next record would be glued onto it and lost.
-      await fh.truncate(state.size).catch(() => undefined);
       throw new StoreError(`could not write session file ${file}: ${(err as Error).message}`, { cause: err });
     } finally {
       await fh.close();

@@ -9,13 +9,17 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Pool } from 'pg';
-import pg from 'pg';
 import { ConfigError, StoreError } from '../core/errors.js';
 
 /** In order; a new migration is a new file appended here, never an edit of an applied one. */
-const MIGRATIONS = ['001-initial.sql', '002-import-session.sql'] as const;
+const MIGRATIONS = ['001-initial.sql', '002-import-session.sql', '003-key-value.sql'] as const;
 
 export const DEFAULT_PG_SCHEMA = 'bothost';
+
+/** An SQL identifier, quoted (as pg's escapeIdentifier: double quotes doubled). */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
 
 /** Lowercase identifiers only, so the schema name needs no case games in hand-written SQL. */
 export function assertSchemaName(schema: string): void {
@@ -40,7 +44,7 @@ function migrationSql(file: string, quotedSchema: string): string {
 /** Creates the schema if needed and applies every missing migration. Returns those applied. */
 export async function migrate(pool: Pool, schema: string): Promise<string[]> {
   assertSchemaName(schema);
-  const q = pg.escapeIdentifier(schema);
+  const q = quoteIdentifier(schema);
   const client = await pool.connect();
   const applied: string[] = [];
   try {

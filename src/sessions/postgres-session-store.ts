@@ -14,7 +14,7 @@
  *   await store.commitTurn('bot_telegram_42', { inboundId: 'tg:7', fence, entries });
  *   await store.close();
  */
-import pg from 'pg';
+import { lazyRequire } from '../core/lazy-require.js';
 import type { Pool, PoolClient } from 'pg';
 import { BotHostError, ConfigError, StoreError } from '../core/errors.js';
 import type {
@@ -30,8 +30,10 @@ import type {
   TurnCommit,
 } from '../core/session-store.js';
 import { RECENT_INBOUND_IDS } from './file-log-reader.js';
-import { KeyedMutex } from './keyed-mutex.js';
-import { DEFAULT_PG_SCHEMA, assertSchemaName, migrate } from './postgres-migrations.js';
+import { KeyedMutex } from '../core/keyed-mutex.js';
+import type { AtomicKeyValue } from '../core/key-value.js';
+import { postgresKeyValue } from './postgres-key-value.js';
+import { DEFAULT_PG_SCHEMA, assertSchemaName, migrate, quoteIdentifier } from './postgres-migrations.js';
 import { toEntry, toInfo, toJson, wrap, type EntryRow, type SessionRow } from './postgres-rows.js';
 import { assertSessionId } from './session-id.js';
 import type { SessionImage, SessionImageExtras, SessionImporter } from './session-image.js';
@@ -64,6 +66,8 @@ const SQL_CODE = { OK: 0, DUPLICATE: -1, STALE_FENCE: -2, MISSING: -3, EXISTS: -
 
 const ID = (sessionId: string) => Buffer.from(sessionId, 'utf8');
 
+const pgModule = lazyRequire<typeof import('pg')>('pg');
+
 export class PostgresSessionStore implements SessionLog, SessionImporter, SessionImageExtras {
   readonly schema: string;
   readonly maxMessages: number;
@@ -88,7 +92,7 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     this.ownsPool = options.pool === undefined;
     this.pool =
       options.pool ??
-      new pg.Pool({
+      new (pgModule().Pool)({
         connectionString: options.url ?? process.env.DATABASE_URL ?? POSTGRES_STORE_DEFAULTS.url,
         max: options.poolSize ?? POSTGRES_STORE_DEFAULTS.poolSize,
         connectionTimeoutMillis: POSTGRES_STORE_DEFAULTS.connectTimeoutMs,
@@ -96,8 +100,13 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     // An idle client's connection dropping (server restart) must not crash the process; the
     // next query fails with a StoreError and the pool reconnects.
     if (this.ownsPool) this.pool.on('error', () => undefined);
-    const q = pg.escapeIdentifier(this.schema);
+    const q = quoteIdentifier(this.schema);
     this.t = { sessions: `${q}.sessions`, entries: `${q}.entries`, ids: `${q}.inbound_ids`, fn: (name) => `${q}.${name}` };
+  }
+
+  /** A namespace of atomic key-value state kept in this database (adapter state). */
+  keyValue(namespace: string): AtomicKeyValue {
+    return postgresKeyValue(this.pool, this.t.fn('key_value'), namespace, () => this.open());
   }
 
   /** Connects and creates/migrates the schema. Every method calls it; call it to fail fast. */

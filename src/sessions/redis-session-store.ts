@@ -13,7 +13,8 @@
  *   await store.commitTurn('bot_telegram_42', { inboundId: 'tg:7', fence, entries });
  *   await store.close();
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { lazyRequire } from '../core/lazy-require.js';
 import { BotHostError, ConfigError, StoreError } from '../core/errors.js';
 import type {
   ChatMessage,
@@ -33,6 +34,8 @@ import { DEFAULT_PREFIX, assertPrefix, sessionIndexKey, sessionKeys } from './re
 import { interpretReply } from './redis-script-codes.js';
 import { luaScript } from './redis-scripts.js';
 import { validateCommit } from './validate.js';
+import { redisKeyValue } from './redis-key-value.js';
+import type { AtomicKeyValue } from '../core/key-value.js';
 
 export interface RedisSessionStoreOptions {
   /** Used when no `client` is given; default `redis://127.0.0.1:6379`. */
@@ -68,6 +71,8 @@ interface StoredEntry {
   md?: Metadata;
 }
 
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
+
 export class RedisSessionStore implements SessionLog {
   readonly prefix: string;
   readonly maxMessages: number;
@@ -83,10 +88,15 @@ export class RedisSessionStore implements SessionLog {
       throw new ConfigError(`maxMessages must be a positive integer; got ${String(options.maxMessages)}`, 'store.max_messages');
     }
     this.ownsClient = options.client === undefined;
-    this.connection = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379');
+    this.connection = options.client ?? new (ioredis().Redis)(options.url ?? 'redis://127.0.0.1:6379');
     // Outages surface as StoreError from each call; the client reconnects by itself, so its
     // background error events must not print "Unhandled error event" for every retry.
     if (this.ownsClient) this.connection.on('error', () => undefined);
+  }
+
+  /** A namespace of atomic key-value state kept in this Redis (adapter state). */
+  keyValue(namespace: string): AtomicKeyValue {
+    return redisKeyValue(this.client, this.prefix, namespace);
   }
 
   async addMessage(sessionId: string, role: Role, content: string, metadata?: Metadata): Promise<boolean> {

@@ -107,6 +107,7 @@ export function adapterContract(name: string, makeFixture: () => PlatformFixture
       const accepted: string[] = [];
       const host = {
         config: { session: { scope: 'per_user' } },
+        store: {},
         delivery: new DeliveryRouter(),
         async ingest(_bot: unknown, message: { messageId: string }) {
           if (refuse) throw new StoreError('storage unavailable (conformance)');

@@ -3,7 +3,7 @@
  * turn runs on a `bot worker` process and the reply comes back over Redis to the console.
  */
 import { describe, expect, it } from 'vitest';
-import { cliWorkerSuite } from '../helpers/distributed-harness.js';
+import { cliWorkerSuite, startWorker } from '../helpers/distributed-harness.js';
 import { runCli, runCliJson } from '../helpers/run-cli.js';
 
 const suite = cliWorkerSuite();
@@ -27,5 +27,29 @@ describe('bot chat in distributed mode', () => {
 
     const shown = await runCliJson(env.sandbox, ['--config', env.configPath, 'session', 'show', 'dist-demo', '--json']);
     expect(shown.entries.map((e: { cursor: number }) => e.cursor)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('with no worker running: says so after a few seconds, gives up at --timeout, and the message stays queued for the next worker', async () => {
+    const { env, worker } = await suite.start('chat-noworker');
+    await worker.kill();
+    const started = Date.now();
+    const lonely = await runCli(env.sandbox, ['--config', env.configPath, 'chat', '--session', 'waits', '--message', 'anyone there?', '--timeout', '6'], { timeoutMs: 30_000 });
+    expect(lonely.code).toBe(1);
+    expect(lonely.stderr).toContain('no `bot worker` is running to take it yet — start one with `npx bot worker`');
+    expect(lonely.stderr).toMatch(/no reply within 6 s; the message stays queued/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(lonely.stderr).not.toMatch(/\n\s+at /);
+
+    await startWorker('w2', env).ready();
+    const later = await runCliJson(env.sandbox, ['--config', env.configPath, 'chat', '--session', 'waits', '--message', 'and now?', '--json']);
+    expect(later.reply).toContain('turn 2');
+    expect(later.reply).not.toMatch(/no `bot worker`/);
+  });
+
+  it('an empty --message is refused, like the web page refuses it', async () => {
+    const { env } = await suite.start('chat-empty');
+    const r = await runCli(env.sandbox, ['--config', env.configPath, 'chat', '--message', '  ']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--message is empty/);
   });
 });

@@ -20,7 +20,7 @@ import {
 // Full size sends ~8000 ever-longer histories: keep only a few requests in memory.
 const suite = distributedSuite({ keepRequests: 100 });
 
-// `npm run chaos` (CHAOS=full) runs RELIABILITY.md's full size: 8 senders × 1000, 8 workers, a kill every 2 s.
+// `npm run chaos` (CHAOS=full) runs T01's full size (docs/reliability.md): 8 senders × 1000, 8 workers, a kill every 2 s.
 const FULL = process.env.CHAOS === 'full';
 const SENDERS = FULL ? 8 : 4;
 const PER_SENDER = FULL ? 1000 : 100;

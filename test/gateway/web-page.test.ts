@@ -38,7 +38,7 @@ describe('web chat page', () => {
     await first.waitFor();
     await page.waitForFunction(() => !document.querySelector('.msg.streaming') && document.querySelectorAll('.msg.assistant').length === 1);
     expect(await first.textContent()).toContain('turn 1');
-    expect(streamed.join('')).toBe(await first.textContent()); // it arrived as a stream first
+    expect(streamed.join('')).toBe(await first.getAttribute('data-raw')); // it arrived as a stream first (rendered as Markdown)
 
     await page.reload();
     await page.waitForSelector('#status-dot.online');

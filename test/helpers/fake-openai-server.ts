@@ -52,6 +52,8 @@ export interface FakeOpenAI {
   setResponder(responder: FakeResponder): void;
   /**
    * The next `times` chat requests fail with `status` and an OpenAI-style error body (or `body`).
+   * `ECHO_REQUEST` anywhere in `body` becomes the request line and headers (Authorization
+   * included), like a careless upstream that echoes what it got: secret-hygiene tests.
    * Failures carry `retry-after-ms: 0` so SDK-level retries in tests do not sleep.
    */
   failNext(status: number, times?: number, body?: unknown): void;
@@ -89,7 +91,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       return sendError(res, 404, `Unknown request URL: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url');
     }
     const failure = failures.shift();
-    if (failure) return sendJson(res, failure.status, failure.body, { 'retry-after-ms': '0' });
+    if (failure) return sendJson(res, failure.status, withRequestEchoed(failure.body, req), { 'retry-after-ms': '0' });
     if (!isObject(body)) return sendError(res, 400, 'request body is not JSON', 'invalid_request_error');
 
     const reply = await responder(body as FakeChatBody);
@@ -192,6 +194,16 @@ function textOf(content: unknown): string {
     return content.map((p) => (isObject(p) && typeof p.text === 'string' ? p.text : '')).join('');
   }
   return '';
+}
+
+/** Placeholder in a failure body replaced by the request's method, URL and headers. */
+export const ECHO_REQUEST = '{request}';
+
+function withRequestEchoed(body: unknown, req: IncomingMessage): unknown {
+  const json = JSON.stringify(body);
+  if (!json.includes(ECHO_REQUEST)) return body;
+  const echoed = `${req.method} ${req.url} ${JSON.stringify(req.headers)}`;
+  return JSON.parse(json.split(ECHO_REQUEST).join(JSON.stringify(echoed).slice(1, -1))) as unknown;
 }
 
 function sendError(res: ServerResponse, status: number, message: string, type: string, code: string | null = null): void {

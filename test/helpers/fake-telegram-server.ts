@@ -9,13 +9,16 @@
  * - Validates like Telegram: HTML parse mode must be well-formed with Telegram's tags and
  *   entities ("can't parse entities" otherwise), text ≤ 4096 UTF-16 units after parsing,
  *   "message is not modified", "message to edit not found", unknown token → 401.
- * - Injection: `failNext(method, error, times)` (e.g. 429 with retry_after), `rejectFormatting(n)`.
+ * - Injection: `failNext(method, error, times)` (e.g. 429 with retry_after; `ECHO_REQUEST` in the
+ *   description echoes the request URL and headers), `rejectFormatting(n)`.
  * - Records every call (`calls`) and keeps each chat's messages as users would see them.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export const FAKE_TOKEN = '123456:TEST-FAKE-TOKEN';
+/** In a `failNext` description: replaced by the request's method, URL (with the token) and headers. */
+export const ECHO_REQUEST = '{request}';
 export const BOT_USER = Object.freeze({ id: 777000, is_bot: true, first_name: 'Test Bot', username: 'test_bot', can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false });
 
 export interface ApiCall {
@@ -158,9 +161,11 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
     const call: ApiCall = { method: method!, params: body, at: Date.now(), status: 200 };
     calls.push(call);
     const fail = (spec: ApiErrorSpec) => {
+      // A careless upstream echoing the request (its URL carries the token) into the error.
+      const description = spec.description.split(ECHO_REQUEST).join(`${req.method} ${req.url} ${JSON.stringify(req.headers)}`);
       call.status = spec.error_code;
-      call.description = spec.description;
-      send(res, spec.error_code, { ok: false, ...spec });
+      call.description = description;
+      send(res, spec.error_code, { ok: false, ...spec, description });
     };
     const ok = (result: unknown) => send(res, 200, { ok: true, result });
     if (tok !== token) return fail({ error_code: 401, description: 'Unauthorized' });

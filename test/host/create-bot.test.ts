@@ -58,7 +58,7 @@ function checked(single: boolean, recorded: Recorded, extra: Partial<CommonBotCo
 }
 
 function fakeHost(ingest: Host['ingest']): Host {
-  return { config: { session: { scope: 'per_user' } }, ingest, delivery: new DeliveryRouter() } as unknown as Host;
+  return { config: { session: { scope: 'per_user' } }, store: {}, ingest, delivery: new DeliveryRouter() } as unknown as Host;
 }
 
 const message = (text: string): InboundMessage => ({ platform: 'fake', botId: 'f1', chatId: 'c', userId: 'u', messageId: 'm1', text, isDirect: true, mentionsBot: false, receivedAt: 0, address: 'addr-1' });

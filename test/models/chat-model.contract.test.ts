@@ -1,4 +1,4 @@
-/** The ChatModel contract, run against every implementation (STYLE.md principle 10). */
+/** The ChatModel contract, run against every implementation. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatModel } from '../../src/core/model.js';
 import { createEchoModel } from '../../src/models/echo-model.js';

@@ -50,7 +50,7 @@ describe('PostgresSessionStore on Postgres', () => {
     const own = Array.from({ length: 6 }, () => new PostgresSessionStore({ url: DATABASE_URL, schema, poolSize: 2 }));
     try {
       await Promise.all(own.map((s) => s.open()));
-      expect((await admin.query(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`)).rows).toEqual([{ name: '001-initial.sql' }, { name: '002-import-session.sql' }]);
+      expect((await admin.query(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`)).rows).toEqual([{ name: '001-initial.sql' }, { name: '002-import-session.sql' }, { name: '003-key-value.sql' }]);
       await Promise.all(own.map((s, i) => s.addMessage('s', 'user', `from ${i}`)));
       expect(await own[0]!.getEntries('s')).toHaveLength(6);
     } finally {
@@ -87,7 +87,7 @@ describe('PostgresSessionStore on Postgres', () => {
     await expect(store.addMessage(`x${'y'.repeat(10_240)}`, 'user', 'too long')).rejects.toMatchObject({ code: 'INVALID_SESSION_ID' });
     expect((await admin.query(`SELECT id FROM ${canary}.sessions`)).rows).toEqual([{ id: 'canary' }]);
     const tables = await admin.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [store.schema]);
-    expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toEqual(['entries', 'inbound_ids', 'schema_migrations', 'sessions']);
+    expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toEqual(['entries', 'inbound_ids', 'key_value', 'schema_migrations', 'sessions']);
   });
 
   it('storage is bounded: 5000 commits with maxMessages 50 keep 50 rows and about 1000 inbound ids', async () => {

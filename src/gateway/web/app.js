@@ -59,10 +59,41 @@
   function scroll() {
     els.log.scrollTop = els.log.scrollHeight;
   }
+  // Replies are Markdown: parsed by marked, then sanitised by DOMPurify, so no HTML a model writes
+  // (script, event handlers, javascript: links) ever reaches the page. The raw text is kept for
+  // streaming offsets; a stream re-renders at most once per frame.
+  const markdownReady = typeof window.marked !== 'undefined' && typeof window.DOMPurify !== 'undefined';
+  function setText(el, text) {
+    el.dataset.raw = text;
+    if (!el.classList.contains('assistant') || !markdownReady) { el.textContent = text; return; }
+    const html = window.marked.parse(text, { gfm: true, breaks: true, async: false });
+    el.classList.add('md');
+    el.innerHTML = window.DOMPurify.sanitize(html, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input', 'button', 'img'], FORBID_ATTR: ['style'] });
+    for (const a of el.querySelectorAll('a')) { a.target = '_blank'; a.rel = 'noopener noreferrer nofollow'; }
+    for (const pre of el.querySelectorAll('pre')) {
+      const copy = document.createElement('button');
+      copy.type = 'button';
+      copy.className = 'copy';
+      copy.textContent = 'Copy';
+      copy.setAttribute('aria-label', 'Copy code');
+      copy.addEventListener('click', () => {
+        const code = pre.querySelector('code')?.textContent ?? '';
+        navigator.clipboard?.writeText(code).then(() => { copy.textContent = 'Copied'; setTimeout(() => { copy.textContent = 'Copy'; }, 1500); }, () => undefined);
+      });
+      pre.appendChild(copy);
+    }
+  }
+  const rawOf = (el) => el.dataset.raw ?? el.textContent;
+  const pendingRender = new Set();
+  function renderSoon(el) {
+    if (pendingRender.has(el)) return;
+    pendingRender.add(el);
+    requestAnimationFrame(() => { pendingRender.delete(el); setText(el, rawOf(el)); scroll(); });
+  }
   function bubble(cls, text, id) {
     const div = document.createElement('div');
     div.className = `msg ${cls}`;
-    div.textContent = text;
+    setText(div, text);
     if (id) div.dataset.id = id;
     if (typingEl) els.log.insertBefore(div, typingEl); else els.log.appendChild(div);
     refreshEmpty();
@@ -90,7 +121,7 @@
     } else if (e.type === 'response') {
       const live = streams.get(e.reply_to || '');
       streams.delete(e.reply_to || '');
-      if (live) { live.classList.remove('streaming'); live.textContent = e.content; return; }
+      if (live) { live.classList.remove('streaming'); setText(live, e.content); return; }
       bubble('assistant', e.content);
     } else {
       bubble('notice', e.content);
@@ -145,8 +176,8 @@
       case 'stream': {
         let el = streams.get(f.reply_to || '');
         if (!el) { el = bubble('assistant streaming', ''); streams.set(f.reply_to || '', el); typing(false); }
-        if (f.offset === el.textContent.length) el.textContent += f.delta;
-        scroll();
+        const raw = rawOf(el);
+        if (f.offset === raw.length) { el.dataset.raw = raw + f.delta; renderSoon(el); }
         break;
       }
       case 'stream_end': break; // the response frame that follows carries the final text

@@ -12,7 +12,7 @@
     0  never sent: marked as begun; send it
     1  already sent: do not send, just acknowledge
     2  a send began earlier and never finished (its consumer died mid-send, or is a zombie):
-       marked again; send it, and count it as a possible duplicate (RELIABILITY.md I6)
+       marked again; send it, and count it as a possible duplicate (invariant I6, docs/reliability.md)
 ]]
 local codes = {}
 for i = 2, #ARGV do

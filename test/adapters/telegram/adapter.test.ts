@@ -1,5 +1,5 @@
 /**
- * The adapter seam from object literals (STYLE principle 2): createTelegramAdapter with a host
+ * The adapter seam from object literals: createTelegramAdapter with a host
  * built by hand, real grammY against the fake Bot API in-process. start/stop are idempotent; a
  * `retry` outcome leaves the update unconfirmed, so Telegram delivers it again.
  */

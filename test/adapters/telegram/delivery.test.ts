@@ -1,7 +1,7 @@
 /**
- * The host's streaming delivery over Telegram's outbound, with an object-literal Bot API (STYLE
- * principle 2): throttled preview edits, the final replacing the preview, duplicate results,
- * the plain fallback, failures, typing stop, group migration.
+ * The host's streaming delivery over Telegram's outbound, with an object-literal Bot API built by
+ * hand: throttled preview edits, the final replacing the preview, duplicate results, the plain
+ * fallback, failures, typing stop, group migration.
  */
 import { describe, expect, it } from 'vitest';
 import { encodeAddress } from '../../../adapters/telegram/address.js';

@@ -1,5 +1,5 @@
 /**
- * RELIABILITY T06/T08 for Telegram: `bot telegram` in BullMQ mode with its own redis-server,
+ * T06/T08 (docs/reliability.md) for Telegram: `bot telegram` in BullMQ mode with its own redis-server,
  * which is killed while a user writes and restarted. While Redis is down the update is not
  * confirmed (the queue refused it, leadership cannot be proven); once Redis is back it is fetched
  * again and answered exactly once, in order.

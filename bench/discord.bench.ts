@@ -1,0 +1,216 @@
+/**
+ * Discord figures, all with the real discord.js against the fake Discord (REST + gateway) on
+ * 127.0.0.1:
+ * - gateway event → turn enqueued, p50/p99, in process: the fake writes MESSAGE_CREATE to the
+ *   socket; discord.js parses it, the adapter normalizes it, the host's ingress chain accepts it
+ *   into the inline queue (memory store, then the file store), at a steady 200 events/s from
+ *   100 users — while the turns run and their replies go out in the same process;
+ * - turns/s through a spawned `bot discord` with the echo model, embedded (inline queue, file
+ *   store) and BullMQ (Redis store, one `bot worker` process), from the first DM to the last
+ *   final reply shown.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../src/config/load.js';
+import { checkBotEntry, createBot } from '../src/host/adapters.js';
+import { createHost } from '../src/host/host.js';
+import { createLogger } from '../src/host/logger.js';
+import { echoReply } from '../src/models/echo-model.js';
+import { connectRedis } from '../src/queue/redis-connection.js';
+import { FAKE_DISCORD_TOKEN, startFakeDiscord, type FakeDiscord } from '../test/helpers/fake-discord-server.js';
+import { percentile, type Report } from './report.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+/**
+ * Each turn costs one to three REST calls (the post; an edit when a streamed preview was shown;
+ * typing, at most once per interval per channel) and discord.js keeps to Discord's global
+ * 50 requests/s per bot, so a bot tops out near 40–50 turns/s whatever the host does; the
+ * throughput runs are sized for that.
+ */
+const USERS = 50;
+const PER_USER = 6;
+const LATENCY = { events: 2000, users: 100, perSecond: 200 };
+
+interface Proc {
+  child: ChildProcess;
+  stderr: () => string;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const userOf = (u: number) => ({ id: String(1_300_000_000_000_000_000n + BigInt(u)), username: `bench${u}` });
+
+function spawnCli(home: string, args: string[], env: Record<string, string>): Proc {
+  let err = '';
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: home,
+    env: { ...process.env, HOME: home, DISCORD_BOT_TOKEN: FAKE_DISCORD_TOKEN, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-20_000)));
+  return { child, stderr: () => err };
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string, proc?: Proc): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}\n${proc?.stderr().slice(-3000) ?? ''}`);
+    await sleep(20);
+  }
+}
+
+function stop(proc: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.child.exitCode !== null) return resolve();
+    const t = setTimeout(() => proc.child.kill('SIGKILL'), 15_000);
+    proc.child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    proc.child.kill(signal);
+  });
+}
+
+function discordEntry(apiRoot: string, extra: string[] = []): string {
+  return ['bots:', '  - platform: discord', `    api_root: ${apiRoot}`, '    slash_commands: false', ...extra].join('\n');
+}
+
+/** In process: MESSAGE_CREATE written to the socket → the host's ingress resolved `enqueued`. */
+async function eventToEnqueued(report: Report, dir: string, store: 'file' | 'memory'): Promise<void> {
+  const fake = await startFakeDiscord();
+  const yaml = ['agents: { assistant: { model: echo } }', store === 'memory' ? 'store: { backend: memory }' : `store: { backend: file, path: "${path.join(dir, 'latency-sessions')}" }`, discordEntry(fake.url, [`    token: "${FAKE_DISCORD_TOKEN}"`, '    leader: none']), ''].join('\n');
+  const loaded = parseConfig(yaml, { env: {} });
+  const logger = createLogger('silent');
+  const host = await createHost(loaded.config, { logger, env: {} });
+  const enqueuedAt = new Map<string, number>();
+  const ingest = host.ingest.bind(host);
+  host.ingest = async (bot, message, reply) => {
+    const outcome = await ingest(bot, message, reply);
+    if (outcome === 'enqueued') enqueuedAt.set(message.messageId, performance.now());
+    return outcome;
+  };
+  const bot = await createBot(await checkBotEntry(loaded, 0, loaded.config.bots[0]!), { host, logger });
+  try {
+    await bot.adapter.start();
+    const sentAt = new Map<string, number>();
+    const t0 = performance.now();
+    for (let i = 0; i < LATENCY.events; i++) {
+      const due = t0 + (i * 1000) / LATENCY.perSecond;
+      const ahead = due - performance.now();
+      if (ahead > 1) await sleep(ahead);
+      const at = performance.now();
+      sentAt.set(fake.dm(userOf(i % LATENCY.users), `latency ${i}`), at);
+    }
+    await waitFor(() => enqueuedAt.size >= LATENCY.events, 60_000, 'every event enqueued');
+    const latencies = [...sentAt].map(([id, at]) => enqueuedAt.get(id)! - at);
+    const name = `discord gateway event → turn enqueued, in process (${LATENCY.events} DMs at ${LATENCY.perSecond}/s, ${LATENCY.users} users, inline queue, ${store} store)`;
+    // The machine's load says how much of the tail is other processes competing for the CPU.
+    const extra = { loadavg1m: Math.round(os.loadavg()[0]! * 10) / 10, cpus: os.cpus().length };
+    report.add({ name: `${name} p50`, value: percentile(latencies, 50), unit: 'ms', extra });
+    report.add({ name: `${name} p99`, value: percentile(latencies, 99), unit: 'ms', extra });
+  } finally {
+    // Replies still queued behind Discord's 50 requests/s are not what this measures: close the
+    // fake first, so they fail fast instead of draining for minutes.
+    await fake.close();
+    await bot.stop();
+    await host.close();
+  }
+}
+
+/** USERS × PER_USER DMs at once; resolves with turns/s until every final reply is shown. */
+async function throughput(fake: FakeDiscord, proc: Proc): Promise<number> {
+  const expected = new Map<string, string[]>();
+  const t0 = performance.now();
+  for (let u = 0; u < USERS; u++) {
+    const user = userOf(u);
+    const sent: string[] = [];
+    const replies: string[] = [];
+    for (let k = 1; k <= PER_USER; k++) {
+      const text = `u${u}m${k}`;
+      sent.push(text);
+      replies.push(echoReply(sent.map((content) => ({ role: 'user' as const, content }))));
+      fake.dm(user, text);
+    }
+    expected.set(fake.dmChannelOf(user.id), replies);
+  }
+  const done = () => {
+    for (const [channel, replies] of expected) {
+      const shown = new Set(fake.messages(channel).map((m) => m.content));
+      if (!replies.every((r) => shown.has(r))) return false;
+    }
+    return true;
+  };
+  await waitFor(done, 300_000, 'every reply', proc);
+  return (USERS * PER_USER) / ((performance.now() - t0) / 1000);
+}
+
+async function embedded(report: Report, dir: string): Promise<void> {
+  const fake = await startFakeDiscord();
+  const home = await mkdtemp(path.join(dir, 'home-'));
+  const config = path.join(home, 'bots.yaml');
+  await writeFile(config, ['agents: { assistant: { model: echo } }', discordEntry(fake.url), 'log: { level: warn }', ''].join('\n'));
+  const proc = spawnCli(home, ['--config', config, 'discord'], {});
+  try {
+    await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot discord ready', proc);
+    const rate = await throughput(fake, proc);
+    report.add({ name: `discord turns/s → final replies, echo model, embedded (file store), ${USERS} users × ${PER_USER}`, value: rate, unit: 'turns/s', extra: { restCalls: fake.calls.length } });
+  } finally {
+    await stop(proc);
+    await fake.close();
+  }
+}
+
+async function bullmq(report: Report, dir: string): Promise<void> {
+  const fake = await startFakeDiscord();
+  const home = await mkdtemp(path.join(dir, 'home-'));
+  const prefix = `bench-dc-${randomUUID().slice(0, 8)}`;
+  const config = path.join(home, 'bots.yaml');
+  await writeFile(
+    config,
+    [
+      'agents: { assistant: { model: echo } }',
+      `store: { backend: redis, url: "${REDIS_URL}", prefix: ${prefix} }`,
+      `queue: { backend: bullmq, concurrency: 10, name: q-${prefix} }`,
+      discordEntry(fake.url, ['    leader: none']),
+      'log: { level: warn }',
+      '',
+    ].join('\n'),
+  );
+  const worker = spawnCli(home, ['--config', config, 'worker'], { LOG_LEVEL: 'info' });
+  const proc = spawnCli(home, ['--config', config, 'discord'], {});
+  try {
+    await waitFor(() => /worker ready/.test(worker.stderr()), 30_000, 'worker ready', worker);
+    await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot discord ready', proc);
+    const rate = await throughput(fake, proc);
+    report.add({ name: `discord turns/s → final replies, echo model, BullMQ (Redis store, 1 worker), ${USERS} users × ${PER_USER}`, value: rate, unit: 'turns/s' });
+  } finally {
+    await Promise.all([stop(proc), stop(worker)]);
+    await fake.close();
+    const client = connectRedis(REDIS_URL);
+    for (const pattern of [`${prefix}:*`, `bull:q-${prefix}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        if (keys.length > 0) await client.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    client.disconnect();
+  }
+}
+
+export async function benchDiscord(report: Report): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-dc-'));
+  try {
+    await eventToEnqueued(report, dir, 'memory');
+    await eventToEnqueued(report, dir, 'file');
+    await embedded(report, dir);
+    await bullmq(report, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

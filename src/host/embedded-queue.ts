@@ -1,0 +1,39 @@
+/**
+ * The embedded-mode turn queue: turns run in this process (InlineTurnQueue). With the file store
+ * it is wrapped in a durable intake (`<store.path>/.intake/`, src/queue/intake-log.ts): a turn is
+ * fdatasync'd there before `enqueue` resolves — what lets an adapter acknowledge the platform —
+ * and turns a killed process accepted but never answered run again here as soon as their bot
+ * registers its delivery. The memory store keeps nothing across restarts, so it gets no intake;
+ * a Redis or Postgres store with the inline queue has no file directory to put one in (see
+ * docs/durability.md).
+ */
+import path from 'node:path';
+import type { BotsConfig } from '../config/schema.js';
+import type { TurnQueue } from '../core/turn-queue.js';
+import { DurableTurnQueue } from '../queue/durable-turn-queue.js';
+import { InlineTurnQueue, type InlineTurnQueueOptions } from '../queue/inline-turn-queue.js';
+import { FileIntake } from '../queue/intake-log.js';
+import { createProcessLock } from '../sessions/process-lock.js';
+import type { DeliveryRouter } from './delivery-router.js';
+import type { Logger } from './logger.js';
+
+/** Where the file store's intake lives: a dot-directory the store's session listing skips. */
+export const intakeDirOf = (storePath: string) => path.join(path.resolve(storePath), '.intake');
+
+/** `volatile`: sessions kept in memory only (their turns need no intake, and get none). */
+export function createEmbeddedQueue(config: BotsConfig, run: InlineTurnQueueOptions['run'], delivery: DeliveryRouter, logger: Logger, volatile?: (sessionId: string) => boolean): TurnQueue {
+  const onError: InlineTurnQueueOptions['onError'] = (request, error, willRetry) =>
+    logger.warn({ session: request.sessionId, err: (error as Error).message, willRetry }, 'turn failed');
+  if (config.store.backend !== 'file') return new InlineTurnQueue({ run, delivery, concurrency: config.queue.concurrency, onError });
+
+  const intake = new FileIntake({ dir: intakeDirOf(config.store.path), lock: createProcessLock() });
+  const inline = new InlineTurnQueue({ run, delivery, concurrency: config.queue.concurrency, onError, onSettled: (request) => intake.done(request) });
+  const queue = new DurableTurnQueue(inline, intake, volatile);
+  delivery.onRegister((botId) => {
+    queue.recover(botId).then(
+      (n) => n > 0 && logger.info({ bot: botId, turns: n }, 'running again the turns a stopped process had accepted but not answered'),
+      (err: Error) => logger.error({ bot: botId, err: err.message }, 'could not recover the turns a stopped process had accepted; they stay on disk for the next start'),
+    );
+  });
+  return queue;
+}
