@@ -7,6 +7,7 @@ import { benchFork } from './fork.bench.js';
 import { benchGateway } from './gateway.bench.js';
 import { Report } from './report.js';
 import { benchStores } from './stores.bench.js';
+import { benchSlack } from './slack.bench.js';
 import { benchTelegram } from './telegram.bench.js';
 import { benchWhatsApp } from './whatsapp.bench.js';
 
@@ -19,6 +20,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['stores', benchStores],
   ['telegram', benchTelegram],
   ['whatsapp', benchWhatsApp],
+  ['slack', benchSlack],
   ['discord', benchDiscord],
   ['adapter-overhead', benchAdapterOverhead],
   ['gateway', benchGateway],

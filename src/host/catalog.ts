@@ -26,6 +26,11 @@ export const PLATFORMS: Readonly<Record<string, CatalogEntry>> = Object.freeze({
     help: 'Actions:\n  login [--pairing-code +4915112345678]   link this bot as a WhatsApp device (QR code, or a code typed on the phone)\n  logout                                  unlink the device and wipe its auth state\n  import-auth <dir>                       copy a baileys multi-file auth folder into the auth store\nExamples:\n  npx bot whatsapp login --bot support\n  npx bot whatsapp --bot support          # links first when not linked yet',
     load: () => import('../../adapters/whatsapp/index.js'),
   },
+  slack: {
+    title: 'Slack',
+    help: 'Examples:\n  SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… npx bot slack        # HTTP events on 127.0.0.1:3000/slack/events\n  SLACK_BOT_TOKEN=xoxb-… SLACK_APP_TOKEN=xapp-… npx bot slack          # Socket Mode\n  npx bot slack --bot support   # bots.yaml entry with id: support\nApp manifest and keys: docs/slack.md',
+    load: () => import('../../adapters/slack/index.js'),
+  },
   discord: {
     title: 'Discord',
     help: 'Examples:\n  DISCORD_BOT_TOKEN=… npx bot discord\n  npx bot discord --bot support   # bots.yaml entry with id: support\nSwitch on "Message Content Intent" in the developer portal (Bot page) first; see docs/discord.md.',

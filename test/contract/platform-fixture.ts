@@ -2,7 +2,7 @@
  * What the adapter conformance suite needs from a platform: its fake server (real wire protocol,
  * the real SDK inside the adapter talks to it), a bots.yaml entry pointing at it, and ways to make
  * users talk and to see what the bot did. Each platform implements one in
- * `test/helpers/<platform>-fixture.ts` and adds one line to `test/contract/adapters.test.ts`.
+ * `test/helpers/<platform>-fixture.ts` and a three-line `test/contract/adapter-<platform>.test.ts`.
  */
 
 /** One inbound message the fake delivered; opaque to the suite. */

@@ -1,0 +1,245 @@
+/**
+ * Slack figures, against the fake Slack on 127.0.0.1 (real bolt inside):
+ * - in process: a signed event POST → HTTP 200, sent only once the turn is enqueued (adapter +
+ *   host ingress, echo model, memory store, inline queue);
+ * - `bot slack` (spawned): HTTP event ack p50/p99 while every turn's model call takes 30 s
+ *   (target p99 < 50 ms; Slack's own deadline is 3 s);
+ * - `bot slack` (spawned): events/s from the fake through to final replies, echo model, embedded
+ *   (file store) and BullMQ (Redis store, one `bot worker`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../src/config/load.js';
+import { checkBotEntry, createBot } from '../src/host/adapters.js';
+import { createHost } from '../src/host/host.js';
+import { createLogger } from '../src/host/logger.js';
+import { connectRedis } from '../src/queue/redis-connection.js';
+import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
+import { FAKE_SLACK, startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack-server.js';
+import { slackSignature } from '../adapters/slack/verify.js';
+import { percentile, type Report } from './report.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const USERS = 100;
+const PER_USER = 10;
+const IN_FLIGHT = 32;
+const ENV = { SLACK_BOT_TOKEN: FAKE_SLACK.botToken, SLACK_SIGNING_SECRET: FAKE_SLACK.signingSecret };
+
+interface Proc {
+  child: ChildProcess;
+  stderr: () => string;
+}
+
+function spawnCli(home: string, args: string[], env: Record<string, string>): Proc {
+  let err = '';
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: home, env: { ...process.env, HOME: home, ...ENV, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-20_000)));
+  return { child, stderr: () => err };
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string, proc?: Proc): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}\n${proc?.stderr().slice(-3000) ?? ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function stop(proc: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.child.exitCode !== null) return resolve();
+    const t = setTimeout(() => proc.child.kill('SIGKILL'), 15_000);
+    proc.child.once('exit', () => (clearTimeout(t), resolve()));
+    proc.child.kill(signal);
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One signed event POST over a keep-alive connection; resolves the status and the round trip (ms). */
+function signedPost(url: string, event: Record<string, unknown>, agent: Agent): Promise<{ status: number; ms: number }> {
+  const body = JSON.stringify(event);
+  const ts = Math.floor(Date.now() / 1000);
+  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-slack-request-timestamp': String(ts), 'x-slack-signature': slackSignature(FAKE_SLACK.signingSecret, ts, body) };
+  const t = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const entry = (apiUrl: string, port: number) => ['bots:', '  - platform: slack', `    api_url: ${apiUrl}`, '    mode: http', `    http: { host: 127.0.0.1, port: ${port} }`];
+
+/** USERS × PER_USER DMs, at most IN_FLIGHT deliveries at once; events/s until every reply is shown. */
+async function throughput(fake: FakeSlack, target: string, proc: Proc): Promise<number> {
+  const events: Array<Record<string, unknown>> = [];
+  for (let k = 0; k < PER_USER; k++) for (let u = 0; u < USERS; u++) events.push(fake.userSays({ user: `UBEN${u}`, channel: `DBEN${u}`, text: `u${u}m${k}` }).message);
+  const t0 = performance.now();
+  let next = 0;
+  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < events.length) {
+        const a = await signedPost(target, events[next++]!, agent);
+        if (a.status !== 200) throw new Error(`bench: event answered ${a.status}`);
+      }
+    }),
+  );
+  agent.destroy();
+  // A user is done once their last message's final reply is shown (replies come in order).
+  const last = (u: number) => `[echo] turn ${PER_USER}: you said "u${u}m${PER_USER - 1}"`;
+  const pending = new Set(Array.from({ length: USERS }, (_, u) => u));
+  const done = () => {
+    for (const u of pending) if (fake.botMessages(`DBEN${u}`).some((m) => m.text.startsWith(last(u)))) pending.delete(u);
+    return pending.size === 0;
+  };
+  await waitFor(done, 300_000, 'every reply', proc);
+  return (USERS * PER_USER) / ((performance.now() - t0) / 1000);
+}
+
+async function inProcess(report: Report): Promise<void> {
+  const fake = await startFakeSlack();
+  const port = await freePort();
+  const yaml = ['agents: { assistant: { model: echo } }', 'store: { backend: memory }', ...entry(fake.apiUrl, port), `    token: "${FAKE_SLACK.botToken}"`, `    signing_secret: "${FAKE_SLACK.signingSecret}"`, ''].join('\n');
+  const loaded = parseConfig(yaml, { env: {} });
+  const logger = createLogger('warn');
+  const host = await createHost(loaded.config, { logger, env: {} });
+  const bot = await createBot(await checkBotEntry(loaded, 0, loaded.config.bots[0]!), { host, logger });
+  try {
+    await bot.adapter.start();
+    const target = `http://127.0.0.1:${port}/slack/events`;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const times: number[] = [];
+    for (let i = 0; i < 2_300; i++) {
+      const a = await signedPost(target, fake.userSays({ user: `UIN${i % 200}`, channel: `DIN${i % 200}`, text: `hello ${i}` }).message, agent);
+      if (a.status !== 200) throw new Error(`bench: event answered ${a.status}`);
+      if (i >= 300) times.push(a.ms);
+    }
+    // Same-hour yardstick: a bare keep-alive round trip to the fake's HTTP server from this process.
+    const yard: number[] = [];
+    for (let i = 0; i < 500; i++) yard.push((await signedPost(`${fake.url}/response/yardstick`, { ok: true }, agent)).ms);
+    agent.destroy();
+    report.add({ name: 'slack yardstick: bare loopback HTTP round trip on this machine now, p50', value: percentile(yard, 50), unit: 'ms' });
+    report.add({ name: 'slack in process: signed event POST → 200 after enqueue, p50 (echo, memory store)', value: percentile(times, 50), unit: 'ms' });
+    report.add({ name: 'slack in process: signed event POST → 200 after enqueue, p99', value: percentile(times, 99), unit: 'ms' });
+  } finally {
+    await bot.stop();
+    await host.close();
+    await fake.close();
+  }
+}
+
+async function ackWhileSlow(report: Report, dir: string): Promise<void> {
+  const fake = await startFakeSlack();
+  const model = await startFakeOpenAI({ responder: () => ({ text: 'slow', delayMs: 30_000 }) });
+  const home = await mkdtemp(path.join(dir, 'home-'));
+  const port = await freePort();
+  const config = path.join(home, 'bots.yaml');
+  await writeFile(config, ['agents: { assistant: { model: slow-model } }', ...entry(fake.apiUrl, port), 'log: { level: warn }', ''].join('\n'));
+  const proc = spawnCli(home, ['--config', config, 'slack'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'fake' });
+  try {
+    await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot slack ready', proc);
+    const target = `http://127.0.0.1:${port}/slack/events`;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const times: number[] = [];
+    const n = 300;
+    for (let i = 0; i < n; i++) {
+      const a = await signedPost(target, fake.userSays({ user: `USLOW${i % 50}`, channel: `DSLOW${i % 50}`, text: `slow question ${i}` }).message, agent);
+      if (a.status !== 200) throw new Error(`bench: event answered ${a.status}`);
+      times.push(a.ms);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    agent.destroy();
+    const p99 = percentile(times, 99);
+    report.add({ name: 'slack HTTP event ack p50 while the model takes 30 s', value: percentile(times, 50), unit: 'ms' });
+    report.add({ name: `slack HTTP event ack p99 while the model takes 30 s (${n} events, ${model.requests.length} model calls in flight)`, value: p99, unit: 'ms', target: '< 50 ms', pass: p99 < 50 });
+  } finally {
+    await stop(proc, 'SIGKILL');
+    await Promise.all([fake.close(), model.close()]);
+  }
+}
+
+async function embedded(report: Report, dir: string): Promise<void> {
+  const fake = await startFakeSlack();
+  const home = await mkdtemp(path.join(dir, 'home-'));
+  const port = await freePort();
+  const config = path.join(home, 'bots.yaml');
+  await writeFile(config, ['agents: { assistant: { model: echo } }', ...entry(fake.apiUrl, port), 'log: { level: warn }', ''].join('\n'));
+  const proc = spawnCli(home, ['--config', config, 'slack'], {});
+  try {
+    await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot slack ready', proc);
+    const rate = await throughput(fake, `http://127.0.0.1:${port}/slack/events`, proc);
+    report.add({ name: `slack events/s → replies, echo model, embedded (file store), ${USERS} users × ${PER_USER}`, value: rate, unit: 'events/s', extra: { apiCalls: fake.calls.length } });
+  } finally {
+    await stop(proc);
+    await fake.close();
+  }
+}
+
+async function bullmq(report: Report, dir: string): Promise<void> {
+  const fake = await startFakeSlack();
+  const home = await mkdtemp(path.join(dir, 'home-'));
+  const prefix = `bench-slack-${randomUUID().slice(0, 8)}`;
+  const port = await freePort();
+  const config = path.join(home, 'bots.yaml');
+  await writeFile(
+    config,
+    [
+      'agents: { assistant: { model: echo } }',
+      `store: { backend: redis, url: "${REDIS_URL}", prefix: ${prefix} }`,
+      `queue: { backend: bullmq, concurrency: 10, name: q-${prefix} }`,
+      ...entry(fake.apiUrl, port),
+      'log: { level: warn }',
+      '',
+    ].join('\n'),
+  );
+  const worker = spawnCli(home, ['--config', config, 'worker'], { LOG_LEVEL: 'info' });
+  const proc = spawnCli(home, ['--config', config, 'slack'], {});
+  try {
+    await waitFor(() => /worker ready/.test(worker.stderr()), 30_000, 'worker ready', worker);
+    await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot slack ready', proc);
+    const rate = await throughput(fake, `http://127.0.0.1:${port}/slack/events`, proc);
+    report.add({ name: `slack events/s → replies, echo model, BullMQ (Redis store, 1 worker), ${USERS} users × ${PER_USER}`, value: rate, unit: 'events/s' });
+  } finally {
+    await Promise.all([stop(proc), stop(worker)]);
+    await fake.close();
+    const client = connectRedis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await client.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    client.disconnect();
+  }
+}
+
+export async function benchSlack(report: Report): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-slack-'));
+  try {
+    await inProcess(report);
+    await ackWhileSlow(report, dir);
+    await embedded(report, dir);
+    await bullmq(report, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

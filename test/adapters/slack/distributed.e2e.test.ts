@@ -1,0 +1,117 @@
+/**
+ * Distributed mode end to end: two `bot slack` ingress processes (HTTP events, as behind a load
+ * balancer) with `queue.backend: bullmq`, two `bot worker` processes, one SIGKILLed mid-run.
+ * Every message — each also retried by "Slack" to the other ingress — is answered exactly once,
+ * replies go out from the bot's durable outbox, and each session's log holds I1–I4.
+ * Streamed previews are off here (a long edit interval): an ingress that is not the one
+ * delivering a reply may still post its preview after the final went out — a known limit of
+ * multi-ingress streaming, see docs/slack.md.
+ */
+import { promises as fsp } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { RedisSessionStore } from '../../../src/sessions/redis-session-store.js';
+import {
+  checkEchoLog,
+  deleteKeysWithPrefix,
+  distributedSuite,
+  fakeModelEnv,
+  keysWithPrefix,
+  makeEnv,
+  openRedis,
+  overlapTrackingResponder,
+  range,
+  sleep,
+  startWorker,
+  uniqueNames,
+} from '../../helpers/distributed-harness.js';
+import { FAKE_SLACK, startFakeSlack } from '../../helpers/fake-slack-server.js';
+import { startCli } from '../../helpers/run-cli.js';
+import { assertNoSecrets, freePort, READY, SLACK_ENV, slackEntry, until } from './harness.js';
+
+const suite = distributedSuite();
+
+const USERS = 4;
+const PER_USER = 8;
+
+describe('bot slack with the BullMQ queue, two ingress processes and two workers', () => {
+  it('a worker SIGKILLed mid-run, every event retried to the other ingress: each message answered once', async () => {
+    const fake = await startFakeSlack();
+    const { prefix, queueName } = uniqueNames('slack-bull');
+    const { responder, stats } = overlapTrackingResponder((text) => text.split('-')[0]!, () => 40 + Math.random() * 40);
+    suite.fake.setResponder(responder);
+    const env = await makeEnv({ prefix, queueName, concurrency: 4, model: 'fake-model' }, { ...fakeModelEnv(suite.fake.url), ...SLACK_ENV });
+    const ports = [await freePort(), await freePort()];
+    const base = await fsp.readFile(env.configPath, 'utf8');
+    const configs = await Promise.all(
+      ports.map(async (port, i) => {
+        const file = env.configPath.replace(/\.yaml$/, `-${i}.yaml`);
+        await fsp.writeFile(file, [base, 'bots:', ...slackEntry({ apiUrl: fake.apiUrl, mode: 'http', port }).map((l) => l.replace('stream_edit_interval_ms: 150', 'stream_edit_interval_ms: 600000')), ''].join('\n'));
+        return file;
+      }),
+    );
+    const redis = await openRedis();
+    try {
+      const w1 = startWorker('w1', env);
+      const w2 = startWorker('w2', env);
+      await Promise.all([w1.ready(), w2.ready()]);
+      const ingresses = configs.map((file) => startCli(env.sandbox, ['--config', file, 'slack'], { env: { ...SLACK_ENV }, timeoutMs: 120_000 }));
+      await Promise.all(ingresses.map((c) => c.waitForStderr(READY, { timeoutMs: 20_000 })));
+      const targets = ports.map((p) => `http://127.0.0.1:${p}/slack/events`);
+
+      const user = (u: number) => `UDIST00${u}`;
+      const channel = (u: number) => `DDIST00${u}`;
+      const replies = (u: number) => fake.botMessages(channel(u)).filter((m) => /^\[echo\] turn \d+/.test(m.text));
+      const answered = () => range(USERS).reduce((n, u) => n + replies(u).length, 0);
+      let killed = false;
+      let sent = 0;
+      for (const i of range(PER_USER)) {
+        await Promise.all(
+          range(USERS).map(async (u) => {
+            const said = fake.userSays({ user: user(u), channel: channel(u), text: `u${u}-m${i}` });
+            // Slack delivers to one ingress and (its answer "lost") retries to the other.
+            const first = (u + i) % 2;
+            await fake.deliver(targets[first]!, said.message, { retries: false });
+            await fake.deliver(targets[1 - first]!, said.message, { retryNum: 1, retries: false });
+          }),
+        );
+        sent += USERS;
+        if (!killed && answered() >= (USERS * PER_USER) / 4) {
+          await sleep(15);
+          expect(answered()).toBeLessThan(sent);
+          await w1.kill();
+          killed = true;
+        }
+        await sleep(120);
+      }
+      if (!killed) await w1.kill();
+      await until('every message answered', () => answered() >= USERS * PER_USER, 60_000, () => JSON.stringify(range(USERS).map((u) => fake.botMessages(channel(u)).map((m) => [m.text, m.edits, m.metadata?.event_payload]))));
+      await sleep(1500);
+
+      const store = new RedisSessionStore({ client: redis, prefix, maxMessages: 100_000 });
+      for (const u of range(USERS)) {
+        const entries = await store.getEntries(`bot_slack_${user(u)}`);
+        const ids = checkEchoLog(entries); // I2, I3, I4
+        expect(ids).toHaveLength(PER_USER); // I1
+        expect(entries.filter((e) => e.role === 'user').map((e) => e.content)).toEqual(range(PER_USER).map((i) => `u${u}-m${i}`));
+        // Exactly one reply per message, each the committed one.
+        const shown = replies(u).map((m) => m.text);
+        expect(shown).toHaveLength(PER_USER);
+        expect(new Set(shown).size).toBe(PER_USER);
+        for (const e of entries.filter((x) => x.role === 'assistant')) expect(shown).toContain(e.content);
+      }
+      expect(stats.overlaps).toEqual([]);
+      for (const key of await keysWithPrefix(redis, prefix)) expect(key).not.toContain(FAKE_SLACK.botToken);
+      expect(w2.alive).toBe(true);
+      for (const c of ingresses) {
+        c.proc.kill('SIGTERM');
+        const done = await c.exited(20_000);
+        expect(done.code, done.stderr).toBe(0);
+        assertNoSecrets(done.all);
+      }
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      redis.disconnect();
+      await fake.close();
+    }
+  }, 120_000);
+});
