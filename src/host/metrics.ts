@@ -37,18 +37,49 @@ export function instrumentAgents(agents: AgentResolver, metrics: Metrics): Agent
     const agent = agents(id);
     const model: ChatModel = {
       description: agent.model.description,
-      async *stream(request) {
-        const start = Date.now();
-        try {
-          yield* agent.model.stream(request);
-        } finally {
-          metrics.stageTook(agent.id, 'model', seconds(start));
-        }
-      },
+      stream: (request) => timedStream(agent.model.stream(request), (ms) => metrics.stageTook(agent.id, 'model', ms / 1000)),
     };
     const timed = { ...agent, model };
     wrapped.set(id, timed);
     return timed;
+  };
+}
+
+/**
+ * `source`, reporting once how long it ran (first `next` to done, error or early return). A plain
+ * iterator rather than an async generator: `yield*` would add a promise hop to every delta.
+ */
+function timedStream(source: AsyncIterable<string>, took: (ms: number) => void): AsyncIterable<string> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = source[Symbol.asyncIterator]();
+      let start: number | undefined;
+      let reported = false;
+      const report = () => {
+        if (reported) return;
+        reported = true;
+        took(Date.now() - (start ?? Date.now()));
+      };
+      return {
+        next() {
+          start ??= Date.now();
+          return inner.next().then(
+            (r) => {
+              if (r.done) report();
+              return r;
+            },
+            (err: unknown) => {
+              report();
+              throw err;
+            },
+          );
+        },
+        return(value?: unknown) {
+          report();
+          return inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value: undefined });
+        },
+      };
+    },
   };
 }
 

@@ -8,7 +8,8 @@
  * Values read at scrape time (queue depths, open connections) are registered as sources
  * (`watchQueue`, `watchConnections`): nothing polls between scrapes.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { LabelledCounter, LabelledHistogram } from './labelled-series.js';
 
 /** How a turn ended, as `bothost_turns_total{outcome}` counts it. */
 export type TurnOutcome = 'ok' | 'failed' | 'duplicate' | 'timeout' | 'lease_lost';
@@ -29,16 +30,16 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly turns = new Counter({ name: 'bothost_turns_total', help: 'Agent turns by how they ended', labelNames: ['agent', 'outcome'] as const, registers: [this.registry] });
-  private readonly durations = new Histogram({
-    name: 'bothost_turn_duration_seconds',
-    help: 'Time spent per turn stage: queue_wait (accepted → started), model (the model call), total (started → committed)',
-    labelNames: ['agent', 'stage'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly inbounds = new Counter({ name: 'bothost_inbound_total', help: 'Inbound platform messages by what ingress did with them', labelNames: ['platform', 'bot', 'outcome'] as const, registers: [this.registry] });
-  private readonly sends = new Counter({ name: 'bothost_sends_total', help: 'Platform send calls of replies and notices', labelNames: ['platform', 'bot', 'outcome'] as const, registers: [this.registry] });
+  // The per-turn and per-message series: see labelled-series.ts for why not prom-client's own.
+  private readonly turns = new LabelledCounter('bothost_turns_total', 'Agent turns by how they ended', this.registry);
+  private readonly durations = new LabelledHistogram(
+    'bothost_turn_duration_seconds',
+    'Time spent per turn stage: queue_wait (accepted → started), model (the model call), total (started → committed)',
+    DURATION_BUCKETS,
+    this.registry,
+  );
+  private readonly inbounds = new LabelledCounter('bothost_inbound_total', 'Inbound platform messages by what ingress did with them', this.registry);
+  private readonly sends = new LabelledCounter('bothost_sends_total', 'Platform send calls of replies and notices', this.registry);
   private readonly leaseTakeovers = new Counter({ name: 'bothost_lease_takeovers_total', help: 'Connection leases (leadership of single-connection bots) this process acquired', labelNames: ['bot'] as const, registers: [this.registry] });
   private readonly fenceRejections = new Counter({ name: 'bothost_fence_rejections_total', help: 'Commits refused because a newer lease holder exists (stale fence)', registers: [this.registry] });
   private readonly reconnects = new Counter({ name: 'bothost_adapter_reconnects_total', help: 'Platform connections retried after a failure', labelNames: ['platform', 'bot'] as const, registers: [this.registry] });
@@ -52,19 +53,19 @@ export class Metrics {
   }
 
   turnEnded(agent: string, outcome: TurnOutcome): void {
-    this.turns.inc({ agent, outcome });
+    this.turns.inc(`${agent}\0${outcome}`, () => ({ agent, outcome }));
   }
 
   stageTook(agent: string, stage: TurnStage, seconds: number): void {
-    if (Number.isFinite(seconds) && seconds >= 0) this.durations.observe({ agent, stage }, seconds);
+    if (Number.isFinite(seconds) && seconds >= 0) this.durations.observe(`${agent}\0${stage}`, () => ({ agent, stage }), seconds);
   }
 
   inbound(platform: string, bot: string, outcome: InboundOutcome): void {
-    this.inbounds.inc({ platform, bot, outcome });
+    this.inbounds.inc(`${platform}\0${bot}\0${outcome}`, () => ({ platform, bot, outcome }));
   }
 
   sent(platform: string, bot: string, outcome: SendOutcome): void {
-    this.sends.inc({ platform, bot, outcome });
+    this.sends.inc(`${platform}\0${bot}\0${outcome}`, () => ({ platform, bot, outcome }));
   }
 
   leaseTakenOver(bot: string): void {
