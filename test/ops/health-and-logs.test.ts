@@ -65,6 +65,22 @@ describe('health probes', () => {
   });
 });
 
+describe('the gateway', () => {
+  it('serves /metrics on its own port, with its open connections', async () => {
+    await fsp.writeFile(path.join(box.sb.cwd, 'bots.yaml'), 'metrics: { port: 0 }\n');
+    const cli = startCli(box.sb, ['gateway', '--port', '0']);
+    const [, url] = (await cli.waitForStderr(/web chat at (http:\/\/\S+\/) /, { timeoutMs: 20_000 })) as RegExpMatchArray;
+    const res = await fetch(`${url}metrics`);
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text).toMatch(/^bothost_gateway_connections 0$/m);
+    // The gateway mounts the endpoints itself: no second listener.
+    expect(cli.stderr()).not.toMatch(/metrics on http/);
+    cli.proc.kill('SIGTERM');
+    expect((await cli.exited(10_000)).code).toBe(0);
+  });
+});
+
 describe('log formats', () => {
   it('renders a JSON line as one human line, fields after the message', () => {
     const line = prettyLine(JSON.stringify({ level: 40, time: Date.UTC(2026, 0, 2, 3, 4, 5), pid: 1, msg: 'turn failed', session: 'bot_x_1', err: 'model said no', willRetry: true }));
