@@ -5,6 +5,7 @@ import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
 import { benchFork } from './fork.bench.js';
 import { benchGateway } from './gateway.bench.js';
+import { benchOps } from './ops.bench.js';
 import { Report } from './report.js';
 import { benchStores } from './stores.bench.js';
 import { benchSlack } from './slack.bench.js';
@@ -24,6 +25,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['discord', benchDiscord],
   ['adapter-overhead', benchAdapterOverhead],
   ['gateway', benchGateway],
+  ['ops', benchOps],
 ];
 for (const [name, fn] of sections) {
   if (only && only !== name) continue;

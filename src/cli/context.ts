@@ -4,6 +4,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createHost, type Host } from '../host/host.js';
 import { createLogger, processSecrets, type Logger } from '../host/logger.js';
 import { collectSecrets } from '../host/secrets.js';
+import type { Metrics } from '../ops/metrics.js';
 
 export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });
 
@@ -19,8 +20,8 @@ export async function loadForCommand(options: GlobalOptions): Promise<LoadedConf
   return loaded;
 }
 
-export async function openHost(loaded: LoadedConfig, logger: Logger): Promise<Host> {
-  return createHost(loaded.config, { logger, env: process.env });
+export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: Metrics): Promise<Host> {
+  return createHost(loaded.config, { logger, env: process.env, ...(metrics ? { metrics } : {}) });
 }
 
 export function commandLogger(level?: string): Logger {

@@ -7,6 +7,8 @@ import { BotHostError } from '../core/errors.js';
 import { gatewaySecret, mintToken, SECRET_ENV } from '../gateway/auth.js';
 import { createGateway } from '../gateway/gateway-server.js';
 import { createLogger } from '../host/logger.js';
+import { startRoleOps } from '../host/metrics.js';
+import { Metrics } from '../ops/metrics.js';
 import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
@@ -30,11 +32,12 @@ export function registerGateway(program: Command): void {
     .action(
       action(async (opts: { port?: number; host?: string }, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
-        const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);
-        const host = await openHost(loaded, logger);
+        const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level, process.env.LOG_FORMAT ?? loaded.config.log.format);
+        const metrics = loaded.config.metrics.enabled ? new Metrics() : undefined;
+        const host = await openHost(loaded, logger, metrics);
         const say = (line: string) => process.stderr.write(`${line}\n`);
         for (const n of host.notices) say(`  note: ${n}`);
-        const gw = createGateway({ host, logger, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { listenHost: opts.host } : {}) });
+        const gw = createGateway({ host, logger, ...(metrics ? { metrics } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { listenHost: opts.host } : {}) });
         try {
           await gw.start();
         } catch (err) {
@@ -42,11 +45,14 @@ export function registerGateway(program: Command): void {
           throw err;
         }
         for (const n of gw.notices) say(`  note: ${n}`);
+        // /metrics is served on the gateway's own port; this only adds the queue gauges.
+        const ops = metrics ? await startRoleOps({ config: host.config, metrics, logger, store: host.store, mountedOnGateway: true, ...(host.queueRedis ? { redis: host.queueRedis } : {}) }) : undefined;
         const shutdown = waitForShutdown();
         say(`bothost gateway: web chat at ${gw.url} (WebSocket on / and /ws). Ctrl-C to stop.`);
         await shutdown;
         say('bothost gateway: stopping — finishing turns in flight…');
         await gw.stop();
+        await ops?.close();
         await host.close();
         say('bothost gateway: stopped.');
         return EXIT.ok;

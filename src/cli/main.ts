@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerChat } from './chat-command.js';
 import { registerConfig } from './config-command.js';
+import { registerDoctor } from './doctor-command.js';
 import { EXIT } from './context.js';
 import { registerGateway } from './gateway-command.js';
 import { registerPlatforms } from './platform-command.js';
@@ -33,6 +34,7 @@ registerConfig(program);
 registerWorker(program);
 registerPlatforms(program);
 registerGateway(program);
+registerDoctor(program);
 program.addHelpText(
   'after',
   '\nQuick start:\n  npx bot chat --session demo --message "My name is Alice"\n  npx bot chat --session demo --message "What\'s my name?"\n  npx bot session show demo',

@@ -17,6 +17,8 @@ import { createStore } from '../host/create-store.js';
 import { loadDefinition, PLATFORMS } from '../host/catalog.js';
 import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
+import { startRoleOps } from '../host/metrics.js';
+import { Metrics } from '../ops/metrics.js';
 import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
@@ -71,10 +73,11 @@ async function runBot(definition: AdapterDefinition, opts: { bot?: string }, cmd
   const { entry, index } = picked;
   // Validated before anything connects: a config error must not wait for Redis.
   const checked = await checkBotEntry(loaded, index, entry);
-  const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);
+  const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level, process.env.LOG_FORMAT ?? loaded.config.log.format);
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const leadership = leadershipSourceOf(loaded.config, process.env, logger);
-  const host = await openHost(loaded, logger);
+  const metrics = loaded.config.metrics.enabled ? new Metrics() : undefined;
+  const host = await openHost(loaded, logger, metrics);
   for (const n of host.notices) say(`  note: ${n}`);
 
   let failure: Error | undefined;
@@ -84,7 +87,8 @@ async function runBot(definition: AdapterDefinition, opts: { bot?: string }, cmd
     failure ??= err;
     failed();
   };
-  const bot = await createBot(checked, { host, logger, ...(leadership ? { leadership } : {}), onFatal: fail });
+  const bot = await createBot(checked, { host, logger, ...(leadership ? { leadership } : {}), ...(metrics ? { metrics } : {}), onFatal: fail });
+  const ops = metrics ? await startRoleOps({ config: host.config, metrics, logger, store: host.store, ...(host.queueRedis ? { redis: host.queueRedis } : {}) }) : undefined;
   // Handlers before the ready line, as in `bot start`.
   const shutdown = waitForShutdown();
   bot.adapter.start().then(() => {
@@ -95,7 +99,9 @@ async function runBot(definition: AdapterDefinition, opts: { bot?: string }, cmd
   // Read before stopping: a start still retrying ends with ADAPTER_STOPPED, which is no failure.
   const reason = failure;
   say('bothost: stopping — finishing turns in flight…');
+  ops?.drain();
   await bot.stop();
+  await ops?.close();
   await host.close();
   leadership?.close();
   if (reason) throw reason;

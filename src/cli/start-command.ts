@@ -9,6 +9,8 @@ import type { BotHostError } from '../core/errors.js';
 import { checkBotEntry, createBot, skipReason, type CheckedBot, type RunningBot } from '../host/adapters.js';
 import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
+import { startRoleOps } from '../host/metrics.js';
+import { Metrics } from '../ops/metrics.js';
 import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
@@ -27,11 +29,12 @@ export function registerStart(program: Command): void {
           if (reason) skipped.set(i, reason);
           else checked.push(await checkBotEntry(loaded, i, bot));
         }
-        const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);
-        const host = await openHost(loaded, logger);
+        const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level, process.env.LOG_FORMAT ?? loaded.config.log.format);
+        const metrics = loaded.config.metrics.enabled ? new Metrics() : undefined;
+        const host = await openHost(loaded, logger, metrics);
         const say = (line: string) => process.stderr.write(`${line}\n`);
         const leadership = leadershipSourceOf(loaded.config, process.env, logger);
-        const deps = { host, logger, ...(leadership ? { leadership } : {}) };
+        const deps = { host, logger, ...(leadership ? { leadership } : {}), ...(metrics ? { metrics } : {}) };
         say(`bothost: config ${loaded.file ?? '(built-in defaults)'}; sessions in ${host.config.store.backend === 'file' ? host.config.store.path : host.config.store.backend}`);
         for (const n of host.notices) say(`  note: ${n}`);
         for (const [i, reason] of skipped) say(`  ${loaded.config.bots[i]!.id}: skipped — ${reason}`);
@@ -46,7 +49,7 @@ export function registerStart(program: Command): void {
           );
         }
         // Loaded only when enabled: a bots-only process never loads the gateway.
-        const gateway = loaded.config.gateway.enabled ? (await import('../gateway/gateway-server.js')).createGateway({ host, logger }) : undefined;
+        const gateway = loaded.config.gateway.enabled ? (await import('../gateway/gateway-server.js')).createGateway({ host, logger, ...(metrics ? { metrics } : {}) }) : undefined;
         if (gateway) {
           try {
             await gateway.start();
@@ -57,6 +60,8 @@ export function registerStart(program: Command): void {
           }
           say(`  gateway: web chat at ${gateway.url} (WebSocket on / and /ws)`);
         }
+        // With the gateway, /metrics is on its port; without it, on metrics.host:metrics.port.
+        const ops = metrics ? await startRoleOps({ config: host.config, metrics, logger, store: host.store, mountedOnGateway: gateway !== undefined, ...(host.queueRedis ? { redis: host.queueRedis } : {}) }) : undefined;
         // Handlers first, then the ready line: a supervisor that signals as soon as it reads
         // "Ctrl-C to stop" must get the graceful stop, not the default kill.
         const shutdown = waitForShutdown();
@@ -69,7 +74,9 @@ export function registerStart(program: Command): void {
         );
         await shutdown;
         say('bothost: stopping — finishing turns in flight…');
+        ops?.drain();
         await Promise.all([...bots.map((b) => b.stop()), gateway?.stop()]);
+        await ops?.close();
         await host.close();
         leadership?.close();
         say('bothost: stopped.');

@@ -11,6 +11,9 @@ import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-ses
 import { openQueueRedis, redisUrlOf, startTurnWorker } from '../host/distributed.js';
 import { resolveAgents } from '../host/host.js';
 import { createLogger } from '../host/logger.js';
+import { instrumentAgents, recordWorkerEvent, startRoleOps } from '../host/metrics.js';
+import { Metrics } from '../ops/metrics.js';
+import { logTurnLine } from '../host/turn-log.js';
 import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
 import { deadLetterKey, inboxIndexKey, inboxKeys } from '../queue/inbox-keys.js';
 import { OUTBOX_DEFAULTS } from '../queue/outbox-consumer.js';
@@ -38,11 +41,13 @@ export async function runWorker(opts: WorkerOptions, cmd: Command): Promise<numb
   const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
   const config = loaded.config;
   requireBullMQ(config);
-  const logger = createLogger(process.env.LOG_LEVEL ?? config.log.level);
+  const logger = createLogger(process.env.LOG_LEVEL ?? config.log.level, process.env.LOG_FORMAT ?? config.log.format);
   const redis = await openQueueRedis(config, logger);
   const store = await createStore(config.store, { warn: (m) => logger.warn(m) }, redis);
   const notices: string[] = [];
-  const agents = resolveAgents(config, process.env, notices);
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  const configuredAgents = resolveAgents(config, process.env, notices);
+  const agents = metrics ? instrumentAgents(configuredAgents, metrics) : configuredAgents;
   for (const n of notices) logger.warn(n);
   const concurrency = opts.concurrency ?? config.queue.concurrency;
   const worker = startTurnWorker(config, redis, { store, agents, history: new HierarchicalSessionStore(store) }, {
@@ -54,12 +59,15 @@ export async function runWorker(opts: WorkerOptions, cmd: Command): Promise<numb
     ...(opts.orphanAge ? { orphanAgeMs: opts.orphanAge } : {}),
     ...(opts.turnTimeout ? { turnTimeoutMs: opts.turnTimeout } : {}),
     onEvent: (e) => {
+      if (metrics) recordWorkerEvent(metrics, e);
+      logTurnLine(logger, e);
       if (e.type === 'turn_error') logger.warn({ session: e.sessionId, err: (e.error as Error)?.message, willRetry: e.willRetry }, 'turn failed');
       else if (e.type === 'lease_lost') logger.warn({ session: e.sessionId }, 'lease lost; turn discarded');
       else if (e.type === 'swept') logger.info({ session: e.sessionId }, 're-kicked an orphaned inbox');
     },
   });
   await worker.ready();
+  const ops = metrics ? await startRoleOps({ config, metrics, logger, store, redis }) : undefined;
   // Handlers before the ready line: a signal sent on reading it must get the graceful stop.
   const shutdown = waitForShutdown();
   logger.info(
@@ -68,7 +76,9 @@ export async function runWorker(opts: WorkerOptions, cmd: Command): Promise<numb
   );
   const signal = await shutdown;
   logger.info({ signal }, 'worker stopping: finishing turns in flight');
+  ops?.drain();
   await worker.close();
+  await ops?.close();
   await store.close();
   redis.disconnect();
   logger.info('worker stopped');

@@ -1,4 +1,4 @@
-/** `bot worker` (run turns from the Redis queue) and `bot queue status`. */
+/** `bot worker` (run turns from the Redis queue), `bot queue status` and `bot queue dead …`. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { action } from './context.js';
 import type { WorkerOptions } from './worker-actions.js';
@@ -24,13 +24,37 @@ export function registerWorker(program: Command): void {
       action(async (opts: WorkerOptions, cmd: Command) => (await import('./worker-actions.js')).runWorker(opts, cmd)),
     );
 
-  program
-    .command('queue')
-    .description('inspect the distributed turn queue')
+  const queue = program.command('queue').description('inspect the distributed turn queue and its dead letters');
+  queue
     .command('status')
     .description('waiting/active/failed kick jobs, sessions with queued turns, the oldest waiting turn, dead letters')
     .option('--json', 'machine-readable output')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => (await import('./worker-actions.js')).queueStatus(opts, cmd)),
     );
+  registerDeadLetters(queue);
+}
+
+/** `bot queue dead …` (bodies in dead-letters.ts, loaded only when run). */
+function registerDeadLetters(queue: Command): void {
+  const load = () => import('./dead-letters.js');
+  const dead = queue.command('dead').description('turns that failed for good: list, show, retry or purge them');
+  dead
+    .command('list')
+    .description('every dead letter, newest first')
+    .option('--json', 'machine-readable output')
+    .action(action(async (opts: { json?: boolean }, cmd: Command) => (await load()).deadList(opts, cmd)));
+  dead
+    .command('show <n-or-inbound-id>')
+    .description('one dead letter in full (its error and the message that failed)')
+    .action(action(async (selector: string, _opts: unknown, cmd: Command) => (await load()).deadShow(selector, cmd)));
+  dead
+    .command('retry <n-or-inbound-id>')
+    .description('run a dead letter\'s turn again as a new turn of its session (exactly once)')
+    .action(action(async (selector: string, _opts: unknown, cmd: Command) => (await load()).deadRetry(selector, cmd)));
+  dead
+    .command('purge')
+    .description('delete every dead letter')
+    .option('--yes', 'really delete them')
+    .action(action(async (opts: { yes?: boolean }, cmd: Command) => (await load()).deadPurge(opts, cmd)));
 }

@@ -60,7 +60,14 @@ export const CONFIG_DEFAULTS = deepFreeze({
       max_pending: 20,
     },
   },
-  log: { level: 'info' },
+  log: { level: 'info', format: 'auto' },
+  /**
+   * Prometheus `/metrics`, `/healthz`, `/readyz` of every long-running role, on by default and
+   * only on loopback. The gateway serves them on its own port; other roles listen here. A port
+   * already taken (two workers on one machine) is a warning, not a failed start: set a port per
+   * process, or 0 for any free one (the start-up log names it).
+   */
+  metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
 } as const);
 
 const D = CONFIG_DEFAULTS;
@@ -70,6 +77,7 @@ export const STORE_BACKENDS = ['file', 'memory', 'redis', 'postgres'] as const;
 export const QUEUE_BACKENDS = ['inline', 'bullmq'] as const;
 export const SESSION_SCOPES = ['per_user', 'per_chat', 'per_thread'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export const UNKNOWN_USER_POLICIES = ['allow', 'deny'] as const;
 export const GROUP_POLICIES = ['mention_only', 'respond_all', 'command_only'] as const;
 export const RESET_MODES = ['none', 'idle', 'daily'] as const;
@@ -231,7 +239,15 @@ const RawConfigSchema = strict({
   session: strict({ scope: z.enum(SESSION_SCOPES).default(D.session.scope), reset: SessionResetSchema.prefault({}) }).prefault({}),
   bots: z.array(BotSchema).default([]),
   gateway: GatewaySchema.prefault({}),
-  log: strict({ level: z.enum(LOG_LEVELS).default(D.log.level) }).prefault({}),
+  log: strict({
+    level: z.enum(LOG_LEVELS).default(D.log.level),
+    format: z.enum(LOG_FORMATS).default(D.log.format).describe('json lines, pretty (human-readable), or auto: pretty on a terminal, else json'),
+  }).prefault({}),
+  metrics: strict({
+    enabled: envBoolean().default(D.metrics.enabled).describe('Serve /metrics, /healthz and /readyz from every long-running role'),
+    host: text().default(D.metrics.host).describe('Address of the metrics listener (the gateway serves them on its own port)'),
+    port: envNumber(z.number().int().min(0).max(65_535)).default(D.metrics.port).describe('Port of the metrics listener; 0 picks a free one'),
+  }).prefault({}),
 });
 type RawConfig = z.output<typeof RawConfigSchema>;
 
@@ -328,3 +344,5 @@ export type StoreConfig = BotsConfig['store'];
 export type QueueConfig = BotsConfig['queue'];
 export type GatewayConfig = BotsConfig['gateway'];
 export type Platform = (typeof PLATFORMS)[number];
+export type MetricsConfig = BotsConfig['metrics'];
+export type LogFormat = (typeof LOG_FORMATS)[number];

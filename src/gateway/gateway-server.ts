@@ -18,6 +18,8 @@ import { WebSocketServer } from 'ws';
 import type { BotsConfig, GatewayConfig } from '../config/schema.js';
 import { BotHostError } from '../core/errors.js';
 import type { Host } from '../host/host.js';
+import type { Metrics } from '../ops/metrics.js';
+import { serveMetrics } from '../ops/ops-server.js';
 import { createAuthenticator, tokenFromRequest, type Authenticator } from './auth.js';
 import { CLOSE, GATEWAY_BOT_ID, GATEWAY_TIMINGS, META } from './constants.js';
 import { GatewayClient, type GatewayContext } from './client-connection.js';
@@ -37,6 +39,8 @@ export interface GatewayOptions {
   env?: Record<string, string | undefined>;
   /** The open-file limit to fit connections in (default: read from the OS; null: none). */
   fdLimit?: number | null;
+  /** Served on `/metrics` of this server (with `bothost_gateway_connections`); absent: no `/metrics`. */
+  metrics?: Metrics;
 }
 
 export interface Gateway {
@@ -96,6 +100,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const cap = connectionCap(config.limits.max_connections, options.fdLimit === undefined ? openFileLimit() : options.fdLimit);
   const notices = cap.notice ? [cap.notice] : [];
   const clients = new Set<GatewayClient>();
+  options.metrics?.watchConnections(() => clients.size);
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.max_frame_bytes, perMessageDeflate: false });
   const web = new Map<string, Buffer>();
   const server = http.createServer((req, res) => void serveHttp(req, res));
@@ -110,6 +115,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   async function serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/healthz') return json(res, 200, { ok: true });
+    if (path === '/metrics' && options.metrics) return serveMetrics(res, options.metrics);
     if (path === '/readyz') {
       const ready = state === 'running' && (await probeStore());
       return json(res, ready ? 200 : 503, { ready, connections: clients.size, sessions: registry.sessions });

@@ -15,6 +15,7 @@ import { isPlatform, loadDefinition } from './catalog.js';
 import { holdConnection } from './hold-connection.js';
 import type { Host } from './host.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from '../ops/metrics.js';
 import { StreamingDelivery } from './streaming-delivery.js';
 
 export type BotEntry = LoadedConfig['config']['bots'][number];
@@ -70,6 +71,8 @@ export interface BotDependencies {
   leadership?: LeadershipSource;
   /** Told when the bot stopped for good after starting (token revoked, logged out). */
   onFatal?: (err: Error) => void;
+  /** This process's metrics: ingress outcomes, sends, reconnects, connection leases. */
+  metrics?: Metrics;
 }
 
 /** One configured bot: its adapter and the host's side of it. */
@@ -108,16 +111,18 @@ export async function createBot(checked: CheckedBot, deps: BotDependencies): Pro
       } catch (err) {
         if (!isRetryable(err)) throw err;
         logger.warn({ message: message.messageId, err: (err as Error).message }, 'message not accepted (queue unavailable); the platform will deliver it again');
+        deps.metrics?.inbound(definition.platform, config.id, 'retry');
         return 'retry';
       }
       if (outcome === 'enqueued') delivery().started({ sessionId: '', agent: rules.agent, inbound: message });
+      deps.metrics?.inbound(definition.platform, config.id, outcome ?? 'ignored');
       return outcome ?? 'ignored';
     },
     deliver: () => deps.host.delivery.register(config.id, delivery()),
     identify(account) {
       if (account.username) policy.username = account.username;
     },
-    holdConnection: (connect, stop) => holdConnection({ name: `${definition.platform}:${config.id}`, logger, ...(leadership ? { leadership } : {}) }, connect, stop),
+    holdConnection: (connect, stop) => holdConnection({ name: `${definition.platform}:${config.id}`, logger, ...(leadership ? { leadership } : {}), ...(deps.metrics ? { onEvent: connectionEventRecorder(deps.metrics, definition.platform, config.id) } : {}) }, connect, stop),
     logger,
     commands: COMMANDS,
     ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
@@ -125,7 +130,8 @@ export async function createBot(checked: CheckedBot, deps: BotDependencies): Pro
   };
 
   const adapter = await definition.create(config, adapterHost);
-  streaming = new StreamingDelivery({ outbound: adapter.outbound, capabilities, logger });
+  const metrics = deps.metrics;
+  streaming = new StreamingDelivery({ outbound: adapter.outbound, capabilities, logger, ...(metrics ? { onSend: (outcome) => metrics.sent(definition.platform, config.id, outcome) } : {}) });
   let stopped: Promise<void> | undefined;
   return {
     botId: config.id,
@@ -139,6 +145,10 @@ export async function createBot(checked: CheckedBot, deps: BotDependencies): Pro
       return stopped;
     },
   };
+}
+
+function connectionEventRecorder(metrics: Metrics, platform: string, botId: string) {
+  return (event: 'lease' | 'reconnect') => (event === 'lease' ? metrics.leaseTakenOver(botId) : metrics.adapterReconnected(platform, botId));
 }
 
 /** A bot's key-value namespaces, apart from every other bot's. */

@@ -21,9 +21,18 @@ import type { Logger } from './logger.js';
 export const intakeDirOf = (storePath: string) => path.join(path.resolve(storePath), '.intake');
 
 /** `volatile`: sessions kept in memory only (their turns need no intake, and get none). */
-export function createEmbeddedQueue(config: BotsConfig, run: InlineTurnQueueOptions['run'], delivery: DeliveryRouter, logger: Logger, volatile?: (sessionId: string) => boolean): TurnQueue {
-  const onError: InlineTurnQueueOptions['onError'] = (request, error, willRetry) =>
+export function createEmbeddedQueue(
+  config: BotsConfig,
+  run: InlineTurnQueueOptions['run'],
+  delivery: DeliveryRouter,
+  logger: Logger,
+  volatile?: (sessionId: string) => boolean,
+  onTurnError?: InlineTurnQueueOptions['onError'],
+): TurnQueue {
+  const onError: InlineTurnQueueOptions['onError'] = (request, error, willRetry) => {
+    onTurnError?.(request, error, willRetry);
     logger.warn({ session: request.sessionId, err: (error as Error).message, willRetry }, 'turn failed');
+  };
   if (config.store.backend !== 'file') return new InlineTurnQueue({ run, delivery, concurrency: config.queue.concurrency, onError });
 
   const intake = new FileIntake({ dir: intakeDirOf(config.store.path), lock: createProcessLock() });

@@ -19,6 +19,8 @@ export interface HoldConnectionOptions {
   leadership?: Leadership;
   logger: AdapterLogger;
   backoffMs?: { initial: number; max: number };
+  /** Told when the connection lease is acquired (`lease`) and when a failed connection is retried (`reconnect`); for metrics. */
+  onEvent?: (event: 'lease' | 'reconnect') => void;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -48,6 +50,7 @@ export async function holdConnection(options: HoldConnectionOptions, connect: (s
       held = await leadership.acquire(name, stop);
       if (!held) return;
       logger.info({ lease: name, fence: held.fence }, 'connection lease acquired; connecting');
+      options.onEvent?.('lease');
     }
     const signal = held ? AbortSignal.any([stop, held.signal]) : stop;
     const began = Date.now();
@@ -55,7 +58,10 @@ export async function holdConnection(options: HoldConnectionOptions, connect: (s
       await connect(signal);
     } catch (err) {
       if (isFatal(err)) throw err;
-      if (!signal.aborted) logger.warn({ err: (err as Error)?.message ?? String(err), retryInMs: backoff }, 'connection failed; reconnecting');
+      if (!signal.aborted) {
+        logger.warn({ err: (err as Error)?.message ?? String(err), retryInMs: backoff }, 'connection failed; reconnecting');
+        options.onEvent?.('reconnect');
+      }
     } finally {
       await held?.release();
     }

@@ -3,10 +3,11 @@
  * store, the agents with their models, the turn queue, delivery routing and the ingress chain
  * each adapter feeds. Adapters and the CLI build on this; nothing here knows a platform.
  */
+import type { Redis } from 'ioredis';
 import { UnknownNameError } from '../core/errors.js';
 import type { InboundMessage } from '../core/inbound.js';
 import type { SessionLog } from '../core/session-store.js';
-import type { TurnQueue } from '../core/turn-queue.js';
+import type { TurnQueue, TurnRequest } from '../core/turn-queue.js';
 import type { Agent, AgentResolver } from '../agent/agent.js';
 import { runTurn } from '../agent/run-turn.js';
 import type { BotsConfig } from '../config/schema.js';
@@ -20,6 +21,8 @@ import { DeliveryRouter } from './delivery-router.js';
 import { createEmbeddedQueue } from './embedded-queue.js';
 import { resetPolicyResolver } from './reset-policies.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import { instrumentAgents, instrumentInlineRun, recordInlineFailure } from './metrics.js';
 
 export interface Host {
   readonly config: BotsConfig;
@@ -31,6 +34,8 @@ export interface Host {
   readonly delivery: DeliveryRouter;
   /** One line per thing the operator should know at start-up (e.g. the echo model fallback). */
   readonly notices: string[];
+  /** The queue's Redis in distributed mode (metrics read queue depths from it, /readyz pings it). */
+  readonly queueRedis?: Redis;
   /** Feed one inbound message through the ingress chain of `bot`. */
   ingest(bot: BotPolicy, message: InboundMessage, reply: (text: string) => Promise<void>): Promise<IngressOutcome | undefined>;
   close(): Promise<void>;
@@ -39,6 +44,8 @@ export interface Host {
 export interface HostOptions {
   env?: Record<string, string | undefined>;
   logger: Logger;
+  /** This process's metrics; absent: nothing is recorded (bots.yaml `metrics.enabled: false`). */
+  metrics?: Metrics;
 }
 
 type InlineRun = ConstructorParameters<typeof InlineTurnQueue>[0]['run'];
@@ -71,10 +78,13 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const storeLogger = { warn: (m: string) => logger.warn(m) };
   // Gateway sessions (`bot_web_…`) may live in a store of their own (gateway.session.persist).
   const store = withGatewaySessions(config, await createStore(config.store, storeLogger, redis), storeLogger);
-  const agents = resolveAgents(config, env, notices);
+  const { metrics } = options;
+  const configured = resolveAgents(config, env, notices);
+  const agents = metrics ? instrumentAgents(configured, metrics) : configured;
   const delivery = new DeliveryRouter();
   const sessions = new HierarchicalSessionStore(store);
-  const run: InlineRun = (request, onPartial) => runTurn({ store, agents, history: sessions }, request, { onPartial });
+  const runPlain: InlineRun = (request, onPartial) => runTurn({ store, agents, history: sessions }, request, { onPartial });
+  const run = metrics ? instrumentInlineRun(runPlain, metrics) : runPlain;
   const ingressQueue =
     dist && redis
       ? await dist.openIngressQueue(config, redis, delivery, {
@@ -89,7 +99,8 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
       : undefined;
   if (distributed) notices.push(`turns run on \`bot worker\` processes (queue "${config.queue.name}" on Redis)`);
   const webInMemory = gatewayStoreKind(config) === 'memory';
-  const queue = ingressQueue?.queue ?? createEmbeddedQueue(config, run, delivery, logger, (id) => webInMemory && isWebSessionKey(id));
+  const onTurnError = metrics ? (request: TurnRequest, error: unknown, willRetry: boolean) => recordInlineFailure(metrics, request, error, willRetry) : undefined;
+  const queue = ingressQueue?.queue ?? createEmbeddedQueue(config, run, delivery, logger, (id) => webInMemory && isWebSessionKey(id), onTurnError);
   const ingress = createIngress({
     queue,
     // /new and /status go through the hierarchy: /new on a fork must forget what it inherited.
@@ -111,6 +122,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
     queue,
     delivery,
     notices,
+    ...(redis ? { queueRedis: redis } : {}),
     async ingest(bot, message, reply) {
       const ctx: IngressContext = { message, bot, reply };
       await ingress(ctx);

@@ -4,7 +4,9 @@
  * SecretRedactor just before it is written, so no configured secret is ever printed.
  */
 import { pino, type Logger } from 'pino';
+import { writeSync } from 'node:fs';
 import { SecretRedactor } from '../core/secret-redactor.js';
+import { prettyDestination } from '../ops/pretty-log.js';
 
 export type { Logger };
 
@@ -23,8 +25,13 @@ export interface LoggerOptions {
   destination?: { write(line: string): unknown };
 }
 
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', options: LoggerOptions = {}): Logger {
+/**
+ * `format` (bots.yaml `log.format`, or $LOG_FORMAT): `json` lines, `pretty` human lines, or
+ * `auto` (default) — pretty when stderr is a terminal, JSON otherwise (files, pipes, collectors).
+ */
+export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', format: string = process.env.LOG_FORMAT ?? 'auto', options: LoggerOptions = {}): Logger {
   const redactor = options.redactor ?? processSecrets;
+  const pretty = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
   return pino(
     {
       level,
@@ -33,7 +40,7 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', op
       redact: { paths: ['*.token', '*.api_key', '*.apiKey', '*.secret', '*.password', 'token', 'apiKey'], censor: '[redacted]' },
       hooks: { streamWrite: (line) => redactor.redact(line) },
     },
-    options.destination ?? pino.destination({ dest: 2, sync: true }),
+    options.destination ?? (pretty ? prettyDestination((text) => writeSync(2, text)) : pino.destination({ dest: 2, sync: true })),
   );
 }
 

@@ -32,6 +32,8 @@ export interface StreamingDeliveryOptions {
   capabilities: Pick<AdapterCapabilities, 'edits' | 'typing' | 'editIntervalMs' | 'typingIntervalMs' | 'scopeEditIntervalMs'>;
   logger: AdapterLogger;
   typingMaxMs?: number;
+  /** Told of every send call's outcome (metrics): sent, sent as plain text after a formatting refusal, or failed. */
+  onSend?: (outcome: 'ok' | 'plain_fallback' | 'failed') => void;
 }
 
 interface ReplyState {
@@ -145,12 +147,25 @@ export class StreamingDelivery implements Delivery {
   private async sendChunk(address: string, chunk: OutboundChunk, key: string, index: number): Promise<string | undefined> {
     const { outbound, logger } = this.options;
     const options = { idempotencyKey: `${key}|${index}`, index };
+    const { onSend } = this.options;
     try {
-      return await outbound.send(address, chunk, options);
+      const id = await outbound.send(address, chunk, options);
+      onSend?.('ok');
+      return id;
     } catch (err) {
-      if (!isFormattingRejected(err) || !chunk.formatted) throw err;
+      if (!isFormattingRejected(err) || !chunk.formatted) {
+        onSend?.('failed');
+        throw err;
+      }
       logger.warn({ err: errorText(err) }, 'the platform rejected the formatting; sending the reply as plain text');
-      return outbound.send(address, { text: chunk.plain, plain: chunk.plain, formatted: false }, { ...options, idempotencyKey: `${options.idempotencyKey}|plain` });
+      try {
+        const id = await outbound.send(address, { text: chunk.plain, plain: chunk.plain, formatted: false }, { ...options, idempotencyKey: `${options.idempotencyKey}|plain` });
+        onSend?.('plain_fallback');
+        return id;
+      } catch (plainErr) {
+        onSend?.('failed');
+        throw plainErr;
+      }
     }
   }
 

@@ -11,14 +11,14 @@
  * permanent ones) the pop appends a polite notice and a dead letter, exactly once.
  */
 import type { Redis } from 'ioredis';
-import { inboundText, runTurn, type TurnDeps } from '../agent/run-turn.js';
+import { inboundText, LeaseLostError, runTurn, type TurnDeps } from '../agent/run-turn.js';
 import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
 import type { HeldLease } from '../locks/hold-lease.js';
 import type { InboxKeys } from './inbox-keys.js';
 import { LOST, NOT_COMMITTED, type InboxScripts, type Popped, type Prefetch } from './inbox-scripts.js';
 import { backoffDelayMs, classifyTurnError, politeFailure } from './retry.js';
 import { SignalPool, TurnLimits } from './turn-limit.js';
-import type { TurnWorkerOptions, WorkerEvent } from './worker-options.js';
+import type { TurnTiming, TurnWorkerOptions, WorkerEvent } from './worker-options.js';
 
 /** Placeholder for the reply's cursor in a message built before the commit answers. */
 const CURSOR_SLOT = -7_355_608_001;
@@ -156,6 +156,7 @@ export class SessionDrain {
     const request = JSON.parse(raw) as TurnRequest;
     const inboundId = `${request.inbound.botId}:${request.inbound.messageId}`;
     const outboxKey = this.c.outbox.key(request.inbound.botId);
+    const timing: TurnTiming = { agent: request.agent, receivedAt: request.inbound.receivedAt, startedAt: Date.now() };
     /** Wait for the previous turn's pop; LOST if it failed. Learns what is behind this head. */
     const settlePrior = async (): Promise<boolean> => {
       if (!prior) return true;
@@ -208,7 +209,7 @@ export class SessionDrain {
             return LOST;
           }
           if (ahead !== null && !held.lost) {
-            const pending = this.settleSpeculated(sessionId, turn, popWithCommit!, limit);
+            const pending = this.settleSpeculated(sessionId, turn, popWithCommit!, limit, timing);
             return { pending, next: ahead, prefetch: this.historyAfter(withHistory!, request, first.reply) };
           }
         }
@@ -225,7 +226,7 @@ export class SessionDrain {
           popped = early; // committed, appended to the outbox and removed in the commit's round trip
           if (popped.stale && !popped.finished) {
             // The log changed behind this drain (a /new, say): stop; the next claim reads it afresh.
-            this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+            this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate, ...timing });
             return LOST;
           }
           // A pipelining pop reads no history: the next turn's is this one's plus this turn.
@@ -237,7 +238,7 @@ export class SessionDrain {
           // A stored reply (the turn was committed before, by this session's earlier holder).
           popped = await this.pop(keys, outboxKey, inboundId, raw, held, outbox.final(result).message);
         }
-        if (popped !== LOST) this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+        if (popped !== LOST) this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate, ...timing });
         return popped;
       } catch (error) {
         limit.dispose();
@@ -247,18 +248,19 @@ export class SessionDrain {
         if (early !== NOT_COMMITTED && early !== LOST) return early;
         const decision = held.lost ? 'drop' : classifyTurnError(error);
         if (decision === 'drop') {
-          this.c.onEvent?.({ type: 'lease_lost', sessionId });
+          this.c.onEvent?.({ type: 'lease_lost', sessionId, fenced: error instanceof LeaseLostError, ...timing });
           return LOST;
         }
         const tries = await client.hincrby(keys.tries, inboundId, 1);
         const willRetry = decision === 'retry' && tries < this.c.attempts;
-        this.c.onEvent?.({ type: 'turn_error', sessionId, error, willRetry });
+        this.c.onEvent?.({ type: 'turn_error', sessionId, error, willRetry, ...timing });
         if (willRetry) {
           await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, this.c.retryBaseMs)));
           continue;
         }
         // The polite notice and the dead letter are appended by the pop: exactly once, fenced by the lease.
-        const dead = JSON.stringify({ at: Date.now(), sessionId, inboundId, tries, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+        // The request rides along so `bot queue dead retry` can run the turn again.
+        const dead = JSON.stringify({ at: Date.now(), sessionId, inboundId, tries, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), request });
         return this.pop(keys, outboxKey, inboundId, raw, held, outbox.failed(request, politeFailure(error)).message, dead);
       }
     }
@@ -288,11 +290,12 @@ export class SessionDrain {
     turn: Promise<TurnResult>,
     pop: Promise<Popped | typeof LOST | typeof NOT_COMMITTED>,
     limit: { dispose(): void },
+    timing: TurnTiming,
   ): Promise<Popped | typeof LOST> {
     try {
       const [result, popped] = await Promise.all([turn, pop]);
       if (popped === LOST || popped === NOT_COMMITTED) return LOST;
-      this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate });
+      this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate, ...timing });
       // The log changed behind this drain: the turn behind this one ran on a stale history and
       // its commit is rejected (the pop raised the fence); stop, the next claim reads afresh.
       if (popped.stale && !popped.finished) return LOST;
@@ -300,8 +303,8 @@ export class SessionDrain {
     } catch (error) {
       await pop.catch(() => LOST);
       const decision = classifyTurnError(error);
-      if (decision === 'drop') this.c.onEvent?.({ type: 'lease_lost', sessionId });
-      else this.c.onEvent?.({ type: 'turn_error', sessionId, error, willRetry: true });
+      if (decision === 'drop') this.c.onEvent?.({ type: 'lease_lost', sessionId, fenced: error instanceof LeaseLostError, ...timing });
+      else this.c.onEvent?.({ type: 'turn_error', sessionId, error, willRetry: true, ...timing });
       return LOST;
     } finally {
       limit.dispose();

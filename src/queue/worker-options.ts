@@ -69,10 +69,18 @@ export interface TurnWorkerOptions {
   onEvent?: (event: WorkerEvent) => void;
 }
 
+/** The turn an event is about, for metrics and logs: its agent, when it was accepted and started (epoch ms). */
+export interface TurnTiming {
+  agent?: string;
+  receivedAt?: number;
+  startedAt?: number;
+}
+
 export type WorkerEvent =
-  | { type: 'turn'; sessionId: string; cursor: number; duplicate: boolean }
-  | { type: 'turn_error'; sessionId: string; error: unknown; willRetry: boolean }
+  | ({ type: 'turn'; sessionId: string; cursor: number; duplicate: boolean } & TurnTiming)
+  | ({ type: 'turn_error'; sessionId: string; error: unknown; willRetry: boolean } & TurnTiming)
   | { type: 'lease_busy'; sessionId: string }
-  | { type: 'lease_lost'; sessionId: string }
+  /** `fenced`: the commit was refused for a stale fence (a newer holder exists), not just the lease expiring. */
+  | ({ type: 'lease_lost'; sessionId: string; fenced?: boolean } & TurnTiming)
   | { type: 'swept'; sessionId: string };
 

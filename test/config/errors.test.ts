@@ -18,7 +18,7 @@ describe('config errors', () => {
 
   it('an unknown key with no close match lists the known keys', () => {
     const err = configError(yaml('log:', '  verbosity: 3'));
-    expect(err.message).toBe("bots.yaml:2: log.verbosity: unknown key 'verbosity'; remove it (known keys here: level)");
+    expect(err.message).toBe("bots.yaml:2: log.verbosity: unknown key 'verbosity'; remove it (known keys here: level, format)");
   });
 
   it('an unknown platform lists the choices', () => {

@@ -120,7 +120,8 @@ describe('full example', () => {
         auth: { tokens: {}, token_ttl: 2592000 },
         limits: { max_frame_bytes: 65536, max_message_chars: 16000, messages_per_minute: 30, burst: 10, max_buffered_bytes: 1048576, max_connections: 20000, max_pending: 20 },
       },
-      log: { level: 'debug' },
+      log: { level: 'debug', format: 'auto' },
+      metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
     });
   });
 

@@ -48,7 +48,7 @@ describe('collectSecrets', () => {
 describe('createLogger', () => {
   it('redacts every field of a line, nested error objects and causes included', () => {
     const lines: string[] = [];
-    const logger = createLogger('debug', { redactor: new SecretRedactor(['nested-secret-42']), destination: { write: (line: string) => lines.push(line) } });
+    const logger = createLogger('debug', 'json', { redactor: new SecretRedactor(['nested-secret-42']), destination: { write: (line: string) => lines.push(line) } });
     const err = new Error('call failed for /botnested-secret-42/getMe', { cause: new Error('because nested-secret-42') });
     logger.error({ err, url: 'http://h/?token=nested-secret-42', deep: { a: [{ b: 'nested-secret-42' }] } }, 'failed: nested-secret-42');
     expect(lines).toHaveLength(1);

@@ -42,6 +42,10 @@ export interface FakeOpenAIOptions {
   responder?: FakeResponder;
   /** Keep only the newest this-many requests in `requests` (long chaos runs); default all. */
   keepRequests?: number;
+  /** When set, a request without `Authorization: Bearer <apiKey>` is answered 401 (invalid_api_key). */
+  apiKey?: string;
+  /** What `GET /v1/models` lists; default `['fake-model']`. */
+  models?: string[];
 }
 
 export interface FakeOpenAI {
@@ -87,6 +91,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     requests.push({ method: req.method ?? 'GET', path, body, headers: { ...req.headers } });
     if (requests.length > (options.keepRequests ?? Infinity)) requests.shift();
 
+    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      return sendJson(res, 401, openAIError(401, 'Incorrect API key provided.'));
+    }
+    if (req.method === 'GET' && path === '/v1/models') {
+      return sendJson(res, 200, { object: 'list', data: (options.models ?? ['fake-model']).map((id) => ({ id, object: 'model', owned_by: 'fake' })) });
+    }
     if (req.method !== 'POST' || path !== '/v1/chat/completions') {
       return sendError(res, 404, `Unknown request URL: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url');
     }

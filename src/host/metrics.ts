@@ -1,0 +1,202 @@
+/**
+ * Where the host's existing events meet the process's `Metrics`: the agents' model calls, the
+ * inline queue's runs, the distributed worker's events, the queue depths read at scrape time,
+ * and the per-role listener for `/metrics`, `/healthz`, `/readyz`. Each piece wraps something
+ * and returns the same interface, so the code it wraps knows nothing of metrics.
+ */
+import type { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import type { AgentResolver, Agent } from '../agent/agent.js';
+import type { ChatModel } from '../core/model.js';
+import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
+import type { BotsConfig } from '../config/schema.js';
+import { deadLetterKey } from '../queue/inbox-keys.js';
+import type { WorkerEvent } from '../queue/worker-options.js';
+import type { Metrics, QueueDepths, TurnOutcome } from '../ops/metrics.js';
+import { readinessProbe, startOpsServer, type OpsServer } from '../ops/ops-server.js';
+import type { Logger } from './logger.js';
+
+const seconds = (fromMs: number, toMs: number = Date.now()) => (toMs - fromMs) / 1000;
+
+/** How a failed-for-good turn is counted: its own time limit, a lost lease, or any other failure. */
+export function failureOutcome(error: unknown): TurnOutcome {
+  if (error instanceof Error && (error.name === 'TimeoutError' || (error.cause instanceof Error && error.cause.name === 'TimeoutError'))) return 'timeout';
+  if (error instanceof Error && 'code' in error && error.code === 'LEASE_LOST') return 'lease_lost';
+  return 'failed';
+}
+
+/**
+ * Agents whose model calls are timed (`stage="model"`, from the call to the last delta). The
+ * resolver's agents are fixed at start-up, so each is wrapped once.
+ */
+export function instrumentAgents(agents: AgentResolver, metrics: Metrics): AgentResolver {
+  const wrapped = new Map<string, Agent>();
+  return (id) => {
+    const known = wrapped.get(id);
+    if (known) return known;
+    const agent = agents(id);
+    const model: ChatModel = {
+      description: agent.model.description,
+      stream: (request) => timedStream(agent.model.stream(request), (ms) => metrics.stageTook(agent.id, 'model', ms / 1000)),
+    };
+    const timed = { ...agent, model };
+    wrapped.set(id, timed);
+    return timed;
+  };
+}
+
+/**
+ * `source`, reporting once how long it ran (first `next` to done, error or early return). A plain
+ * iterator rather than an async generator: `yield*` would add a promise hop to every delta.
+ */
+function timedStream(source: AsyncIterable<string>, took: (ms: number) => void): AsyncIterable<string> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = source[Symbol.asyncIterator]();
+      let start: number | undefined;
+      let reported = false;
+      const report = () => {
+        if (reported) return;
+        reported = true;
+        took(Date.now() - (start ?? Date.now()));
+      };
+      return {
+        next() {
+          start ??= Date.now();
+          return inner.next().then(
+            (r) => {
+              if (r.done) report();
+              return r;
+            },
+            (err: unknown) => {
+              report();
+              throw err;
+            },
+          );
+        },
+        return(value?: unknown) {
+          report();
+          return inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value: undefined });
+        },
+      };
+    },
+  };
+}
+
+type InlineRun = (request: TurnRequest, onPartial: (text: string) => void) => Promise<TurnResult>;
+
+/**
+ * The embedded host's turn runner, timed: `queue_wait` (accepted → started), `total` (started →
+ * committed), and the outcome of each turn that succeeded. Failures are counted where the queue
+ * decides they are final (`recordInlineFailure`), not once per retried attempt.
+ */
+export function instrumentInlineRun(run: InlineRun, metrics: Metrics): InlineRun {
+  return async (request, onPartial) => {
+    const start = Date.now();
+    metrics.stageTook(request.agent, 'queue_wait', seconds(request.inbound.receivedAt, start));
+    const result = await run(request, onPartial);
+    metrics.stageTook(request.agent, 'total', seconds(start));
+    metrics.turnEnded(request.agent, result.duplicate ? 'duplicate' : 'ok');
+    return result;
+  };
+}
+
+export function recordInlineFailure(metrics: Metrics, request: TurnRequest, error: unknown, willRetry: boolean): void {
+  if (!willRetry) metrics.turnEnded(request.agent, failureOutcome(error));
+}
+
+/** The distributed worker's events as metrics (`TurnWorkerOptions.onEvent`). */
+export function recordWorkerEvent(metrics: Metrics, event: WorkerEvent): void {
+  switch (event.type) {
+    case 'turn': {
+      const agent = event.agent ?? 'unknown';
+      metrics.turnEnded(agent, event.duplicate ? 'duplicate' : 'ok');
+      if (event.startedAt !== undefined) {
+        metrics.stageTook(agent, 'total', seconds(event.startedAt));
+        if (event.receivedAt !== undefined) metrics.stageTook(agent, 'queue_wait', seconds(event.receivedAt, event.startedAt));
+      }
+      break;
+    }
+    case 'turn_error':
+      if (!event.willRetry) metrics.turnEnded(event.agent ?? 'unknown', failureOutcome(event.error));
+      break;
+    case 'lease_lost':
+      metrics.turnEnded(event.agent ?? 'unknown', 'lease_lost');
+      if (event.fenced) metrics.fenceRejected();
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * BullMQ's own counts of the kick queue plus the dead-letter list, read when scraped. The Queue
+ * shares `redis` (no connection of its own); `close()` releases it.
+ */
+export function queueDepthReader(redis: Redis, config: BotsConfig): { read(): Promise<QueueDepths>; close(): Promise<void> } {
+  const prefix = config.store.prefix;
+  let queue: Queue | undefined;
+  return {
+    async read() {
+      queue ??= new Queue(config.queue.name, { connection: redis, prefix: `${prefix}:bull` });
+      const [counts, deadLetters] = await Promise.all([queue.getJobCounts('wait', 'prioritized', 'active'), redis.llen(deadLetterKey(prefix))]);
+      return { waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, deadLetters };
+    },
+    async close() {
+      await queue?.close();
+    },
+  };
+}
+
+export interface RoleOpsOptions {
+  config: BotsConfig;
+  metrics: Metrics;
+  logger: Logger;
+  store: { sessionExists(id: string): Promise<boolean> };
+  /** The queue's Redis (distributed roles): its depths become gauges, and /readyz pings it. */
+  redis?: Redis;
+  /** The gateway serves the endpoints on its own server: no listener here. */
+  mountedOnGateway?: boolean;
+}
+
+export interface RoleOps {
+  readonly server: OpsServer | undefined;
+  /** /readyz answers 503 from now on (SIGTERM received). */
+  drain(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The metrics side of a long-running role. A taken port is logged and the role runs without
+ * the listener: a second process on one machine must not fail to start over its metrics.
+ */
+export async function startRoleOps(options: RoleOpsOptions): Promise<RoleOps> {
+  const { config, metrics, logger } = options;
+  let draining = false;
+  const depths = options.redis ? queueDepthReader(options.redis, config) : undefined;
+  if (depths) metrics.watchQueue(() => depths.read());
+  let server: OpsServer | undefined;
+  if (config.metrics.enabled && !options.mountedOnGateway) {
+    const readiness = readinessProbe({ store: options.store, ...(options.redis ? { redis: options.redis } : {}), draining: () => draining });
+    try {
+      server = await startOpsServer({ host: config.metrics.host, port: config.metrics.port, metrics, readiness });
+      logger.info({ url: `${server.url}/metrics` }, `metrics on ${server.url}/metrics (health: /healthz, /readyz)`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      logger.warn(
+        { host: config.metrics.host, port: config.metrics.port, err: code },
+        `metrics not served: cannot listen on ${config.metrics.host}:${config.metrics.port} (${code}); another process may use it — give each process its own metrics.port (0: any free port)`,
+      );
+    }
+  }
+  return {
+    server,
+    drain() {
+      draining = true;
+    },
+    async close() {
+      await server?.close();
+      await depths?.close();
+    },
+  };
+}

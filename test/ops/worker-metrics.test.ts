@@ -1,0 +1,56 @@
+/**
+ * `/metrics` of a real `bot worker` process: after known traffic (three turns, one turn the
+ * model refuses) the counters moved by exactly that much, the stage
+ * histograms counted each turn, the queue gauges read Redis, and no session id is a label.
+ */
+import { promises as fsp } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { distributedSuite, startWorker, waitFor } from '../helpers/distributed-harness.js';
+import { metricsUrlIn, sampleValue, scrape } from '../helpers/prometheus-text.js';
+
+const suite = distributedSuite();
+
+describe('bot worker /metrics', () => {
+  it('counts turns by outcome, times their stages, reads queue depths, and serves health', async () => {
+    const { env, ingress } = await suite.setUp('metrics', { fakeModel: true });
+    await fsp.appendFile(env.configPath, 'metrics: { port: 0 }\n');
+    const worker = await startWorker('w1', env).ready();
+    const url = metricsUrlIn(worker.stderr());
+    expect(url, worker.stderr()).toBeDefined();
+
+    const before = await scrape(url!);
+    expect(before.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(sampleValue(before.samples, 'bothost_turns_total', { outcome: 'ok' })).toBe(0);
+    expect(sampleValue(before.samples, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+
+    for (const n of [1, 2, 3]) await ingress.enqueue(`session-secret-${n}`, `user-secret-${n}`, `m${n}`);
+    await waitFor('three replies', () => ingress.finals().length === 3);
+    suite.fake.failNext(401);
+    await ingress.enqueue('session-secret-4', 'user-secret-4', 'm4');
+    await waitFor('the refused turn\'s notice', () => ingress.events.some((e) => e.kind === 'failed' && e.messageId === 'm4'));
+
+    const { text, samples } = await scrape(url!);
+    const turns = (outcome: string) => sampleValue(samples, 'bothost_turns_total', { agent: 'assistant', outcome });
+    expect([turns('ok'), turns('failed'), turns('duplicate'), turns('timeout'), turns('lease_lost')]).toEqual([3, 1, 0, 0, 0]);
+    const count = (stage: string) => sampleValue(samples, 'bothost_turn_duration_seconds_count', { agent: 'assistant', stage });
+    // Model: three answered calls and the refused one; total and queue_wait: the committed turns.
+    expect(count('model')).toBe(4);
+    expect(count('total')).toBe(3);
+    expect(count('queue_wait')).toBe(3);
+    expect(sampleValue(samples, 'bothost_turn_duration_seconds_sum', { agent: 'assistant', stage: 'total' })).toBeGreaterThan(0);
+    expect(sampleValue(samples, 'bothost_dead_letters')).toBe(1);
+    expect(sampleValue(samples, 'bothost_queue_waiting')).toBe(0);
+    expect(sampleValue(samples, 'bothost_queue_active')).toBe(0);
+    expect(text).not.toMatch(/secret/);
+
+    // One info line per finished turn, with its session, agent, duration and outcome.
+    const lines = worker.stderr().split('\n').filter((l) => l.includes('"msg":"turn ') && l.includes('"outcome":'));
+    expect(lines.map((l) => (JSON.parse(l) as { outcome: string }).outcome).sort()).toEqual(['failed', 'ok', 'ok', 'ok']);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, session: 'session-secret-1', agent: 'assistant', durationMs: expect.any(Number) });
+
+    const base = url!.replace(/\/metrics$/, '');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { ready: true }]);
+  });
+});
