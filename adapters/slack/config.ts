@@ -83,14 +83,6 @@ export const SlackAdapterConfig = z
     workspace_edit_interval_ms: positiveInt().default(D.workspaceEditIntervalMs).describe('Least time between two chat.update calls in one workspace (Tier 3)'),
     client_ping_timeout_ms: positiveInt().default(D.clientPingTimeoutMs),
     server_ping_timeout_ms: positiveInt().default(D.serverPingTimeoutMs),
-  })
-  .superRefine((c, ctx) => {
-    if (modeOf(c) === 'socket' && !c.app_token) {
-      ctx.addIssue({ code: 'custom', path: ['app_token'], message: 'mode socket needs `app_token: ${SLACK_APP_TOKEN}` (an xapp- token with connections:write)' });
-    }
-    if (modeOf(c) === 'http' && !c.signing_secret) {
-      ctx.addIssue({ code: 'custom', path: ['signing_secret'], message: 'mode http needs `signing_secret: ${SLACK_SIGNING_SECRET}` (Basic Information → Signing Secret)' });
-    }
   });
 
 /**
