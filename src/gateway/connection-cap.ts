@@ -35,7 +35,11 @@ export function openFileLimit(limitsText?: string): number | null {
 export interface ConnectionCap {
   /** Connections the gateway accepts. */
   max: number;
-  /** Set when the open-file limit lowered `max_connections`: a line for the operator. */
+  /**
+   * Set when the open-file limit cut `max_connections` to less than half: a line for the operator.
+   * A smaller cut (the usual 20 000 default against a 20 000 limit) is silent: it changes nothing
+   * a new user should act on.
+   */
   notice?: string;
 }
 
@@ -44,6 +48,7 @@ export function connectionCap(configured: number, fdLimit: number | null): Conne
   const usable = Math.floor(fdLimit - FD_HEADROOM.fixed - fdLimit * FD_HEADROOM.share);
   if (usable >= configured) return { max: configured };
   const max = Math.max(1, usable);
+  if (max >= configured / 2) return { max };
   return {
     max,
     notice:

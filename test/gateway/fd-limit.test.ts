@@ -22,6 +22,8 @@ describe('gateway under a low open-file limit', () => {
     expect(openFileLimit()).toBeGreaterThan(0); // this machine's, from /proc/self/limits
     expect(connectionCap(20_000, null)).toEqual({ max: 20_000 });
     expect(connectionCap(100, 1024)).toEqual({ max: 100 });
+    // A small cut (the default 20 000 against a 20 000 limit) lowers the cap without a notice.
+    expect(connectionCap(20_000, 20_000)).toEqual({ max: 17_872 });
     const low = connectionCap(20_000, 256);
     expect(low.max).toBeLessThan(256 - 128);
     expect(low.notice).toMatch(/256.*ulimit -n/);
