@@ -154,6 +154,6 @@ export function registerPlatforms(program: Command): void {
           return runAction(definition, name, rest, opts, cmd);
         }),
       )
-      .addHelpText('after', `\n${help}`);
+      .addHelpText('after', `\n${help}\n`);
   }
 }
