@@ -13,6 +13,7 @@
 import { REST, RESTEvents, type ChatInputCommandInteraction, type Message } from 'discord.js';
 import type { AdapterHost, AdapterLogger, IngestOptions, IngestOutcome, PlatformAdapter } from '../../src/core/adapter.js';
 import { AdapterFatalError } from '../../src/core/adapter.js';
+import { adapterLifecycle } from '../../src/core/adapter-lifecycle.js';
 import { BotHostError } from '../../src/core/errors.js';
 import type { InboundMessage } from '../../src/core/inbound.js';
 import { decisionOf, describeError } from './api-errors.js';
@@ -54,7 +55,10 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
   const tokens = new InteractionTokens();
   // Discord shows typing ~10 s per call; the host renews it every typing_interval_ms per reply.
   const outbound = discordOutbound({ rest, tokens, logger, botId: config.id, typingCoalesceMs: Math.floor(config.typing_interval_ms * 0.8) });
-  const stopping = new AbortController();
+  const lifecycle = adapterLifecycle(`discord bot "${config.id}"`, run, async () => {
+    await connection;
+    await Promise.allSettled([...chains.values()]);
+  });
   const seenCommands = new Set<string>();
   const chains = new Map<string, Promise<unknown>>();
   let me: { id: string; username: string } | undefined;
@@ -63,8 +67,6 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
   let connection: Promise<void> | undefined;
   let firstAttempt: { resolve: () => void; reject: (err: Error) => void } | undefined;
   let attempted = false;
-  let started: Promise<void> | undefined;
-  let stopped: Promise<void> | undefined;
 
   /** Guild messages only where allowed_guilds / allowed_channels say (a thread counts as its parent). */
   function allowedPlace(guildId: string | null, channelId: string | null, channel: DiscordChannelLike | null | undefined): boolean {
@@ -79,9 +81,9 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
     let wait: number = DISCORD_DEFAULTS.ingestRetryMs.initial;
     for (;;) {
       const outcome = await host.ingest(inbound, options);
-      if (outcome !== 'retry' || stopping.signal.aborted) return outcome;
+      if (outcome !== 'retry' || lifecycle.stopping.aborted) return outcome;
       logger.warn({ message: inbound.messageId, retryInMs: wait }, 'the host did not take a Discord message (queue unavailable); offering it again (the gateway does not redeliver)');
-      await sleep(wait, stopping.signal);
+      await sleep(wait, lifecycle.stopping);
       wait = Math.min(wait * 2, DISCORD_DEFAULTS.ingestRetryMs.max);
     }
   }
@@ -185,7 +187,7 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
       throw err;
     } finally {
       // The lease went to another process: it delivers from now on (and holds the new interactions).
-      if (signal.aborted && !stopping.signal.aborted) {
+      if (signal.aborted && !lifecycle.stopping.aborted) {
         stopDelivery?.();
         stopDelivery = undefined;
       }
@@ -223,7 +225,7 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
     const waiting = setTimeout(() => {
       if (!attempted) firstAttempt?.resolve();
     }, DISCORD_DEFAULTS.leaseWaitMs);
-    connection = host.holdConnection(connect, stopping.signal).catch((err: Error) => {
+    connection = host.holdConnection(connect, lifecycle.stopping).catch((err: Error) => {
       logger.error({ err: err.message }, 'discord bot stopped');
       firstAttempt?.reject(err);
       host.onFatal?.(err);
@@ -242,21 +244,8 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
     get account() {
       return me ? `@${me.username}` : undefined;
     },
-    start(signal?: AbortSignal) {
-      if (stopped) return Promise.reject(new BotHostError('ADAPTER_STOPPED', `discord bot "${config.id}" was stopped`));
-      const s = signal ? AbortSignal.any([signal, stopping.signal]) : stopping.signal;
-      started ??= run(s);
-      return started;
-    },
-    stop() {
-      stopped ??= (async () => {
-        stopping.abort();
-        await started?.catch(() => undefined);
-        await connection;
-        await Promise.allSettled([...chains.values()]);
-      })();
-      return stopped;
-    },
+    start: lifecycle.start,
+    stop: lifecycle.stop,
   };
 }
 

@@ -10,6 +10,7 @@
  */
 import { App, webApi } from '@slack/bolt';
 import { AdapterFatalError, type AdapterHost, type IngestOptions, type PlatformAdapter } from '../../src/core/adapter.js';
+import { adapterLifecycle } from '../../src/core/adapter-lifecycle.js';
 import { BotHostError } from '../../src/core/errors.js';
 import type { InboundMessage } from '../../src/core/inbound.js';
 import { decisionOf, describeSlackError } from './api-errors.js';
@@ -45,16 +46,19 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
   const sdkLogger = boltLogger(logger);
   const clientOptions = { slackApiUrl: config.api_url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: config.api_timeout_ms, logger: sdkLogger as never };
   const client = new webApi.WebClient(token, clientOptions);
-  const stopping = new AbortController();
+  const lifecycle = adapterLifecycle(`slack bot "${config.id}"`, (s) => run(s).then(() => {
+    running = true;
+  }), async () => {
+    await holding?.catch(() => undefined);
+    await receiver.stop();
+  });
   let identity: Identity | undefined;
-  let started: Promise<void> | undefined;
-  let stopped: Promise<void> | undefined;
   let holding: Promise<void> | undefined;
   let running = false;
 
   /** Refused for good after start (a failing start rejects instead). */
   const fatal = (err: Error) => {
-    if (!running || stopping.signal.aborted) return;
+    if (!running || lifecycle.stopping.aborted) return;
     logger.error({ code: (err as BotHostError).code, err: err.message }, 'slack bot stopped');
     host.onFatal?.(err);
     void adapter.stop();
@@ -228,23 +232,8 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
     get account() {
       return identity?.user ? `@${identity.user}` : undefined;
     },
-    start(signal?: AbortSignal) {
-      if (stopped) return Promise.reject(new BotHostError('ADAPTER_STOPPED', `slack bot "${config.id}" was stopped`));
-      const s = signal ? AbortSignal.any([signal, stopping.signal]) : stopping.signal;
-      started ??= run(s).then(() => {
-        running = true;
-      });
-      return started;
-    },
-    stop() {
-      stopped ??= (async () => {
-        stopping.abort();
-        await started?.catch(() => undefined);
-        await holding?.catch(() => undefined);
-        await receiver.stop();
-      })();
-      return stopped;
-    },
+    start: lifecycle.start,
+    stop: lifecycle.stop,
   };
   return adapter;
 }

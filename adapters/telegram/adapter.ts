@@ -10,6 +10,7 @@
 import { Bot, type Context } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import { AdapterFatalError, type AdapterHost, type AdapterLogger, type PlatformAdapter } from '../../src/core/adapter.js';
+import { adapterLifecycle } from '../../src/core/adapter-lifecycle.js';
 import { BotHostError } from '../../src/core/errors.js';
 import { decisionOf } from './api-errors.js';
 import { TELEGRAM_DEFAULTS, type TelegramAdapterConfig } from './config.js';
@@ -45,12 +46,9 @@ export function createTelegramAdapter(config: TelegramAdapterConfig, host: Adapt
   const bot = new Bot(token, { client: { apiRoot: config.api_root, timeoutSeconds: Math.max(TELEGRAM_DEFAULTS.apiTimeoutSeconds, config.poll_timeout_s + 15) } });
   bot.api.config.use(rateLimitTransformer({ onWait: (method, seconds) => logger.warn({ method, seconds }, 'telegram rate limit (429): waiting retry_after') }));
   const outbound = telegramOutbound({ api: bot.api, logger, parseMode: config.parse_mode });
-  const stopping = new AbortController();
   let username: string | undefined;
   let webhook: WebhookServer | undefined;
   let polling: Promise<void> | undefined;
-  let started: Promise<void> | undefined;
-  let stopped: Promise<void> | undefined;
 
   bot.on('message', async (ctx: Context) => {
     const inbound = normalizeUpdate(ctx.update, { botId: config.id, me: ctx.me });
@@ -118,12 +116,17 @@ export function createTelegramAdapter(config: TelegramAdapterConfig, host: Adapt
       timeoutSeconds: config.poll_timeout_s,
       dropPendingUpdates: config.drop_pending_updates,
     });
-    polling = host.holdConnection((s) => poller.run(s), stopping.signal).catch((err: Error) => {
+    polling = host.holdConnection((s) => poller.run(s), lifecycle.stopping).catch((err: Error) => {
       logger.error({ err: err.message }, 'telegram bot stopped');
       host.onFatal?.(err);
     });
     logger.info({ username: me.username }, 'telegram polling started');
   }
+
+  const lifecycle = adapterLifecycle(`telegram bot "${config.id}"`, run, async () => {
+    await polling;
+    await webhook?.close();
+  });
 
   return {
     platform: 'telegram',
@@ -132,21 +135,8 @@ export function createTelegramAdapter(config: TelegramAdapterConfig, host: Adapt
     get account() {
       return username ? `@${username}` : undefined;
     },
-    start(signal?: AbortSignal) {
-      if (stopped) return Promise.reject(new BotHostError('ADAPTER_STOPPED', `telegram bot "${config.id}" was stopped`));
-      const s = signal ? AbortSignal.any([signal, stopping.signal]) : stopping.signal;
-      started ??= run(s);
-      return started;
-    },
-    stop() {
-      stopped ??= (async () => {
-        stopping.abort();
-        await started?.catch(() => undefined);
-        await polling;
-        await webhook?.close();
-      })();
-      return stopped;
-    },
+    start: lifecycle.start,
+    stop: lifecycle.stop,
   };
 }
 

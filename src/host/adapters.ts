@@ -14,7 +14,8 @@ import { COMMANDS } from '../ingress/commands.js';
 import { isPlatform, loadDefinition } from './catalog.js';
 import { holdConnection } from './hold-connection.js';
 import type { Host } from './host.js';
-import type { Logger } from './logger.js';
+import { processSecrets, type Logger } from './logger.js';
+import { collectSecrets } from './secrets.js';
 import type { Metrics } from '../ops/metrics.js';
 import { StreamingDelivery } from './streaming-delivery.js';
 
@@ -88,6 +89,9 @@ export interface RunningBot {
 export async function createBot(checked: CheckedBot, deps: BotDependencies): Promise<RunningBot> {
   const { definition, config } = checked;
   const capabilities = definition.capabilities(config);
+  // The bot's credentials join the process's redactor here too, so every log line is clean even
+  // when the bot was not configured through the CLI (library use).
+  processSecrets.add(collectSecrets(config));
   const logger = deps.logger.child({ bot: config.id, platform: definition.platform });
   const policy: BotPolicy = botPolicyOf(config, deps.host.config.session.scope);
   const leadership = chooseLeadership(config, capabilities, deps.leadership);
