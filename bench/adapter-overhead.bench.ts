@@ -7,26 +7,17 @@
  * - ingest alone: the time inside the host's ingest (ingress chain + enqueue) per message.
  */
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { parseConfig } from '../src/config/load.js';
 import { checkBotEntry, createBot } from '../src/host/adapters.js';
 import { createHost, type Host } from '../src/host/host.js';
 import { createLogger } from '../src/host/logger.js';
 import { FAKE_TOKEN, startFakeTelegram } from '../test/helpers/fake-telegram-server.js';
+import { freePort } from './cli-procs.js';
 import { percentile, type Report } from './report.js';
 
 const N = 3_000;
 const WARMUP = 300;
 const SECRET = 'bench-overhead-secret';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function post(url: string, body: string, agent: Agent): Promise<number> {
   return new Promise((resolve, reject) => {

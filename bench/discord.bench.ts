@@ -9,12 +9,10 @@
  *   store) and BullMQ (Redis store, one `bot worker` process), from the first DM to the last
  *   final reply shown.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../src/config/load.js';
 import { checkBotEntry, createBot } from '../src/host/adapters.js';
 import { createHost } from '../src/host/host.js';
@@ -22,10 +20,12 @@ import { createLogger } from '../src/host/logger.js';
 import { echoReply } from '../src/models/echo-model.js';
 import { connectRedis } from '../src/queue/redis-connection.js';
 import { FAKE_DISCORD_TOKEN, startFakeDiscord, type FakeDiscord } from '../test/helpers/fake-discord-server.js';
+import { spawnCli, stop, waitFor, type Proc } from './cli-procs.js';
 import { percentile, type Report } from './report.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+/** `bot …` with this platform's fake credentials. */
+const spawnBot = (home: string, args: string[], env: Record<string, string>): Proc => spawnCli(home, args, { DISCORD_BOT_TOKEN: FAKE_DISCORD_TOKEN, ...env });
 /**
  * Each turn costs one to three REST calls (the post; an edit when a streamed preview was shown;
  * typing, at most once per interval per channel) and discord.js keeps to Discord's global
@@ -36,44 +36,8 @@ const USERS = 50;
 const PER_USER = 6;
 const LATENCY = { events: 2000, users: 100, perSecond: 200 };
 
-interface Proc {
-  child: ChildProcess;
-  stderr: () => string;
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const userOf = (u: number) => ({ id: String(1_300_000_000_000_000_000n + BigInt(u)), username: `bench${u}` });
-
-function spawnCli(home: string, args: string[], env: Record<string, string>): Proc {
-  let err = '';
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: home,
-    env: { ...process.env, HOME: home, DISCORD_BOT_TOKEN: FAKE_DISCORD_TOKEN, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-20_000)));
-  return { child, stderr: () => err };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string, proc?: Proc): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}\n${proc?.stderr().slice(-3000) ?? ''}`);
-    await sleep(20);
-  }
-}
-
-function stop(proc: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.child.exitCode !== null) return resolve();
-    const t = setTimeout(() => proc.child.kill('SIGKILL'), 15_000);
-    proc.child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    proc.child.kill(signal);
-  });
-}
 
 function discordEntry(apiRoot: string, extra: string[] = []): string {
   return ['bots:', '  - platform: discord', `    api_root: ${apiRoot}`, '    slash_commands: false', ...extra].join('\n');
@@ -153,7 +117,7 @@ async function embedded(report: Report, dir: string): Promise<void> {
   const home = await mkdtemp(path.join(dir, 'home-'));
   const config = path.join(home, 'bots.yaml');
   await writeFile(config, ['agents: { assistant: { model: echo } }', discordEntry(fake.url), 'log: { level: warn }', ''].join('\n'));
-  const proc = spawnCli(home, ['--config', config, 'discord'], {});
+  const proc = spawnBot(home, ['--config', config, 'discord'], {});
   try {
     await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot discord ready', proc);
     const rate = await throughput(fake, proc);
@@ -180,8 +144,8 @@ async function bullmq(report: Report, dir: string): Promise<void> {
       '',
     ].join('\n'),
   );
-  const worker = spawnCli(home, ['--config', config, 'worker'], { LOG_LEVEL: 'info' });
-  const proc = spawnCli(home, ['--config', config, 'discord'], {});
+  const worker = spawnBot(home, ['--config', config, 'worker'], { LOG_LEVEL: 'info' });
+  const proc = spawnBot(home, ['--config', config, 'discord'], {});
   try {
     await waitFor(() => /worker ready/.test(worker.stderr()), 30_000, 'worker ready', worker);
     await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot discord ready', proc);

@@ -7,14 +7,11 @@
  * - `bot slack` (spawned): events/s from the fake through to final replies, echo model, embedded
  *   (file store) and BullMQ (Redis store, one `bot worker`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../src/config/load.js';
 import { checkBotEntry, createBot } from '../src/host/adapters.js';
 import { createHost } from '../src/host/host.js';
@@ -23,52 +20,16 @@ import { connectRedis } from '../src/queue/redis-connection.js';
 import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
 import { FAKE_SLACK, startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack-server.js';
 import { slackSignature } from '../adapters/slack/verify.js';
+import { freePort, spawnCli, stop, waitFor, type Proc } from './cli-procs.js';
 import { percentile, type Report } from './report.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+/** `bot …` with this platform's fake credentials. */
+const spawnBot = (home: string, args: string[], env: Record<string, string>): Proc => spawnCli(home, args, { ...ENV, ...env });
 const USERS = 100;
 const PER_USER = 10;
 const IN_FLIGHT = 32;
 const ENV = { SLACK_BOT_TOKEN: FAKE_SLACK.botToken, SLACK_SIGNING_SECRET: FAKE_SLACK.signingSecret };
-
-interface Proc {
-  child: ChildProcess;
-  stderr: () => string;
-}
-
-function spawnCli(home: string, args: string[], env: Record<string, string>): Proc {
-  let err = '';
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: home, env: { ...process.env, HOME: home, ...ENV, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-20_000)));
-  return { child, stderr: () => err };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string, proc?: Proc): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}\n${proc?.stderr().slice(-3000) ?? ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function stop(proc: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.child.exitCode !== null) return resolve();
-    const t = setTimeout(() => proc.child.kill('SIGKILL'), 15_000);
-    proc.child.once('exit', () => (clearTimeout(t), resolve()));
-    proc.child.kill(signal);
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One signed event POST over a keep-alive connection; resolves the status and the round trip (ms). */
 function signedPost(url: string, event: Record<string, unknown>, agent: Agent): Promise<{ status: number; ms: number }> {
@@ -154,7 +115,7 @@ async function ackWhileSlow(report: Report, dir: string): Promise<void> {
   const port = await freePort();
   const config = path.join(home, 'bots.yaml');
   await writeFile(config, ['agents: { assistant: { model: slow-model } }', ...entry(fake.apiUrl, port), 'log: { level: warn }', ''].join('\n'));
-  const proc = spawnCli(home, ['--config', config, 'slack'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'fake' });
+  const proc = spawnBot(home, ['--config', config, 'slack'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'fake' });
   try {
     await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot slack ready', proc);
     const target = `http://127.0.0.1:${port}/slack/events`;
@@ -183,7 +144,7 @@ async function embedded(report: Report, dir: string): Promise<void> {
   const port = await freePort();
   const config = path.join(home, 'bots.yaml');
   await writeFile(config, ['agents: { assistant: { model: echo } }', ...entry(fake.apiUrl, port), 'log: { level: warn }', ''].join('\n'));
-  const proc = spawnCli(home, ['--config', config, 'slack'], {});
+  const proc = spawnBot(home, ['--config', config, 'slack'], {});
   try {
     await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot slack ready', proc);
     const rate = await throughput(fake, `http://127.0.0.1:${port}/slack/events`, proc);
@@ -211,8 +172,8 @@ async function bullmq(report: Report, dir: string): Promise<void> {
       '',
     ].join('\n'),
   );
-  const worker = spawnCli(home, ['--config', config, 'worker'], { LOG_LEVEL: 'info' });
-  const proc = spawnCli(home, ['--config', config, 'slack'], {});
+  const worker = spawnBot(home, ['--config', config, 'worker'], { LOG_LEVEL: 'info' });
+  const proc = spawnBot(home, ['--config', config, 'slack'], {});
   try {
     await waitFor(() => /worker ready/.test(worker.stderr()), 30_000, 'worker ready', worker);
     await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot slack ready', proc);

@@ -5,60 +5,23 @@
  *   queue, file store) and BullMQ mode (Redis store, one `bot worker` process);
  * - webhook ack latency p50/p99 while every turn's model call takes 30 s (target p99 < 100 ms).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { echoReply } from '../src/models/echo-model.js';
 import { connectRedis } from '../src/queue/redis-connection.js';
 import { FAKE_TOKEN, postJson, startFakeTelegram, type FakeTelegram } from '../test/helpers/fake-telegram-server.js';
 import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
+import { freePort, spawnCli, stop, waitFor, type Proc } from './cli-procs.js';
 import { percentile, type Report } from './report.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+/** `bot …` with this platform's fake credentials. */
+const spawnBot = (home: string, args: string[], env: Record<string, string>): Proc => spawnCli(home, args, { TELEGRAM_BOT_TOKEN: FAKE_TOKEN, ...env });
 const USERS = 200;
 const PER_USER = 10;
 const SECRET = 'bench-secret-0123456789';
-
-interface Proc {
-  child: ChildProcess;
-  stderr: () => string;
-}
-
-function spawnCli(home: string, args: string[], env: Record<string, string>): Proc {
-  let err = '';
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: home,
-    env: { ...process.env, HOME: home, TELEGRAM_BOT_TOKEN: FAKE_TOKEN, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-20_000)));
-  return { child, stderr: () => err };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string, proc?: Proc): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}\n${proc?.stderr().slice(-3000) ?? ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function stop(proc: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.child.exitCode !== null) return resolve();
-    const t = setTimeout(() => proc.child.kill('SIGKILL'), 15_000);
-    proc.child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    proc.child.kill(signal);
-  });
-}
 
 function telegramEntry(apiRoot: string, extra: string[] = []): string {
   return ['bots:', '  - platform: telegram', `    api_root: ${apiRoot}`, '    poll_timeout_s: 5', ...extra].join('\n');
@@ -96,7 +59,7 @@ async function embedded(report: Report, dir: string): Promise<void> {
   const home = await mkdtemp(path.join(dir, 'home-'));
   const config = path.join(home, 'bots.yaml');
   await writeFile(config, ['agents: { assistant: { model: echo } }', telegramEntry(fake.url), 'log: { level: warn }', ''].join('\n'));
-  const proc = spawnCli(home, ['--config', config, 'telegram'], {});
+  const proc = spawnBot(home, ['--config', config, 'telegram'], {});
   try {
     await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot telegram ready', proc);
     const rate = await throughput(fake, proc);
@@ -123,8 +86,8 @@ async function bullmq(report: Report, dir: string): Promise<void> {
       '',
     ].join('\n'),
   );
-  const worker = spawnCli(home, ['--config', config, 'worker'], { LOG_LEVEL: 'info' });
-  const proc = spawnCli(home, ['--config', config, 'telegram'], {});
+  const worker = spawnBot(home, ['--config', config, 'worker'], { LOG_LEVEL: 'info' });
+  const proc = spawnBot(home, ['--config', config, 'telegram'], {});
   try {
     await waitFor(() => /worker ready/.test(worker.stderr()), 30_000, 'worker ready', worker);
     await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot telegram ready', proc);
@@ -144,15 +107,6 @@ async function bullmq(report: Report, dir: string): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function webhookAck(report: Report, dir: string): Promise<void> {
   const fake = await startFakeTelegram();
   const model = await startFakeOpenAI({ responder: () => ({ text: 'slow', delayMs: 30_000 }) });
@@ -164,7 +118,7 @@ async function webhookAck(report: Report, dir: string): Promise<void> {
     config,
     ['agents: { assistant: { model: slow-model } }', telegramEntry(fake.url, ['    mode: webhook', `    webhook: { url: "${url}", secret: ${SECRET}, port: ${port} }`]), 'log: { level: warn }', ''].join('\n'),
   );
-  const proc = spawnCli(home, ['--config', config, 'telegram'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'fake' });
+  const proc = spawnBot(home, ['--config', config, 'telegram'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'fake' });
   try {
     await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot telegram (webhook) ready', proc);
     const n = 300;
