@@ -174,6 +174,20 @@ export class SlackOutbound implements Outbound {
     }
   }
 
+  /** Deletes a preview another process's final reply made redundant. */
+  async remove(address: string, messageId: string): Promise<void> {
+    const a = decodeAddress(address);
+    if (a.responseUrl) return;
+    try {
+      await this.o.api.call('chat.delete', { channel: a.channel, ts: messageId });
+    } catch (err) {
+      const decision = decisionOf(err);
+      if (decision === 'fatal') throw err;
+      // Already gone (send_new: message_not_found) is what was wanted.
+      if (decision !== 'ignore' && decision !== 'send_new') this.o.logger.warn({ channel: a.channel, error: describeSlackError(err) }, 'could not delete a redundant preview');
+    }
+  }
+
   /** The working status: one reaction on the message (renewals are free, it stays until `idle`). */
   async typing(address: string): Promise<void> {
     const a = decodeAddress(address);

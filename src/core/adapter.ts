@@ -122,8 +122,6 @@ export interface SendOptions {
   index: number;
 }
 
-
-
 /**
  * The platform calls a reply needs. `address` is the `InboundMessage.address` the adapter
  * encoded; only the adapter decodes it. Errors other than FormattingRejectedError propagate, so
@@ -141,6 +139,11 @@ export interface Outbound {
   react?(address: string, emoji: string): Promise<void>;
   /** Clears the typing indicator or status the adapter shows (e.g. WhatsApp `paused`). */
   idle?(address: string): Promise<void>;
+  /**
+   * Deletes one of the bot's own messages: a streamed preview left behind when another process
+   * delivered the final reply (distributed mode). Absent: such a preview is brought up to date instead.
+   */
+  remove?(address: string, messageId: string): Promise<void>;
   /** The edit-throttling scope of an address (Slack: the workspace). Absent: one scope per bot. */
   editScope?(address: string): string;
   /**
