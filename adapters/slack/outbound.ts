@@ -69,11 +69,6 @@ class RecentSet {
   }
 }
 
-/** The host posts a streamed reply's first preview with the key `<bot>|<message>|preview|<index>`. */
-function isPreviewKey(key: string): boolean {
-  return key.includes('|preview|');
-}
-
 export async function postJson(url: string, body: Record<string, unknown>): Promise<void> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
@@ -120,8 +115,9 @@ export class SlackOutbound implements Outbound {
     const a = decodeAddress(address);
     if (a.responseUrl) return this.respond(a, chunk);
     const message = a.messageTs ? `${a.channel}:${a.messageTs}` : undefined;
-    const suspect = message !== undefined && (this.suspects.has(message) || (!this.ingested.has(message) && !isPreviewKey(options.idempotencyKey)));
-    if (suspect && isPreviewKey(options.idempotencyKey)) return undefined;
+    const preview = options.preview === true;
+    const suspect = message !== undefined && (this.suspects.has(message) || (!this.ingested.has(message) && !preview));
+    if (suspect && preview) return undefined;
     const id: PostIdentity = { key: options.idempotencyKey, index: options.index, ...(message ? { message } : {}) };
     if (this.unsure.has(id.key) || suspect) {
       const found = await this.findPosted(a, id).catch((err: unknown) => {

@@ -120,6 +120,8 @@ export interface SendOptions {
   idempotencyKey: string;
   /** Position of the chunk in its reply (0: first; adapters quote the question on the first). */
   index: number;
+  /** A streamed preview of a reply still being written (its final text follows by edit or send). */
+  preview?: boolean;
 }
 
 /**

@@ -174,9 +174,9 @@ export class StreamingDelivery implements Delivery {
     await this.track(work);
   }
 
-  private async sendChunk(address: string, chunk: OutboundChunk, key: string, index: number): Promise<string | undefined> {
+  private async sendChunk(address: string, chunk: OutboundChunk, key: string, index: number, preview = false): Promise<string | undefined> {
     const { outbound, logger } = this.options;
-    const options = { idempotencyKey: `${key}|${index}`, index };
+    const options = { idempotencyKey: `${key}|${index}`, index, ...(preview ? { preview } : {}) };
     const { onSend } = this.options;
     try {
       const id = await outbound.send(address, chunk, options);
@@ -254,7 +254,7 @@ export class StreamingDelivery implements Delivery {
     const chunk = this.options.outbound.render(s.latest, 'markdown')[0];
     if (!chunk || chunk.text === s.shown) return;
     try {
-      s.previewId = s.previewId === undefined ? await this.sendChunk(s.address, chunk, `${s.key}|preview`, 0) : await this.editChunk(s.address, s.previewId, chunk);
+      s.previewId = s.previewId === undefined ? await this.sendChunk(s.address, chunk, `${s.key}|preview`, 0, true) : await this.editChunk(s.address, s.previewId, chunk);
       s.shown = chunk.text;
     } finally {
       s.lastEditAt = Date.now();
