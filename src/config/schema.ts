@@ -24,7 +24,7 @@ export const CONFIG_DEFAULTS = deepFreeze({
     max_history: 50,
   },
   store: { backend: 'file', path: '~/.bothost/sessions', max_messages: 1000, prefix: 'bothost' },
-  queue: { backend: 'inline', concurrency: 8, name: 'bothost-turns' },
+  queue: { backend: 'inline', concurrency: 8, name: 'bothost-turns', intake_path: '~/.bothost/intake' },
   session: { scope: 'per_user', reset: { mode: 'none', idle_minutes: 60, at_hour: 4 } },
   bot: { enabled: true, unknown_user_policy: 'allow', group_policy: 'mention_only' },
   gateway: {
@@ -163,6 +163,9 @@ const QueueSchema = strict({
     .optional()
     .describe('Redis for bullmq; defaults to store.url when store.backend is redis'),
   name: text().default(D.queue.name),
+  intake_path: text()
+    .default(D.queue.intake_path)
+    .describe('Inline queue with a redis or postgres store: local directory where accepted turns wait until answered (a leading ~ is your home); the file store keeps them under store.path'),
 });
 
 const hourOfDay = () => envNumber(z.number().int().min(0).max(23));
