@@ -25,13 +25,23 @@ import {
   uniqueNames,
 } from '../../helpers/distributed-harness.js';
 import { FAKE_SLACK, startFakeSlack } from '../../helpers/fake-slack-server.js';
-import { startCli } from '../../helpers/run-cli.js';
+import { startCli, type LiveCli } from '../../helpers/run-cli.js';
 import { assertNoSecrets, freePort, READY, SLACK_ENV, slackEntry, until } from './harness.js';
 
 const suite = distributedSuite();
 
 const USERS = 4;
 const PER_USER = 8;
+
+/** SIGTERM each ingress: a clean exit (0) and no secret in anything it printed. */
+async function stopIngresses(ingresses: LiveCli[]): Promise<void> {
+  for (const c of ingresses) {
+    c.proc.kill('SIGTERM');
+    const done = await c.exited(20_000);
+    expect(done.code, done.stderr).toBe(0);
+    assertNoSecrets(done.all);
+  }
+}
 
 describe('bot slack with the BullMQ queue, two ingress processes and two workers', () => {
   it('a worker SIGKILLed mid-run, every event retried to the other ingress: each message answered once', async () => {
@@ -102,12 +112,7 @@ describe('bot slack with the BullMQ queue, two ingress processes and two workers
       expect(stats.overlaps).toEqual([]);
       for (const key of await keysWithPrefix(redis, prefix)) expect(key).not.toContain(FAKE_SLACK.botToken);
       expect(w2.alive).toBe(true);
-      for (const c of ingresses) {
-        c.proc.kill('SIGTERM');
-        const done = await c.exited(20_000);
-        expect(done.code, done.stderr).toBe(0);
-        assertNoSecrets(done.all);
-      }
+      await stopIngresses(ingresses);
     } finally {
       await deleteKeysWithPrefix(redis, prefix);
       redis.disconnect();
@@ -160,12 +165,7 @@ describe('bot slack with the BullMQ queue, two ingress processes and two workers
         expect(texts, `channel ${channel(u)}`).toEqual(range(TURNS).map((i) => `answer to u${u}-m${i}: ${words} end.`));
       }
       expect(fake.deleted.length, 'previews made redundant by a final posted elsewhere were deleted').toBeGreaterThan(0);
-      for (const c of ingresses) {
-        c.proc.kill('SIGTERM');
-        const done = await c.exited(20_000);
-        expect(done.code, done.stderr).toBe(0);
-        assertNoSecrets(done.all);
-      }
+      await stopIngresses(ingresses);
     } finally {
       await deleteKeysWithPrefix(redis, prefix);
       redis.disconnect();
