@@ -1,8 +1,9 @@
 /**
  * Distributed mode end to end: two `bot slack` ingress processes (HTTP events, as behind a load
  * balancer) with `queue.backend: bullmq`, two `bot worker` processes, one SIGKILLed mid-run.
- * Every message — each also retried by "Slack" to the other ingress — is answered exactly once,
- * replies go out from the bot's durable outbox, and each session's log holds I1–I4.
+ * Every message — each also retried by "Slack" to the other ingress (T36) — is answered exactly
+ * once, replies go out from the bot's durable outbox, one each (I6), and each session's log
+ * holds I1–I4.
  * Streamed previews are off in the first test (a long edit interval, to keep its timing simple);
  * the second streams every reply from the ingress that received it while either ingress may
  * deliver the final: no stale preview may be left beside a final reply.

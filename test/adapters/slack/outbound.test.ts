@@ -1,6 +1,6 @@
 /**
  * The Slack Outbound with the real WebClient against the fake Web API: a post whose answer was
- * lost is not posted twice (the metadata lookup), 429 waits Retry-After and posts once, edits of
+ * lost is not posted twice (the metadata lookup; T36), 429 waits Retry-After and posts once, edits of
  * a vanished message become a new message, refused channels drop (undefined), refused markup
  * raises FormattingRejectedError, the status reaction is added once and removed, slash-command
  * answers go to response_url, and a revoked token is fatal once (no further calls).
