@@ -1,7 +1,7 @@
 /**
- * T31 embedded intake with Telegram: `bot telegram` (built CLI, inline queue, echo model; the file
- * store, and a Redis store whose intake lives in `queue.intake_path`) against the fake Bot API, SIGKILLed at random moments while users stream messages —
- * often the instant the platform got its acknowledgement (webhook answered 200; polling offset
+ * T31 embedded intake with Telegram: `bot telegram` (built CLI, inline queue, echo model; the
+ * file store, and a Redis store whose intake lives in `queue.intake_path`) against the fake Bot
+ * API, SIGKILLed at random moments while users stream messages — often the instant the platform got its acknowledgement (webhook answered 200; polling offset
  * confirmed by the next getUpdates). After a restart every acknowledged message is exactly one
  * user entry with a reply (I1, I2; I3/I4 by the echo log check), and its reply was sent (I6,
  * at least once).
