@@ -156,7 +156,7 @@ export class GatewayClient {
       this.identity,
       f,
     );
-    if ('error' in answer) return this.error(answer.error, answer.message);
+    if ('error' in answer) return this.error(answer.error, answer.message, 'session_id' in f ? { session_id: f.session_id } : {});
     this.send(answer);
   }
 
@@ -175,7 +175,7 @@ export class GatewayClient {
     });
   }
 
-  private error(code: ErrorCode, message: string, extra: { retry_after_ms?: number; cursor?: number; reply_to?: string } = {}): void {
+  private error(code: ErrorCode, message: string, extra: { retry_after_ms?: number; cursor?: number; reply_to?: string; session_id?: string } = {}): void {
     this.send({
       type: 'error',
       code,
@@ -183,6 +183,7 @@ export class GatewayClient {
       cursor: extra.cursor ?? this.lastSent,
       ...(extra.retry_after_ms !== undefined ? { retry_after_ms: extra.retry_after_ms } : {}),
       ...(extra.reply_to !== undefined ? { reply_to: extra.reply_to } : {}),
+      ...(extra.session_id !== undefined ? { session_id: extra.session_id } : {}),
     });
   }
 

@@ -174,7 +174,8 @@ export type ServerFrame =
   | { type: 'stream_end'; reply_to?: string; cursor: number }
   | { type: 'notice'; content: string; cursor: number }
   /** `reply_to` names the client's message an error is about (rate_limited, busy, too_long, …). */
-  | { type: 'error'; code: ErrorCode; message: string; cursor: number; retry_after_ms?: number; reply_to?: string }
+  /** `session_id`: the session a `rename_session` / `delete_session` refused was about (not the joined one). */
+  | { type: 'error'; code: ErrorCode; message: string; cursor: number; retry_after_ms?: number; reply_to?: string; session_id?: string }
   | { type: 'pong' }
   /** A `stop` reached the turn (embedded) or the workers (distributed); the `response` that follows has `stopped: true`. */
   | { type: 'stopping'; reply_to?: string }
