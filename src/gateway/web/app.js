@@ -137,6 +137,7 @@ function accept(e, live) {
   if (e.type === 'response') {
     if (streams.size <= 1 && cache.outbox.length === 0) typing(false);
     if (running === true || running === e.reply_to) setRunning(null);
+    if (els.status.textContent === 'stopping…') setStatus('online', 'online');
     if (live) els.announcer.textContent = `${agentName}${e.stopped ? ' (stopped)' : ''}: ${e.content.slice(0, 300)}`;
   }
   const { type, content, cursor, id, reply_to, ts, stopped } = e;
