@@ -133,7 +133,7 @@ describe('web chat features', () => {
 
     // Rename with the keyboard: Enter saves; it survives a reload.
     await page.locator('.conversation', { hasText: 'apples' }).hover(); // its tools show on hover (and on focus)
-    await page.locator('.conversation', { hasText: 'apples' }).locator('.tool', { hasText: 'Rename' }).click();
+    await page.locator('.conversation', { hasText: 'apples' }).getByRole('button', { name: /^Rename/ }).click();
     await page.keyboard.press('ControlOrMeta+a');
     await page.keyboard.type('Apples');
     await page.keyboard.press('Enter');
@@ -146,7 +146,7 @@ describe('web chat features', () => {
     // Delete the other one (confirmed): gone from the list and from the server.
     page.once('dialog', (d) => void d.accept());
     await page.locator('.conversation', { hasText: 'pears' }).hover();
-    await page.locator('.conversation', { hasText: 'pears' }).locator('.tool', { hasText: 'Delete' }).click();
+    await page.locator('.conversation', { hasText: 'pears' }).getByRole('button', { name: /^Delete/ }).click();
     expect(await titles()).toEqual(['Apples']);
     const probe = await TestClient.open(`ws://127.0.0.1:${gw.port}/ws`);
     await expectEventually(async () => {

@@ -17,8 +17,8 @@ export function createSidebar(ul, actions) {
     open.title = title;
     if (c.id === current) open.setAttribute('aria-current', 'page');
     open.addEventListener('click', () => actions.open(c.id));
-    const rename = button('Rename', `Rename “${title}”`, () => startRename(li, open, c));
-    const remove = button('Delete', `Delete “${title}”`, () => {
+    const rename = button('✎', `Rename “${title}”`, () => startRename(li, open, c));
+    const remove = button('✕', `Delete “${title}”`, () => {
       if (window.confirm(`Delete “${title}”? Its messages are removed from the server too.`)) actions.remove(c.id);
     });
     const tools = document.createElement('span');
@@ -34,6 +34,7 @@ export function createSidebar(ul, actions) {
     b.className = 'tool';
     b.textContent = text;
     b.setAttribute('aria-label', label);
+    b.title = label;
     b.addEventListener('click', onClick);
     return b;
   }
