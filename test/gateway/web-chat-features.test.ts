@@ -183,14 +183,23 @@ describe('web chat features', () => {
     await page.reload();
     await page.waitForSelector('#status-dot.online');
     expect(await page.locator('.msg.notice .body').allTextContents()).toEqual([text]);
+    // /new clears the view: only its own notice stays, also after a reload.
+    await page.locator('#input').fill('/new');
+    await page.locator('#input').press('Enter');
+    await page.waitForFunction(() => document.querySelectorAll('.msg.assistant').length === 0 && document.querySelectorAll('.msg.notice').length === 1);
+    const cleared = await page.locator('.msg.notice .body').textContent();
+    expect(cleared).not.toBe(text);
+    await page.reload();
+    await page.waitForSelector('#status-dot.online');
+    expect(await page.locator('.msg.notice .body').allTextContents()).toEqual([cleared]);
 
     const long = 'x'.repeat(16_001);
     await page.locator('#input').fill(long);
     await page.locator('#input').press('Enter');
     await page.locator('.msg.error', { hasText: 'limit' }).waitFor();
     expect(await page.locator('#input').inputValue()).toBe(long);
-    // Only "what time is it" (a command is answered, not kept in the log); the long one is not shown as sent.
-    expect(await page.locator('.msg.user .body').allTextContents()).toEqual(['what time is it']);
+    // Nothing (the conversation was cleared; commands are answered, not kept); the long one is not shown as sent.
+    expect(await page.locator('.msg.user').count()).toBe(0);
     await shot(page, 'notice-and-long-message');
     await context.close();
     await gw.stop();

@@ -155,7 +155,11 @@ function notice(content) {
 }
 
 function resync(f) {
-  const notices = cache.events.filter((e) => e.type === 'notice');
+  // Notices about what is still shown stay. A /new (cleared) keeps only its own notice, which
+  // arrives just before the resync (commands do not advance the cursor, so only time tells).
+  const from = (f.snapshot[0]?.cursor ?? f.cursor) - 1;
+  const last = cache.events.filter((e) => e.type === 'notice').at(-1);
+  const notices = f.reason === 'cleared' ? (last && Date.now() - last.ts < 3000 ? [last] : []) : cache.events.filter((e) => e.type === 'notice' && e.after >= from);
   cache.events = [];
   cache.cursor = 0;
   els.log.querySelectorAll('.msg').forEach((n) => n.remove());
