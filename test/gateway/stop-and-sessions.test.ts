@@ -69,7 +69,7 @@ describe('stop', () => {
   }, 30_000);
 
   it('a stop before the first word commits a marker reply; a stop without id stops the running turn', async () => {
-    fake.setResponder(() => ({ text: 'late words', delayMs: 1500 }));
+    fake.setResponder(() => ({ text: 'late words', delayMs: 4000 }));
     try {
       const g = await startGateway(yaml());
       const a = await TestClient.open(g.ws);
