@@ -99,6 +99,7 @@ describe('web chat: accessibility', () => {
     await page.keyboard.type('something slow');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => (document.querySelector('.msg.streaming') as HTMLElement | null)?.dataset.raw?.includes('word3') === true);
+    expect(await axeViolations(page)).toEqual([]); // while streaming: the Stop button, a busy message
     await page.keyboard.press('Escape');
     await page.locator('.msg.assistant.stopped').waitFor();
     await page.keyboard.type('/status');

@@ -69,8 +69,8 @@ function typing(on) {
   if (on && !typingEl) {
     typingEl = document.createElement('div');
     typingEl.className = 'typing';
-    typingEl.setAttribute('aria-label', `${agentName} is writing`);
-    typingEl.innerHTML = '<i></i><i></i><i></i>';
+    typingEl.innerHTML = '<i></i><i></i><i></i><span class="visually-hidden"></span>';
+    typingEl.querySelector('span').textContent = `${agentName} is writing`;
     els.log.appendChild(typingEl);
     scroll();
   } else if (!on && typingEl) {
@@ -244,7 +244,7 @@ function onFrame(f) {
       els.tokenForm.hidden = true;
       for (const p of f.pending || []) if (!findMine(p.id)) bubble('user', p.content, { id: p.id });
       typing((f.pending || []).length > 0 || f.executing);
-      setRunning(f.executing ? (f.pending?.at(-1)?.id ?? true) : null);
+      setRunning(f.executing ? true : null); // which message runs is not said: Stop stops the running one
       for (const m of cache.outbox) conn.send({ type: 'message', id: m.id, content: m.content, stream: true }); // not acknowledged before: same id, never run twice
       // A token identity's conversations are the server's; without one, this browser's own.
       if (identity !== 'local') conn.send({ type: 'list_sessions' });
