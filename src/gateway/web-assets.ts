@@ -21,6 +21,7 @@ const PAGE_FILES: Record<string, string> = {
   'chat-store.js': JS,
   'render.js': JS,
   'sidebar.js': JS,
+  'transcript.js': JS,
   'connection.js': JS,
 };
 

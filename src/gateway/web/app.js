@@ -3,8 +3,9 @@
 // on every (re)connect and reconnects by itself. The protocol is docs/gateway.md.
 import { conversations, dropCache, loadCache, saveCache, store, titleFrom, uuid } from './chat-store.js';
 import { createConnection } from './connection.js';
-import { addAction, markStopped, messageElement, rawOf, setText, setTime } from './render.js';
+import { addAction, markStopped, rawOf, setText, setTime } from './render.js';
 import { createSidebar } from './sidebar.js';
+import { createTranscript } from './transcript.js';
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -28,9 +29,9 @@ let cache = { cursor: 0, events: [], outbox: [] };
 let identity = null;
 let agentName = 'Assistant';
 const streams = new Map(); // reply_to → element
-let typingEl = null;
 let running = null; // the message id whose reply is being written (true: one is, id unknown)
 
+const { bubble, typing, findMine, refreshEmpty, renderSoon, clear: clearView } = createTranscript(els, () => agentName);
 const sidebar = createSidebar(els.list, {
   open: (id) => openSession(id),
   rename: (id, title) => {
@@ -46,37 +47,11 @@ function setStatus(kind, text) {
   els.dot.className = `dot ${kind}`;
   els.status.textContent = text;
 }
-const refreshEmpty = () => (els.empty.hidden = els.log.querySelector('.msg') !== null);
-const scroll = () => (els.log.scrollTop = els.log.scrollHeight);
 const persist = () => saveCache(sessionId, cache);
-const findMine = (id) => els.log.querySelector(`.msg.user[data-id="${CSS.escape(id)}"]`);
 
 function setRunning(value) {
   running = value;
   els.stop.hidden = !value;
-}
-
-function bubble(cls, text, meta) {
-  const el = messageElement(cls, text, meta);
-  if (typingEl) els.log.insertBefore(el, typingEl);
-  else els.log.appendChild(el);
-  refreshEmpty();
-  scroll();
-  return el;
-}
-
-function typing(on) {
-  if (on && !typingEl) {
-    typingEl = document.createElement('div');
-    typingEl.className = 'typing';
-    typingEl.innerHTML = '<i></i><i></i><i></i><span class="visually-hidden"></span>';
-    typingEl.querySelector('span').textContent = `${agentName} is writing`;
-    els.log.appendChild(typingEl);
-    scroll();
-  } else if (!on && typingEl) {
-    typingEl.remove();
-    typingEl = null;
-  }
 }
 
 /** The user message a reply answers (for Retry). */
@@ -118,9 +93,8 @@ function render(e) {
 
 function loadSession() {
   cache = loadCache(sessionId);
-  els.log.querySelectorAll('.msg, .typing').forEach((n) => n.remove());
+  clearView();
   streams.clear();
-  typingEl = null;
   setRunning(null);
   for (const e of cache.events) render(e);
   for (const m of cache.outbox) bubble('user pending', m.content, { id: m.id });
@@ -308,18 +282,6 @@ function onFrame(f) {
     default:
       break;
   }
-}
-
-// Only the streaming message re-renders, at most once per frame: the rest of the transcript is untouched.
-const pendingRender = new Set();
-function renderSoon(el) {
-  if (pendingRender.has(el)) return;
-  pendingRender.add(el);
-  requestAnimationFrame(() => {
-    pendingRender.delete(el);
-    if (el.classList.contains('streaming')) setText(el, rawOf(el));
-    scroll();
-  });
 }
 
 const conn = createConnection({
