@@ -30,7 +30,7 @@ export interface TurnResult {
  * it is not a failure: the runner commits the reply written so far, marked `stopped`.
  */
 export class TurnStopRequest extends Error {
-  constructor(readonly by: string = 'user') {
+  constructor() {
     super('the reply was stopped');
     this.name = 'TurnStopRequest';
   }

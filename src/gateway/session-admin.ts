@@ -19,8 +19,6 @@ export interface AdminDeps {
   store: SessionLog;
   /** Stop the session's running turn before deleting it. */
   stopTurn(key: string): Promise<unknown>;
-  /** A session is deleted: detach this process's clients of it (they hear `not_found` on their next message). */
-  deleted?(key: string): void;
 }
 
 export async function sessionAdmin(deps: AdminDeps, identity: string, f: SessionAdminFrame): Promise<AdminAnswer> {
@@ -33,8 +31,8 @@ export async function sessionAdmin(deps: AdminDeps, identity: string, f: Session
   }
   if (f.type === 'rename_session') return rename(deps.store, key, identity, f);
   await deps.stopTurn(key).catch(() => undefined);
+  // Clients still attached to it hear `not_found` on their next message (the ownership check).
   await deps.store.deleteSession(key);
-  deps.deleted?.(key);
   return { type: 'session_deleted', session_id: f.session_id };
 }
 
