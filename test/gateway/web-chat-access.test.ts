@@ -37,6 +37,13 @@ describe('web chat: tokens', () => {
     expect(await alice.evaluate(() => document.activeElement?.id)).toBe('token-input');
     expect(await axeViolations(alice)).toEqual([]);
     await shot(alice, 'token-form');
+    // A wrong token: refused, the field asks again.
+    await alice.keyboard.type('not-a-valid-token');
+    await alice.keyboard.press('Enter');
+    await alice.waitForSelector('#token-form:not([hidden])');
+    await alice.waitForFunction(() => document.getElementById('status-text')?.textContent?.startsWith('not authorized') === true);
+    expect(await alice.locator('#status-dot.online').count()).toBe(0);
+    await alice.locator('#token-input').focus();
     await alice.keyboard.type(ALICE);
     await alice.keyboard.press('Enter');
     await alice.waitForSelector('#status-dot.online');
