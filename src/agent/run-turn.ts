@@ -6,7 +6,7 @@
 import { BotHostError } from '../core/errors.js';
 import type { InboundMessage } from '../core/inbound.js';
 import type { ChatMessage, SessionLog, SessionStore } from '../core/session-store.js';
-import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
+import { isStopRequested, type TurnRequest, type TurnResult } from '../core/turn-queue.js';
 import type { AgentResolver } from './agent.js';
 
 /** The commit was rejected because a newer lease holder exists: send nothing. */
@@ -15,6 +15,9 @@ export class LeaseLostError extends BotHostError {
     super('LEASE_LOST', `lease on ${sessionId} was lost (fence ${fence} < ${highestFence}); the turn is discarded`);
   }
 }
+
+/** What a reply stopped before its first word is committed as. */
+export const STOPPED_EMPTY_REPLY = '(stopped before the reply began)';
 
 export interface TurnDeps {
   /** Commits, dedupe and stored replies: the session's own log. */
@@ -72,15 +75,24 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
   if (committed !== null) return storedResult(store, request, committed, '');
 
   let reply = '';
-  for await (const delta of agent.model.stream({
-    system: agent.instructions,
-    messages: [...history, { role: 'user', content: text }],
-    ...(options.signal ? { signal: options.signal } : {}),
-  })) {
-    reply += delta;
-    options.onPartial?.(reply);
+  try {
+    for await (const delta of agent.model.stream({
+      system: agent.instructions,
+      messages: [...history, { role: 'user', content: text }],
+      ...(options.signal ? { signal: options.signal } : {}),
+    })) {
+      reply += delta;
+      options.onPartial?.(reply);
+      if (isStopRequested(options.signal)) break;
+    }
+  } catch (error) {
+    // Stopped by the user: not a failure. The turn commits what was written so far, marked
+    // stopped, so the log, every client's view and the model's next history agree.
+    if (!isStopRequested(options.signal)) throw error;
   }
-  if (reply.trim() === '') reply = '(the model returned an empty reply)';
+  const stopped = isStopRequested(options.signal);
+  if (stopped && reply.trim() === '') reply = STOPPED_EMPTY_REPLY;
+  else if (reply.trim() === '') reply = '(the model returned an empty reply)';
 
   const committing = store.commitTurn(sessionId, {
     inboundId,
@@ -98,13 +110,13 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
           ...(inbound.userName ? { user_name: inbound.userName } : {}),
         },
       },
-      { role: 'assistant', content: reply, metadata: { agent: agent.id } },
+      { role: 'assistant', content: reply, metadata: { agent: agent.id, ...(stopped ? { stopped: true } : {}) } },
     ],
   });
   options.onCommitIssued?.(reply);
   const result = await committing;
   if (result.status === 'committed') {
-    return { request, reply, cursor: result.cursors[1]!, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
+    return { request, reply, cursor: result.cursors[1]!, duplicate: false, committedAt: performance.timeOrigin + performance.now(), ...(stopped ? { stopped } : {}) };
   }
   if (result.status === 'stale_fence') throw new LeaseLostError(sessionId, options.fence ?? -1, result.highestFence);
   // Committed by a concurrent attempt meanwhile: its reply is the one, never a second.

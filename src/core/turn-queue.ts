@@ -22,7 +22,23 @@ export interface TurnResult {
   duplicate: boolean;
   /** When the turn was committed (ms since the epoch, sub-ms precision), for latency metrics. */
   committedAt?: number;
+  /** The user stopped the reply: what the model had written so far was committed, marked stopped. */
+  stopped?: boolean;
 }
+
+/**
+ * The abort reason of a turn the user stopped (the web chat's Stop button). A turn aborted with
+ * it is not a failure: the runner commits the reply written so far, marked `stopped`.
+ */
+export class TurnStopRequest extends Error {
+  constructor() {
+    super('the reply was stopped');
+    this.name = 'TurnStopRequest';
+  }
+}
+
+/** True when `signal` was aborted to stop the turn (as opposed to a timeout or a lost lease). */
+export const isStopRequested = (signal: AbortSignal | undefined): boolean => signal?.aborted === true && signal.reason instanceof TurnStopRequest;
 
 /** Where replies go. Streaming is optional: a platform without edits ignores `partial`. */
 export interface Delivery {

@@ -15,8 +15,9 @@ import { parseCommand } from '../ingress/commands.js';
 import type { Authenticator } from './auth.js';
 import { CLOSE, GATEWAY_TIMINGS, META } from './constants.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
-import { commitIdOf, toEvents } from './events.js';
-import { parseClientFrame, type ErrorCode, type JoinFrame, type MessageFrame, type ServerFrame } from './frames.js';
+import { commitIdOf, inboundMessageId, toEvents } from './events.js';
+import { parseClientFrame, type ErrorCode, type JoinFrame, type MessageFrame, type ServerFrame, type SessionAdminFrame, type StopFrame } from './frames.js';
+import { sessionAdmin, titleFrom } from './session-admin.js';
 import { webSessionKey } from './gateway-store.js';
 import { ingestWebMessage } from './ingest.js';
 import { TokenBucket, type RateLimiter } from './rate-limit.js';
@@ -25,7 +26,7 @@ import { claimOrCheck, writeAsOwner } from './session-ownership.js';
 import { pendingKey, pendingOf, type SessionRegistry } from './session-registry.js';
 
 export interface GatewayContext {
-  host: Pick<Host, 'ingest' | 'store' | 'agents'>;
+  host: Pick<Host, 'ingest' | 'store' | 'agents' | 'stopTurn'>;
   config: GatewayConfig;
   registry: SessionRegistry;
   auth: Authenticator;
@@ -129,7 +130,34 @@ export class GatewayClient {
     const frame = parsed.frame;
     if (frame.type === 'ping') return this.send({ type: 'pong' });
     if (frame.type === 'join') return this.join(frame);
-    return this.storeWork(() => this.message(frame));
+    if (frame.type === 'stop') return this.stop(frame);
+    if (frame.type === 'message') return this.storeWork(() => this.message(frame));
+    return this.storeWork(() => this.admin(frame));
+  }
+
+  /** Stop the joined session's reply being written: it commits what it has, marked stopped. */
+  private async stop(f: StopFrame): Promise<void> {
+    const hub = this.hub;
+    const about = f.id !== undefined ? { reply_to: f.id } : {};
+    if (!hub || !this.identity) return this.error('not_joined', 'send {"type": "join", …} before stop', about);
+    const stopping = await this.ctx.host.stopTurn(hub.key, f.id !== undefined ? inboundMessageId(hub.key, f.id) : undefined);
+    if (!stopping) return this.error('not_running', 'no reply is being written in this session now (it has ended, or is still queued)', about);
+    this.send({ type: 'stopping', ...about });
+  }
+
+  /** list_sessions, rename_session, delete_session: the identity's own sessions only. */
+  private async admin(f: SessionAdminFrame): Promise<void> {
+    if (this.identity === null) return this.error('unauthorized', 'this gateway needs a token: join with "token" (or connect with ?token=) first');
+    const answer = await sessionAdmin(
+      {
+        store: this.ctx.host.store,
+        stopTurn: (key) => this.ctx.host.stopTurn(key),
+      },
+      this.identity,
+      f,
+    );
+    if ('error' in answer) return this.error(answer.error, answer.message, 'session_id' in f ? { session_id: f.session_id } : {});
+    this.send(answer);
   }
 
   /**
@@ -147,7 +175,7 @@ export class GatewayClient {
     });
   }
 
-  private error(code: ErrorCode, message: string, extra: { retry_after_ms?: number; cursor?: number; reply_to?: string } = {}): void {
+  private error(code: ErrorCode, message: string, extra: { retry_after_ms?: number; cursor?: number; reply_to?: string; session_id?: string } = {}): void {
     this.send({
       type: 'error',
       code,
@@ -155,6 +183,7 @@ export class GatewayClient {
       cursor: extra.cursor ?? this.lastSent,
       ...(extra.retry_after_ms !== undefined ? { retry_after_ms: extra.retry_after_ms } : {}),
       ...(extra.reply_to !== undefined ? { reply_to: extra.reply_to } : {}),
+      ...(extra.session_id !== undefined ? { session_id: extra.session_id } : {}),
     });
   }
 
@@ -355,7 +384,11 @@ export class GatewayClient {
 
     // Durable before acknowledged: a restart finds it in pending_inbox and runs it. Written only
     // while the session is still this identity's (it may have been deleted since the read above).
-    const pendingMark = { [pendingKey(id)]: { content: f.content, ts: Date.now(), identity: this.identity } };
+    const pendingMark = {
+      [pendingKey(id)]: { content: f.content, ts: Date.now(), identity: this.identity },
+      // The first message (not a command) names the session in `list_sessions` until it is renamed.
+      ...(info.metadata[META.title] === undefined && parseCommand(f.content) === null ? { [META.title]: titleFrom(f.content, GATEWAY_TIMINGS.maxTitleChars) } : {}),
+    };
     if (!(await writeAsOwner(store, hub.key, this.identity, pendingMark))) return this.lost(hub, await store.getSession(hub.key), id);
     hub.inFlight.add(id);
     let result: Awaited<ReturnType<typeof ingestWebMessage>>;

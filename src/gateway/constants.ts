@@ -22,6 +22,8 @@ export const GATEWAY_TIMINGS = Object.freeze({
   /** Longest client-chosen session id (in code points) and message id. */
   maxSessionIdChars: 256,
   maxClientIdChars: 64,
+  /** Longest session title (`rename_session`; a first message is clipped to it). */
+  maxTitleChars: 120,
   /** Replay reads this many entries at a time (memory per replaying client: one page). */
   replayPage: 32,
   /** Replay page reads running at once across all connections (the rest queue). */
@@ -60,6 +62,8 @@ export const META = Object.freeze({
   seenAt: 'gw.seen_at',
   /** Id of the message whose turn is running (is_executing), or absent. */
   executing: 'gw.executing',
+  /** The session's title: set by `rename_session`, else the start of its first message. */
+  title: 'gw.title',
   /** Prefix of one key per accepted-but-unanswered message (pending_inbox). */
   pendingPrefix: 'gw.pending.',
 });

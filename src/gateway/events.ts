@@ -36,7 +36,7 @@ export function toEvents(entries: readonly SessionEntry[]): LogEvent[] {
     }
     if (e.role === 'assistant') {
       const replyTo = prev && prev.cursor === e.cursor - 1 ? prev.id : undefined;
-      out.push({ type: 'response', role: 'assistant', ...base, ...(replyTo ? { reply_to: replyTo } : {}) });
+      out.push({ type: 'response', role: 'assistant', ...base, ...(replyTo ? { reply_to: replyTo } : {}), ...(e.metadata?.stopped === true ? { stopped: true as const } : {}) });
     } else {
       out.push({ type: 'event', role: e.role, ...base });
     }

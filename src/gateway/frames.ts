@@ -40,11 +40,39 @@ export const MessageFrame = z.object({
 
 export const PingFrame = z.object({ type: z.literal('ping') });
 
+/** Stop the joined session's reply being written (the message `id` it answers; absent: the running one). */
+export const StopFrame = z.object({ type: z.literal('stop'), id: ClientIdField.optional() });
+
+/** The sessions this connection's identity owns, newest first. */
+export const ListSessionsFrame = z.object({ type: z.literal('list_sessions'), limit: z.number().int().min(1).max(1000).optional() });
+
+const TitleField = z.string().trim().min(1, 'title is empty').max(GATEWAY_TIMINGS.maxTitleChars, `title is longer than ${GATEWAY_TIMINGS.maxTitleChars} characters`);
+
+/** Rename one of the identity's sessions (its title in `sessions`). */
+export const RenameSessionFrame = z.object({ type: z.literal('rename_session'), session_id: SessionIdField, title: TitleField });
+
+/** Delete one of the identity's sessions: its log and metadata; a reply being written is stopped first. */
+export const DeleteSessionFrame = z.object({ type: z.literal('delete_session'), session_id: SessionIdField });
+
 export type JoinFrame = z.infer<typeof JoinFrame>;
 export type MessageFrame = z.infer<typeof MessageFrame>;
-export type ClientFrame = JoinFrame | MessageFrame | z.infer<typeof PingFrame>;
+export type StopFrame = z.infer<typeof StopFrame>;
+export type ListSessionsFrame = z.infer<typeof ListSessionsFrame>;
+export type RenameSessionFrame = z.infer<typeof RenameSessionFrame>;
+export type DeleteSessionFrame = z.infer<typeof DeleteSessionFrame>;
+export type SessionAdminFrame = ListSessionsFrame | RenameSessionFrame | DeleteSessionFrame;
+export type ClientFrame = JoinFrame | MessageFrame | z.infer<typeof PingFrame> | StopFrame | SessionAdminFrame;
 
-const BY_TYPE = { join: JoinFrame, message: MessageFrame, ping: PingFrame } as const;
+const BY_TYPE = {
+  join: JoinFrame,
+  message: MessageFrame,
+  ping: PingFrame,
+  stop: StopFrame,
+  list_sessions: ListSessionsFrame,
+  rename_session: RenameSessionFrame,
+  delete_session: DeleteSessionFrame,
+} as const;
+const TYPE_NAMES = Object.keys(BY_TYPE).map((t) => `"${t}"`).join(', ');
 
 /** Error codes a client can match on. */
 export type ErrorCode =
@@ -64,7 +92,9 @@ export type ErrorCode =
   | 'rate_limited'
   | 'busy'
   | 'unavailable'
-  | 'turn_failed';
+  | 'turn_failed'
+  /** A `stop` found no reply being written (it had just ended, or is still queued). */
+  | 'not_running';
 
 export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string };
 
@@ -98,7 +128,7 @@ function parseFrame(raw: string): ParseResult {
   const schema = typeof type === 'string' && Object.hasOwn(BY_TYPE, type) ? BY_TYPE[type as keyof typeof BY_TYPE] : undefined;
   if (!schema) {
     const shown = typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : type === null ? 'null' : `of type ${Array.isArray(type) ? 'array' : typeof type}`;
-    return { ok: false, code: 'bad_frame', message: `unknown frame type ${shown}; expected "join", "message" or "ping"` };
+    return { ok: false, code: 'bad_frame', message: `unknown frame type ${shown}; expected one of ${TYPE_NAMES}` };
   }
   const parsed = schema.safeParse(value);
   if (parsed.success) return { ok: true, frame: parsed.data };
@@ -129,7 +159,8 @@ export function nestingDepth(text: string, limit: number): number {
 /** An event of the session log as clients see it (live frames and `replay.event`). */
 export type LogEvent =
   | { type: 'message'; role: 'user'; content: string; cursor: number; ts: number; id?: string }
-  | { type: 'response'; role: 'assistant'; content: string; cursor: number; ts: number; reply_to?: string }
+  /** `stopped`: the user stopped the reply; `content` is what had been written by then. */
+  | { type: 'response'; role: 'assistant'; content: string; cursor: number; ts: number; reply_to?: string; stopped?: true }
   | { type: 'event'; role: string; content: string; cursor: number; ts: number };
 
 export type ServerFrame =
@@ -143,5 +174,21 @@ export type ServerFrame =
   | { type: 'stream_end'; reply_to?: string; cursor: number }
   | { type: 'notice'; content: string; cursor: number }
   /** `reply_to` names the client's message an error is about (rate_limited, busy, too_long, …). */
-  | { type: 'error'; code: ErrorCode; message: string; cursor: number; retry_after_ms?: number; reply_to?: string }
-  | { type: 'pong' };
+  /** `session_id`: the session a `rename_session` / `delete_session` refused was about (not the joined one). */
+  | { type: 'error'; code: ErrorCode; message: string; cursor: number; retry_after_ms?: number; reply_to?: string; session_id?: string }
+  | { type: 'pong' }
+  /** A `stop` reached the turn (embedded) or the workers (distributed); the `response` that follows has `stopped: true`. */
+  | { type: 'stopping'; reply_to?: string }
+  | { type: 'sessions'; sessions: SessionSummary[] }
+  | { type: 'session_renamed'; session_id: string; title: string }
+  | { type: 'session_deleted'; session_id: string };
+
+/** One entry of a `sessions` frame. */
+export interface SessionSummary {
+  session_id: string;
+  /** Set by `rename_session`, else the start of the first message. */
+  title?: string;
+  created_at: number;
+  updated_at: number;
+  last_cursor: number;
+}

@@ -1,18 +1,14 @@
 /**
- * The gateway process side: one HTTP server that serves the web chat (`/`, `/app.js`,
- * `/style.css`), `/healthz` and `/readyz`, and upgrades WebSockets on `/` and `/ws` (the seed's
+ * The gateway process side: one HTTP server that serves the web chat (`/` and its files, see
+ * web-assets.ts), `/healthz` and `/readyz`, and upgrades WebSockets on `/` and `/ws` (the seed's
  * client connects to `ws://host:8765` with no path). Limits are enforced at the edge: connection
  * count (503 at upgrade), token check (401 at upgrade when a bad token is presented), frame size
  * (`maxPayload`: ws closes 1009 from the frame header, before reading the body). `start`/`stop`
  * are idempotent.
  */
-import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { BotsConfig, GatewayConfig } from '../config/schema.js';
@@ -29,6 +25,7 @@ import { gatewayStoreKind } from './gateway-store.js';
 import { ingestWebMessage } from './ingest.js';
 import { RateLimiter } from './rate-limit.js';
 import { SessionRegistry } from './session-registry.js';
+import { loadWebAssets, type WebAsset } from './web-assets.js';
 
 export interface GatewayOptions {
   host: Host;
@@ -59,20 +56,6 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-const WEB_FILES: Record<string, { file: string; type: string }> = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
-  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
-  // Markdown rendering and sanitising for replies: the packages' own browser builds.
-  '/vendor/marked.js': { file: vendorFile('marked', 'marked.umd.js'), type: 'text/javascript; charset=utf-8' },
-  '/vendor/purify.js': { file: vendorFile('dompurify', 'purify.min.js'), type: 'text/javascript; charset=utf-8' },
-};
-
-/** A file beside a dependency's entry point, as a file URL (read once at start like the page). */
-function vendorFile(pkg: string, name: string): string {
-  return pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve(pkg)), name)).href;
-}
 const WS_PATHS = new Set(['/', '/ws']);
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -102,7 +85,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const clients = new Set<GatewayClient>();
   options.metrics?.watchConnections(() => clients.size);
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.max_frame_bytes, perMessageDeflate: false });
-  const web = new Map<string, Buffer>();
+  let web = new Map<string, WebAsset>();
   const server = http.createServer((req, res) => void serveHttp(req, res));
   // Sockets that never upgrade hold descriptors too: past the cap (plus a few to answer 503), Node drops them.
   server.maxConnections = cap.max + 16;
@@ -120,11 +103,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       const ready = state === 'running' && (await probeStore());
       return json(res, ready ? 200 : 503, { ready, connections: clients.size, sessions: registry.sessions });
     }
-    const asset = WEB_FILES[path];
+    const asset = web.get(path);
     if (!asset || (req.method !== 'GET' && req.method !== 'HEAD')) return json(res, 404, { error: 'not found' });
-    const body = web.get(asset.file)!;
-    res.writeHead(200, { 'content-type': asset.type, 'content-length': body.length, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
+    res.end(req.method === 'HEAD' ? undefined : asset.body);
   }
 
   async function probeStore(): Promise<boolean> {
@@ -202,8 +184,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     notices,
     start() {
       starting ??= (async () => {
-        const dir = new URL('./web/', import.meta.url);
-        for (const { file } of Object.values(WEB_FILES)) if (!web.has(file)) web.set(file, await readFile(new URL(file, dir))); // absolute URLs (vendor files) ignore `dir`
+        if (web.size === 0) web = await loadWebAssets();
         const where = `${options.listenHost ?? config.host}:${options.port ?? config.port}`;
         await new Promise<void>((resolve, reject) => {
           const fail = (err: NodeJS.ErrnoException) => {

@@ -13,6 +13,7 @@ import { assertQueueSafeRedis, connectOnce, connectRedis, REDIS_DEFAULTS, report
 import { deliveryChannel } from '../queue/inbox-keys.js';
 import { publishDelivered, RedisDeliveryPublisher, subscribePartials } from '../queue/redis-delivery.js';
 import { TurnWorker, type TurnWorkerOptions } from '../queue/turn-worker.js';
+import { publishTurnStop, type TurnStop } from '../queue/turn-stops.js';
 import type { DeliveryRouter } from './delivery-router.js';
 
 export function redisUrlOf(config: BotsConfig): string {
@@ -95,3 +96,8 @@ export function startTurnWorker(
   });
 }
 
+
+/** Ask the workers to stop a session's running turn (the one holding its lease does). */
+export function publishStop(config: BotsConfig, client: Redis, stop: TurnStop): Promise<number> {
+  return publishTurnStop(client, config.store.prefix, stop);
+}

@@ -20,6 +20,7 @@ import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
 import { createEmbeddedQueue } from './embedded-queue.js';
 import { resetPolicyResolver } from './reset-policies.js';
+import { RunningTurns } from './running-turns.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { instrumentAgents, instrumentInlineRun, recordInlineFailure } from './metrics.js';
@@ -38,6 +39,13 @@ export interface Host {
   readonly queueRedis?: Redis;
   /** Feed one inbound message through the ingress chain of `bot`. */
   ingest(bot: BotPolicy, message: InboundMessage, reply: (text: string) => Promise<void>): Promise<IngressOutcome | undefined>;
+  /**
+   * Stop the running turn of `sessionId` (only the one for inbound `messageId` when given): the
+   * reply written so far is committed, marked stopped. Embedded mode: true when a turn was
+   * running here and is being stopped. Distributed mode: the request is published to the
+   * workers (true when at least one listens); the worker holding the session's lease stops it.
+   */
+  stopTurn(sessionId: string, messageId?: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -83,7 +91,8 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const agents = metrics ? instrumentAgents(configured, metrics) : configured;
   const delivery = new DeliveryRouter();
   const sessions = new HierarchicalSessionStore(store);
-  const runPlain: InlineRun = (request, onPartial) => runTurn({ store, agents, history: sessions }, request, { onPartial });
+  const running = new RunningTurns();
+  const runPlain: InlineRun = (request, onPartial) => running.run(request, (signal) => runTurn({ store, agents, history: sessions }, request, { onPartial, signal }));
   const run = metrics ? instrumentInlineRun(runPlain, metrics) : runPlain;
   const ingressQueue =
     dist && redis
@@ -129,6 +138,10 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
       // The line tests and operators watch for: from here the platform may be told "received".
       if (ctx.outcome === 'enqueued') logger.debug({ bot: bot.id, message: message.messageId }, 'message accepted');
       return ctx.outcome;
+    },
+    async stopTurn(sessionId, messageId) {
+      if (ingressQueue && redis) return (await dist!.publishStop(config, redis, { sessionId, ...(messageId !== undefined ? { messageId } : {}) })) > 0;
+      return running.stop(sessionId, messageId);
     },
     close() {
       closed ??= (async () => {

@@ -78,8 +78,18 @@ export interface DrainContext {
 export class SessionDrain {
   /** Clean abort controllers passed from one drain to the next (see turn-limit.ts). */
   private readonly signals = new SignalPool();
+  /** Session → the turn whose model call runs now (inbound message id) and how to stop it. */
+  private readonly running = new Map<string, { messageId: string; limits: TurnLimits }>();
 
   constructor(private readonly c: DrainContext) {}
+
+  /** The user stopped `sessionId`'s turn (a `TurnStop`): abort it if this drain runs it now. */
+  stop(sessionId: string, messageId?: string): boolean {
+    const turn = this.running.get(sessionId);
+    if (!turn || (messageId !== undefined && turn.messageId !== messageId)) return false;
+    turn.limits.stop();
+    return true;
+  }
 
   /**
    * Run the inbox to empty. True when the drain ended and released the lease; false when it
@@ -180,6 +190,8 @@ export class SessionDrain {
       const mayPipeline = withHistory?.logLength !== undefined && this.c.historyWindow > 0 && !this.c.stopping();
       let onIssued: (reply: string) => void = () => undefined;
       const issued = new Promise<string>((resolve) => (onIssued = resolve));
+      const runningTurn = { messageId: request.inbound.messageId, limits };
+      this.running.set(sessionId, runningTurn);
       const turn = runTurn(deps, request, {
         fence: held.fence,
         signal: limit.signal,
@@ -198,6 +210,12 @@ export class SessionDrain {
         },
       });
       turn.catch(() => undefined); // handled below, whichever way it ends
+      // Only the model call can be stopped: once the commit is issued, the turn is no longer stoppable.
+      const stoppable = () => {
+        if (this.running.get(sessionId) === runningTurn) this.running.delete(sessionId);
+      };
+      void issued.then(stoppable);
+      void turn.then(stoppable, stoppable);
       try {
         const first = await Promise.race([issued.then((reply) => ({ reply })), turn.then((result) => ({ result }))]);
         if ('reply' in first && mayPipeline) {

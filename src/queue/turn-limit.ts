@@ -14,6 +14,7 @@
  * is over), so one deadline, the newest turn's, is enough.
  */
 import { getEventListeners } from 'node:events';
+import { TurnStopRequest } from '../core/turn-queue.js';
 
 /**
  * Clean AbortControllers handed from one drain to the next (one pool per worker process).
@@ -86,7 +87,7 @@ export class TurnLimits {
 
   /** A turn starts (or is retried): its signal, and `dispose` for when it ended (safe to call twice). */
   start(): { signal: AbortSignal; dispose(): void } {
-    // A timeout aborted the last one: the retry gets a fresh signal. A lost lease stays lost.
+    // A timeout or a stop aborted the last one: the next turn gets a fresh signal. A lost lease stays lost.
     if (this.controller.signal.aborted && !this.leaseLost) this.controller = this.pool.take();
     this.running++;
     this.timer.refresh();
@@ -99,6 +100,11 @@ export class TurnLimits {
         this.running--;
       },
     };
+  }
+
+  /** The user stopped the running turn: abort it with a stop request (it commits what it has). */
+  stop(): void {
+    if (this.running > 0 && !this.controller.signal.aborted) this.controller.abort(new TurnStopRequest());
   }
 
   /** The drain is over: no timer or lease listener left behind; the controller goes back if clean. */

@@ -22,6 +22,7 @@ import { KickSlots } from './kick-slots.js';
 import { sweepOrphanedInboxes } from './orphan-sweep.js';
 import { RETRY_DEFAULTS } from './retry.js';
 import { SessionDrain } from './session-drain.js';
+import { subscribeTurnStops } from './turn-stops.js';
 import { WORKER_DEFAULTS, type TurnWorkerOptions, type WorkerEvent } from './worker-options.js';
 
 export { WORKER_DEFAULTS, type TurnWorkerOptions, type WorkerEvent } from './worker-options.js';
@@ -44,6 +45,9 @@ export class TurnWorker {
   private readonly popRidesWithCommit: boolean;
   private readonly o: { leaseTtlMs: number; orphanAgeMs: number; sweepIntervalMs: number };
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** A connection of its own for the users' Stop requests (turn-stops.ts), and how to stop listening. */
+  private readonly stopListener: Redis;
+  private readonly listening: Promise<() => Promise<void>>;
   private closing: Promise<void> | undefined;
   /** Set by close(): drains hand their session back after the turn in flight. */
   private stopping = false;
@@ -92,11 +96,17 @@ export class TurnWorker {
     });
     this.sweepTimer = setInterval(() => void this.sweep().catch(() => undefined), this.o.sweepIntervalMs);
     this.sweepTimer.unref();
+    this.stopListener = options.client.duplicate();
+    this.stopListener.on('error', () => undefined);
+    this.listening = subscribeTurnStops(this.stopListener, this.prefix, (stop) => {
+      if (this.drainer.stop(stop.sessionId, stop.messageId)) this.options.onEvent?.({ type: 'turn_stopped', sessionId: stop.sessionId });
+    });
+    this.listening.catch(() => undefined);
   }
 
-  /** Resolves when the worker is connected and taking jobs. */
+  /** Resolves when the worker is connected, taking jobs and listening for Stop requests. */
   async ready(): Promise<void> {
-    await this.slots.ready();
+    await Promise.all([this.slots.ready(), this.listening]);
   }
 
   /** Stop taking jobs; wait for turns in flight to finish (SIGTERM drain). Safe to call twice. */
@@ -107,6 +117,8 @@ export class TurnWorker {
       await this.slots.close();
       await this.queue.close();
       this.bull.disconnect();
+      await (await this.listening.catch(() => async () => undefined))();
+      this.stopListener.disconnect();
     })();
     return this.closing;
   }

@@ -82,5 +82,7 @@ export type WorkerEvent =
   | { type: 'lease_busy'; sessionId: string }
   /** `fenced`: the commit was refused for a stale fence (a newer holder exists), not just the lease expiring. */
   | ({ type: 'lease_lost'; sessionId: string; fenced?: boolean } & TurnTiming)
-  | { type: 'swept'; sessionId: string };
+  | { type: 'swept'; sessionId: string }
+  /** A user's Stop reached this worker while it ran the session's turn: the turn was aborted (it commits what it has). */
+  | { type: 'turn_stopped'; sessionId: string };
 

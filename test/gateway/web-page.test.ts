@@ -42,7 +42,7 @@ describe('web chat page', () => {
 
     await page.reload();
     await page.waitForSelector('#status-dot.online');
-    expect(await page.locator('.msg.user').allTextContents()).toEqual(['Hello! My name is Ada.']);
+    expect(await page.locator('.msg.user .body').allTextContents()).toEqual(['Hello! My name is Ada.']);
     expect(await page.locator('.msg.assistant').count()).toBe(1);
     await page.fill('#input', "What's my name?");
     await page.locator('#send').click();
@@ -88,7 +88,7 @@ describe('web chat page', () => {
     await page.screenshot({ path: path.join(REPO_ROOT, 'test-artifacts', 'web-chat-offline.png') });
     gw = await start();
     await page.waitForFunction(() => document.querySelectorAll('.msg.assistant:not(.streaming)').length === 2, undefined, { timeout: 20_000 });
-    expect(await page.locator('.msg.user').allTextContents()).toEqual(['before the outage', 'typed while offline']);
+    expect(await page.locator('.msg.user .body').allTextContents()).toEqual(['before the outage', 'typed while offline']);
     expect(await page.locator('.msg.assistant').nth(1).textContent()).toContain('turn 2');
     expect(await page.locator('.msg.user.pending').count()).toBe(0);
     await page.reload();

@@ -1,272 +1,402 @@
-// bothost web chat: no framework, no build step. Keeps the highest cursor (and a short cache of
-// the conversation) in localStorage, sends `since` on every (re)connect, reconnects by itself.
-(() => {
-  'use strict';
-  const $ = (id) => document.getElementById(id);
-  const els = { log: $('log'), empty: $('empty'), input: $('input'), send: $('send'), form: $('composer'), dot: $('status-dot'), status: $('status-text'), agent: $('agent-name'), session: $('session-label'), newChat: $('new-chat') };
-  const KEEP = 300; // events cached for instant display after a reload
-  const RETRYABLE = new Set(['rate_limited', 'busy', 'unavailable']);
-  const store = {
-    get: (k, d) => { try { const v = localStorage.getItem(`bothost.${k}`); return v === null ? d : JSON.parse(v); } catch { return d; } },
-    set: (k, v) => { try { localStorage.setItem(`bothost.${k}`, JSON.stringify(v)); } catch { /* full or disabled: the server still has it */ } },
-    del: (k) => localStorage.removeItem(`bothost.${k}`),
-  };
-  const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
+// bothost web chat: plain ES modules, no build step. Per session it keeps the highest cursor, a
+// short cache of the conversation and the unacknowledged messages in localStorage, sends `since`
+// on every (re)connect and reconnects by itself. The protocol is docs/gateway.md.
+import { conversations, dropCache, loadCache, saveCache, store, titleFrom, uuid } from './chat-store.js';
+import { createConnection } from './connection.js';
+import { addAction, markStopped, rawOf, setText, setTime } from './render.js';
+import { createSidebar } from './sidebar.js';
+import { createTranscript } from './transcript.js';
 
-  // A token can be handed over once in the URL (…/#token=… or ?token=…); it is kept, then removed from the address bar.
-  const params = new URLSearchParams(location.hash.slice(1) || location.search.slice(1));
-  if (params.get('token')) { store.set('token', params.get('token')); history.replaceState(null, '', location.pathname); }
+const $ = (id) => document.getElementById(id);
+const els = {
+  log: $('log'), empty: $('empty'), input: $('input'), send: $('send'), stop: $('stop'), form: $('composer'),
+  dot: $('status-dot'), status: $('status-text'), agent: $('agent-name'), session: $('session-label'),
+  newChat: $('new-chat'), list: $('conversations'), announcer: $('announcer'),
+  tokenForm: $('token-form'), tokenInput: $('token-input'),
+};
+const RETRYABLE = new Set(['rate_limited', 'busy', 'unavailable']);
+const REJECTED = new Set(['too_long', 'empty_message']);
 
-  let sessionId = store.get('session', null) || uuid();
-  store.set('session', sessionId);
-  let cursor = 0;
-  let events = [];
-  let outbox = [];
-  let ws = null;
-  let attempt = 0;
-  let retryTimer = null;
-  let idleClosed = false;
-  const streams = new Map(); // reply_to → bubble
-  let typingEl = null;
+// A token can be handed over once in the URL (…/#token=… or ?token=…); it is kept, then removed from the address bar.
+const params = new URLSearchParams(location.hash.slice(1) || location.search.slice(1));
+if (params.get('token')) {
+  store.set('token', params.get('token'));
+  history.replaceState(null, '', location.pathname);
+}
 
-  function loadSession() {
-    cursor = store.get(`cursor.${sessionId}`, 0);
-    events = store.get(`events.${sessionId}`, []);
-    outbox = store.get(`outbox.${sessionId}`, []);
-    if (events.length === 0) cursor = 0; // nothing to show: ask for everything
-    els.log.querySelectorAll('.msg, .typing').forEach((n) => n.remove());
+let sessionId = store.get('session', null) || uuid();
+let cache = { cursor: 0, events: [], outbox: [] };
+let identity = null;
+let agentName = 'Assistant';
+const streams = new Map(); // reply_to → element
+let running = null; // the message id whose reply is being written (true: one is, id unknown)
+
+const { bubble, typing, findMine, refreshEmpty, renderSoon, clear: clearView } = createTranscript(els, () => agentName);
+const sidebar = createSidebar(els.list, {
+  open: (id) => openSession(id),
+  rename: (id, title) => {
+    conversations.touch(id, { title, rename: true });
+    conn.send({ type: 'rename_session', session_id: id, title });
+    refreshList();
+  },
+  remove: (id) => removeSession(id),
+});
+const refreshList = () => sidebar(conversations.all(), sessionId);
+
+function setStatus(kind, text) {
+  els.dot.className = `dot ${kind}`;
+  els.status.textContent = text;
+}
+const persist = () => saveCache(sessionId, cache);
+
+function setRunning(value) {
+  running = value;
+  els.stop.hidden = !value;
+}
+
+/** The user message a reply answers (for Retry). */
+const questionOf = (replyTo) => cache.events.find((e) => e.type === 'message' && e.id === replyTo)?.content;
+
+function decorateReply(el, e) {
+  if (!e.stopped) return;
+  markStopped(el);
+  const question = questionOf(e.reply_to);
+  if (question) addAction(el, 'Retry', 'Retry: send the same message again', () => sendMessage(question));
+}
+
+function render(e) {
+  if (e.type === 'message') {
+    const mine = e.id && findMine(e.id);
+    if (mine) {
+      mine.classList.remove('pending');
+      setText(mine, e.content);
+      setTime(mine, e.ts);
+      return;
+    }
+    bubble('user', e.content, { id: e.id, ts: e.ts });
+  } else if (e.type === 'response') {
+    const live = streams.get(e.reply_to || '');
+    streams.delete(e.reply_to || '');
+    if (live) {
+      live.classList.remove('streaming');
+      live.removeAttribute('aria-busy');
+      setText(live, e.content);
+      setTime(live, e.ts);
+      decorateReply(live, e);
+      return;
+    }
+    decorateReply(bubble('assistant', e.content, { ts: e.ts }), e);
+  } else {
+    bubble('notice', e.content, { ts: e.ts });
+  }
+}
+
+function loadSession() {
+  cache = loadCache(sessionId);
+  clearView();
+  streams.clear();
+  setRunning(null);
+  for (const e of cache.events) render(e);
+  for (const m of cache.outbox) bubble('user pending', m.content, { id: m.id });
+  els.session.textContent = `session ${sessionId}`;
+  refreshEmpty();
+  refreshList();
+}
+
+/** Every event with a cursor goes through here: shown once, in order, never twice. */
+function accept(e, live) {
+  if (typeof e.cursor !== 'number' || e.cursor <= cache.cursor) return;
+  cache.cursor = e.cursor;
+  if (e.type === 'message') cache.outbox = cache.outbox.filter((m) => m.id !== e.id);
+  if (e.type === 'response') {
+    if (streams.size <= 1 && cache.outbox.length === 0) typing(false);
+    if (running === true || running === e.reply_to) setRunning(null);
+    if (els.status.textContent === 'stopping…') setStatus('online', 'online');
+    if (live) els.announcer.textContent = `${agentName}${e.stopped ? ' (stopped)' : ''}: ${e.content.slice(0, 300)}`;
+  }
+  const { type, content, cursor, id, reply_to, ts, stopped } = e;
+  cache.events.push({ type, content, cursor, id, reply_to, ts, stopped });
+  render(e);
+  persist();
+}
+
+/** Notices (from /status, /new, …) carry no cursor of their own: kept in the cache after the cursor they came at. */
+function notice(content) {
+  const e = { type: 'notice', content, after: cache.cursor, ts: Date.now() };
+  cache.events.push(e);
+  persist();
+  render(e);
+}
+
+function resync(f) {
+  // Notices about what is still shown stay. A /new (cleared) keeps only its own notice, which
+  // arrives just before the resync (commands do not advance the cursor, so only time tells).
+  const from = (f.snapshot[0]?.cursor ?? f.cursor) - 1;
+  const last = cache.events.filter((e) => e.type === 'notice').at(-1);
+  const notices = f.reason === 'cleared' ? (last && Date.now() - last.ts < 3000 ? [last] : []) : cache.events.filter((e) => e.type === 'notice' && e.after >= from);
+  cache.events = [];
+  cache.cursor = 0;
+  els.log.querySelectorAll('.msg').forEach((n) => n.remove());
+  streams.clear();
+  for (const e of f.snapshot) accept(e, false);
+  cache.cursor = f.cursor;
+  // Notices stay, at their place among the events kept (a /new's notice opens the fresh view).
+  for (const n of notices) {
+    const at = cache.events.findIndex((e) => (e.cursor ?? e.after) > n.after);
+    if (at < 0) cache.events.push(n);
+    else cache.events.splice(at, 0, n);
+  }
+  els.log.querySelectorAll('.msg').forEach((n) => n.remove());
+  for (const e of cache.events) render(e);
+  for (const m of cache.outbox) bubble('user pending', m.content, { id: m.id });
+  persist();
+  refreshEmpty();
+}
+
+function onError(f) {
+  if (f.session_id !== undefined) {
+    // About a rename or delete of a listed session (not the joined one): the list is fixed up locally.
+    if (f.code === 'not_found' || f.code === 'forbidden') conversations.remove(f.session_id);
+    refreshList();
+    return;
+  }
+  if (f.code === 'unauthorized') return askForToken(f.message);
+  if (f.code === 'not_running') return setRunning(null);
+  // forbidden: the id is someone else's, start a fresh one; not_found: the session was deleted,
+  // join it again (the outbox is resent once joined); future_since: our cache is from elsewhere.
+  if (f.code === 'future_since' || f.code === 'forbidden' || f.code === 'not_found') return resetSession(f.code === 'forbidden');
+  const queued = f.reply_to && cache.outbox.find((m) => m.id === f.reply_to);
+  if (queued && RETRYABLE.has(f.code)) {
+    // Not accepted yet: send it again later under the same id (it can never run twice).
+    setTimeout(() => {
+      if (cache.outbox.includes(queued)) conn.send({ type: 'message', id: queued.id, content: queued.content, stream: true });
+    }, f.retry_after_ms || 2000);
+    setStatus('online', f.code === 'rate_limited' ? 'slow down a little — sending shortly' : 'busy — sending shortly');
+    return;
+  }
+  if (queued) {
+    cache.outbox = cache.outbox.filter((m) => m !== queued);
+    persist();
+    const el = findMine(f.reply_to);
+    if (REJECTED.has(f.code)) {
+      // Refused as written: back into the box to edit, nothing lost.
+      el?.remove();
+      if (els.input.value.trim() === '') els.input.value = queued.content;
+      autosize();
+      els.input.focus();
+    } else if (el) {
+      el.classList.remove('pending');
+      el.classList.add('failed');
+      el.title = f.message;
+    }
+  }
+  if (f.code === 'turn_failed') {
+    typing(false);
+    if (f.reply_to) streams.get(f.reply_to)?.remove();
+    streams.delete(f.reply_to || '');
+    setRunning(null);
+  }
+  const err = bubble('error', f.message);
+  err.setAttribute('role', 'alert');
+  const question = f.code === 'turn_failed' && f.reply_to ? questionOf(f.reply_to) ?? findMine(f.reply_to)?.dataset.raw : undefined;
+  if (question) addAction(err, 'Retry', 'Retry: send the same message again', () => {
+    err.remove();
+    sendMessage(question);
+  });
+  refreshEmpty();
+}
+
+function onFrame(f) {
+  switch (f.type) {
+    case 'joined':
+      conn.joined();
+      identity = f.identity;
+      setStatus('online', 'online');
+      agentName = f.agent_name || f.agent_id;
+      els.agent.textContent = agentName;
+      document.title = `${agentName} · bothost`;
+      els.tokenForm.hidden = true;
+      for (const p of f.pending || []) if (!findMine(p.id)) bubble('user', p.content, { id: p.id });
+      typing((f.pending || []).length > 0 || f.executing);
+      setRunning(f.executing ? true : null); // which message runs is not said: Stop stops the running one
+      for (const m of cache.outbox) conn.send({ type: 'message', id: m.id, content: m.content, stream: true }); // not acknowledged before: same id, never run twice
+      // A token identity's conversations are the server's; without one, this browser's own.
+      if (identity !== 'local') conn.send({ type: 'list_sessions' });
+      break;
+    case 'replay':
+      accept(f.event, false);
+      break;
+    case 'message':
+    case 'response':
+      accept(f, true);
+      break;
+    case 'resync':
+      resync(f);
+      break;
+    case 'accepted': {
+      findMine(f.id)?.classList.remove('pending');
+      cache.outbox = cache.outbox.filter((m) => m.id !== f.id);
+      persist();
+      break;
+    }
+    case 'typing':
+      typing(true);
+      setRunning(f.reply_to ?? true);
+      break;
+    case 'stream': {
+      const key = f.reply_to || '';
+      let el = streams.get(key);
+      if (!el) {
+        el = bubble('assistant streaming', '');
+        el.setAttribute('aria-busy', 'true');
+        streams.set(key, el);
+        typing(false);
+        setRunning(f.reply_to ?? true);
+      }
+      const raw = rawOf(el);
+      if (f.offset === raw.length) {
+        el.dataset.raw = raw + f.delta;
+        renderSoon(el);
+      }
+      break;
+    }
+    case 'stopping':
+      setStatus('online', 'stopping…');
+      break;
+    case 'stream_end': // the response frame that follows carries the final text
+      break;
+    case 'notice':
+      notice(f.content);
+      break;
+    case 'sessions':
+      conversations.replaceWith(f.sessions.filter((s) => s.last_cursor > 0 || s.title || s.session_id === sessionId));
+      refreshList();
+      break;
+    case 'session_renamed':
+      conversations.touch(f.session_id, { title: f.title, rename: true });
+      refreshList();
+      break;
+    case 'error':
+      onError(f);
+      break;
+    default:
+      break;
+  }
+}
+
+const conn = createConnection({
+  onFrame,
+  onStatus: setStatus,
+  onClosed: () => {
+    for (const el of streams.values()) el.remove(); // partial text; the full reply replays on resume
     streams.clear();
-    typingEl = null;
-    for (const e of events) render(e);
-    for (const m of outbox) bubble('user pending', m.content, m.id);
-    els.session.textContent = `session ${sessionId}`;
-    refreshEmpty();
-  }
-  const persist = () => {
-    if (events.length > KEEP) events = events.slice(-KEEP);
-    store.set(`cursor.${sessionId}`, cursor);
-    store.set(`events.${sessionId}`, events);
-    store.set(`outbox.${sessionId}`, outbox);
-  };
+    setRunning(null);
+  },
+});
+const joinFrame = () => {
+  const token = store.get('token', null);
+  return { session_id: sessionId, since: cache.cursor, stream: true, ...(token ? { token } : {}) };
+};
 
-  function setStatus(kind, text) {
-    els.dot.className = `dot ${kind}`;
-    els.status.textContent = text;
-  }
-  function refreshEmpty() {
-    els.empty.hidden = els.log.querySelector('.msg') !== null;
-  }
-  function scroll() {
-    els.log.scrollTop = els.log.scrollHeight;
-  }
-  // Replies are Markdown: parsed by marked, then sanitised by DOMPurify, so no HTML a model writes
-  // (script, event handlers, javascript: links) ever reaches the page. The raw text is kept for
-  // streaming offsets; a stream re-renders at most once per frame.
-  const markdownReady = typeof window.marked !== 'undefined' && typeof window.DOMPurify !== 'undefined';
-  function setText(el, text) {
-    el.dataset.raw = text;
-    if (!el.classList.contains('assistant') || !markdownReady) { el.textContent = text; return; }
-    const html = window.marked.parse(text, { gfm: true, breaks: true, async: false });
-    el.classList.add('md');
-    el.innerHTML = window.DOMPurify.sanitize(html, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input', 'button', 'img'], FORBID_ATTR: ['style'] });
-    for (const a of el.querySelectorAll('a')) { a.target = '_blank'; a.rel = 'noopener noreferrer nofollow'; }
-    for (const pre of el.querySelectorAll('pre')) {
-      const copy = document.createElement('button');
-      copy.type = 'button';
-      copy.className = 'copy';
-      copy.textContent = 'Copy';
-      copy.setAttribute('aria-label', 'Copy code');
-      copy.addEventListener('click', () => {
-        const code = pre.querySelector('code')?.textContent ?? '';
-        navigator.clipboard?.writeText(code).then(() => { copy.textContent = 'Copied'; setTimeout(() => { copy.textContent = 'Copy'; }, 1500); }, () => undefined);
-      });
-      pre.appendChild(copy);
-    }
-  }
-  const rawOf = (el) => el.dataset.raw ?? el.textContent;
-  const pendingRender = new Set();
-  function renderSoon(el) {
-    if (pendingRender.has(el)) return;
-    pendingRender.add(el);
-    requestAnimationFrame(() => { pendingRender.delete(el); setText(el, rawOf(el)); scroll(); });
-  }
-  function bubble(cls, text, id) {
-    const div = document.createElement('div');
-    div.className = `msg ${cls}`;
-    setText(div, text);
-    if (id) div.dataset.id = id;
-    if (typingEl) els.log.insertBefore(div, typingEl); else els.log.appendChild(div);
-    refreshEmpty();
-    scroll();
-    return div;
-  }
-  function typing(on) {
-    if (on && !typingEl) {
-      typingEl = document.createElement('div');
-      typingEl.className = 'typing';
-      typingEl.innerHTML = '<i></i><i></i><i></i>';
-      els.log.appendChild(typingEl);
-      scroll();
-    } else if (!on && typingEl) {
-      typingEl.remove();
-      typingEl = null;
-    }
-  }
-
-  function render(e) {
-    if (e.type === 'message') {
-      const mine = e.id && els.log.querySelector(`.msg.user[data-id="${CSS.escape(e.id)}"]`);
-      if (mine) { mine.classList.remove('pending'); mine.textContent = e.content; return; }
-      bubble('user', e.content, e.id);
-    } else if (e.type === 'response') {
-      const live = streams.get(e.reply_to || '');
-      streams.delete(e.reply_to || '');
-      if (live) { live.classList.remove('streaming'); setText(live, e.content); return; }
-      bubble('assistant', e.content);
-    } else {
-      bubble('notice', e.content);
-    }
-  }
-
-  /** Every event with a cursor goes through here: shown once, in order, never twice. */
-  function accept(e) {
-    if (typeof e.cursor !== 'number' || e.cursor <= cursor) return;
-    cursor = e.cursor;
-    if (e.type === 'message') outbox = outbox.filter((m) => m.id !== e.id);
-    if (e.type === 'response' && streams.size <= 1 && outbox.length === 0) typing(false);
-    events.push({ type: e.type, content: e.content, cursor: e.cursor, id: e.id, reply_to: e.reply_to });
-    render(e);
-    persist();
-  }
-
-  function onFrame(f) {
-    switch (f.type) {
-      case 'joined':
-        attempt = 0;
-        setStatus('online', 'online');
-        els.agent.textContent = f.agent_name || f.agent_id;
-        document.title = `${els.agent.textContent} · bothost`;
-        for (const p of f.pending || []) {
-          if (!els.log.querySelector(`.msg.user[data-id="${CSS.escape(p.id)}"]`)) bubble('user', p.content, p.id);
-        }
-        typing((f.pending || []).length > 0 || f.executing);
-        for (const m of outbox) send({ type: 'message', id: m.id, content: m.content, stream: true }); // not acknowledged before: same id, never run twice
-        break;
-      case 'replay': accept(f.event); break;
-      case 'message': case 'response': accept(f); break;
-      case 'resync':
-        events = [];
-        cursor = 0;
-        els.log.querySelectorAll('.msg').forEach((n) => n.remove());
-        streams.clear();
-        for (const e of f.snapshot) accept(e);
-        cursor = f.cursor;
-        for (const m of outbox) bubble('user pending', m.content, m.id);
-        persist();
-        refreshEmpty();
-        break;
-      case 'accepted': {
-        const el = els.log.querySelector(`.msg.user[data-id="${CSS.escape(f.id)}"]`);
-        if (el) el.classList.remove('pending');
-        outbox = outbox.filter((m) => m.id !== f.id);
-        persist();
-        break;
-      }
-      case 'typing': typing(true); break;
-      case 'stream': {
-        let el = streams.get(f.reply_to || '');
-        if (!el) { el = bubble('assistant streaming', ''); streams.set(f.reply_to || '', el); typing(false); }
-        const raw = rawOf(el);
-        if (f.offset === raw.length) { el.dataset.raw = raw + f.delta; renderSoon(el); }
-        break;
-      }
-      case 'stream_end': break; // the response frame that follows carries the final text
-      case 'notice': bubble('notice', f.content); break;
-      case 'error': {
-        // forbidden: the id is someone else's, start a fresh one; not_found: the session was deleted,
-        // join it again (the outbox is resent once joined).
-        if (f.code === 'future_since' || f.code === 'forbidden' || f.code === 'not_found') { resetSession(f.code === 'forbidden'); return; }
-        const queued = f.reply_to && outbox.find((m) => m.id === f.reply_to);
-        if (queued && RETRYABLE.has(f.code)) {
-          // Not accepted yet: send it again later under the same id (it can never run twice).
-          setTimeout(() => { if (outbox.includes(queued)) send({ type: 'message', id: queued.id, content: queued.content, stream: true }); }, f.retry_after_ms || 2000);
-          setStatus('online', f.code === 'rate_limited' ? 'slow down a little — sending shortly' : 'busy — sending shortly');
-          return;
-        }
-        if (queued) {
-          outbox = outbox.filter((m) => m !== queued);
-          persist();
-          const el = els.log.querySelector(`.msg.user[data-id="${CSS.escape(f.reply_to)}"]`);
-          if (el) { el.classList.remove('pending'); el.classList.add('failed'); el.title = f.message; }
-        }
-        if (f.code === 'turn_failed') typing(false);
-        bubble('error', f.message);
-        break;
-      }
-      default: break;
-    }
-  }
-
-  function send(frame) {
-    if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); return true; }
-    return false;
-  }
-
-  function connect() {
-    clearTimeout(retryTimer);
-    idleClosed = false;
-    setStatus('', attempt ? 'reconnecting…' : 'connecting…');
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-    ws = new WebSocket(url);
-    const socket = ws;
-    socket.onopen = () => {
-      const token = store.get('token', null);
-      send({ type: 'join', session_id: sessionId, since: cursor, stream: true, ...(token ? { token } : {}) });
-    };
-    socket.onmessage = (m) => { try { onFrame(JSON.parse(m.data)); } catch (err) { console.error(err); } };
-    socket.onclose = (ev) => {
-      if (socket !== ws) return;
-      for (const el of streams.values()) el.remove(); // partial text; the full reply replays on resume
-      streams.clear();
-      if (ev.code === 4001) { setStatus('offline', 'not authorized: open the link with your token'); return; }
-      if (ev.code === 4000) { idleClosed = true; setStatus('offline', 'paused while idle — type to continue'); return; }
-      attempt++;
-      const delay = Math.min(8000, 400 * 2 ** Math.min(attempt, 5)) * (0.6 + Math.random() * 0.4);
-      setStatus('offline', `offline — retrying in ${Math.ceil(delay / 1000)} s`);
-      retryTimer = setTimeout(connect, delay);
-    };
-  }
-
-  function resetSession(fresh) {
-    if (fresh) { sessionId = uuid(); store.set('session', sessionId); }
-    store.del(`cursor.${sessionId}`); store.del(`events.${sessionId}`);
-    loadSession();
-    if (ws) { const old = ws; ws = null; old.close(); }
-    connect();
-  }
-
-  els.form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const content = els.input.value.trim();
-    if (!content) return;
-    const id = uuid();
-    outbox.push({ id, content });
-    persist();
-    bubble('user pending', content, id);
-    els.input.value = '';
-    autosize();
-    if (idleClosed || !ws || ws.readyState > WebSocket.OPEN) { attempt = 0; connect(); } // the join resends the outbox
-    else send({ type: 'message', id, content, stream: true });
-  });
-  els.input.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); els.form.requestSubmit(); }
-  });
-  const autosize = () => { els.input.style.height = 'auto'; els.input.style.height = `${Math.min(160, els.input.scrollHeight)}px`; };
-  els.input.addEventListener('input', autosize);
-  els.newChat.addEventListener('click', () => resetSession(true));
-  window.addEventListener('online', () => { if (!ws || ws.readyState > WebSocket.OPEN) { attempt = 0; connect(); } });
-
+function openSession(id) {
+  persist();
+  sessionId = id;
+  store.set('session', sessionId);
   loadSession();
-  connect();
+  conn.connect(joinFrame);
   els.input.focus();
-})();
+}
+
+function resetSession(fresh) {
+  if (fresh) {
+    sessionId = uuid();
+    store.set('session', sessionId);
+  }
+  dropCache(sessionId);
+  loadSession();
+  conn.connect(joinFrame);
+}
+
+function removeSession(id) {
+  conn.send({ type: 'delete_session', session_id: id }); // the server deletes it if it is ours
+  conversations.remove(id);
+  if (id === sessionId) {
+    const next = conversations.all()[0];
+    openSession(next ? next.id : uuid());
+  } else refreshList();
+}
+
+function askForToken(message) {
+  els.tokenForm.hidden = false;
+  setStatus('offline', message ? 'not authorized: enter an access token' : 'enter an access token');
+  els.tokenInput.focus();
+}
+
+function sendMessage(content) {
+  const id = uuid();
+  cache.outbox.push({ id, content });
+  persist();
+  if (!cache.events.some((e) => e.type === 'message')) conversations.touch(sessionId, { title: titleFrom(content) });
+  else conversations.touch(sessionId);
+  refreshList();
+  bubble('user pending', content, { id });
+  if (!conn.open) conn.wake(); // the join resends the outbox
+  else conn.send({ type: 'message', id, content, stream: true });
+}
+
+function stopReply() {
+  if (!running) return;
+  conn.send({ type: 'stop', ...(typeof running === 'string' ? { id: running } : {}) });
+}
+
+els.form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const content = els.input.value.trim();
+  if (!content) return;
+  els.input.value = '';
+  autosize();
+  sendMessage(content);
+});
+els.input.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+    ev.preventDefault();
+    els.form.requestSubmit();
+  }
+});
+document.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape' && running) {
+    ev.preventDefault();
+    stopReply();
+  }
+});
+els.stop.addEventListener('click', () => {
+  stopReply();
+  els.input.focus();
+});
+const autosize = () => {
+  els.input.style.height = 'auto';
+  els.input.style.height = `${Math.min(160, els.input.scrollHeight)}px`;
+};
+els.input.addEventListener('input', autosize);
+els.newChat.addEventListener('click', () => {
+  if (cache.events.length === 0 && cache.outbox.length === 0) return els.input.focus(); // this one is new already
+  openSession(uuid());
+});
+els.tokenForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const token = els.tokenInput.value.trim();
+  if (!token) return;
+  store.set('token', token);
+  els.tokenInput.value = '';
+  els.tokenForm.hidden = true;
+  conn.connect(joinFrame);
+});
+window.addEventListener('online', () => conn.wake());
+
+store.set('session', sessionId);
+loadSession();
+const first = cache.events.find((e) => e.type === 'message');
+if (first) conversations.touch(sessionId, { title: titleFrom(first.content), updated: first.ts ?? Date.now() });
+refreshList();
+conn.connect(joinFrame);
+els.input.focus();
