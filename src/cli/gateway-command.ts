@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { BotHostError } from '../core/errors.js';
-import { gatewaySecret, mintToken, SECRET_ENV } from '../gateway/auth.js';
+import { assertGatewayUsable, gatewaySecret, mintToken, SECRET_ENV } from '../gateway/auth.js';
 import { createGateway } from '../gateway/gateway-server.js';
 import { createLogger } from '../host/logger.js';
 import { startRoleOps } from '../host/metrics.js';
@@ -32,6 +32,7 @@ export function registerGateway(program: Command): void {
     .action(
       action(async (opts: { port?: number; host?: string }, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+        assertGatewayUsable(loaded.config.gateway, opts.host ?? loaded.config.gateway.host, process.env);
         const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level, process.env.LOG_FORMAT ?? loaded.config.log.format);
         const metrics = loaded.config.metrics.enabled ? new Metrics() : undefined;
         const host = await openHost(loaded, logger, metrics);

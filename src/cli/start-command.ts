@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { BotHostError } from '../core/errors.js';
+import { assertGatewayUsable } from '../gateway/auth.js';
 import { checkBotEntry, createBot, skipReason, type CheckedBot, type RunningBot } from '../host/adapters.js';
 import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
@@ -21,6 +22,7 @@ export function registerStart(program: Command): void {
     .action(
       action(async (_opts: unknown, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+        if (loaded.config.gateway.enabled) assertGatewayUsable(loaded.config.gateway, loaded.config.gateway.host, process.env);
         // Each runnable bot's own keys are validated before anything connects (exit 2 on error).
         const skipped = new Map<number, string>();
         const checked: CheckedBot[] = [];

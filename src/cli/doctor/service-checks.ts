@@ -6,7 +6,7 @@
  */
 import type { LoadedConfig } from '../../config/load.js';
 import type { BotsConfig } from '../../config/schema.js';
-import { gatewaySecret, SECRET_ENV } from '../../gateway/auth.js';
+import { gatewayAuthConfigured, isLoopbackListenAddress, SECRET_ENV } from '../../gateway/auth.js';
 import { checkBotEntry, skipReason } from '../../host/adapters.js';
 import { MODEL_DEFAULTS } from '../../models/create-model.js';
 import { fail, ok, redactSecrets, warn, type CheckResult } from '../../ops/doctor-report.js';
@@ -109,19 +109,17 @@ export async function checkBots(loaded: LoadedConfig): Promise<CheckResult[]> {
   return results;
 }
 
-const isLoopbackHost = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
-
 /** A listener beyond loopback must authenticate (gateway) or be meant to be public (metrics). */
 export function checkExposure(config: BotsConfig, env: Env): CheckResult[] {
   const results: CheckResult[] = [];
   const gw = config.gateway;
-  if (gw.enabled || !isLoopbackHost(gw.host)) {
-    const hasAuth = Object.keys(gw.auth.tokens).length > 0 || gatewaySecret(gw, env) !== undefined;
-    if (isLoopbackHost(gw.host)) results.push(ok('gateway auth', `listens on ${gw.host} (loopback only)${hasAuth ? ', with auth' : ''}`));
+  if (gw.enabled || !isLoopbackListenAddress(gw.host)) {
+    const hasAuth = gatewayAuthConfigured(gw, env);
+    if (isLoopbackListenAddress(gw.host)) results.push(ok('gateway auth', `listens on ${gw.host} (loopback only)${hasAuth ? ', with auth' : ''}`));
     else if (hasAuth) results.push(ok('gateway auth', `listens on ${gw.host} with auth configured`));
     else results.push(fail('gateway auth', `listens on ${gw.host} with no auth: anyone who reaches it can chat as any session`, `set ${SECRET_ENV} (16+ random characters) or gateway.auth.tokens, or bind gateway.host to 127.0.0.1`));
   }
-  if (config.metrics.enabled && !isLoopbackHost(config.metrics.host)) {
+  if (config.metrics.enabled && !isLoopbackListenAddress(config.metrics.host)) {
     results.push(warn('metrics', `/metrics is served on ${config.metrics.host} without auth`, 'keep it on a private network or firewall it to your Prometheus'));
   }
   return results;
