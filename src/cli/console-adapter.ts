@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { ModelError } from '../core/errors.js';
 import type { InboundMessage } from '../core/inbound.js';
 import { sessionKey } from '../core/session-key.js';
 import type { TurnResult } from '../core/turn-queue.js';
@@ -12,6 +13,18 @@ import type { Host } from '../host/host.js';
 import type { BotPolicy } from '../ingress/index.js';
 
 export const CONSOLE_BOT_ID = 'console';
+
+/**
+ * The console user is the operator: a turn the model failed shows the model's own error (which
+ * names the endpoint and what to set, never a secret) instead of the apology platform users get.
+ * Without the error (a worker's failure read back from the outbox) the apology is all there is.
+ */
+export function operatorText(politeMessage: string, error: unknown): string {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ModelError) return `model error: ${e.message}`;
+  }
+  return politeMessage;
+}
 
 /** A console user who names no session gets this one, stable across runs. */
 export function defaultConsoleSession(): string {
@@ -62,10 +75,10 @@ export function openConsoleChat(host: Host, options: { sessionId: string; agent:
       waiting.delete(result.request.inbound.messageId);
       w?.resolve({ kind: 'reply', text: result.reply, cursor: result.cursor, duplicate: result.duplicate });
     },
-    failed: (req, message) => {
+    failed: (req, message, error) => {
       const w = waiting.get(req.inbound.messageId);
       waiting.delete(req.inbound.messageId);
-      w?.resolve({ kind: 'failed', text: message });
+      w?.resolve({ kind: 'failed', text: operatorText(message, error) });
     },
     // Each `bot chat` process waits for its own replies: every process must see every result.
   }, { broadcast: true });

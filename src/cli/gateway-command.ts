@@ -9,7 +9,7 @@ import { createGateway } from '../gateway/gateway-server.js';
 import { createLogger } from '../host/logger.js';
 import { startRoleOps } from '../host/metrics.js';
 import { Metrics } from '../ops/metrics.js';
-import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
+import { action, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
 const portNumber = (v: string) => {
@@ -38,6 +38,7 @@ export function registerGateway(program: Command): void {
         const host = await openHost(loaded, logger, metrics);
         const say = (line: string) => process.stderr.write(`${line}\n`);
         for (const n of host.notices) say(`  note: ${n}`);
+        void warnAboutModels(host.config, (w) => say(`  warning: ${w}`));
         const gw = createGateway({ host, logger, ...(metrics ? { metrics } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { listenHost: opts.host } : {}) });
         try {
           await gw.start();
