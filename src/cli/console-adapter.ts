@@ -5,25 +5,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { ModelError } from '../core/errors.js';
 import type { InboundMessage } from '../core/inbound.js';
 import { sessionKey } from '../core/session-key.js';
 import type { TurnResult } from '../core/turn-queue.js';
 import type { Host } from '../host/host.js';
 import type { BotPolicy } from '../ingress/index.js';
+import { operatorCause } from '../queue/retry.js';
 
 export const CONSOLE_BOT_ID = 'console';
 
 /**
  * The console user is the operator: a turn the model failed shows the model's own error (which
  * names the endpoint and what to set, never a secret) instead of the apology platform users get.
- * Without the error (a worker's failure read back from the outbox) the apology is all there is.
+ * A worker's failure read back from the outbox carries the same text (`cause`).
  */
 export function operatorText(politeMessage: string, error: unknown): string {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof ModelError) return `model error: ${e.message}`;
-  }
-  return politeMessage;
+  const cause = operatorCause(error);
+  return cause === undefined ? politeMessage : `model error: ${cause}`;
 }
 
 /** A console user who names no session gets this one, stable across runs. */

@@ -2,6 +2,7 @@
  * Distributed mode: the worker runs the model, so it is the role that checks the endpoint at
  * start-up (a warning, it still starts); an ingress (`bot chat` on a bullmq queue) runs no model
  * and claims none — no echo-model notice, and /status names the configured model as the workers'.
+ * A turn the model fails reaches the terminal user with its cause, through the outbox.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -31,7 +32,7 @@ async function distributedConfig(prefix: string, queueName: string): Promise<str
   return file;
 }
 
-it('bot worker with a refused key warns once at start-up and still starts; the ingress claims no model of its own', async () => {
+it('bot worker with a refused key warns once at start-up and still starts; the ingress claims no model of its own; bot chat shows the cause', async () => {
   const { prefix, queueName } = uniqueNames('modelroles');
   const file = await distributedConfig(prefix, queueName);
   const redis = await openRedis();
@@ -52,6 +53,13 @@ it('bot worker with a refused key warns once at start-up and still starts; the i
     expect(status.stdout).toContain('Agent: assistant (model: fake-model, run by the workers)');
     expect(status.stderr).toContain('turns run on `bot worker` processes');
     expect(fake.requests.filter((r) => r.path === '/v1/models')).toHaveLength(1); // the worker's check only
+
+    // A turn the worker's model refuses: the terminal user (the operator) reads the cause, carried
+    // back through the outbox; platform users get the apology (test/distributed/failures-and-cli).
+    const turn = await runCli(box.sb, ['--config', file, 'chat', '--session', 'roles', '--message', 'hello'], { timeoutMs: 30_000 });
+    expect(turn.code).toBe(1);
+    expect(turn.stdout.trim()).toBe(`model error: the model endpoint at ${fake.url} rejected the API key (401): set a valid OPENAI_API_KEY (or the agent's api_key)`);
+    expect(turn.all).not.toContain('a-wrong-key-1234');
 
     worker.proc.kill('SIGTERM');
     expect((await worker.exited(20_000)).code).toBe(0);
