@@ -123,7 +123,7 @@ describe('bot chat against an OpenAI-compatible endpoint', () => {
 });
 
 describe('the model endpoint checked at start-up (GET /models, a warning, never a refusal)', () => {
-  const modelsRequests = () => fake.requests.filter((r: RecordedRequest) => r.path === '/v1/models');
+  const modelsRequests = () => fake.modelListings;
 
   it('a wrong key: bot chat warns before answering, the answer names the cause, the key is never shown', async () => {
     await fake.close();
@@ -168,5 +168,6 @@ describe('the model endpoint checked at start-up (GET /models, a warning, never 
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('warning');
     expect(fake.requests).toHaveLength(0);
+    expect(fake.modelListings).toHaveLength(0);
   });
 });

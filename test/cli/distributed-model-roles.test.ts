@@ -52,7 +52,7 @@ it('bot worker with a refused key warns once at start-up and still starts; the i
     expect(status.stderr).not.toContain('warning');
     expect(status.stdout).toContain('Agent: assistant (model: fake-model, run by the workers)');
     expect(status.stderr).toContain('turns run on `bot worker` processes');
-    expect(fake.requests.filter((r) => r.path === '/v1/models')).toHaveLength(1); // the worker's check only
+    expect(fake.modelListings).toHaveLength(1); // the worker's check only
 
     // A turn the worker's model refuses: the terminal user (the operator) reads the cause, carried
     // back through the outbox; platform users get the apology (test/distributed/failures-and-cli).
