@@ -1,13 +1,14 @@
 /**
  * vitest globalSetup: before any test file runs, make sure Redis, PostgreSQL and (when the run
- * includes a browser test) Chromium are there (test/global-setup-services.ts decides how) and put their addresses in REDIS_URL,
- * DATABASE_URL and CHROMIUM_PATH — the test workers are started afterwards and inherit them.
+ * includes a browser test) Chromium are there (test/global-setup-services.ts decides how), and
+ * put their addresses in REDIS_URL, DATABASE_URL and CHROMIUM_PATH — the test workers are
+ * started afterwards and inherit them.
  * Private servers this run started are stopped by pid in teardown (and on exit, if vitest is
  * interrupted before teardown).
  */
 import { readFile } from 'node:fs/promises';
 import type { TestProject } from 'vitest/node';
-import { planChromium, planPostgres, planRedis, realProbes, shown, startPrivatePostgres, startPrivateRedis, type PrivateServer } from './global-setup-services.js';
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, planChromium, planPostgres, planRedis, realProbes, shown, startPrivatePostgres, startPrivateRedis, type PrivateServer } from './global-setup-services.js';
 
 /** The test files of this run that drive a browser (they import playwright-core). */
 async function browserTestsIn(project: TestProject): Promise<string[]> {
@@ -31,13 +32,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if ('start' in redis) {
       const s = await startPrivateRedis(redis.start);
       started.push(s);
-      say(`no Redis at the default address: started a private redis-server at ${s.url} (pid ${s.pid})`);
+      say(`no Redis answers at ${DEFAULT_REDIS_URL}: started a private redis-server at ${s.url} (pid ${s.pid})`);
       env.REDIS_URL = s.url;
     } else env.REDIS_URL = redis.use;
     if ('start' in postgres) {
       const s = await startPrivatePostgres(postgres.start);
       started.push(s);
-      say(`no PostgreSQL at the default address: started a private one at ${shown(s.url)} (pid ${s.pid})`);
+      say(`no PostgreSQL answers at ${DEFAULT_DATABASE_URL}: started a private one at ${shown(s.url)} (pid ${s.pid})`);
       env.DATABASE_URL = s.url;
     } else env.DATABASE_URL = postgres.use;
     if (chromium) env.CHROMIUM_PATH = chromium;
