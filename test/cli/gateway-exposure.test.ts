@@ -3,11 +3,12 @@
  * `bot gateway` and `bot start` refuse to start with one line saying what to set; with a signing
  * secret or static tokens they start; on loopback they start without either.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { freePort } from '../helpers/redis-fixtures.js';
-import { runCli, startCli, useSandbox } from '../helpers/run-cli.js';
+import { REPO_ROOT, runCli, startCli, useSandbox } from '../helpers/run-cli.js';
 
 const box = useSandbox();
 
@@ -67,5 +68,15 @@ describe('bot start with the gateway enabled beyond loopback', () => {
   it('with static tokens it starts', async () => {
     const file = await config('{ enabled: true, host: 0.0.0.0, port: PORT, auth: { tokens: { alice: "alice-token-0123456789" } } }');
     await startsAndStops(['--config', file, 'start'], /Ctrl-C to stop/);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  it('its gateway listens on 0.0.0.0 and takes a required signing secret from the environment', () => {
+    const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command?: string[]; environment?: Record<string, string> }> };
+    const gateway = compose.services.gateway!;
+    expect(gateway.command).toEqual(expect.arrayContaining(['gateway', '--host', '0.0.0.0']));
+    // `${VAR:?message}`: compose stops with the message when it is unset, instead of a gateway that refuses to start.
+    expect(gateway.environment?.BOTHOST_GATEWAY_SECRET).toMatch(/^\$\{BOTHOST_GATEWAY_SECRET:\?set BOTHOST_GATEWAY_SECRET .+\}$/);
   });
 });
