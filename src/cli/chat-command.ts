@@ -5,7 +5,7 @@ import { BotHostError, UnknownNameError } from '../core/errors.js';
 import type { TurnQueue } from '../core/turn-queue.js';
 import { assertSessionId } from '../sessions/session-id.js';
 import { defaultConsoleSession, openConsoleChat, type ConsoleAnswer, type ConsoleChat } from './console-adapter.js';
-import { action, commandLogger, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
+import { action, commandLogger, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
 
 interface ChatOptions {
   session?: string;
@@ -14,6 +14,9 @@ interface ChatOptions {
   json?: boolean;
   timeout?: number;
 }
+
+/** What interactive `/help` adds to the host's list of commands. */
+export const CONSOLE_EXIT_HELP = '/exit — leave the chat (also /quit or Ctrl-D); the session is kept';
 
 /** With --message in distributed mode: when to say that no worker has taken the turn yet. */
 const NO_WORKER_NOTICE_MS = 3_000;
@@ -40,6 +43,8 @@ export function registerChat(program: Command): void {
         const chat = openConsoleChat(host, { sessionId, agent });
         try {
           for (const n of host.notices) process.stderr.write(`note: ${n}\n`);
+          // Awaited (bounded by a short timeout): the warning belongs before the first answer.
+          await warnAboutModels(host.config, (w) => process.stderr.write(`warning: ${w}\n`));
           if (opts.message !== undefined) {
             if (opts.message.trim() === '') throw new BotHostError('EMPTY_MESSAGE', '--message is empty: give the text to send, e.g. --message "hello"');
             const waiting = watchForWorkers(host.queue, opts.timeout ?? 300);
@@ -125,6 +130,8 @@ export async function interactive(chat: ConsoleChat, agentName: string): Promise
       printed = soFar.length;
     });
     process.stdout.write(`${answer.text.slice(printed)}\n`);
+    // The host's /help lists what every platform understands; leaving is the terminal's own.
+    if (answer.kind === 'command' && /^\/help(\s|$)/i.test(text)) process.stdout.write(`${CONSOLE_EXIT_HELP}\n`);
     if ('notice' in answer && answer.notice !== undefined) process.stdout.write(`(${answer.notice})\n`);
     ask();
   }

@@ -10,8 +10,19 @@ import { sessionKey } from '../core/session-key.js';
 import type { TurnResult } from '../core/turn-queue.js';
 import type { Host } from '../host/host.js';
 import type { BotPolicy } from '../ingress/index.js';
+import { operatorCause } from '../queue/retry.js';
 
 export const CONSOLE_BOT_ID = 'console';
+
+/**
+ * The console user is the operator: a turn the model failed shows the model's own error (which
+ * names the endpoint and what to set, never a secret) instead of the apology platform users get.
+ * A worker's failure read back from the outbox carries the same text (`cause`).
+ */
+export function operatorText(politeMessage: string, error: unknown): string {
+  const cause = operatorCause(error);
+  return cause === undefined ? politeMessage : `model error: ${cause}`;
+}
 
 /** A console user who names no session gets this one, stable across runs. */
 export function defaultConsoleSession(): string {
@@ -62,10 +73,10 @@ export function openConsoleChat(host: Host, options: { sessionId: string; agent:
       waiting.delete(result.request.inbound.messageId);
       w?.resolve({ kind: 'reply', text: result.reply, cursor: result.cursor, duplicate: result.duplicate });
     },
-    failed: (req, message) => {
+    failed: (req, message, error) => {
       const w = waiting.get(req.inbound.messageId);
       waiting.delete(req.inbound.messageId);
-      w?.resolve({ kind: 'failed', text: message });
+      w?.resolve({ kind: 'failed', text: operatorText(message, error) });
     },
     // Each `bot chat` process waits for its own replies: every process must see every result.
   }, { broadcast: true });

@@ -4,6 +4,8 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createHost, type Host } from '../host/host.js';
 import { createLogger, processSecrets, type Logger } from '../host/logger.js';
 import { collectSecrets } from '../host/secrets.js';
+import type { BotsConfig } from '../config/schema.js';
+import { modelEndpointWarnings } from '../models/endpoint-check.js';
 import type { Metrics } from '../ops/metrics.js';
 
 export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });
@@ -22,6 +24,20 @@ export async function loadForCommand(options: GlobalOptions): Promise<LoadedConf
 
 export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: Metrics): Promise<Host> {
   return createHost(loaded.config, { logger, env: process.env, ...(metrics ? { metrics } : {}) });
+}
+
+/**
+ * A role that runs turns (an embedded host, a worker) checks each agent's model endpoint once at
+ * start-up and says what is wrong, one line per agent; it never refuses to start. In distributed
+ * mode the ingress roles run no turns (the workers do, with their own check), so they skip it.
+ */
+export async function warnAboutModels(config: BotsConfig, say: (line: string) => void, options: { worker?: boolean } = {}): Promise<void> {
+  if (config.queue.backend === 'bullmq' && !options.worker) return;
+  try {
+    for (const line of await modelEndpointWarnings(config.agents, process.env)) say(line);
+  } catch {
+    // The check is advice: it must never take a role down.
+  }
 }
 
 export function commandLogger(level?: string): Logger {

@@ -4,12 +4,12 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { BotHostError } from '../core/errors.js';
-import { gatewaySecret, mintToken, SECRET_ENV } from '../gateway/auth.js';
+import { assertGatewayUsable, gatewaySecret, mintToken, SECRET_ENV } from '../gateway/auth.js';
 import { createGateway } from '../gateway/gateway-server.js';
 import { createLogger } from '../host/logger.js';
 import { startRoleOps } from '../host/metrics.js';
 import { Metrics } from '../ops/metrics.js';
-import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
+import { action, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
 const portNumber = (v: string) => {
@@ -32,11 +32,13 @@ export function registerGateway(program: Command): void {
     .action(
       action(async (opts: { port?: number; host?: string }, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+        assertGatewayUsable(loaded.config.gateway, opts.host ?? loaded.config.gateway.host, process.env);
         const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level, process.env.LOG_FORMAT ?? loaded.config.log.format);
         const metrics = loaded.config.metrics.enabled ? new Metrics() : undefined;
         const host = await openHost(loaded, logger, metrics);
         const say = (line: string) => process.stderr.write(`${line}\n`);
         for (const n of host.notices) say(`  note: ${n}`);
+        void warnAboutModels(host.config, (w) => say(`  warning: ${w}`));
         const gw = createGateway({ host, logger, ...(metrics ? { metrics } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { listenHost: opts.host } : {}) });
         try {
           await gw.start();

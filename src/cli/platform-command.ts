@@ -19,7 +19,7 @@ import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
 import { startRoleOps } from '../host/metrics.js';
 import { Metrics } from '../ops/metrics.js';
-import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
+import { action, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
 /** The entry to run and its index in bots[] (-1: built-in defaults), credentials filled in. */
@@ -79,6 +79,7 @@ async function runBot(definition: AdapterDefinition, opts: { bot?: string }, cmd
   const metrics = loaded.config.metrics.enabled ? new Metrics() : undefined;
   const host = await openHost(loaded, logger, metrics);
   for (const n of host.notices) say(`  note: ${n}`);
+  void warnAboutModels(host.config, (w) => say(`  warning: ${w}`));
 
   let failure: Error | undefined;
   let failed!: () => void;

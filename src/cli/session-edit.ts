@@ -108,9 +108,9 @@ export function registerSessionEdit(session: Command): void {
   addStoreOption(session.command('clear <id>').description('forget the messages of a session, keep the session (and its cursor, snapshots and forks)')).action(
     action(async (id: string, _opts: unknown, cmd: Command) => {
       const existed = await withSessions(cmd, (sessions) => sessions.clearSession(id));
-      if (existed) out(`cleared ${showId(id)}`);
-      else process.stderr.write(`no session ${JSON.stringify(id)}\n`);
-      return existed ? EXIT.ok : EXIT.failure;
+      if (!existed) throw new SessionNotFoundError(id);
+      out(`cleared ${showId(id)}`);
+      return EXIT.ok;
     }),
   );
 
@@ -122,9 +122,9 @@ export function registerSessionEdit(session: Command): void {
   ).action(
     action(async (id: string, opts: { recursive?: boolean }, cmd: Command) => {
       const existed = await withSessions(cmd, (sessions) => sessions.deleteSession(id, { recursive: opts.recursive === true }));
-      if (existed) out(`deleted ${showId(id)}`);
-      else process.stderr.write(`no session ${JSON.stringify(id)}\n`);
-      return existed ? EXIT.ok : EXIT.failure;
+      if (!existed) throw new SessionNotFoundError(id);
+      out(`deleted ${showId(id)}`);
+      return EXIT.ok;
     }),
   );
 

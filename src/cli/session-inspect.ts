@@ -114,10 +114,7 @@ export function registerSessionInspect(session: Command): void {
     action(async (id: string, opts: { limit?: number; json?: boolean }, cmd: Command) =>
       withSessions(cmd, async (sessions) => {
         const info = await sessions.getSession(id);
-        if (!info) {
-          process.stderr.write(`no session ${JSON.stringify(id)}; see: bot session list\n`);
-          return EXIT.failure;
-        }
+        if (!info) throw new SessionNotFoundError(id);
         // A history that cannot be read still shows its session, tree and snapshots (to decide
         // what to revert to), then the error.
         const [read, tree, snapshots] = await Promise.all([

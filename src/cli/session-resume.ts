@@ -10,7 +10,7 @@ import type { SessionEntry } from '../core/session-store.js';
 import { SessionNotFoundError } from '../sessions/hierarchy/errors.js';
 import { interactive, oneShot } from './chat-command.js';
 import { openConsoleChat } from './console-adapter.js';
-import { action, commandLogger, openHost } from './context.js';
+import { action, commandLogger, openHost, warnAboutModels } from './context.js';
 import { addStoreOption, cursorArg, loadWithStore, out, showId } from './session-shared.js';
 
 interface ResumeOptions {
@@ -54,6 +54,7 @@ export function registerSessionResume(session: Command): void {
         const info = await host.sessions.getSession(id);
         if (!info) throw new SessionNotFoundError(id);
         for (const n of host.notices) process.stderr.write(`note: ${n}\n`);
+        await warnAboutModels(host.config, (w) => process.stderr.write(`warning: ${w}\n`));
         const showHistory = opts.continue === undefined ? opts.history > 0 : opts.showHistory === true && !opts.json;
         if (showHistory) {
           const entries = opts.history > 0 ? await host.sessions.getEntries(id) : [];

@@ -6,12 +6,13 @@
  */
 import type { Command } from 'commander';
 import type { BotHostError } from '../core/errors.js';
+import { assertGatewayUsable } from '../gateway/auth.js';
 import { checkBotEntry, createBot, skipReason, type CheckedBot, type RunningBot } from '../host/adapters.js';
 import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
 import { startRoleOps } from '../host/metrics.js';
 import { Metrics } from '../ops/metrics.js';
-import { action, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
+import { action, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
 export function registerStart(program: Command): void {
@@ -21,6 +22,7 @@ export function registerStart(program: Command): void {
     .action(
       action(async (_opts: unknown, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+        if (loaded.config.gateway.enabled) assertGatewayUsable(loaded.config.gateway, loaded.config.gateway.host, process.env);
         // Each runnable bot's own keys are validated before anything connects (exit 2 on error).
         const skipped = new Map<number, string>();
         const checked: CheckedBot[] = [];
@@ -37,6 +39,8 @@ export function registerStart(program: Command): void {
         const deps = { host, logger, ...(leadership ? { leadership } : {}), ...(metrics ? { metrics } : {}) };
         say(`bothost: config ${loaded.file ?? '(built-in defaults)'}; sessions in ${host.config.store.backend === 'file' ? host.config.store.path : host.config.store.backend}`);
         for (const n of host.notices) say(`  note: ${n}`);
+        // In the background: a slow endpoint must not hold up the bots.
+        void warnAboutModels(host.config, (w) => say(`  warning: ${w}`));
         for (const [i, reason] of skipped) say(`  ${loaded.config.bots[i]!.id}: skipped — ${reason}`);
         const bots: RunningBot[] = [];
         for (const c of checked) bots.push(await createBot(c, { ...deps, onFatal: (err) => say(`  ${c.botId}: stopped — ${err.message}`) }));

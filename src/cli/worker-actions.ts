@@ -18,7 +18,7 @@ import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
 import { deadLetterKey, inboxIndexKey, inboxKeys } from '../queue/inbox-keys.js';
 import { OUTBOX_DEFAULTS } from '../queue/outbox-consumer.js';
 import { describeRedis } from '../queue/redis-connection.js';
-import { EXIT, loadForCommand, type GlobalOptions } from './context.js';
+import { EXIT, loadForCommand, warnAboutModels, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
 export interface WorkerOptions {
@@ -49,6 +49,7 @@ export async function runWorker(opts: WorkerOptions, cmd: Command): Promise<numb
   const configuredAgents = resolveAgents(config, process.env, notices);
   const agents = metrics ? instrumentAgents(configuredAgents, metrics) : configuredAgents;
   for (const n of notices) logger.warn(n);
+  void warnAboutModels(config, (w) => logger.warn(w), { worker: true });
   const concurrency = opts.concurrency ?? config.queue.concurrency;
   const worker = startTurnWorker(config, redis, { store, agents, history: new HierarchicalSessionStore(store) }, {
     concurrency,

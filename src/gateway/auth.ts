@@ -36,6 +36,28 @@ export function gatewaySecret(config: GatewayConfig, env: Record<string, string 
   return secret && secret.length > 0 ? secret : undefined;
 }
 
+/** A listen address only this machine can reach: 127.x, ::1, localhost. */
+export function isLoopbackListenAddress(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+}
+
+/** Static tokens or a signing secret: some client can present a token. */
+export function gatewayAuthConfigured(config: GatewayConfig, env: Record<string, string | undefined>): boolean {
+  return Object.keys(config.auth.tokens).length > 0 || gatewaySecret(config, env) !== undefined;
+}
+
+/**
+ * A gateway listening beyond loopback with no tokens and no secret serves a page nobody can use
+ * (every client off this machine needs a token): refused at start-up with what to set.
+ */
+export function assertGatewayUsable(config: GatewayConfig, listenHost: string, env: Record<string, string | undefined>): void {
+  if (isLoopbackListenAddress(listenHost) || gatewayAuthConfigured(config, env)) return;
+  throw new ConfigError(
+    `the gateway would listen on ${listenHost} with no auth configured, so no client could sign in: set ${SECRET_ENV} (16+ random characters) and mint tokens with \`bot gateway token <name>\`, or set gateway.auth.tokens, or listen on 127.0.0.1`,
+    'gateway.auth',
+  );
+}
+
 /** A signed token for `identity`, valid for `ttlSeconds`. */
 export function mintToken(secret: string, identity: string, ttlSeconds: number, now = Date.now()): string {
   if (!IDENTITY_PATTERN.test(identity)) throw new BotHostError('INVALID_IDENTITY', `identity "${identity}" must be 1-64 letters, digits or . _ @ -`);

@@ -84,7 +84,7 @@ export function startTurnWorker(
     client,
     deps,
     delivery: publisher,
-    outbox: { key: (botId) => publisher.outboxKey(botId), final: (r) => publisher.encodeFinal(r), failed: (req, message) => publisher.encodeFailed(req, message) },
+    outbox: { key: (botId) => publisher.outboxKey(botId), final: (r) => publisher.encodeFinal(r), failed: (req, message, cause) => publisher.encodeFailed(req, message, cause) },
     historyWindow,
     // The claim announces a kick's first turn on the channel the publisher uses for the rest.
     announceStartsOn: deliveryChannel(prefix, ''),

@@ -87,7 +87,9 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   // Gateway sessions (`bot_web_…`) may live in a store of their own (gateway.session.persist).
   const store = withGatewaySessions(config, await createStore(config.store, storeLogger, redis), storeLogger);
   const { metrics } = options;
-  const configured = resolveAgents(config, env, notices);
+  // A distributed ingress runs no model (the workers do, with their own endpoint settings), so
+  // what this process's environment would pick — often the echo model — is not worth a notice.
+  const configured = resolveAgents(config, env, distributed ? [] : notices);
   const agents = metrics ? instrumentAgents(configured, metrics) : configured;
   const delivery = new DeliveryRouter();
   const sessions = new HierarchicalSessionStore(store);
@@ -118,7 +120,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
     resetPolicyFor: resetPolicyResolver(config),
     describeAgent: (id) => {
       const a = agents(id);
-      return { name: a.name, model: a.model.description };
+      return { name: a.name, model: distributed ? `${config.agents[id]?.model ?? 'unknown'}, run by the workers` : a.model.description };
     },
   });
 

@@ -32,7 +32,7 @@ interface StatusDecision {
 
 const BY_STATUS: Readonly<Record<number, StatusDecision>> = Object.freeze({
   // The endpoint's own 401 text is dropped: OpenAI echoes part of the key in it.
-  401: { retryable: false, message: () => 'the model endpoint rejected the API key (401): check OPENAI_API_KEY' },
+  401: { retryable: false, message: (c) => `the model endpoint at ${c.baseURL} rejected the API key (401): set a valid OPENAI_API_KEY (or the agent's api_key)` },
   403: {
     retryable: false,
     message: (c, d) => `the model endpoint refused access to model "${c.model}" (403)${d}: check the API key's permissions`,

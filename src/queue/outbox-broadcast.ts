@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis';
 import type { Delivery } from '../core/turn-queue.js';
 import { outboxKeys, type OutboxKeys } from './inbox-keys.js';
-import { parseEntry, sessionOf } from './outbox-consumer.js';
+import { failureOf, parseEntry, sessionOf } from './outbox-consumer.js';
 
 export const BROADCAST_DEFAULTS = Object.freeze({
   blockMs: 2_000,
@@ -98,7 +98,7 @@ export class OutboxBroadcastReader {
     const session = sessionOf(message);
     const prev = this.chains.get(session) ?? Promise.resolve();
     const next = prev
-      .then(() => (message.kind === 'final' ? delivery.final(message.result) : delivery.failed(message.request, message.message, undefined)))
+      .then(() => (message.kind === 'final' ? delivery.final(message.result) : delivery.failed(message.request, message.message, failureOf(message))))
       .catch((error: unknown) => this.options.onError?.(error));
     this.chains.set(session, next);
     void next.finally(() => {

@@ -24,6 +24,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { ModelError } from '../core/errors.js';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { LuaScript } from '../sessions/redis-scripts.js';
 import { outboxKeys, type OutboxKeys } from './inbox-keys.js';
@@ -67,8 +68,16 @@ export const OUTBOX_DEFAULTS = Object.freeze({
   forgetEveryMs: 600_000,
 });
 
-/** What the outbox carries: the same shapes the Delivery interface takes. */
-export type OutboxMessage = { kind: 'final'; result: TurnResult } | { kind: 'failed'; request: TurnRequest; message: string };
+/**
+ * What the outbox carries: the same shapes the Delivery interface takes. A failure's `cause` is
+ * the operator's version (retry.ts `operatorCause`); platform users only ever see `message`.
+ */
+export type OutboxMessage = { kind: 'final'; result: TurnResult } | { kind: 'failed'; request: TurnRequest; message: string; cause?: string };
+
+/** A failure read back from the outbox, as the error `Delivery.failed` takes (the model's, when it was one). */
+export function failureOf(message: { cause?: string }): ModelError | undefined {
+  return typeof message.cause === 'string' ? new ModelError(message.cause, false) : undefined;
+}
 
 export type OutboxEvent =
   | { type: 'possible_duplicate'; botId: string; inboundId: string; kind: string }
@@ -329,7 +338,7 @@ export class OutboxConsumer {
     for (let attempt = 1; ; attempt++) {
       try {
         if (h.message.kind === 'final') await delivery.final(h.message.result);
-        else await delivery.failed(h.message.request, h.message.message, undefined);
+        else await delivery.failed(h.message.request, h.message.message, failureOf(h.message));
         this.delivered++;
         this.finish(h.id, h.record, 'sent');
         return;

@@ -55,9 +55,9 @@ export class RedisDeliveryPublisher implements Pick<Delivery, 'partial' | 'start
     return { key: this.outboxKey(result.request.inbound.botId), message: JSON.stringify({ kind: 'final', result } satisfies OutboxMessage) };
   }
 
-  /** The outbox entry of the polite notice for a turn that failed for good. */
-  encodeFailed(request: TurnRequest, message: string): OutboxAppend {
-    return { key: this.outboxKey(request.inbound.botId), message: JSON.stringify({ kind: 'failed', request, message } satisfies OutboxMessage) };
+  /** The outbox entry of the polite notice for a turn that failed for good (and the operator's cause, if any). */
+  encodeFailed(request: TurnRequest, message: string, cause?: string): OutboxAppend {
+    return { key: this.outboxKey(request.inbound.botId), message: JSON.stringify({ kind: 'failed', request, message, ...(cause !== undefined ? { cause } : {}) } satisfies OutboxMessage) };
   }
 
   /** A bot's outbox stream key. */

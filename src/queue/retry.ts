@@ -31,6 +31,18 @@ export function backoffDelayMs(attempt: number, base: number = RETRY_DEFAULTS.ba
   return exp / 2 + Math.random() * (exp / 2);
 }
 
+/**
+ * What the operator may be told instead: a model error's own message (it names the endpoint and
+ * the fix and never carries a secret), found anywhere in the cause chain; undefined otherwise.
+ * Only the terminal chat shows it — its user is the operator.
+ */
+export function operatorCause(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ModelError) return e.message;
+  }
+  return undefined;
+}
+
 /** What the user is told when their turn fails for good (never the raw error). */
 export function politeFailure(error: unknown): string {
   if (error instanceof ModelError && error.retryable) {

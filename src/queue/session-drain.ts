@@ -16,7 +16,7 @@ import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
 import type { HeldLease } from '../locks/hold-lease.js';
 import type { InboxKeys } from './inbox-keys.js';
 import { LOST, NOT_COMMITTED, type InboxScripts, type Popped, type Prefetch } from './inbox-scripts.js';
-import { backoffDelayMs, classifyTurnError, politeFailure } from './retry.js';
+import { backoffDelayMs, classifyTurnError, operatorCause, politeFailure } from './retry.js';
 import { SignalPool, TurnLimits } from './turn-limit.js';
 import type { TurnTiming, TurnWorkerOptions, WorkerEvent } from './worker-options.js';
 
@@ -279,7 +279,7 @@ export class SessionDrain {
         // The polite notice and the dead letter are appended by the pop: exactly once, fenced by the lease.
         // The request rides along so `bot queue dead retry` can run the turn again.
         const dead = JSON.stringify({ at: Date.now(), sessionId, inboundId, tries, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), request });
-        return this.pop(keys, outboxKey, inboundId, raw, held, outbox.failed(request, politeFailure(error)).message, dead);
+        return this.pop(keys, outboxKey, inboundId, raw, held, outbox.failed(request, politeFailure(error), operatorCause(error)).message, dead);
       }
     }
   }

@@ -39,7 +39,7 @@ export interface TurnWorkerOptions {
     /** The outbox stream of a bot. */
     key(botId: string): string;
     final(result: TurnResult): OutboxAppend;
-    failed(request: TurnRequest, message: string): OutboxAppend;
+    failed(request: TurnRequest, message: string, cause?: string): OutboxAppend;
   };
   /**
    * Log entries the claim and pop scripts read ahead for the next turn: at least every agent's

@@ -94,6 +94,12 @@ describe('interactive bot chat over a piped stdin', () => {
     expect(status[2]).toBe('2');
 
     mark = cli.stdout().length;
+    cli.write('/help\n');
+    const help = await cli.waitForStdout(/Commands:\n(?:\/\w+ — [^\n]*\n)+/, { from: mark });
+    expect(help[0]).toMatch(/^\/status — /m);
+    expect(help[0]).toMatch(/^\/exit — leave the chat/m);
+
+    mark = cli.stdout().length;
     cli.write('/new\n');
     await cli.waitForStdout(/Started a new conversation/, { from: mark });
 

@@ -10,7 +10,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, freePort, openRedis, uniqueNames } from '../helpers/distributed-harness.js';
+import { deleteKeysWithPrefix, freePort, openRedis, SHARED_REDIS_URL, uniqueNames } from '../helpers/distributed-harness.js';
 import { ECHO_REQUEST as ECHO_OPENAI, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { ECHO_REQUEST as ECHO_TELEGRAM, startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram-server.js';
 import { runCli, startCli, useSandbox, type LiveCli } from '../helpers/run-cli.js';
@@ -79,7 +79,10 @@ async function gatewayMessageAnswered(port: number, text: string): Promise<void>
 describe('T34 secret sweep: no configured secret in any output of any role', () => {
   it('bot telegram + bot worker (distributed, password in the Redis URL): failed sends and model errors are redacted', async () => {
     const { prefix, queueName } = uniqueNames('sweep');
-    const redisUrl = `redis://:${SECRETS.redisPassword}@127.0.0.1:6379`;
+    // The test Redis with a password in its URL (a Redis without requirepass ignores it).
+    const withPassword = new URL(SHARED_REDIS_URL);
+    withPassword.password = SECRETS.redisPassword;
+    const redisUrl = withPassword.toString();
     const file = await config([
       `store: { backend: redis, url: "${redisUrl}", prefix: "${prefix}" }`,
       `queue: { backend: bullmq, name: "${queueName}", concurrency: 2 }`,

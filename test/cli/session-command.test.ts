@@ -120,7 +120,7 @@ describe('bot session', () => {
       runCliJson<SessionInfoJson[]>(cli.sb, ['session', 'list', '--json']),
     ]);
     expect(gone.code).toBe(1);
-    expect(gone.stderr).toMatch(/no session "demo"/);
+    expect(gone.stderr).toBe('error (SESSION_NOT_FOUND): no session "demo"; see: bot session list\n');
     expect(gone.stdout).toBe('');
     expect(listAfter.map((s) => s.id)).toEqual(['other']);
   });
@@ -134,7 +134,8 @@ describe('bot session', () => {
     ]);
     for (const r of [show, showJson, clear, del]) {
       expect(r.code).toBe(1);
-      expect(r.all).toMatch(/no session "nope"/);
+      // The same `error (CODE): …` form as every other command's errors.
+      expect(r.stderr).toBe('error (SESSION_NOT_FOUND): no session "nope"; see: bot session list\n');
       expect(r.all).not.toMatch(/unexpected error|\n\s+at /);
     }
     expect(showJson.stdout).toBe(''); // no half JSON on stdout

@@ -249,7 +249,8 @@ describe('bot session: export, import, rename, delete', () => {
     await runCliJson(cli.sb, ['session', 'fork', 'c', '--as', 'g', '--json']);
     const refused = await runCli(cli.sb, ['session', 'delete', 'p']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/SESSION_HAS_CHILDREN.*"c".*--recursive/);
+    // The hint is the command to run, naming the session.
+    expect(refused.stderr).toMatch(/SESSION_HAS_CHILDREN.*"c".*delete them all with: bot session delete p --recursive\n$/);
     expect(texts(await show('g'))).toEqual(['hello']);
     const ok = await runCli(cli.sb, ['session', 'delete', 'p', '--recursive']);
     expect(ok.code, ok.stderr).toBe(0);

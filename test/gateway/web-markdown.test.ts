@@ -36,7 +36,7 @@ const box = useSandbox({ withRepoConfig: true });
 let browser: Browser;
 let model: FakeOpenAI;
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   model = await startFakeOpenAI({ responder: () => ({ text: REPLY, delayMs: 5 }) });
 });
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { REPO_ROOT, startCli, useSandbox } from '../helpers/run-cli.js';
 const box = useSandbox({ withRepoConfig: true });
 let browser: Browser;
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 });
 afterAll(async () => {
   await browser?.close();

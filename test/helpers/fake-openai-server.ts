@@ -51,8 +51,14 @@ export interface FakeOpenAIOptions {
 export interface FakeOpenAI {
   /** Base URL ending in `/v1`, e.g. `http://127.0.0.1:54321/v1`. */
   url: string;
-  /** Every request received, in order, failed ones included. */
+  /**
+   * Every request received, in order, failed ones included — except `GET /v1/models`, which every
+   * role that runs turns sends once at start-up: those are in `modelListings`, so counting
+   * `requests` counts model calls.
+   */
   requests: RecordedRequest[];
+  /** Every `GET /v1/models` received (start-up checks, `bot doctor`). */
+  modelListings: RecordedRequest[];
   setResponder(responder: FakeResponder): void;
   /**
    * The next `times` chat requests fail with `status` and an OpenAI-style error body (or `body`).
@@ -75,6 +81,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   let responder = options.responder ?? defaultFakeResponder;
   const failures: Array<{ status: number; body: unknown }> = [];
   const requests: RecordedRequest[] = [];
+  const modelListings: RecordedRequest[] = [];
   let completionCount = 0;
 
   const server = createServer((req, res) => {
@@ -88,7 +95,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     const raw = await readBody(req);
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
     const body = parseJson(raw);
-    requests.push({ method: req.method ?? 'GET', path, body, headers: { ...req.headers } });
+    const recorded = { method: req.method ?? 'GET', path, body, headers: { ...req.headers } };
+    if (req.method === 'GET' && path === '/v1/models') modelListings.push(recorded);
+    else requests.push(recorded);
     if (requests.length > (options.keepRequests ?? Infinity)) requests.shift();
 
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
@@ -131,6 +140,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    modelListings,
     setResponder(next) {
       responder = next;
     },

@@ -140,7 +140,7 @@ describe('openai-compatible model', () => {
     fake.failNext(401, 1, openAIError(401, `Incorrect API key provided: ${KEY}`));
     const error = await failure(hello);
     expect(error.retryable).toBe(false);
-    expect(error.message).toBe('the model endpoint rejected the API key (401): check OPENAI_API_KEY');
+    expect(error.message).toBe(`the model endpoint at ${fake.url} rejected the API key (401): set a valid OPENAI_API_KEY (or the agent's api_key)`);
     expect(inspect(error, { depth: 10 })).not.toContain(KEY);
     expect(JSON.stringify(error)).not.toContain(KEY);
   });

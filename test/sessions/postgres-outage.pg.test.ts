@@ -5,100 +5,18 @@
  * restart the same store instance works again, every acknowledged commit survived exactly once,
  * and retrying the failed ones (same inbound ids) never doubles an entry (I1, I2).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CommitResult } from '../../src/core/session-store.js';
 import { PostgresSessionStore } from '../../src/sessions/postgres-session-store.js';
+import { OwnPostgres, postgresBinDir } from '../helpers/postgres-server.js';
 
-const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Root may not run postgres: run it as the `postgres` user then. */
-function runAs(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
-  return { uid: id('-u'), gid: id('-g') };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-class OwnPostgres {
-  proc: ChildProcess | undefined;
-  log = '';
-  constructor(
-    readonly dir: string,
-    readonly port: number,
-    private readonly user: { uid: number; gid: number } | undefined,
-  ) {}
-
-  static async create(): Promise<OwnPostgres> {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bothost-pg-'));
-    const user = runAs();
-    if (user) chownSync(dir, user.uid, user.gid);
-    const init = spawnSync(path.join(BIN, 'initdb'), ['-D', path.join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync'], {
-      encoding: 'utf8',
-      ...(user ?? {}),
-    });
-    if (init.status !== 0) throw new Error(`initdb failed (is PostgreSQL installed at ${BIN}? set PG_BIN): ${init.stderr}`);
-    const pg = new OwnPostgres(dir, await freePort(), user);
-    await pg.start();
-    return pg;
-  }
-
-  get url(): string {
-    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
-  }
-
-  async start(): Promise<void> {
-    this.log = '';
-    const args = ['-D', path.join(this.dir, 'data'), '-p', String(this.port), '-k', this.dir, '-c', 'listen_addresses=127.0.0.1'];
-    const proc = spawn(path.join(BIN, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], ...(this.user ?? {}) });
-    this.proc = proc;
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
-    const deadline = Date.now() + 20_000;
-    while (!/database system is ready to accept connections/.test(this.log)) {
-      if (proc.exitCode !== null) throw new Error(`postgres exited ${proc.exitCode}: ${this.log}`);
-      if (Date.now() > deadline) throw new Error(`postgres did not start: ${this.log.slice(-1000)}`);
-      await sleep(50);
-    }
-  }
-
-  /** SIGQUIT to the postmaster: immediate shutdown, no checkpoint — recovery runs on restart. */
-  async crash(): Promise<void> {
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGQUIT');
-    await exited;
-  }
-
-  async destroy(): Promise<void> {
-    const proc = this.proc;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      proc.kill('SIGQUIT');
-      await exited;
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 let own: OwnPostgres;
 beforeAll(async () => {
-  own = await OwnPostgres.create();
+  const bin = postgresBinDir();
+  if (!bin) throw new Error('initdb/postgres not found in PG_BIN, on the PATH or under /usr/lib/postgresql/*/bin: install them (Debian: apt-get install postgresql)');
+  own = await OwnPostgres.create(bin);
 }, 60_000);
 afterAll(async () => {
   await own?.destroy();

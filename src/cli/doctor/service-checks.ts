@@ -6,14 +6,13 @@
  */
 import type { LoadedConfig } from '../../config/load.js';
 import type { BotsConfig } from '../../config/schema.js';
-import { gatewaySecret, SECRET_ENV } from '../../gateway/auth.js';
+import { gatewayAuthConfigured, isLoopbackListenAddress, SECRET_ENV } from '../../gateway/auth.js';
 import { checkBotEntry, skipReason } from '../../host/adapters.js';
-import { MODEL_DEFAULTS } from '../../models/create-model.js';
+import { checkModelEndpoint } from '../../models/endpoint-check.js';
 import { fail, ok, redactSecrets, warn, type CheckResult } from '../../ops/doctor-report.js';
 import { DOCTOR_DEFAULTS } from './infra-checks.js';
 
 type Env = Record<string, string | undefined>;
-const setting = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
 
 async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(DOCTOR_DEFAULTS.timeoutMs) });
@@ -32,43 +31,14 @@ const networkError = (err: unknown) => {
   return e.name === 'TimeoutError' ? `no answer within ${DOCTOR_DEFAULTS.timeoutMs} ms` : (e.cause?.code ?? e.message);
 };
 
-/** One check per agent with a real model (echo needs nothing). */
+/** One check per agent with a real model (echo needs nothing): the same check roles run at start-up. */
 export async function checkModels(config: BotsConfig, env: Env): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  for (const [id, agent] of Object.entries(config.agents)) {
+  const results = Object.entries(config.agents).map(async ([id, agent]) => {
+    const f = await checkModelEndpoint(id, agent, env, DOCTOR_DEFAULTS.timeoutMs);
     const name = `model (${id})`;
-    if (agent.model === MODEL_DEFAULTS.echoModel) {
-      results.push(ok(name, 'the built-in offline echo model (no endpoint needed)'));
-      continue;
-    }
-    const base = setting(agent.base_url) ?? setting(env.OPENAI_BASE_URL);
-    const key = setting(agent.api_key) ?? setting(env.OPENAI_API_KEY);
-    if (base === undefined && key === undefined) {
-      results.push(warn(name, `model "${agent.model}" has no endpoint or key, so the echo model answers instead`, `set OPENAI_BASE_URL and/or OPENAI_API_KEY (or agents.${id}.base_url / api_key)`));
-      continue;
-    }
-    const root = (base ?? MODEL_DEFAULTS.baseURL).replace(/\/+$/, '');
-    try {
-      const { status, body } = await getJson(`${root}/models`, key ? { authorization: `Bearer ${key}` } : {});
-      if (status === 401 || status === 403) {
-        results.push(fail(name, `${root} refused the API key (${status})`, `set a valid key in OPENAI_API_KEY or agents.${id}.api_key`));
-      } else if (status === 404) {
-        results.push(warn(name, `${root} answers but has no /models list; the model name was not checked`, `check that "${agent.model}" exists on that server`));
-      } else if (status !== 200) {
-        results.push(fail(name, `${root}/models answered ${status}`, `check agents.${id}.base_url / OPENAI_BASE_URL (it should end in /v1 for most servers)`));
-      } else {
-        const ids = ((body as { data?: Array<{ id?: unknown }> })?.data ?? []).map((m) => String(m.id));
-        results.push(
-          ids.includes(agent.model)
-            ? ok(name, `${root} accepts the key and lists "${agent.model}"`)
-            : fail(name, `${root} does not list model "${agent.model}"`, `set agents.${id}.model (or BOT_MODEL) to one it lists${ids.length ? `, e.g. ${ids.slice(0, 5).join(', ')}` : ''}`),
-        );
-      }
-    } catch (err) {
-      results.push(fail(name, `cannot reach ${root}: ${redactSecrets(networkError(err), [key])}`, `start the model server or fix agents.${id}.base_url / OPENAI_BASE_URL`));
-    }
-  }
-  return results;
+    return f.level === 'ok' ? ok(name, f.detail) : f.level === 'warn' ? warn(name, f.detail, f.fix) : fail(name, f.detail, f.fix ?? '');
+  });
+  return Promise.all(results);
 }
 
 /** Telegram's `getMe` with the bot's token; other platforms are not called. */
@@ -109,19 +79,17 @@ export async function checkBots(loaded: LoadedConfig): Promise<CheckResult[]> {
   return results;
 }
 
-const isLoopbackHost = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
-
 /** A listener beyond loopback must authenticate (gateway) or be meant to be public (metrics). */
 export function checkExposure(config: BotsConfig, env: Env): CheckResult[] {
   const results: CheckResult[] = [];
   const gw = config.gateway;
-  if (gw.enabled || !isLoopbackHost(gw.host)) {
-    const hasAuth = Object.keys(gw.auth.tokens).length > 0 || gatewaySecret(gw, env) !== undefined;
-    if (isLoopbackHost(gw.host)) results.push(ok('gateway auth', `listens on ${gw.host} (loopback only)${hasAuth ? ', with auth' : ''}`));
+  if (gw.enabled || !isLoopbackListenAddress(gw.host)) {
+    const hasAuth = gatewayAuthConfigured(gw, env);
+    if (isLoopbackListenAddress(gw.host)) results.push(ok('gateway auth', `listens on ${gw.host} (loopback only)${hasAuth ? ', with auth' : ''}`));
     else if (hasAuth) results.push(ok('gateway auth', `listens on ${gw.host} with auth configured`));
     else results.push(fail('gateway auth', `listens on ${gw.host} with no auth: anyone who reaches it can chat as any session`, `set ${SECRET_ENV} (16+ random characters) or gateway.auth.tokens, or bind gateway.host to 127.0.0.1`));
   }
-  if (config.metrics.enabled && !isLoopbackHost(config.metrics.host)) {
+  if (config.metrics.enabled && !isLoopbackListenAddress(config.metrics.host)) {
     results.push(warn('metrics', `/metrics is served on ${config.metrics.host} without auth`, 'keep it on a private network or firewall it to your Prometheus'));
   }
   return results;

@@ -2,6 +2,8 @@
 import { BotHostError } from '../../core/errors.js';
 
 const show = (id: string) => JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id);
+/** An id as a shell argument to copy: bare when safe, else single-quoted. */
+const shellArg = (id: string) => (/^[A-Za-z0-9._:@\/+=-]+$/.test(id) ? id : `'${id.replaceAll("'", `'\\''`)}'`);
 
 /** createSession / forkSession / importSession with an id that is taken: never a wipe. */
 export class SessionExistsError extends BotHostError {
@@ -35,7 +37,7 @@ export class SessionHasChildrenError extends BotHostError {
     const list = children.slice(0, 5).map(show).join(', ') + (children.length > 5 ? ` and ${children.length - 5} more` : '');
     super(
       'SESSION_HAS_CHILDREN',
-      `session ${show(id)} has ${children.length} fork(s) built on its history (${list}); delete them first, or delete recursively (bot session delete --recursive)`,
+      `session ${show(id)} has ${children.length} fork(s) built on its history (${list}); delete them first, or delete them all with: bot session delete ${shellArg(id)} --recursive`,
     );
   }
 }
