@@ -129,9 +129,10 @@ export async function interactive(chat: ConsoleChat, agentName: string): Promise
       process.stdout.write(soFar.slice(printed));
       printed = soFar.length;
     });
-    process.stdout.write(`${answer.text.slice(printed)}\n`);
-    // The host's /help lists what every platform understands; leaving is the terminal's own.
-    if (answer.kind === 'command' && /^\/help(\s|$)/i.test(text)) process.stdout.write(`${CONSOLE_EXIT_HELP}\n`);
+    // The host's /help lists what every platform understands; leaving is the terminal's own
+    // (one write with the list, so a reader never sees the list without it).
+    const exitHelp = answer.kind === 'command' && /^\/help(\s|$)/i.test(text) ? `${CONSOLE_EXIT_HELP}\n` : '';
+    process.stdout.write(`${answer.text.slice(printed)}\n${exitHelp}`);
     if ('notice' in answer && answer.notice !== undefined) process.stdout.write(`(${answer.notice})\n`);
     ask();
   }
