@@ -1,7 +1,13 @@
-/** What every command needs: the loaded config, a logger, a host — and turning errors into exit codes. */
+/**
+ * What every command needs: the loaded config, a logger, a host — and turning errors into exit
+ * codes. Every command module imports this at startup, so the config loader (yaml, zod) and the
+ * host are imported only when a command asks for them.
+ */
 import { BotHostError, ConfigError } from '../core/errors.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { createHost, type Host } from '../host/host.js';
+import { builtinConfig } from '../config/builtin-config.js';
+import { resolveConfigPath } from '../config/config-path.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { Host } from '../host/host.js';
 import { createLogger, processSecrets, type Logger } from '../host/logger.js';
 import { collectSecrets } from '../host/secrets.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -15,12 +21,15 @@ export interface GlobalOptions {
 /** Loads bots.yaml; from then on its secrets (and the environment's) are redacted from all output. */
 export async function loadForCommand(options: GlobalOptions): Promise<LoadedConfig> {
   processSecrets.add(collectSecrets(undefined, process.env));
-  const loaded = await loadConfig(options.config, process.env);
+  // Without a bots.yaml the built-in defaults need neither the YAML parser nor the schema.
+  const file = resolveConfigPath(options.config, process.env);
+  const loaded = file === null ? builtinConfig() : await (await import('../config/load.js')).loadConfig(file, process.env);
   processSecrets.add(collectSecrets(loaded.config, process.env));
   return loaded;
 }
 
 export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: Metrics): Promise<Host> {
+  const { createHost } = await import('../host/host.js');
   return createHost(loaded.config, { logger, env: process.env, ...(metrics ? { metrics } : {}) });
 }
 

@@ -13,8 +13,6 @@ import type { Command } from 'commander';
 import { BotHostError } from '../core/errors.js';
 import type { SessionEntry, SessionLog } from '../core/session-store.js';
 import type { BotsConfig } from '../config/schema.js';
-import { expandHome } from '../config/load.js';
-import { FILE_STORE_DEFAULTS, FileSessionStore } from '../sessions/file-session-store.js';
 import { readSessionImage, trimImage } from '../sessions/session-image.js';
 import type { TransferEnd } from '../sessions/session-transfer.js';
 import { action, commandLogger, EXIT, loadForCommand, type GlobalOptions } from './context.js';
@@ -154,6 +152,7 @@ async function openEnd(backend: Backend, side: 'from' | 'to', opts: MigrateOptio
   const url = side === 'from' ? opts.fromUrl : opts.toUrl;
   const flag = `--${side}-url`;
   if (backend === 'file') {
+    const [{ expandHome }, { FILE_STORE_DEFAULTS, FileSessionStore }] = await Promise.all([import('../config/load.js'), import('../sessions/file-session-store.js')]);
     const dir = expandHome((side === 'from' ? opts.fromPath : opts.toPath) ?? configured?.path ?? FILE_STORE_DEFAULTS.dir);
     const store = new FileSessionStore({ dir, maxMessages, logger });
     const { fileTransferEnd } = await import('../sessions/session-transfer.js');

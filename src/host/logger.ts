@@ -3,20 +3,18 @@
  * Every serialized line — message, every field, nested `err` objects — passes through a
  * SecretRedactor just before it is written, so no configured secret is ever printed.
  */
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { writeSync } from 'node:fs';
-import { SecretRedactor } from '../core/secret-redactor.js';
+import { lazyRequire } from '../core/lazy-require.js';
+import type { SecretRedactor } from '../core/secret-redactor.js';
 import { prettyDestination } from '../ops/pretty-log.js';
+import { processSecrets } from './process-secrets.js';
 
 export type { Logger };
+export { processSecrets, redactWrites } from './process-secrets.js';
 
-/**
- * The secrets of this process, filled in by whoever loads the configuration (the CLI's
- * `loadForCommand`) and read at write time, so loggers created earlier redact them too. It is
- * process-wide on purpose: everything the process prints must be covered, including lines of
- * loggers built by code that is never handed a redactor.
- */
-export const processSecrets = new SecretRedactor();
+// Loaded when the first logger is made: `bot --help` and other quick commands never load pino.
+const pinoModule = lazyRequire<typeof import('pino')>('pino');
 
 export interface LoggerOptions {
   /** Default: `processSecrets`. */
@@ -32,6 +30,7 @@ export interface LoggerOptions {
 export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', format: string = process.env.LOG_FORMAT ?? 'auto', options: LoggerOptions = {}): Logger {
   const redactor = options.redactor ?? processSecrets;
   const pretty = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
+  const { pino } = pinoModule();
   return pino(
     {
       level,
@@ -42,21 +41,4 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', fo
     },
     options.destination ?? (pretty ? prettyDestination((text) => writeSync(2, text)) : pino.destination({ dest: 2, sync: true })),
   );
-}
-
-/**
- * Makes every string or buffer written to `stream` (stdout, stderr: the CLI's own lines, error
- * reports, anything a library prints) pass through `redactor`.
- */
-export function redactWrites(stream: NodeJS.WriteStream, redactor: SecretRedactor = processSecrets): void {
-  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-    if (typeof chunk === 'string') return write(redactor.redact(chunk), ...rest);
-    if (chunk instanceof Uint8Array && redactor.size > 0) {
-      const text = Buffer.from(chunk).toString('utf8');
-      const redacted = redactor.redact(text);
-      return write(redacted === text ? chunk : Buffer.from(redacted), ...rest);
-    }
-    return write(chunk, ...rest);
-  }) as typeof stream.write;
 }
