@@ -3,7 +3,7 @@ import readline from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { BotHostError, UnknownNameError } from '../core/errors.js';
 import type { TurnQueue } from '../core/turn-queue.js';
-import { assertSessionId } from '../sessions/session-id.js';
+import { assertSessionId } from '../core/session-id.js';
 import { defaultConsoleSession, openConsoleChat, type ConsoleAnswer, type ConsoleChat } from './console-adapter.js';
 import { action, commandLogger, EXIT, loadForCommand, openHost, type GlobalOptions } from './context.js';
 

@@ -162,7 +162,7 @@ async function openEnd(backend: Backend, side: 'from' | 'to', opts: MigrateOptio
     const redisUrl = url ?? configured?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
     const prefix = (side === 'from' ? opts.fromPrefix : opts.toPrefix) ?? config.store.prefix;
     const [{ connectRedis, describeRedis }, { RedisSessionStore }, { redisTransferEnd }] = await Promise.all([
-      import('../queue/redis-connection.js'),
+      import('../redis/redis-connection.js'),
       import('../sessions/redis-session-store.js'),
       import('../sessions/session-transfer.js'),
     ]);

@@ -42,7 +42,7 @@ export async function withSessions<T>(cmd: Command, fn: (sessions: HierarchicalS
   const loaded = await loadWithStore(cmd);
   // Imported here, not at the top: every `bot` command loads this file at startup.
   const [{ withGatewaySessions }, { createStore }, { HierarchicalSessionStore }] = await Promise.all([
-    import('../gateway/gateway-store.js'),
+    import('../sessions/web-sessions.js'),
     import('../host/create-store.js'),
     import('../sessions/hierarchy/hierarchical-session-store.js'),
   ]);

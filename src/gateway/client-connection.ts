@@ -17,7 +17,7 @@ import { CLOSE, GATEWAY_TIMINGS, META } from './constants.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
 import { commitIdOf, toEvents } from './events.js';
 import { parseClientFrame, type ErrorCode, type JoinFrame, type MessageFrame, type ServerFrame } from './frames.js';
-import { webSessionKey } from './gateway-store.js';
+import { webSessionKey } from '../sessions/web-sessions.js';
 import { ingestWebMessage } from './ingest.js';
 import { TokenBucket, type RateLimiter } from './rate-limit.js';
 import type { SessionHub } from './session-hub.js';

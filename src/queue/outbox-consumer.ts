@@ -25,7 +25,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
-import { LuaScript } from '../sessions/redis-scripts.js';
+import { LuaScript } from '../redis/lua-script.js';
 import { outboxKeys, type OutboxKeys } from './inbox-keys.js';
 import { backoffDelayMs } from './retry.js';
 

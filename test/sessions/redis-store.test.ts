@@ -7,8 +7,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SessionLease } from '../../src/locks/session-lease.js';
 import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
-import { sessionKeys } from '../../src/sessions/redis-keys.js';
-import { encodeSessionId } from '../../src/sessions/session-id.js';
+import { sessionKeys } from '../../src/redis/redis-keys.js';
+import { encodeSessionId } from '../../src/core/session-id.js';
 import { HOSTILE_IDS, sessionStoreContract } from '../contract/session-store.contract.js';
 import { REDIS_URL, connectRedis, deleteByPrefix, keysByPrefix, uniquePrefix } from '../locks/redis-test-env.js';
 
