@@ -13,7 +13,6 @@ import type { Command } from 'commander';
 import { BotHostError } from '../core/errors.js';
 import type { SessionEntry, SessionLog } from '../core/session-store.js';
 import type { BotsConfig } from '../config/schema.js';
-import { readSessionImage, trimImage } from '../sessions/session-image.js';
 import type { TransferEnd } from '../sessions/session-transfer.js';
 import { action, commandLogger, EXIT, loadForCommand, type GlobalOptions } from './context.js';
 
@@ -83,6 +82,7 @@ async function migrate(opts: MigrateOptions, cmd: Command): Promise<number> {
     if (from === to && source.where === target.where) {
       throw new BotHostError('SAME_STORE', `--from and --to are the same store (${source.where}); give --to-url, --to-path, --to-prefix or --to-schema`);
     }
+    const { readSessionImage, trimImage } = await import('../sessions/session-image.js');
     const sessions = await source.end.store.listSessions({ limit: MIGRATE_DEFAULTS.listLimit });
     const progress = new Progress(sessions.length);
     const outcomes = new Map<Outcome, string[]>();

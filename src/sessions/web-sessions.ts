@@ -17,13 +17,10 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { BotsConfig } from '../config/schema.js';
 import type { EntriesOptions, ListOptions, Metadata, Role, SessionLog, TurnCommit } from '../core/session-store.js';
-import { sessionKey } from '../core/session-key.js';
+import { sessionKey, WEB_PLATFORM } from '../core/session-key.js';
 import { FileSessionStore, type StoreLogger } from './file-session-store.js';
 import { MemorySessionStore } from './memory-session-store.js';
 import { MAX_SESSION_ID_LENGTH } from '../core/session-id.js';
-
-/** The platform of every gateway (web chat) message. */
-export const WEB_PLATFORM = 'web';
 
 export const WEB_KEY_PREFIX = `bot_${WEB_PLATFORM}_`;
 
