@@ -4,8 +4,6 @@
  * host are imported only when a command asks for them.
  */
 import { BotHostError, ConfigError } from '../core/errors.js';
-import { builtinConfig } from '../config/builtin-config.js';
-import { resolveConfigPath } from '../config/config-path.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Host } from '../host/host.js';
 import { createLogger, processSecrets, type Logger } from '../host/logger.js';
@@ -22,8 +20,9 @@ export interface GlobalOptions {
 export async function loadForCommand(options: GlobalOptions): Promise<LoadedConfig> {
   processSecrets.add(collectSecrets(undefined, process.env));
   // Without a bots.yaml the built-in defaults need neither the YAML parser nor the schema.
+  const { resolveConfigPath } = await import('../config/config-path.js');
   const file = resolveConfigPath(options.config, process.env);
-  const loaded = file === null ? builtinConfig() : await (await import('../config/load.js')).loadConfig(file, process.env);
+  const loaded = file === null ? (await import('../config/builtin-config.js')).builtinConfig() : await (await import('../config/load.js')).loadConfig(file, process.env);
   processSecrets.add(collectSecrets(loaded.config, process.env));
   return loaded;
 }
