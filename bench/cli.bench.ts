@@ -5,11 +5,11 @@
  *   temporary HOME and working directory: load, open the store, one turn, commit, exit.
  * The three commands run in interleaved rounds so the machine's other load hits each alike; each
  * figure is the median wall time of the rounds, as a ratio to the median of `node -e 0`. Beside
- * it, the same ratio of CPU time (user + system of the child, from /proc/self/stat in clock
- * ticks: Linux only), which a busy machine disturbs less than wall time.
+ * it, the same ratio of CPU time (user + system, every thread, as the process itself reports it
+ * when it exits), which a busy machine disturbs less than wall time.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,19 +18,8 @@ import { median, type Report } from './report.js';
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 10);
 
-/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
-
-/** CPU ms of this process's waited-for children so far, or NaN where /proc is missing. */
-function childrenCpuMs(): number {
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-    // After the name: state is field 3, so cutime (16) and cstime (17) are at 13 and 14.
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return Number.NaN;
-  }
-}
+/** Preloaded into every timed process (the baseline too): prints its CPU time as it exits. */
+const REPORT_CPU = `data:text/javascript,${encodeURIComponent('import { writeSync } from "node:fs"; process.on("exit", () => { const u = process.cpuUsage(); writeSync(2, `\\ncpu-us:${u.user + u.system}\\n`); });')}`;
 
 interface Run {
   wallMs: number;
@@ -38,12 +27,12 @@ interface Run {
 }
 
 function timed(args: string[], cwd: string, env: NodeJS.ProcessEnv): Run {
-  const cpu = childrenCpuMs();
   const t = process.hrtime.bigint();
-  const run = spawnSync(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--import', REPORT_CPU, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
-  if (run.status !== 0) throw new Error(`bench: ${args.join(' ')} exited ${run.status}\n${run.stderr}`);
-  return { wallMs, cpuMs: childrenCpuMs() - cpu };
+  const cpu = /cpu-us:(\d+)\s*$/.exec(run.stderr);
+  if (run.status !== 0 || !cpu) throw new Error(`bench: ${args.join(' ')} exited ${run.status}\n${run.stderr}`);
+  return { wallMs, cpuMs: Number(cpu[1]) / 1000 };
 }
 
 export async function benchCli(report: Report): Promise<void> {
@@ -74,7 +63,7 @@ export async function benchCli(report: Report): Promise<void> {
       unit: '×',
       target: `≤ ${limit}×`,
       pass: ratio <= limit,
-      extra: { median_ms: Math.round(wall(runs)), node_e0_ms: Math.round(wall(node)), cpu_ms: cpu(runs), node_e0_cpu_ms: cpu(node), cpu_ratio: Math.round((cpu(runs) / cpu(node)) * 100) / 100, rounds: ROUNDS },
+      extra: { median_ms: Math.round(wall(runs)), node_e0_ms: Math.round(wall(node)), cpu_ms: Math.round(cpu(runs)), node_e0_cpu_ms: Math.round(cpu(node)), cpu_ratio: Math.round((cpu(runs) / cpu(node)) * 100) / 100, rounds: ROUNDS },
     });
   };
   figure('cli: bot --help, × node -e 0', help, 2);

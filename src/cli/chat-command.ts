@@ -1,5 +1,4 @@
 /** `bot chat`: talk to an agent in the terminal, interactively or one turn with `--message`. */
-import readline from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { BotHostError, UnknownNameError } from '../core/errors.js';
 import type { TurnQueue } from '../core/turn-queue.js';
@@ -106,6 +105,7 @@ export async function oneShot(chat: ConsoleChat, text: string, json: boolean, vi
 }
 
 export async function interactive(chat: ConsoleChat, agentName: string): Promise<number> {
+  const readline = await import('node:readline');
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
   process.stdout.write(`Chatting with ${agentName} in session "${chat.sessionId}". /help for commands, /exit or Ctrl-D to leave.\n`);
   const ask = () => rl.prompt();
