@@ -6,7 +6,7 @@
 import { BotHostError, ConfigError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Host } from '../host/host.js';
-import { createLogger, processSecrets, type Logger } from '../host/logger.js';
+import { deferredLogger, processSecrets, type Logger } from '../host/logger.js';
 import { collectSecrets } from '../host/secrets.js';
 import type { Metrics } from '../ops/metrics.js';
 
@@ -33,7 +33,7 @@ export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: M
 }
 
 export function commandLogger(level?: string): Logger {
-  return createLogger(level ?? process.env.LOG_LEVEL ?? 'warn');
+  return deferredLogger(level ?? process.env.LOG_LEVEL ?? 'warn');
 }
 
 /** Print an error the way an operator can act on (secrets redacted), and pick the exit code. */

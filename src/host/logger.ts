@@ -42,3 +42,40 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', fo
     options.destination ?? (pretty ? prettyDestination((text) => writeSync(2, text)) : pino.destination({ dest: 2, sync: true })),
   );
 }
+
+/** pino's numeric levels, for deciding without pino whether a call would print. */
+const LEVEL_VALUES: Readonly<Record<string, number>> = Object.freeze({ trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 });
+
+/**
+ * A logger that creates its pino logger (and loads pino) on the first call that would print:
+ * a short command at `warn` (`bot chat --message`, `bot session …`) usually prints nothing, and
+ * then never pays for pino. Calls below the level are no-ops; anything else — a line at or above
+ * it, `level`, `bindings()` — creates the real logger, which then serves every call. Same
+ * arguments as createLogger.
+ */
+export function deferredLogger(level: string, format?: string, options?: LoggerOptions): Logger {
+  const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : LEVEL_VALUES[level];
+  // An unknown level: let pino reject it now, with its own message.
+  if (threshold === undefined) return createLogger(level, format, options);
+  return lazyLogger(() => createLogger(level, format, options), threshold);
+}
+
+function lazyLogger(create: () => Logger, threshold: number): Logger {
+  let real: Logger | undefined;
+  const make = () => (real ??= create());
+  const quiet = () => undefined;
+  return new Proxy({} as Logger, {
+    get(_target, prop) {
+      if (real === undefined && typeof prop === 'string' && (LEVEL_VALUES[prop] ?? Number.POSITIVE_INFINITY) < threshold) return quiet;
+      if (real === undefined && prop === 'child') {
+        return (bindings: Record<string, unknown>, options?: object) => (options ? make().child(bindings, options) : lazyLogger(() => make().child(bindings), threshold));
+      }
+      const logger = make();
+      const value: unknown = Reflect.get(logger, prop, logger);
+      return typeof value === 'function' ? value.bind(logger) : value;
+    },
+    set(_target, prop, value) {
+      return Reflect.set(make(), prop, value);
+    },
+  });
+}
