@@ -135,6 +135,13 @@ export function discordOutbound({ rest, tokens, logger, botId, typingCoalesceMs 
         return refused(err, 'edit', target.channelId);
       }
     },
+    async remove(address, messageId) {
+      // A preview another process's final made redundant; one already gone is fine.
+      const target = decodeAddress(address);
+      const held = target.kind === 'interaction' ? tokens.get(target.interactionId) : undefined;
+      const route = held ? `/webhooks/${held.applicationId}/${held.token}/messages/${messageId}` : `/channels/${target.channelId}/messages/${messageId}`;
+      await rest.delete(route as `/${string}`, held ? { auth: false } : {}).catch((err: unknown) => logger.debug({ err: describeError(err) }, 'could not delete a redundant preview'));
+    },
     async typing(address) {
       const target = decodeAddress(address);
       if (target.kind === 'interaction') return;

@@ -69,11 +69,6 @@ class RecentSet {
   }
 }
 
-/** The host posts a streamed reply's first preview with the key `<bot>|<message>|preview|<index>`. */
-function isPreviewKey(key: string): boolean {
-  return key.includes('|preview|');
-}
-
 export async function postJson(url: string, body: Record<string, unknown>): Promise<void> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
@@ -120,8 +115,9 @@ export class SlackOutbound implements Outbound {
     const a = decodeAddress(address);
     if (a.responseUrl) return this.respond(a, chunk);
     const message = a.messageTs ? `${a.channel}:${a.messageTs}` : undefined;
-    const suspect = message !== undefined && (this.suspects.has(message) || (!this.ingested.has(message) && !isPreviewKey(options.idempotencyKey)));
-    if (suspect && isPreviewKey(options.idempotencyKey)) return undefined;
+    const preview = options.preview === true;
+    const suspect = message !== undefined && (this.suspects.has(message) || (!this.ingested.has(message) && !preview));
+    if (suspect && preview) return undefined;
     const id: PostIdentity = { key: options.idempotencyKey, index: options.index, ...(message ? { message } : {}) };
     if (this.unsure.has(id.key) || suspect) {
       const found = await this.findPosted(a, id).catch((err: unknown) => {
@@ -171,6 +167,20 @@ export class SlackOutbound implements Outbound {
         return res.ts;
       }
       return this.settle(err, decision, a, 'edit');
+    }
+  }
+
+  /** Deletes a preview another process's final reply made redundant. */
+  async remove(address: string, messageId: string): Promise<void> {
+    const a = decodeAddress(address);
+    if (a.responseUrl) return;
+    try {
+      await this.o.api.call('chat.delete', { channel: a.channel, ts: messageId });
+    } catch (err) {
+      const decision = decisionOf(err);
+      if (decision === 'fatal') throw err;
+      // Already gone (send_new: message_not_found) is what was wanted.
+      if (decision !== 'ignore' && decision !== 'send_new') this.o.logger.warn({ channel: a.channel, error: describeSlackError(err) }, 'could not delete a redundant preview');
     }
   }
 

@@ -1,6 +1,6 @@
 /**
- * Telegram's basic reply calls for the host's streaming delivery: send, edit, typing and
- * render, on the reply address `normalize` encoded. The first chunk of a reply in a group quotes
+ * Telegram's basic reply calls for the host's streaming delivery: send, edit, remove, typing
+ * and render, on the reply address `normalize` encoded. The first chunk of a reply in a group quotes
  * the question.
  */
 import type { AdapterLogger, Outbound, OutboundChunk } from '../../src/core/adapter.js';
@@ -23,6 +23,10 @@ export function telegramOutbound({ api, logger, parseMode }: TelegramOutboundOpt
     },
     async edit(address, messageId, chunk) {
       return idOf(await editChunk(api, decodeAddress(address), Number(messageId), chunk, logger));
+    },
+    async remove(address, messageId) {
+      // A preview another process's final made redundant; one already gone is fine.
+      await api.deleteMessage(decodeAddress(address).chatId, Number(messageId)).catch((err: unknown) => logger.debug({ err: (err as Error).message }, 'could not delete a redundant preview'));
     },
     async typing(address) {
       const target = decodeAddress(address);

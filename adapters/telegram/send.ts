@@ -11,7 +11,7 @@ import type { ReplyTarget } from './address.js';
 import { decisionOf } from './api-errors.js';
 
 /** The Bot API calls a reply needs (grammY's `bot.api` has them). */
-export type SendApi = Pick<Api, 'sendMessage' | 'editMessageText' | 'sendChatAction'>;
+export type SendApi = Pick<Api, 'sendMessage' | 'editMessageText' | 'sendChatAction' | 'deleteMessage'>;
 
 function sendOptions(target: ReplyTarget, parseMode: 'HTML' | undefined, asReply: boolean) {
   return {

@@ -15,7 +15,7 @@ export function builtinConfig(home: string = os.homedir()): LoadedConfig {
   const config: BotsConfig = {
     agents: { [D.agent_id]: { ...D.agent, name: D.agent_id } },
     store: { ...D.store, path: expandHome(D.store.path, home) },
-    queue: { ...D.queue },
+    queue: { ...D.queue, intake_path: expandHome(D.queue.intake_path, home) },
     session: { scope: D.session.scope, reset: { ...D.session.reset } },
     bots: [],
     gateway: {

@@ -18,7 +18,7 @@ export const CONFIG_DEFAULTS = deepFreeze({
     max_history: 50,
   },
   store: { backend: 'file', path: '~/.bothost/sessions', max_messages: 1000, prefix: 'bothost' },
-  queue: { backend: 'inline', concurrency: 8, name: 'bothost-turns' },
+  queue: { backend: 'inline', concurrency: 8, name: 'bothost-turns', intake_path: '~/.bothost/intake' },
   session: { scope: 'per_user', reset: { mode: 'none', idle_minutes: 60, at_hour: 4 } },
   bot: { enabled: true, unknown_user_policy: 'allow', group_policy: 'mention_only' },
   gateway: {

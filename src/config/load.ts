@@ -131,6 +131,7 @@ export function parseConfig(text: string, opts: ParseConfigOptions = {}): Loaded
   const config: BotsConfig = {
     ...result.data,
     store: { ...result.data.store, path: expandHome(result.data.store.path, home) },
+    queue: { ...result.data.queue, intake_path: expandHome(result.data.queue.intake_path, home) },
     gateway: {
       ...result.data.gateway,
       session: {

@@ -92,6 +92,9 @@ const QueueSchema = strict({
     .optional()
     .describe('Redis for bullmq; defaults to store.url when store.backend is redis'),
   name: text().default(D.queue.name),
+  intake_path: text()
+    .default(D.queue.intake_path)
+    .describe('Inline queue with a redis or postgres store: local directory where accepted turns wait until answered (a leading ~ is your home); the file store keeps them under store.path'),
 });
 
 const hourOfDay = () => envNumber(z.number().int().min(0).max(23));

@@ -120,9 +120,9 @@ export interface SendOptions {
   idempotencyKey: string;
   /** Position of the chunk in its reply (0: first; adapters quote the question on the first). */
   index: number;
+  /** A streamed preview of a reply still being written (its final text follows by edit or send). */
+  preview?: boolean;
 }
-
-
 
 /**
  * The platform calls a reply needs. `address` is the `InboundMessage.address` the adapter
@@ -141,6 +141,11 @@ export interface Outbound {
   react?(address: string, emoji: string): Promise<void>;
   /** Clears the typing indicator or status the adapter shows (e.g. WhatsApp `paused`). */
   idle?(address: string): Promise<void>;
+  /**
+   * Deletes one of the bot's own messages: a streamed preview left behind when another process
+   * delivered the final reply (distributed mode). Absent: such a preview is brought up to date instead.
+   */
+  remove?(address: string, messageId: string): Promise<void>;
   /** The edit-throttling scope of an address (Slack: the workspace). Absent: one scope per bot. */
   editScope?(address: string): string;
   /**

@@ -3,6 +3,7 @@
  * turns one at a time, in arrival order, and hands results to delivery. The inline queue
  * (embedded mode) and the BullMQ queue (distributed mode) both implement `TurnQueue`.
  */
+import type { OutboundChunk } from './adapter.js';
 import type { InboundMessage } from './inbound.js';
 
 export interface TurnRequest {
@@ -33,6 +34,17 @@ export interface Delivery {
   final(result: TurnResult): void | Promise<void>;
   /** The turn failed for good; `message` is safe to show to the user. */
   failed(request: TurnRequest, message: string, error: unknown): void | Promise<void>;
+  /**
+   * Distributed mode: another process delivered this reply (final or failure notice). A process
+   * that streamed a preview of it stops, and tidies the preview away if it is not `first`.
+   */
+  deliveredElsewhere?(request: TurnRequest, first: DeliveredFirst): void;
+}
+
+/** The first message of a delivered reply: its platform id and what it shows. */
+export interface DeliveredFirst {
+  messageId?: string;
+  chunk: OutboundChunk;
 }
 
 export interface TurnQueue {

@@ -118,7 +118,7 @@ export async function createBot(checked: CheckedBot, deps: BotDependencies): Pro
         deps.metrics?.inbound(definition.platform, config.id, 'retry');
         return 'retry';
       }
-      if (outcome === 'enqueued') delivery().started({ sessionId: '', agent: rules.agent, inbound: message });
+      if (outcome === 'enqueued') delivery().ingested({ sessionId: '', agent: rules.agent, inbound: message });
       deps.metrics?.inbound(definition.platform, config.id, outcome ?? 'ignored');
       return outcome ?? 'ignored';
     },
@@ -135,7 +135,7 @@ export async function createBot(checked: CheckedBot, deps: BotDependencies): Pro
 
   const adapter = await definition.create(config, adapterHost);
   const metrics = deps.metrics;
-  streaming = new StreamingDelivery({ outbound: adapter.outbound, capabilities, logger, ...(metrics ? { onSend: (outcome) => metrics.sent(definition.platform, config.id, outcome) } : {}) });
+  streaming = new StreamingDelivery({ outbound: adapter.outbound, capabilities, logger, announce: (request, first) => deps.host.delivery.announce(request, first), ...(metrics ? { onSend: (outcome) => metrics.sent(definition.platform, config.id, outcome) } : {}) });
   let stopped: Promise<void> | undefined;
   return {
     botId: config.id,

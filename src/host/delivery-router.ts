@@ -8,13 +8,17 @@
  * route's choice: by default each result goes to exactly one of the processes that registered
  * the bot; with `{ broadcast: true }` every such process sees every result.
  */
-import type { Delivery, RouteOptions, RouteTransport, TurnRequest, TurnResult } from '../core/turn-queue.js';
+import type { DeliveredFirst, Delivery, RouteOptions, RouteTransport, TurnRequest, TurnResult } from '../core/turn-queue.js';
+
+/** Tells the other processes that a reply was delivered here (distributed mode). */
+export type DeliveryAnnouncer = (request: TurnRequest, first: DeliveredFirst) => void;
 
 export type { RouteOptions, RouteTransport };
 
 export class DeliveryRouter implements Delivery {
   private readonly routes = new Map<string, { delivery: Delivery; options: RouteOptions }>();
   private transport: RouteTransport | undefined;
+  private announcer: DeliveryAnnouncer | undefined;
   private readonly attaching = new Set<Promise<void>>();
   private readonly registerListeners: Array<(botId: string) => void> = [];
 
@@ -39,9 +43,13 @@ export class DeliveryRouter implements Delivery {
     };
   }
 
-  /** Connect a transport: it carries every route registered so far and every later one. */
-  connect(transport: RouteTransport): void {
+  /**
+   * Connect a transport: it carries every route registered so far and every later one;
+   * `announcer` tells the other processes of each reply delivered here.
+   */
+  connect(transport: RouteTransport, announcer?: DeliveryAnnouncer): void {
     this.transport = transport;
+    this.announcer = announcer;
     for (const [botId, { options }] of this.routes) this.attach(botId, options, false);
   }
 
@@ -64,6 +72,15 @@ export class DeliveryRouter implements Delivery {
 
   async failed(request: TurnRequest, message: string, error: unknown): Promise<void> {
     await this.route(request)?.failed(request, message, error);
+  }
+
+  deliveredElsewhere(request: TurnRequest, first: DeliveredFirst): void {
+    this.route(request)?.deliveredElsewhere?.(request, first);
+  }
+
+  /** A reply was delivered by this process: tell the others (no-op without a transport). */
+  announce(request: TurnRequest, first: DeliveredFirst): void {
+    this.announcer?.(request, first);
   }
 
   private attach(botId: string, options: RouteOptions, reattach: boolean): void {

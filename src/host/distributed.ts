@@ -11,7 +11,7 @@ import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
 import { OutboxRoutes, type OutboxRoutesOptions } from '../queue/outbox-routes.js';
 import { assertQueueSafeRedis, connectOnce, connectRedis, REDIS_DEFAULTS, reportRedisOutages } from '../redis/redis-connection.js';
 import { deliveryChannel } from '../queue/inbox-keys.js';
-import { RedisDeliveryPublisher, subscribePartials } from '../queue/redis-delivery.js';
+import { publishDelivered, RedisDeliveryPublisher, subscribePartials } from '../queue/redis-delivery.js';
 import { TurnWorker, type TurnWorkerOptions } from '../queue/turn-worker.js';
 import type { DeliveryRouter } from './delivery-router.js';
 
@@ -56,7 +56,7 @@ export async function openIngressQueue(config: BotsConfig, client: Redis, router
   subscriber.on('error', () => undefined);
   const unsubscribe = await subscribePartials(subscriber, prefix, router);
   const outbox = new OutboxRoutes({ client, prefix, delivery: router, ...options });
-  router.connect(outbox);
+  router.connect(outbox, (request, first) => publishDelivered(client, prefix, request, first));
   return {
     queue,
     outbox,

@@ -1,11 +1,12 @@
 /**
- * The embedded-mode turn queue: turns run in this process (InlineTurnQueue). With the file store
- * it is wrapped in a durable intake (`<store.path>/.intake/`, src/queue/intake-log.ts): a turn is
- * fdatasync'd there before `enqueue` resolves — what lets an adapter acknowledge the platform —
- * and turns a killed process accepted but never answered run again here as soon as their bot
- * registers its delivery. The memory store keeps nothing across restarts, so it gets no intake;
- * a Redis or Postgres store with the inline queue has no file directory to put one in (see
- * docs/durability.md).
+ * The embedded-mode turn queue: turns run in this process (InlineTurnQueue), wrapped in a
+ * durable intake (src/queue/intake-log.ts): a turn is fdatasync'd there before `enqueue`
+ * resolves — what lets an adapter acknowledge the platform — and turns a killed process accepted
+ * but never answered run again here as soon as their bot registers its delivery. The intake
+ * lives beside the file store's sessions (`<store.path>/.intake/`); with a Redis or Postgres
+ * store in a local directory of its own (`queue.intake_path`), so a restart on the same machine
+ * (or with the same volume) recovers it. The memory store keeps nothing across restarts, so it
+ * gets no intake (see docs/durability.md).
  */
 import path from 'node:path';
 import type { BotsConfig } from '../config/schema.js';
@@ -33,9 +34,10 @@ export function createEmbeddedQueue(
     onTurnError?.(request, error, willRetry);
     logger.warn({ session: request.sessionId, err: (error as Error).message, willRetry }, 'turn failed');
   };
-  if (config.store.backend !== 'file') return new InlineTurnQueue({ run, delivery, concurrency: config.queue.concurrency, onError });
+  if (config.store.backend === 'memory') return new InlineTurnQueue({ run, delivery, concurrency: config.queue.concurrency, onError });
 
-  const intake = new FileIntake({ dir: intakeDirOf(config.store.path), lock: createProcessLock() });
+  const dir = config.store.backend === 'file' ? intakeDirOf(config.store.path) : path.resolve(config.queue.intake_path);
+  const intake = new FileIntake({ dir, lock: createProcessLock() });
   const inline = new InlineTurnQueue({ run, delivery, concurrency: config.queue.concurrency, onError, onSettled: (request) => intake.done(request) });
   const queue = new DurableTurnQueue(inline, intake, volatile);
   delivery.onRegister((botId) => {

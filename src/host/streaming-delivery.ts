@@ -15,9 +15,14 @@
  *   sent instead. Failures and command answers are sent as plain text.
  * - A send that fails for good is logged with the bot and session — a reply never vanishes
  *   silently — and rethrown, so the queue may retry the turn (the commit's dedupe makes that safe).
+ * - Several processes (distributed mode): only the process that ingested a message shows its
+ *   typing and streams its preview; `started`/`partial` for other messages are ignored. The
+ *   final may be delivered by any of them; the one that delivers it `announce`s it, and the one
+ *   that streamed the preview stops (`deliveredElsewhere`) and deletes its preview when the final
+ *   went out as another message, or brings it up to date when the final completed it.
  */
 import type { AdapterCapabilities, AdapterLogger, Outbound, OutboundChunk } from '../core/adapter.js';
-import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
+import type { DeliveredFirst, Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { TypingIndicator } from './typing-indicator.js';
 
 export const STREAMING_DEFAULTS = Object.freeze({
@@ -34,6 +39,8 @@ export interface StreamingDeliveryOptions {
   typingMaxMs?: number;
   /** Told of every send call's outcome (metrics): sent, sent as plain text after a formatting refusal, or failed. */
   onSend?: (outcome: 'ok' | 'plain_fallback' | 'failed') => void;
+  /** Told of every reply delivered here (distributed mode tells the other processes). */
+  announce?: (request: TurnRequest, first: DeliveredFirst) => void;
 }
 
 interface ReplyState {
@@ -71,10 +78,14 @@ export class StreamingDelivery implements Delivery {
     this.streams = options.capabilities.edits && options.outbound.edit !== undefined;
   }
 
-  /** The turn was accepted or started: show "typing…" until its reply. Safe to call repeatedly. */
+  /** This process accepted the message: it shows "typing…" and streams the reply. */
+  ingested(request: TurnRequest): void {
+    this.state(request, true)?.typing?.start();
+  }
+
+  /** The turn started running: renews "typing…" of a message ingested here. Safe to call repeatedly. */
   started(request: TurnRequest): void {
-    const s = this.state(request);
-    s?.typing?.start();
+    this.state(request)?.typing?.start();
   }
 
   partial(request: TurnRequest, textSoFar: string): void {
@@ -97,6 +108,22 @@ export class StreamingDelivery implements Delivery {
 
   async failed(request: TurnRequest, message: string): Promise<void> {
     await this.complete(request, this.options.outbound.render(message, 'plain'), keyOf(request));
+  }
+
+  deliveredElsewhere(request: TurnRequest, first: DeliveredFirst): void {
+    const key = keyOf(request);
+    const s = this.replies.get(key);
+    if (!s) return; // not streamed here (or delivered here: this is our own announcement)
+    this.finish(request);
+    const { outbound, logger } = this.options;
+    const work = s.chain.then(async () => {
+      if (s.typing) await outbound.idle?.(s.address).catch(() => undefined);
+      if (s.previewId === undefined) return;
+      if (s.previewId !== first.messageId && outbound.remove) await outbound.remove(s.address, s.previewId);
+      else if (s.shown !== first.chunk.text) await this.editChunk(s.address, s.previewId, first.chunk);
+    });
+    s.chain = work.catch((err) => logger.warn({ bot: request.inbound.botId, err: errorText(err) }, 'could not tidy up a streamed preview another process completed'));
+    void this.track(s.chain);
   }
 
   /**
@@ -125,14 +152,17 @@ export class StreamingDelivery implements Delivery {
     }
     const work = s.chain.then(async () => {
       const all = chunks.length > 0 ? chunks : [EMPTY];
+      let firstId: string | undefined;
       try {
         for (const [index, chunk] of all.entries()) {
           if (index === 0 && s.previewId !== undefined) {
-            if (chunk.text !== s.shown) await this.editChunk(s.address, s.previewId, chunk);
+            firstId = chunk.text !== s.shown ? await this.editChunk(s.address, s.previewId, chunk) : s.previewId;
           } else {
-            await this.sendChunk(s.address, chunk, key, index);
+            const id = await this.sendChunk(s.address, chunk, key, index);
+            if (index === 0) firstId = id;
           }
         }
+        this.options.announce?.(request, { ...(firstId !== undefined ? { messageId: firstId } : {}), chunk: all[0]! });
         if (this.options.outbound.idle) await this.options.outbound.idle(s.address).catch(() => undefined);
       } catch (err) {
         this.options.logger.error({ bot: request.inbound.botId, session: request.sessionId, err: errorText(err) }, 'could not deliver a reply');
@@ -144,9 +174,9 @@ export class StreamingDelivery implements Delivery {
     await this.track(work);
   }
 
-  private async sendChunk(address: string, chunk: OutboundChunk, key: string, index: number): Promise<string | undefined> {
+  private async sendChunk(address: string, chunk: OutboundChunk, key: string, index: number, preview = false): Promise<string | undefined> {
     const { outbound, logger } = this.options;
-    const options = { idempotencyKey: `${key}|${index}`, index };
+    const options = { idempotencyKey: `${key}|${index}`, index, ...(preview ? { preview } : {}) };
     const { onSend } = this.options;
     try {
       const id = await outbound.send(address, chunk, options);
@@ -224,20 +254,23 @@ export class StreamingDelivery implements Delivery {
     const chunk = this.options.outbound.render(s.latest, 'markdown')[0];
     if (!chunk || chunk.text === s.shown) return;
     try {
-      s.previewId = s.previewId === undefined ? await this.sendChunk(s.address, chunk, `${s.key}|preview`, 0) : await this.editChunk(s.address, s.previewId, chunk);
+      s.previewId = s.previewId === undefined ? await this.sendChunk(s.address, chunk, `${s.key}|preview`, 0, true) : await this.editChunk(s.address, s.previewId, chunk);
       s.shown = chunk.text;
     } finally {
       s.lastEditAt = Date.now();
     }
   }
 
-  /** The reply's state; undefined once finished here, or when the message has no address. */
-  private state(request: TurnRequest): ReplyState | undefined {
+  /**
+   * The reply's state; undefined once finished here, when the message has no address, or — unless
+   * `create` — when the message was not ingested here.
+   */
+  private state(request: TurnRequest, create = false): ReplyState | undefined {
     const key = keyOf(request);
     if (this.done.has(key)) return undefined;
     let s = this.replies.get(key);
     const address = request.inbound.address;
-    if (!s && address !== undefined) {
+    if (!s && create && address !== undefined) {
       s = { key, address, chain: Promise.resolve(), lastEditAt: 0, previewBusy: false, finished: false };
       const { outbound, capabilities } = this.options;
       if (capabilities.typing && outbound.typing) {

@@ -7,14 +7,22 @@
  *   only encodes them here.
  * - Partial (streamed) replies are best-effort: published on `<prefix>:delivery:<botId>`; an
  *   ingress process that misses one still gets the final reply.
+ * - The ingress that delivered a reply says so on the same channel (`publishDelivered`), so the
+ *   one that streamed its preview stops and tidies it away (best-effort too).
  */
 import type { Redis } from 'ioredis';
-import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
+import type { DeliveredFirst, Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { deliveryChannel, outboxKeys } from './inbox-keys.js';
 import type { OutboxMessage } from './outbox-consumer.js';
 
-/** Best-effort progress of a turn: it started (typing, the gateway's `executing`), or text so far. */
-type PartialMessage = { kind: 'partial'; request: TurnRequest; text: string } | { kind: 'started'; request: TurnRequest };
+/**
+ * Best-effort progress of a turn: it started (typing, the gateway's `executing`), text so far, or
+ * (from the ingress that delivered it) its reply went out.
+ */
+type PartialMessage =
+  | { kind: 'partial'; request: TurnRequest; text: string }
+  | { kind: 'started'; request: TurnRequest }
+  | { kind: 'delivered'; request: TurnRequest; first: DeliveredFirst };
 
 /** An outbox entry to append: the bot's stream and the message JSON. */
 export interface OutboxAppend {
@@ -63,11 +71,17 @@ export class RedisDeliveryPublisher implements Pick<Delivery, 'partial' | 'start
   }
 }
 
+/** The ingress side: tell the other ingress processes that this one delivered a reply. */
+export function publishDelivered(client: Redis, prefix: string, request: TurnRequest, first: DeliveredFirst): void {
+  const message: PartialMessage = { kind: 'delivered', request, first };
+  void client.publish(deliveryChannel(prefix, request.inbound.botId), JSON.stringify(message)).catch(() => undefined);
+}
+
 /**
  * The ingress side of partials: subscribe to every bot's partial replies (pattern) and pass
  * them to `delivery` (the router picks the adapter). Returns an unsubscribe function.
  */
-export async function subscribePartials(subscriber: Redis, prefix: string, delivery: Pick<Delivery, 'partial' | 'started'>): Promise<() => Promise<void>> {
+export async function subscribePartials(subscriber: Redis, prefix: string, delivery: Pick<Delivery, 'partial' | 'started' | 'deliveredElsewhere'>): Promise<() => Promise<void>> {
   const pattern = deliveryChannel(prefix, '*');
   const onPMessage = (p: string, _ch: string, raw: string) => {
     if (p !== pattern) return;
@@ -75,6 +89,7 @@ export async function subscribePartials(subscriber: Redis, prefix: string, deliv
       const m = JSON.parse(raw) as PartialMessage;
       if (m.kind === 'partial') delivery.partial?.(m.request, m.text);
       else if (m.kind === 'started') delivery.started?.(m.request);
+      else if (m.kind === 'delivered') delivery.deliveredElsewhere?.(m.request, m.first);
     } catch {
       // Not ours to understand: ignore.
     }

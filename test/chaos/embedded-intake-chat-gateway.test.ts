@@ -4,7 +4,7 @@
  * - `bot chat --message`: the console has no platform to acknowledge, so "acknowledged" is the
  *   host's `message accepted` line (LOG_LEVEL=debug), printed once the turn is durable. A chat
  *   killed after it must not lose the message: the next `bot chat` on the store answers it into
- *   its session before its own message (I1, I2, I3).
+ *   its session before its own message (I1, I2, I3; I4 by the echo log check).
  * - `bot gateway`: every `message` frame answered `accepted` survives a SIGKILL of the gateway.
  * CI runs a few kills each; `CHAOS=full` (npm run chaos) a hundred each.
  */

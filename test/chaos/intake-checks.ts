@@ -3,7 +3,7 @@
  * the file store the killed processes wrote, and the I1/I2 check on it.
  */
 import { FileSessionStore } from '../../src/sessions/file-session-store.js';
-import type { SessionEntry } from '../../src/core/session-store.js';
+import type { SessionEntry, SessionLog } from '../../src/core/session-store.js';
 import { checkEchoLog } from '../helpers/echo-log-checks.js';
 
 /** `CHAOS=full` (npm run chaos) runs hundreds of kills; CI a handful. */
@@ -13,16 +13,21 @@ export const FULL = process.env.CHAOS === 'full';
 export async function readStore(dir: string, options: { echo?: boolean } = {}): Promise<Map<string, SessionEntry[]>> {
   const store = new FileSessionStore({ dir, logger: { warn: () => undefined } });
   try {
-    const out = new Map<string, SessionEntry[]>();
-    for (const info of await store.listSessions({ limit: 1_000_000 })) {
-      const entries = await store.getEntries(info.id);
-      if (options.echo) checkEchoLog(entries);
-      out.set(info.id, entries);
-    }
-    return out;
+    return await readSessions(store, options);
   } finally {
     await store.close();
   }
+}
+
+/** Every session of `store`, each with all its entries (I2–I4 checked when `echo`). */
+export async function readSessions(store: Pick<SessionLog, 'listSessions' | 'getEntries'>, options: { echo?: boolean } = {}): Promise<Map<string, SessionEntry[]>> {
+  const out = new Map<string, SessionEntry[]>();
+  for (const info of await store.listSessions({ limit: 1_000_000 })) {
+    const entries = await store.getEntries(info.id);
+    if (options.echo) checkEchoLog(entries);
+    out.set(info.id, entries);
+  }
+  return out;
 }
 
 /** How many user entries hold each text, and which texts are followed by an assistant entry. */

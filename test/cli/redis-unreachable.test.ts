@@ -2,7 +2,8 @@
  * Redis unreachable with `queue.backend: bullmq`, with real processes: at start, every command
  * names the Redis (URL without password), says it is unreachable and exits 1 (no stack); during
  * an outage, each process logs one structured warning per interval instead of a dump per
- * reconnect attempt, and a gateway client gets `unavailable` with retry advice.
+ * reconnect attempt, a gateway client gets `unavailable` with retry advice, and SIGTERM still
+ * stops the process (within the shutdown grace period).
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -45,9 +46,10 @@ describe('Redis unreachable (bullmq)', () => {
     const redis = await OwnRedis.start(['--maxmemory-policy', 'noeviction']);
     const config = path.join(cli.sb.root, 'bots.yaml');
     await fsp.writeFile(config, yaml(redis.url));
-    const worker = startCli(cli.sb, ['--config', config, 'worker'], { timeoutMs: 90_000 });
+    const grace = { env: { BOT_SHUTDOWN_GRACE_MS: '3000' } };
+    const worker = startCli(cli.sb, ['--config', config, 'worker'], { timeoutMs: 90_000, ...grace });
     await worker.waitForStderr(/worker ready/, { timeoutMs: 20_000 });
-    const gw = startCli(cli.sb, ['--config', config, 'gateway', '--port', '0'], { timeoutMs: 90_000 });
+    const gw = startCli(cli.sb, ['--config', config, 'gateway', '--port', '0'], { timeoutMs: 90_000, ...grace });
     const port = Number((await gw.waitForStderr(READY, { timeoutMs: 20_000 }))[1]);
     const client = await TestClient.open(`ws://127.0.0.1:${port}/`);
     await client.join({ session_id: 'outage' });
@@ -67,7 +69,16 @@ describe('Redis unreachable (bullmq)', () => {
       expect(warnings.length, `${name}:\n${text}`).toBe(1);
       expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, redis: redis.url, reason: expect.stringMatching(/^E[A-Z]+/) });
     }
-    worker.proc.kill('SIGKILL');
-    gw.proc.kill('SIGKILL');
+    // SIGTERM while Redis is still down: each process gives its drain the grace period, then exits.
+    const stopping = Date.now();
+    worker.proc.kill('SIGTERM');
+    gw.proc.kill('SIGTERM');
+    for (const [name, proc] of [['worker', worker], ['gateway', gw]] as const) {
+      const done = await proc.exited(20_000);
+      expect(Date.now() - stopping, name).toBeLessThan(15_000);
+      expect(done.code, `${name}: ${done.stderr.slice(-2000)}`).not.toBeNull();
+      if (done.code !== 0) expect(done.stderr, name).toMatch(/could not stop cleanly within 3 s/);
+      expect(done.all, name).not.toMatch(/^\s+at /m);
+    }
   }, 90_000);
 });

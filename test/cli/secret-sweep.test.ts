@@ -4,7 +4,8 @@
  * configured, against fake servers that echo each request (its URL — the Bot API token is in the
  * path — and its headers — the model key is in Authorization) back into their errors. No output
  * line of any process may contain a secret, as written or URL-encoded; and the redactor must have
- * had work to do (`[redacted]` printed), so the test cannot pass by printing nothing.
+ * had work to do (`[redacted]` printed), so the test cannot pass by printing nothing. This is also
+ * T30's check on logs.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';

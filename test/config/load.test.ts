@@ -29,6 +29,7 @@ queue:
   backend: bullmq
   concurrency: 4
   name: turns
+  intake_path: ~/bothost-intake
 session:
   scope: per_chat
 bots:
@@ -79,7 +80,7 @@ describe('full example', () => {
         coder: { name: 'coder', instructions: 'You are a helpful assistant.', model: 'echo', max_history: 50 },
       },
       store: { backend: 'redis', path: '/var/lib/bothost/sessions', max_messages: 500, url: 'redis://localhost:6379', prefix: 'bh' },
-      queue: { backend: 'bullmq', concurrency: 4, name: 'turns', redis_url: 'redis://localhost:6379' },
+      queue: { backend: 'bullmq', concurrency: 4, name: 'turns', intake_path: path.join(os.homedir(), 'bothost-intake'), redis_url: 'redis://localhost:6379' },
       session: { scope: 'per_chat', reset: { mode: 'none', idle_minutes: 60, at_hour: 4 } },
       bots: [
         {

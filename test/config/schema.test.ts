@@ -20,7 +20,7 @@ describe('defaults', () => {
         max_messages: 1000,
         prefix: 'bothost',
       },
-      queue: { backend: 'inline', concurrency: 8, name: 'bothost-turns' },
+      queue: { backend: 'inline', concurrency: 8, name: 'bothost-turns', intake_path: path.join(os.homedir(), '.bothost/intake') },
       session: { scope: 'per_user', reset: { mode: 'none', idle_minutes: 60, at_hour: 4 } },
       bots: [],
       gateway: {

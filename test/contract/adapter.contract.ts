@@ -3,6 +3,8 @@
  * must behave the same way where the host's promises are concerned. Mostly a spawned
  * `bot <platform>` (file store in a sandbox HOME, a fake OpenAI-compatible model) — the product
  * as an operator runs it; the `retry` acknowledgement and start/stop run the adapter in process.
+ * Covers, on every platform: a refused event accepted once later (T21), a redelivery making no
+ * second turn (T20), and no secret in any output line at LOG_LEVEL=debug (part of T34).
  */
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-/** The SecretRedactor and what counts as a secret in bots.yaml and the environment. */
+/** The SecretRedactor and what counts as a secret in bots.yaml and the environment (the unit under T34). */
 import { describe, expect, it } from 'vitest';
 import { REDACTED, SecretRedactor } from '../../src/core/secret-redactor.js';
 import { createLogger } from '../../src/host/logger.js';

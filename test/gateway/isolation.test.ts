@@ -1,4 +1,4 @@
-/** T27 isolation and authentication: tokens, minted tokens, expiry, loopback trust, session ownership. */
+/** T27 isolation and authentication: tokens, minted tokens, expiry, loopback trust (cross-site Origin, T32), session ownership. */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-/** T29 limits: frame size, per-identity rate limit, slow consumers, connection count, frame floods. */
+/** T29 limits: frame size, per-identity rate limit, slow consumers, connection count, frame floods (slow consumers and max_connections are also T35). */
 import { describe, expect, it } from 'vitest';
 import { startGateway } from './gateway-fixture.js';
 import { TestClient } from './ws-client.js';

@@ -96,6 +96,8 @@ export interface FakeSlack {
   /** Messages in a channel (a thread's replies included), oldest first. */
   messages(channel: string): SlackMessage[];
   botMessages(channel?: string): SlackMessage[];
+  /** Messages removed with chat.delete, in order. */
+  deleted: SlackMessage[];
   reactions(channel: string, ts: string): string[];
   /** Every response_url POST: url id → bodies. */
   responses: Map<string, Record<string, any>[]>;
@@ -119,6 +121,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: ApiCall[] = [];
   const channels = new Map<string, SlackMessage[]>();
   const reactionsByMessage = new Map<string, Set<string>>();
+  const deleted: SlackMessage[] = [];
   const failures = new Map<string, Failure[]>();
   const responses = new Map<string, Record<string, any>[]>();
   let tsSecond = 0;
@@ -219,6 +222,15 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         m.history.push(p.text);
         m.editedAt.push(Date.now());
         return { channel: p.channel, ts: m.ts, text: m.text };
+      }
+      case 'chat.delete': {
+        const m = find(p.channel, p.ts);
+        if (!m) return { error: 'message_not_found' };
+        if (m.user !== FAKE_SLACK.botUserId) return { error: 'cant_delete_message' };
+        const all = channels.get(p.channel)!;
+        all.splice(all.indexOf(m), 1);
+        deleted.push(m);
+        return { channel: p.channel, ts: m.ts };
       }
       case 'reactions.add':
       case 'reactions.remove': {
@@ -346,6 +358,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     callsOf: (method) => calls.filter((c) => c.method === method),
     messages: (channel) => [...(channels.get(channel) ?? [])],
     botMessages: (channel) => (channel === undefined ? [...channels.values()].flat() : (channels.get(channel) ?? [])).filter((m) => m.user === FAKE_SLACK.botUserId),
+    deleted,
     reactions: (channel, ts) => [...(reactionsByMessage.get(`${channel}:${ts}`) ?? [])],
     responses,
     failNext(method, failure, times = 1) {

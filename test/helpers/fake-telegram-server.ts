@@ -194,6 +194,13 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
         return sendMessage(body, ok, fail);
       case 'editMessageText':
         return editMessageText(body, ok, fail);
+      case 'deleteMessage': {
+        const list = chats.get(Number(body.chat_id));
+        const at = list?.findIndex((x) => x.messageId === Number(body.message_id)) ?? -1;
+        if (at < 0) return fail({ error_code: 400, description: 'Bad Request: message to delete not found' });
+        list!.splice(at, 1);
+        return ok(true);
+      }
       default:
         return fail({ error_code: 404, description: 'Not Found: method not found' });
     }

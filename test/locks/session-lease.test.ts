@@ -1,6 +1,6 @@
 /**
  * T11: SessionLease and holdLease against a real Redis. A lease is a token with an expiry;
- * correctness comes from the fenced commit, which the last test checks end to end.
+ * correctness comes from the fenced commit, which the last test checks end to end (I5).
  */
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';

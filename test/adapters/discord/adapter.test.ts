@@ -1,7 +1,8 @@
 /**
  * The Discord adapter in process — the real discord.js against the fake Discord — with a literal
  * AdapterHost: what reaches the host, what goes out over REST (nonce, no pings, quoting,
- * interaction responses), 429s, lost responses, blocked users, resumes.
+ * interaction responses), 429s, lost responses (posted once by nonce, T37), blocked users,
+ * resumes (a replayed event not ingested again, T37).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDiscordAdapter } from '../../../adapters/discord/adapter.js';

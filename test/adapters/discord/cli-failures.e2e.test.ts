@@ -1,7 +1,7 @@
 /**
  * `bot discord` refusing to run, end to end: no token (says which variable), a token Discord
  * rejects, and a 4014 close (Message Content intent not enabled) — each exits non-zero with
- * what to fix, after at most one IDENTIFY (no reconnect loop), never printing the token.
+ * what to fix, after at most one IDENTIFY (no reconnect loop; T37), never printing the token.
  */
 import { describe, expect, it } from 'vitest';
 import { FAKE_DISCORD_TOKEN } from '../../helpers/fake-discord-server.js';

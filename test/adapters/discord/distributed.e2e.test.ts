@@ -3,7 +3,8 @@
  * holder of the bot's leadership lease runs the gateway connection (and delivers replies from the
  * durable outbox); two `bot worker` processes run the turns. A worker is SIGKILLed mid-run, then
  * the leader: the other process takes the gateway over within about the lease TTL, and every
- * message is answered exactly once, in order, with its context (I1–I4).
+ * message is answered exactly once, in order, with its context (I1–I4), each reply posted once
+ * (I6); neither the bot token nor an interaction token is in Redis (T30).
  */
 import { promises as fsp } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
  * `bot discord` end to end against the fake Discord (the real discord.js inside): two users in
  * DMs, each in bot_discord_<userId>, remembered across a restart; a MESSAGE_CREATE delivered
- * again to the restarted process makes no second turn; typed commands; no token in any output.
+ * again to the restarted process makes no second turn (T20); typed commands; no token in any output.
  */
 import { describe, expect, it } from 'vitest';
 import { FAKE_DISCORD_TOKEN, visibleText } from '../../helpers/fake-discord-server.js';

@@ -1,8 +1,8 @@
 /**
  * Failures of the Discord connection, in process with the real discord.js against the fake:
- * 4014 and 4004 stop the bot with what to fix (one IDENTIFY, no loop), a bad token stops start(),
+ * 4014 and 4004 stop the bot with what to fix (one IDENTIFY, no loop; T37), a bad token stops start(),
  * a gateway that keeps dropping goes to the host's backoff, a host that cannot take a message
- * gets it offered again in order, an unanswerable slash command has its "thinking…" removed.
+ * gets it offered again in order (T21), an unanswerable slash command has its "thinking…" removed.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDiscordAdapter } from '../../../adapters/discord/adapter.js';

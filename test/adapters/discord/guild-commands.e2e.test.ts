@@ -3,7 +3,7 @@
  * answered, quoting it; other chatter is not), a thread as its own session, slash commands
  * deferred at once and answered by editing the deferred response (`/ask`, and `/new` `/status`
  * through the same ingress as typed commands), and a MESSAGE_CREATE replayed after a RESUME
- * making no second turn.
+ * making no second turn (T37).
  */
 import { describe, expect, it } from 'vitest';
 import { FileSessionStore } from '../../../src/sessions/file-session-store.js';

@@ -1,8 +1,8 @@
 /**
  * Exactly once through spawned `bot slack` processes (HTTP events): forged, stale and tampered
- * requests are refused (401) and nothing runs; a Slack retry and a message delivered as both
- * `message` and `app_mention` make one turn and one reply — also when the retry reaches a
- * restarted process, and when the two deliveries reach two different processes.
+ * requests are refused (401) and nothing runs (T22); a Slack retry and a message delivered as
+ * both `message` and `app_mention` make one turn and one reply — also when the retry reaches a
+ * restarted process, and when the two deliveries reach two different processes (T36, T20).
  */
 import { describe, expect, it } from 'vitest';
 import { FileSessionStore } from '../../../src/sessions/file-session-store.js';

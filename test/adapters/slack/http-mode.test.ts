@@ -1,8 +1,8 @@
 /**
  * HTTP mode in process: the real bolt App with the adapter's receiver, events signed and
  * delivered by the fake Slack, a literal AdapterHost. Proves signature checks (forged, stale,
- * tampered → 401, nothing ingested), url_verification, ack only after ingest (and 503 on
- * `retry`, then Slack's retry is accepted), one message id for `message` + `app_mention`,
+ * tampered → 401, nothing ingested; T22), url_verification, ack only after ingest (and 503 on
+ * `retry`, then Slack's retry is accepted once; T21), one message id for `message` + `app_mention`,
  * slash commands acknowledged at once, thread addressing and per_thread scope.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

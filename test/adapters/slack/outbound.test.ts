@@ -1,6 +1,6 @@
 /**
  * The Slack Outbound with the real WebClient against the fake Web API: a post whose answer was
- * lost is not posted twice (the metadata lookup), 429 waits Retry-After and posts once, edits of
+ * lost is not posted twice (the metadata lookup; T36), 429 waits Retry-After and posts once, edits of
  * a vanished message become a new message, refused channels drop (undefined), refused markup
  * raises FormattingRejectedError, the status reaction is added once and removed, slash-command
  * answers go to response_url, and a revoked token is fatal once (no further calls).
@@ -61,11 +61,11 @@ describe('slack outbound', () => {
     const said = fake.userSays({ user: 'UBOB', channel: 'CGENERAL', text: '<@UBOTFAKE1> hi' });
     const address = encodeAddress({ team: FAKE_SLACK.teamId, channel: 'CGENERAL', threadTs: said.ts, messageTs: said.ts });
     // Process A streamed the reply: a preview post (its own key); the final is B's to deliver.
-    const ts = (await a.send(address, chunk('partial'), { idempotencyKey: `bot|CGENERAL:${said.ts}|preview|0`, index: 0 }))!;
+    const ts = (await a.send(address, chunk('partial'), { idempotencyKey: `bot|CGENERAL:${said.ts}|preview|0`, index: 0, preview: true }))!;
     // Process B got the same message (the other of message/app_mention, or a retry) or the result.
     b.suspect(`CGENERAL:${said.ts}`);
     // B does not stream it (no preview post, no lookup), it only delivers the final reply.
-    expect(await b.send(address, chunk('partial from b'), { idempotencyKey: `bot|CGENERAL:${said.ts}|preview|0`, index: 0 })).toBeUndefined();
+    expect(await b.send(address, chunk('partial from b'), { idempotencyKey: `bot|CGENERAL:${said.ts}|preview|0`, index: 0, preview: true })).toBeUndefined();
     expect(fake.callsOf('conversations.replies')).toHaveLength(0);
     expect(await b.send(address, chunk('final'), { idempotencyKey: `bot|CGENERAL:${said.ts}|0`, index: 0 })).toBe(ts);
     expect(fake.botMessages('CGENERAL')).toHaveLength(1);
@@ -81,7 +81,7 @@ describe('slack outbound', () => {
     const said = fake.userSays({ user: 'UALICE', channel: 'DALICE', text: 'hi' });
     const address = dm(said.ts);
     a.ingestedHere(`DALICE:${said.ts}`);
-    const ts = await a.send(address, chunk('[echo] turn'), { idempotencyKey: `bot|DALICE:${said.ts}|preview|0`, index: 0 });
+    const ts = await a.send(address, chunk('[echo] turn'), { idempotencyKey: `bot|DALICE:${said.ts}|preview|0`, index: 0, preview: true });
     // B delivers the final from the outbox without having ingested the message.
     expect(await b.send(address, chunk('[echo] turn 1: you said "hi"'), { idempotencyKey: `bot|DALICE:${said.ts}|0`, index: 0 })).toBe(ts);
     expect(fake.botMessages('DALICE').map((m) => m.text)).toEqual(['[echo] turn 1: you said "hi"']);

@@ -1,7 +1,7 @@
 /**
  * Socket Mode in process: bolt's own Socket Mode client against the fake's WebSocket. Proves the
  * envelope is acknowledged only after ingest resolved, an envelope refused with `retry` is left
- * unacknowledged and Slack's redelivery (retry_attempt 1) is then accepted once, a `disconnect`
+ * unacknowledged and Slack's redelivery (retry_attempt 1) is then accepted once (T21), a `disconnect`
  * envelope and a silent socket both lead to a new connection, and a refused app token stops
  * start() with an AdapterFatalError instead of looping.
  */

@@ -1,5 +1,5 @@
 /**
- * Signature verification (agreeing with bolt's own `isValidSlackRequest` on the same inputs,
+ * Signature verification (T22; agreeing with bolt's own `isValidSlackRequest` on the same inputs,
  * including the ±300 s edges), and event normalization: ids, DMs vs channels, mentions,
  * thread addressing, ignored subtypes, Slack markup decoding, slash commands.
  */

@@ -71,6 +71,7 @@ describe('streaming delivery on Telegram', () => {
     const d = telegramDelivery({ api, logger: quiet, parseMode: 'html', editIntervalMs: 200, typingIntervalMs: 10_000 });
     const r = request();
     const t0 = Date.now();
+    d.ingested(r);
     for (let i = 1; i <= 20; i++) {
       d.partial(r, `word `.repeat(i));
       await sleep(25);
@@ -125,7 +126,7 @@ describe('streaming delivery on Telegram', () => {
     const { api, calls } = fakeApi();
     const d = telegramDelivery({ api, logger: quiet, parseMode: 'html', typingIntervalMs: 50 });
     const r = request('42:5');
-    d.started(r);
+    d.ingested(r);
     d.started(r);
     await sleep(180);
     await d.final({ request: r, reply: 'ok', cursor: 2, duplicate: false });

@@ -20,6 +20,9 @@ describe('bot telegram: commands', () => {
     await until('help', () => replyMatching(t.fake, ALICE.id, /^Commands:\n\/start/));
     t.fake.userSays({ chat: dm, from: ALICE, text: 'first message' });
     await until('turn 1', () => replyMatching(t.fake, ALICE.id, /turn 1: you said "first message"/));
+    // The streamed preview can show the whole reply a moment before the turn is committed, and
+    // /status reports what is committed: give the commit that moment.
+    await sleep(500);
     t.fake.userSays({ chat: dm, from: ALICE, text: '/status' });
     const status = await until('status', () => replyMatching(t.fake, ALICE.id, /^Session: bot_telegram_4242/));
     expect(status.visible).toMatch(/Messages kept: 2/);

@@ -2,7 +2,8 @@
  * T06/T08 (docs/reliability.md) for Telegram: `bot telegram` in BullMQ mode with its own redis-server,
  * which is killed while a user writes and restarted. While Redis is down the update is not
  * confirmed (the queue refused it, leadership cannot be proven); once Redis is back it is fetched
- * again and answered exactly once, in order.
+ * again and answered exactly once, in order. In webhook mode the first delivery is refused (503)
+ * and the redelivery is processed once (T21).
  */
 import { promises as fsp } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
- * Webhook mode (secret check, ack before the turn runs) and duplicate updates (one turn, one
- * model call, one reply), end to end with `bot telegram`.
+ * Webhook mode (secret check, T22; ack before the turn runs, T23) and duplicate updates (one
+ * turn, one model call, one reply, T20), end to end with `bot telegram`.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../../helpers/distributed-harness.js';

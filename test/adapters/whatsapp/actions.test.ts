@@ -1,7 +1,7 @@
 /**
  * `bot whatsapp login / logout / import-auth` against the fake WhatsApp: QR codes drawn as they
  * rotate, the pairing code, the 515 restart after pairing (credentials flushed before the
- * reconnect — the next socket reads them back from the store), expiry, "linked as +…"; logout
+ * reconnect — the next socket reads them back from the store; T38), expiry, "linked as +…"; logout
  * wipes; import-auth takes a folder written by baileys' own useMultiFileAuthState.
  */
 import { existsSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Auth state under kill -9, on every backend (file, Redis, Postgres): a bot process decrypts a
+ * T38 auth state under kill -9, on every backend (file, Redis, Postgres): a bot process decrypts a
  * real Signal message from a peer (baileys' own signal repository, the session kept in the
  * store), replies, then storms `keys.set` (every key type, the peer's session rewritten each
  * time, creds saved each time) and is SIGKILLed at a random moment. After each kill:

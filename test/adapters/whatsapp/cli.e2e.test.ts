@@ -4,7 +4,7 @@
  * - an unlinked bot links first (QR drawn, scan, 515, "linked as"), then runs and answers;
  * - `bot start` skips an unlinked WhatsApp bot with the login hint;
  * - scale-out: two processes under a Redis leadership lease, one socket between them; the holder
- *   is SIGKILLed and the other connects within the lease TTL, with no 440 ever, and goes on
+ *   is SIGKILLed and the other connects within the lease TTL, with no 440 ever (T38), and goes on
  *   answering from the same history.
  */
 import { randomUUID } from 'node:crypto';

@@ -3,7 +3,8 @@
  * turns, replies go through the bot's durable outbox. Two ingress processes share the socket
  * through a Redis lease; the holder is SIGKILLed right after the messages were accepted, before
  * any reply exists. The other process takes the socket and delivers every reply from the outbox:
- * each message answered exactly once, and nothing was ever sent by a process without the socket.
+ * each message answered exactly once (I6), and nothing was ever sent by a process without the
+ * socket.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
