@@ -18,7 +18,7 @@ import { checkBotEntry, createBot } from '../src/host/adapters.js';
 import { createHost } from '../src/host/host.js';
 import { createLogger } from '../src/host/logger.js';
 import { echoReply } from '../src/models/echo-model.js';
-import { connectRedis } from '../src/queue/redis-connection.js';
+import { connectRedis } from '../src/redis/redis-connection.js';
 import { FAKE_DISCORD_TOKEN, startFakeDiscord, type FakeDiscord } from '../test/helpers/fake-discord-server.js';
 import { spawnCli, stop, waitFor, type Proc } from './cli-procs.js';
 import { percentile, type Report } from './report.js';

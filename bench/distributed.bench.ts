@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { TurnRequest, TurnResult } from '../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
-import { connectRedis } from '../src/queue/redis-connection.js';
+import { connectRedis } from '../src/redis/redis-connection.js';
 import { OutboxConsumer } from '../src/queue/outbox-consumer.js';
 import { GC_TRACE_ARGS, GcTrace } from './gc-trace.js';
 import { latencyFloor } from './latency-floor.js';

@@ -14,7 +14,7 @@ import { createHost } from '../src/host/host.js';
 import { createLogger } from '../src/host/logger.js';
 import { startRoleOps } from '../src/host/metrics.js';
 import { Metrics } from '../src/ops/metrics.js';
-import { connectRedis } from '../src/queue/redis-connection.js';
+import { connectRedis } from '../src/redis/redis-connection.js';
 import { RedisSessionStore } from '../src/sessions/redis-session-store.js';
 import { median, percentile, type Report } from './report.js';
 

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
-import { connectRedis } from '../src/queue/redis-connection.js';
+import { connectRedis } from '../src/redis/redis-connection.js';
 import { deleteKeys, rate } from './distributed.bench.js';
 
 const [url, concurrency] = [process.argv[2]!, Number(process.argv[3])];

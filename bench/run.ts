@@ -1,5 +1,6 @@
 /** `npm run bench`: every figure, a table at the end, one JSON line per figure as it is measured. */
 import { benchAdapterOverhead } from './adapter-overhead.bench.js';
+import { benchCli } from './cli.bench.js';
 import { benchDiscord } from './discord.bench.js';
 import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
@@ -26,6 +27,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['adapter-overhead', benchAdapterOverhead],
   ['gateway', benchGateway],
   ['ops', benchOps],
+  ['cli', benchCli],
 ];
 for (const [name, fn] of sections) {
   if (only && only !== name) continue;

@@ -16,7 +16,7 @@ import { parseConfig } from '../src/config/load.js';
 import { checkBotEntry, createBot } from '../src/host/adapters.js';
 import { createHost } from '../src/host/host.js';
 import { createLogger } from '../src/host/logger.js';
-import { connectRedis } from '../src/queue/redis-connection.js';
+import { connectRedis } from '../src/redis/redis-connection.js';
 import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
 import { FAKE_SLACK, startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack-server.js';
 import { slackSignature } from '../adapters/slack/verify.js';

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { echoReply } from '../src/models/echo-model.js';
-import { connectRedis } from '../src/queue/redis-connection.js';
+import { connectRedis } from '../src/redis/redis-connection.js';
 import { FAKE_TOKEN, postJson, startFakeTelegram, type FakeTelegram } from '../test/helpers/fake-telegram-server.js';
 import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
 import { freePort, spawnCli, stop, waitFor, type Proc } from './cli-procs.js';

@@ -15,7 +15,7 @@ export { AdapterFatalError, FormattingRejectedError } from './core/adapter-error
 export { splitMarkdown } from './core/split-text.js';
 export { FileSessionStore, FILE_STORE_DEFAULTS, type FileSessionStoreOptions } from './sessions/file-session-store.js';
 export { MemorySessionStore } from './sessions/memory-session-store.js';
-export { encodeSessionId, assertSessionId, MAX_SESSION_ID_LENGTH } from './sessions/session-id.js';
+export { encodeSessionId, assertSessionId, MAX_SESSION_ID_LENGTH } from './core/session-id.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './sessions/redis-session-store.js';
 export { PostgresSessionStore, type PostgresSessionStoreOptions } from './sessions/postgres-session-store.js';
 export {

@@ -20,5 +20,5 @@ export { SessionLease, type LeaseGrant } from './locks/session-lease.js';
 export { holdLease, type HeldLease } from './locks/hold-lease.js';
 export { createGateway, type Gateway, type GatewayOptions } from './gateway/gateway-server.js';
 export { mintToken } from './gateway/auth.js';
-export { webSessionKey } from './gateway/gateway-store.js';
+export { webSessionKey } from './sessions/web-sessions.js';
 export { COMMON_BOT_CONFIG, LEADER_CONFIG, botPolicyOf } from './core/adapter.js';

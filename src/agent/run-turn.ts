@@ -3,18 +3,11 @@
  * in one atomic, idempotent, fenced commit. The runner holds no lock across the model call;
  * correctness comes from the commit (docs/architecture.md, "Lease, fence, atomic commit").
  */
-import { BotHostError } from '../core/errors.js';
+import { LeaseLostError } from '../core/errors.js';
 import type { InboundMessage } from '../core/inbound.js';
 import type { ChatMessage, SessionLog, SessionStore } from '../core/session-store.js';
 import { isStopRequested, type TurnRequest, type TurnResult } from '../core/turn-queue.js';
 import type { AgentResolver } from './agent.js';
-
-/** The commit was rejected because a newer lease holder exists: send nothing. */
-export class LeaseLostError extends BotHostError {
-  constructor(sessionId: string, fence: number, highestFence: number) {
-    super('LEASE_LOST', `lease on ${sessionId} was lost (fence ${fence} < ${highestFence}); the turn is discarded`);
-  }
-}
 
 /** What a reply stopped before its first word is committed as. */
 export const STOPPED_EMPTY_REPLY = '(stopped before the reply began)';
@@ -118,7 +111,7 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
   if (result.status === 'committed') {
     return { request, reply, cursor: result.cursors[1]!, duplicate: false, committedAt: performance.timeOrigin + performance.now(), ...(stopped ? { stopped } : {}) };
   }
-  if (result.status === 'stale_fence') throw new LeaseLostError(sessionId, options.fence ?? -1, result.highestFence);
+  if (result.status === 'stale_fence') throw LeaseLostError.fenced(sessionId, options.fence ?? -1, result.highestFence);
   // Committed by a concurrent attempt meanwhile: its reply is the one, never a second.
   return storedResult(store, request, result.cursor, reply);
 }

@@ -1,9 +1,8 @@
 /** `bot chat`: talk to an agent in the terminal, interactively or one turn with `--message`. */
-import readline from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { BotHostError, UnknownNameError } from '../core/errors.js';
 import type { TurnQueue } from '../core/turn-queue.js';
-import { assertSessionId } from '../sessions/session-id.js';
+import { assertSessionId } from '../core/session-id.js';
 import { defaultConsoleSession, openConsoleChat, type ConsoleAnswer, type ConsoleChat } from './console-adapter.js';
 import { action, commandLogger, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
 
@@ -111,6 +110,7 @@ export async function oneShot(chat: ConsoleChat, text: string, json: boolean, vi
 }
 
 export async function interactive(chat: ConsoleChat, agentName: string): Promise<number> {
+  const readline = await import('node:readline');
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
   process.stdout.write(`Chatting with ${agentName} in session "${chat.sessionId}". /help for commands, /exit or Ctrl-D to leave.\n`);
   const ask = () => rl.prompt();

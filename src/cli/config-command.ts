@@ -1,11 +1,7 @@
 /** `bot config check [file]` and `bot config schema`. */
 import type { Command } from 'commander';
-import { configJsonSchema } from '../config/json-schema.js';
-import { loadConfig } from '../config/load.js';
-import { checkBotEntry } from '../host/adapters.js';
-import { isPlatform } from '../host/catalog.js';
 import { action, EXIT, type GlobalOptions } from './context.js';
-import { processSecrets } from '../host/logger.js';
+import { processSecrets } from '../host/process-secrets.js';
 import { collectSecrets } from '../host/secrets.js';
 
 export function registerConfig(program: Command): void {
@@ -16,6 +12,7 @@ export function registerConfig(program: Command): void {
     .description('validate a bots.yaml (default: --config, $BOTHOST_CONFIG or ./bots.yaml) and summarise it')
     .action(
       action(async (file: string | undefined, _opts: unknown, cmd: Command) => {
+        const [{ loadConfig }, { checkBotEntry }, { isPlatform }] = await Promise.all([import('../config/load.js'), import('../host/adapters.js'), import('../host/catalog.js')]);
         const loaded = await loadConfig(file ?? cmd.optsWithGlobals<GlobalOptions>().config, process.env);
         processSecrets.add(collectSecrets(loaded.config, process.env));
         const c = loaded.config;
@@ -42,6 +39,7 @@ export function registerConfig(program: Command): void {
     .description('print the JSON Schema of bots.yaml (for editor completion)')
     .action(
       action(async () => {
+        const { configJsonSchema } = await import('../config/json-schema.js');
         process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
       }),
     );

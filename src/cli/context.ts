@@ -1,8 +1,12 @@
-/** What every command needs: the loaded config, a logger, a host — and turning errors into exit codes. */
+/**
+ * What every command needs: the loaded config, a logger, a host — and turning errors into exit
+ * codes. Every command module imports this at startup, so the config loader (yaml, zod) and the
+ * host are imported only when a command asks for them.
+ */
 import { BotHostError, ConfigError } from '../core/errors.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { createHost, type Host } from '../host/host.js';
-import { createLogger, processSecrets, type Logger } from '../host/logger.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { Host } from '../host/host.js';
+import { deferredLogger, processSecrets, type Logger } from '../host/logger.js';
 import { collectSecrets } from '../host/secrets.js';
 import type { BotsConfig } from '../config/schema.js';
 import { modelEndpointWarnings } from '../models/endpoint-check.js';
@@ -17,12 +21,16 @@ export interface GlobalOptions {
 /** Loads bots.yaml; from then on its secrets (and the environment's) are redacted from all output. */
 export async function loadForCommand(options: GlobalOptions): Promise<LoadedConfig> {
   processSecrets.add(collectSecrets(undefined, process.env));
-  const loaded = await loadConfig(options.config, process.env);
+  // Without a bots.yaml the built-in defaults need neither the YAML parser nor the schema.
+  const { resolveConfigPath } = await import('../config/config-path.js');
+  const file = resolveConfigPath(options.config, process.env);
+  const loaded = file === null ? (await import('../config/builtin-config.js')).builtinConfig() : await (await import('../config/load.js')).loadConfig(file, process.env);
   processSecrets.add(collectSecrets(loaded.config, process.env));
   return loaded;
 }
 
 export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: Metrics): Promise<Host> {
+  const { createHost } = await import('../host/host.js');
   return createHost(loaded.config, { logger, env: process.env, ...(metrics ? { metrics } : {}) });
 }
 
@@ -41,7 +49,7 @@ export async function warnAboutModels(config: BotsConfig, say: (line: string) =>
 }
 
 export function commandLogger(level?: string): Logger {
-  return createLogger(level ?? process.env.LOG_LEVEL ?? 'warn');
+  return deferredLogger(level ?? process.env.LOG_LEVEL ?? 'warn');
 }
 
 /** Print an error the way an operator can act on (secrets redacted), and pick the exit code. */

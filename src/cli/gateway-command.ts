@@ -5,10 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { BotHostError } from '../core/errors.js';
 import { assertGatewayUsable, gatewaySecret, mintToken, SECRET_ENV } from '../gateway/auth.js';
-import { createGateway } from '../gateway/gateway-server.js';
 import { createLogger } from '../host/logger.js';
-import { startRoleOps } from '../host/metrics.js';
-import { Metrics } from '../ops/metrics.js';
 import { action, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
@@ -33,6 +30,7 @@ export function registerGateway(program: Command): void {
       action(async (opts: { port?: number; host?: string }, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
         assertGatewayUsable(loaded.config.gateway, opts.host ?? loaded.config.gateway.host, process.env);
+        const [{ createGateway }, { startRoleOps }, { Metrics }] = await Promise.all([import('../gateway/gateway-server.js'), import('../host/metrics.js'), import('../ops/metrics.js')]);
         const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level, process.env.LOG_FORMAT ?? loaded.config.log.format);
         const metrics = loaded.config.metrics.enabled ? new Metrics() : undefined;
         const host = await openHost(loaded, logger, metrics);

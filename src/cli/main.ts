@@ -12,7 +12,7 @@ import { registerSession } from './session-command.js';
 import { registerStart } from './start-command.js';
 import { registerWorker } from './worker-command.js';
 import { collectSecrets } from '../host/secrets.js';
-import { processSecrets, redactWrites } from '../host/logger.js';
+import { processSecrets, redactWrites } from '../host/process-secrets.js';
 
 // Everything this process prints goes through the secret redactor (filled in as config loads).
 processSecrets.add(collectSecrets(undefined, process.env));

@@ -12,13 +12,9 @@ import { Command } from 'commander';
 import type { AdapterDefinition } from '../core/adapter.js';
 import { BotHostError, UnknownNameError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load.js';
-import { botKeyValue, checkBotEntry, createBot, entryLocation, type BotEntry } from '../host/adapters.js';
-import { createStore } from '../host/create-store.js';
+import type { BotEntry } from '../host/adapters.js';
 import { loadDefinition, PLATFORMS } from '../host/catalog.js';
-import { leadershipSourceOf } from '../host/leadership-source.js';
 import { createLogger } from '../host/logger.js';
-import { startRoleOps } from '../host/metrics.js';
-import { Metrics } from '../ops/metrics.js';
 import { action, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
@@ -52,6 +48,7 @@ export async function pickEntry(
     if (value !== undefined) entry[key] = value;
   }
   const index = found?.i ?? -1;
+  const { entryLocation } = await import('../host/adapters.js');
   const missing = await definition.missing(entry, entryLocation(loaded, platform, index));
   if (missing) throw new BotHostError(`${platform.toUpperCase()}_NOT_READY`, missing);
   return { entry: entry as BotEntry, index };
@@ -59,6 +56,12 @@ export async function pickEntry(
 
 async function runBot(definition: AdapterDefinition, opts: { bot?: string }, cmd: Command): Promise<number> {
   const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+  const [{ checkBotEntry, createBot }, { leadershipSourceOf }, { startRoleOps }, { Metrics }] = await Promise.all([
+    import('../host/adapters.js'),
+    import('../host/leadership-source.js'),
+    import('../host/metrics.js'),
+    import('../ops/metrics.js'),
+  ]);
   let picked: { entry: BotEntry; index: number };
   try {
     picked = await pickEntry(loaded, definition, opts.bot, process.env);
@@ -117,6 +120,11 @@ async function runAction(definition: AdapterDefinition, name: string, rest: stri
   for (const [flags, description] of act.options ?? []) sub.option(flags, description);
   sub.parse(rest, { from: 'user' });
   const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+  const [{ botKeyValue, checkBotEntry }, { createStore }, { leadershipSourceOf }] = await Promise.all([
+    import('../host/adapters.js'),
+    import('../host/create-store.js'),
+    import('../host/leadership-source.js'),
+  ]);
   const { entry, index } = await pickEntry(loaded, { ...definition, missing: () => null }, opts.bot, process.env);
   const checked = await checkBotEntry(loaded, index, entry);
   const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level);

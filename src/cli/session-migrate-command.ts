@@ -13,9 +13,6 @@ import type { Command } from 'commander';
 import { BotHostError } from '../core/errors.js';
 import type { SessionEntry, SessionLog } from '../core/session-store.js';
 import type { BotsConfig } from '../config/schema.js';
-import { expandHome } from '../config/load.js';
-import { FILE_STORE_DEFAULTS, FileSessionStore } from '../sessions/file-session-store.js';
-import { readSessionImage, trimImage } from '../sessions/session-image.js';
 import type { TransferEnd } from '../sessions/session-transfer.js';
 import { action, commandLogger, EXIT, loadForCommand, type GlobalOptions } from './context.js';
 
@@ -85,6 +82,7 @@ async function migrate(opts: MigrateOptions, cmd: Command): Promise<number> {
     if (from === to && source.where === target.where) {
       throw new BotHostError('SAME_STORE', `--from and --to are the same store (${source.where}); give --to-url, --to-path, --to-prefix or --to-schema`);
     }
+    const { readSessionImage, trimImage } = await import('../sessions/session-image.js');
     const sessions = await source.end.store.listSessions({ limit: MIGRATE_DEFAULTS.listLimit });
     const progress = new Progress(sessions.length);
     const outcomes = new Map<Outcome, string[]>();
@@ -154,6 +152,7 @@ async function openEnd(backend: Backend, side: 'from' | 'to', opts: MigrateOptio
   const url = side === 'from' ? opts.fromUrl : opts.toUrl;
   const flag = `--${side}-url`;
   if (backend === 'file') {
+    const [{ expandHome }, { FILE_STORE_DEFAULTS, FileSessionStore }] = await Promise.all([import('../config/load.js'), import('../sessions/file-session-store.js')]);
     const dir = expandHome((side === 'from' ? opts.fromPath : opts.toPath) ?? configured?.path ?? FILE_STORE_DEFAULTS.dir);
     const store = new FileSessionStore({ dir, maxMessages, logger });
     const { fileTransferEnd } = await import('../sessions/session-transfer.js');
@@ -163,7 +162,7 @@ async function openEnd(backend: Backend, side: 'from' | 'to', opts: MigrateOptio
     const redisUrl = url ?? configured?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
     const prefix = (side === 'from' ? opts.fromPrefix : opts.toPrefix) ?? config.store.prefix;
     const [{ connectRedis, describeRedis }, { RedisSessionStore }, { redisTransferEnd }] = await Promise.all([
-      import('../queue/redis-connection.js'),
+      import('../redis/redis-connection.js'),
       import('../sessions/redis-session-store.js'),
       import('../sessions/session-transfer.js'),
     ]);

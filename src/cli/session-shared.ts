@@ -1,11 +1,10 @@
 /** What every `bot session …` subcommand shares: the store (with --store), the hierarchy over it, printing. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
-import { STORE_BACKENDS, type BotsConfig } from '../config/schema.js';
+import { STORE_BACKENDS } from '../config/defaults.js';
 import type { LoadedConfig } from '../config/load.js';
-import { withGatewaySessions } from '../gateway/gateway-store.js';
-import { createStore } from '../host/create-store.js';
-import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
+import type { BotsConfig } from '../config/schema.js';
+import type { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
 import { commandLogger, loadForCommand, type GlobalOptions } from './context.js';
 
 export interface StoreOption {
@@ -41,6 +40,12 @@ export async function loadWithStore(cmd: Command): Promise<LoadedConfig> {
 /** Runs `fn` with every session the host serves (the configured store and the gateway's) and always closes them (an open client keeps the process alive). */
 export async function withSessions<T>(cmd: Command, fn: (sessions: HierarchicalSessionStore) => Promise<T>): Promise<T> {
   const loaded = await loadWithStore(cmd);
+  // Imported here, not at the top: every `bot` command loads this file at startup.
+  const [{ withGatewaySessions }, { createStore }, { HierarchicalSessionStore }] = await Promise.all([
+    import('../sessions/web-sessions.js'),
+    import('../host/create-store.js'),
+    import('../sessions/hierarchy/hierarchical-session-store.js'),
+  ]);
   const logger = commandLogger();
   const warn = { warn: (m: string) => logger.warn(m) };
   // The same routing the host uses, so gateway sessions (kept apart when the gateway persists to its own files) are listed too.

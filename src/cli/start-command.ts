@@ -7,11 +7,8 @@
 import type { Command } from 'commander';
 import type { BotHostError } from '../core/errors.js';
 import { assertGatewayUsable } from '../gateway/auth.js';
-import { checkBotEntry, createBot, skipReason, type CheckedBot, type RunningBot } from '../host/adapters.js';
-import { leadershipSourceOf } from '../host/leadership-source.js';
+import type { CheckedBot, RunningBot } from '../host/adapters.js';
 import { createLogger } from '../host/logger.js';
-import { startRoleOps } from '../host/metrics.js';
-import { Metrics } from '../ops/metrics.js';
 import { action, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 
@@ -23,6 +20,12 @@ export function registerStart(program: Command): void {
       action(async (_opts: unknown, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
         if (loaded.config.gateway.enabled) assertGatewayUsable(loaded.config.gateway, loaded.config.gateway.host, process.env);
+        const [{ checkBotEntry, createBot, skipReason }, { leadershipSourceOf }, { startRoleOps }, { Metrics }] = await Promise.all([
+          import('../host/adapters.js'),
+          import('../host/leadership-source.js'),
+          import('../host/metrics.js'),
+          import('../ops/metrics.js'),
+        ]);
         // Each runnable bot's own keys are validated before anything connects (exit 2 on error).
         const skipped = new Map<number, string>();
         const checked: CheckedBot[] = [];

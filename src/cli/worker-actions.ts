@@ -17,7 +17,7 @@ import { logTurnLine } from '../host/turn-log.js';
 import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
 import { deadLetterKey, inboxIndexKey, inboxKeys } from '../queue/inbox-keys.js';
 import { OUTBOX_DEFAULTS } from '../queue/outbox-consumer.js';
-import { describeRedis } from '../queue/redis-connection.js';
+import { describeRedis } from '../redis/redis-connection.js';
 import { EXIT, loadForCommand, warnAboutModels, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
 

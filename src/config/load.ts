@@ -3,16 +3,19 @@
  * validate with the zod schema, and report every problem at once as one ConfigError whose
  * lines read `bots.yaml:7: bots[0].platform: unknown platform "telegrm"; choose one of …`.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
+import { builtinConfig } from './builtin-config.js';
+import { DEFAULT_CONFIG_FILE, expandHome, resolveConfigPath } from './config-path.js';
 import { describeIssue } from './describe-issue.js';
 import { interpolateEnv, type Env } from './interpolate.js';
 import { BotsConfigSchema, type BotsConfig } from './schema.js';
 import { formatYamlPath, lineOfPath } from './yaml-path.js';
+
+export { CONFIG_PATH_ENV, DEFAULT_CONFIG_FILE, expandHome, resolveConfigPath } from './config-path.js';
 
 export interface LoadedConfig {
   config: BotsConfig;
@@ -41,10 +44,6 @@ export interface ParseConfigOptions {
   env?: Env;
 }
 
-export const DEFAULT_CONFIG_FILE = 'bots.yaml';
-/** Environment variable naming the config file when no explicit path is given. */
-export const CONFIG_PATH_ENV = 'BOTHOST_CONFIG';
-
 // yaml reports where it noticed the problem, which for an unclosed quote is the end of the file.
 const SYNTAX_HINTS: Partial<Record<string, string>> = {
   MISSING_CHAR: 'add the missing character (an unclosed quote or bracket may start on an earlier line)',
@@ -58,36 +57,11 @@ export interface LocatedIssue {
   message: string;
 }
 
-/**
- * Which config file to read: `explicit` (must exist) → `$BOTHOST_CONFIG` (must exist) →
- * `bots.yaml` in `cwd` if present → null (built-in defaults). A named file that is missing is an
- * error rather than a silent fall back to defaults. Returns an absolute path.
- */
-export function resolveConfigPath(
-  explicit?: string,
-  env: Env = process.env,
-  cwd: string = process.cwd(),
-): string | null {
-  const fromEnv = env[CONFIG_PATH_ENV];
-  const named = explicit || fromEnv;
-  if (named) {
-    const absolute = path.resolve(cwd, named);
-    if (!existsSync(absolute)) {
-      const [source, fix] = explicit
-        ? ['', 'check the path, or omit it to use ./bots.yaml']
-        : [` (from ${CONFIG_PATH_ENV})`, `fix or unset ${CONFIG_PATH_ENV}`];
-      throw new ConfigError(`config file ${named}${source} not found (looked at ${absolute}); ${fix}`, '', undefined, absolute);
-    }
-    return absolute;
-  }
-  const local = path.join(cwd, DEFAULT_CONFIG_FILE);
-  return existsSync(local) ? local : null;
-}
-
 /** Finds (see resolveConfigPath), reads and validates the config. Throws ConfigError. */
 export async function loadConfig(file?: string, env: Env = process.env): Promise<LoadedConfig> {
   const resolved = resolveConfigPath(file, env);
-  if (resolved === null) return parseConfig('', { env });
+  // No file: the defaults, built without the YAML parser and the schema (what parseConfig('') gives).
+  if (resolved === null) return builtinConfig();
   let text: string;
   try {
     text = await readFile(resolved, 'utf8');
@@ -175,13 +149,6 @@ export function parseConfig(text: string, opts: ParseConfigOptions = {}): Loaded
     },
   };
   return { config, file: opts.file ?? null, missingEnv, source };
-}
-
-/** `~` and `~/x` → under `home`; `~user` and everything else unchanged. */
-export function expandHome(p: string, home: string = os.homedir()): string {
-  if (p === '~') return home;
-  if (p.startsWith('~/') || p.startsWith('~\\')) return path.join(home, p.slice(2));
-  return p;
 }
 
 function displayName(file: string | undefined): string {

@@ -3,21 +3,11 @@
  * at the exact line an operator has to edit.
  */
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { formatYamlPath } from './format-path.js';
 
 export type YamlPath = readonly (string | number)[];
 
-const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-
-/** `['bots', 0, 'token']` → `bots[0].token`; odd keys are quoted: `agents["my.bot"]`. */
-export function formatYamlPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (typeof seg === 'string' && PLAIN_KEY.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(String(seg))}]`;
-  }
-  return out;
-}
+export { formatYamlPath } from './format-path.js';
 
 /**
  * The 1-based line of `path` in `doc`. For a map entry that is the line of its key (so block

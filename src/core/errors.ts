@@ -61,3 +61,27 @@ export class UnknownNameError extends BotHostError {
     super('UNKNOWN_NAME', `unknown ${kind} "${name}"; choose one of: ${choices.join(', ') || '(none configured)'}`);
   }
 }
+
+/**
+ * The session's lease passed to another holder: stop the turn and send nothing. `fenced` is true
+ * when a commit was rejected by its fencing token (a newer holder already committed), false when
+ * the held lease was found lost (a renewal failed or found another token) before any commit.
+ */
+export class LeaseLostError extends BotHostError {
+  private constructor(
+    message: string,
+    readonly fenced: boolean,
+  ) {
+    super('LEASE_LOST', message);
+  }
+
+  /** A commit under `fence` was rejected: `highestFence` was already seen. */
+  static fenced(sessionId: string, fence: number, highestFence: number): LeaseLostError {
+    return new LeaseLostError(`lease on ${sessionId} was lost (fence ${fence} < ${highestFence}); the turn is discarded`, true);
+  }
+
+  /** The held lease must be presumed lost (`why`): the abort reason of its signal. */
+  static released(sessionId: string, fence: number, why: string): LeaseLostError {
+    return new LeaseLostError(`lease on session ${JSON.stringify(sessionId.slice(0, 80))} (fence ${fence}) was lost: ${why}; stop the turn and send nothing`, false);
+  }
+}

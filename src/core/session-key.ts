@@ -9,6 +9,9 @@
  */
 import { BotHostError } from './errors.js';
 
+/** The platform of every gateway (web chat) message: web sessions are `bot_web_<escaped id>`. */
+export const WEB_PLATFORM = 'web';
+
 export type SessionScope = 'per_user' | 'per_chat' | 'per_thread';
 
 export interface SessionKeyOptions {

@@ -123,7 +123,23 @@ export interface SessionLog extends SessionStore {
   recordFence?(sessionId: string, fence: number): Promise<void>;
   /** Optional: atomic key-value state kept in the same backend (Redis, Postgres), per namespace. */
   keyValue?(namespace: string): AtomicKeyValue;
+  /**
+   * Optional: present on a store that keeps its sessions in Redis in the shared key layout
+   * (src/redis/redis-keys.ts), so scripts of others can read and write them in their own
+   * round trip — the turn worker's claim and pop read the log and check the commit there.
+   */
+  readonly redisCommit?: RedisCommitAccess;
   close(): Promise<void>;
+}
+
+/** What a Redis-backed store tells scripts that touch its keys (see `SessionLog.redisCommit`). */
+export interface RedisCommitAccess {
+  /** The key prefix its sessions live under. */
+  readonly prefix: string;
+  /** The field of a session's meta hash that holds metadata key `key`. */
+  metadataField(key: string): string;
+  /** Entries as a script read them from the session's log list (LRANGE), as chat history. */
+  historyFromLog(raw: readonly unknown[]): ChatMessage[];
 }
 
 /** Runtime check for the seed's protocol (the `isinstance(store, SessionStoreProtocol)` of TS). */

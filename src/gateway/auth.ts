@@ -12,7 +12,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { BotHostError, ConfigError } from '../core/errors.js';
-import { MAX_TOKEN_TTL_SECONDS, type GatewayConfig } from '../config/schema.js';
+import { MAX_TOKEN_TTL_SECONDS } from '../config/defaults.js';
+import type { GatewayConfig } from '../config/schema.js';
 import { LOOPBACK_IDENTITY } from './constants.js';
 
 export const IDENTITY_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;

@@ -18,7 +18,7 @@ import type { ConcurrencyLimit } from './concurrency-limit.js';
 import { commitIdOf, inboundMessageId, toEvents } from './events.js';
 import { parseClientFrame, type ErrorCode, type JoinFrame, type MessageFrame, type ServerFrame, type SessionAdminFrame, type StopFrame } from './frames.js';
 import { sessionAdmin, titleFrom } from './session-admin.js';
-import { webSessionKey } from './gateway-store.js';
+import { webSessionKey } from '../sessions/web-sessions.js';
 import { ingestWebMessage } from './ingest.js';
 import { TokenBucket, type RateLimiter } from './rate-limit.js';
 import type { SessionHub } from './session-hub.js';

@@ -3,7 +3,7 @@
  * close-code table (code → why the server closed, so clients can decide whether to reconnect).
  */
 export const GATEWAY_BOT_ID = 'gateway';
-export const WEB_PLATFORM = 'web';
+export { WEB_PLATFORM } from '../core/session-key.js';
 /** The identity of a token-less loopback client when `allow_loopback_without_auth` is on. */
 export const LOOPBACK_IDENTITY = 'local';
 

@@ -21,7 +21,7 @@ import { CLOSE, GATEWAY_BOT_ID, GATEWAY_TIMINGS, META } from './constants.js';
 import { GatewayClient, type GatewayContext } from './client-connection.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { connectionCap, openFileLimit } from './connection-cap.js';
-import { gatewayStoreKind } from './gateway-store.js';
+import { gatewayStoreKind } from '../sessions/web-sessions.js';
 import { ingestWebMessage } from './ingest.js';
 import { RateLimiter } from './rate-limit.js';
 import { SessionRegistry } from './session-registry.js';

@@ -10,7 +10,7 @@
 import type { SessionInfo, SessionLog } from '../core/session-store.js';
 import { META } from './constants.js';
 import type { ErrorCode, RenameSessionFrame, ServerFrame, SessionAdminFrame, SessionSummary } from './frames.js';
-import { isWebSessionKey, webSessionKey } from './gateway-store.js';
+import { isWebSessionKey, webSessionKey } from '../sessions/web-sessions.js';
 import { writeAsOwner } from './session-ownership.js';
 
 export type AdminAnswer = ServerFrame | { error: ErrorCode; message: string };

@@ -16,7 +16,7 @@ import type { Metadata, SessionInfo, SessionLog } from '../core/session-store.js
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
 import { GATEWAY_TIMINGS, META } from './constants.js';
 import { clientIdOf, commitIdOf } from './events.js';
-import { isWebSessionKey } from './gateway-store.js';
+import { isWebSessionKey } from '../sessions/web-sessions.js';
 import { SessionHub, type HubClient } from './session-hub.js';
 
 export interface PendingMessage {

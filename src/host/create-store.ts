@@ -49,7 +49,7 @@ export async function createStore(config: BotsConfig['store'], logger: StoreLogg
  * message at start-up, not print a ready line and then reconnect forever.
  */
 async function assertRedisReachable(url: string): Promise<void> {
-  const { connectRedis, describeRedis } = await import('../queue/redis-connection.js');
+  const { connectRedis, describeRedis } = await import('../redis/redis-connection.js');
   const probe = connectRedis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 5_000 });
   let socketError: Error | undefined; // e.g. ECONNREFUSED; connect() itself only says "Connection is closed."
   probe.on('error', (err: Error) => void (socketError ??= err));

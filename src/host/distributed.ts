@@ -9,7 +9,7 @@ import type { TurnQueue } from '../core/turn-queue.js';
 import type { BotsConfig } from '../config/schema.js';
 import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
 import { OutboxRoutes, type OutboxRoutesOptions } from '../queue/outbox-routes.js';
-import { assertQueueSafeRedis, connectOnce, connectRedis, REDIS_DEFAULTS, reportRedisOutages } from '../queue/redis-connection.js';
+import { assertQueueSafeRedis, connectOnce, connectRedis, REDIS_DEFAULTS, reportRedisOutages } from '../redis/redis-connection.js';
 import { deliveryChannel } from '../queue/inbox-keys.js';
 import { publishDelivered, RedisDeliveryPublisher, subscribePartials } from '../queue/redis-delivery.js';
 import { TurnWorker, type TurnWorkerOptions } from '../queue/turn-worker.js';

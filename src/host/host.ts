@@ -15,7 +15,7 @@ import { createIngress, RecentIds, type BotPolicy, type IngressContext, type Ing
 import { createModel } from '../models/create-model.js';
 import type { InlineTurnQueue } from '../queue/inline-turn-queue.js';
 import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
-import { gatewayStoreKind, isWebSessionKey, withGatewaySessions } from '../gateway/gateway-store.js';
+import { gatewayStoreKind, isWebSessionKey, withGatewaySessions } from '../sessions/web-sessions.js';
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
 import { createEmbeddedQueue } from './embedded-queue.js';

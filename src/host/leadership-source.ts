@@ -32,7 +32,7 @@ export function leadershipSourceOf(config: BotsConfig, env: Record<string, strin
     open(options = {}): Leadership {
       // Loaded lazily: an embedded process without leadership never loads ioredis.
       const pending = (async () => {
-        const { connectRedis } = await import('../queue/redis-connection.js');
+        const { connectRedis } = await import('../redis/redis-connection.js');
         const { createRedisLeadership } = await import('../locks/leadership.js');
         client ??= connectRedis(url);
         clients.push(client);

@@ -3,20 +3,18 @@
  * Every serialized line — message, every field, nested `err` objects — passes through a
  * SecretRedactor just before it is written, so no configured secret is ever printed.
  */
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { writeSync } from 'node:fs';
-import { SecretRedactor } from '../core/secret-redactor.js';
+import { lazyRequire } from '../core/lazy-require.js';
+import type { SecretRedactor } from '../core/secret-redactor.js';
 import { prettyDestination } from '../ops/pretty-log.js';
+import { processSecrets } from './process-secrets.js';
 
 export type { Logger };
+export { processSecrets, redactWrites } from './process-secrets.js';
 
-/**
- * The secrets of this process, filled in by whoever loads the configuration (the CLI's
- * `loadForCommand`) and read at write time, so loggers created earlier redact them too. It is
- * process-wide on purpose: everything the process prints must be covered, including lines of
- * loggers built by code that is never handed a redactor.
- */
-export const processSecrets = new SecretRedactor();
+// Loaded when the first logger is made: `bot --help` and other quick commands never load pino.
+const pinoModule = lazyRequire<typeof import('pino')>('pino');
 
 export interface LoggerOptions {
   /** Default: `processSecrets`. */
@@ -32,6 +30,7 @@ export interface LoggerOptions {
 export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', format: string = process.env.LOG_FORMAT ?? 'auto', options: LoggerOptions = {}): Logger {
   const redactor = options.redactor ?? processSecrets;
   const pretty = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
+  const { pino } = pinoModule();
   return pino(
     {
       level,
@@ -44,19 +43,39 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', fo
   );
 }
 
+/** pino's numeric levels, for deciding without pino whether a call would print. */
+const LEVEL_VALUES: Readonly<Record<string, number>> = Object.freeze({ trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 });
+
 /**
- * Makes every string or buffer written to `stream` (stdout, stderr: the CLI's own lines, error
- * reports, anything a library prints) pass through `redactor`.
+ * A logger that creates its pino logger (and loads pino) on the first call that would print:
+ * a short command at `warn` (`bot chat --message`, `bot session …`) usually prints nothing, and
+ * then never pays for pino. Calls below the level are no-ops; anything else — a line at or above
+ * it, `level`, `bindings()` — creates the real logger, which then serves every call. Same
+ * arguments as createLogger.
  */
-export function redactWrites(stream: NodeJS.WriteStream, redactor: SecretRedactor = processSecrets): void {
-  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-    if (typeof chunk === 'string') return write(redactor.redact(chunk), ...rest);
-    if (chunk instanceof Uint8Array && redactor.size > 0) {
-      const text = Buffer.from(chunk).toString('utf8');
-      const redacted = redactor.redact(text);
-      return write(redacted === text ? chunk : Buffer.from(redacted), ...rest);
-    }
-    return write(chunk, ...rest);
-  }) as typeof stream.write;
+export function deferredLogger(level: string, format?: string, options?: LoggerOptions): Logger {
+  const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : LEVEL_VALUES[level];
+  // An unknown level: let pino reject it now, with its own message.
+  if (threshold === undefined) return createLogger(level, format, options);
+  return lazyLogger(() => createLogger(level, format, options), threshold);
+}
+
+function lazyLogger(create: () => Logger, threshold: number): Logger {
+  let real: Logger | undefined;
+  const make = () => (real ??= create());
+  const quiet = () => undefined;
+  return new Proxy({} as Logger, {
+    get(_target, prop) {
+      if (real === undefined && typeof prop === 'string' && (LEVEL_VALUES[prop] ?? Number.POSITIVE_INFINITY) < threshold) return quiet;
+      if (real === undefined && prop === 'child') {
+        return (bindings: Record<string, unknown>, options?: object) => (options ? make().child(bindings, options) : lazyLogger(() => make().child(bindings), threshold));
+      }
+      const logger = make();
+      const value: unknown = Reflect.get(logger, prop, logger);
+      return typeof value === 'function' ? value.bind(logger) : value;
+    },
+    set(_target, prop, value) {
+      return Reflect.set(make(), prop, value);
+    },
+  });
 }

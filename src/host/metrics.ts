@@ -5,7 +5,7 @@
  * and returns the same interface, so the code it wraps knows nothing of metrics.
  */
 import type { Redis } from 'ioredis';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { AgentResolver, Agent } from '../agent/agent.js';
 import type { ChatModel } from '../core/model.js';
 import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
@@ -13,7 +13,7 @@ import type { BotsConfig } from '../config/schema.js';
 import { deadLetterKey } from '../queue/inbox-keys.js';
 import type { WorkerEvent } from '../queue/worker-options.js';
 import type { Metrics, QueueDepths, TurnOutcome } from '../ops/metrics.js';
-import { readinessProbe, startOpsServer, type OpsServer } from '../ops/ops-server.js';
+import type { OpsServer } from '../ops/ops-server.js';
 import type { Logger } from './logger.js';
 
 const seconds = (fromMs: number, toMs: number = Date.now()) => (toMs - fromMs) / 1000;
@@ -135,15 +135,16 @@ export function recordWorkerEvent(metrics: Metrics, event: WorkerEvent): void {
  */
 export function queueDepthReader(redis: Redis, config: BotsConfig): { read(): Promise<QueueDepths>; close(): Promise<void> } {
   const prefix = config.store.prefix;
-  let queue: Queue | undefined;
+  // BullMQ is imported on the first scrape: the host module (and `bot chat`) never loads it.
+  let queue: Promise<Queue> | undefined;
   return {
     async read() {
-      queue ??= new Queue(config.queue.name, { connection: redis, prefix: `${prefix}:bull` });
-      const [counts, deadLetters] = await Promise.all([queue.getJobCounts('wait', 'prioritized', 'active'), redis.llen(deadLetterKey(prefix))]);
+      queue ??= import('bullmq').then(({ Queue }) => new Queue(config.queue.name, { connection: redis, prefix: `${prefix}:bull` }));
+      const [counts, deadLetters] = await Promise.all([(await queue).getJobCounts('wait', 'prioritized', 'active'), redis.llen(deadLetterKey(prefix))]);
       return { waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, deadLetters };
     },
     async close() {
-      await queue?.close();
+      await (await queue)?.close();
     },
   };
 }
@@ -177,6 +178,7 @@ export async function startRoleOps(options: RoleOpsOptions): Promise<RoleOps> {
   if (depths) metrics.watchQueue(() => depths.read());
   let server: OpsServer | undefined;
   if (config.metrics.enabled && !options.mountedOnGateway) {
+    const { readinessProbe, startOpsServer } = await import('../ops/ops-server.js');
     const readiness = readinessProbe({ store: options.store, ...(options.redis ? { redis: options.redis } : {}), draining: () => draining });
     try {
       server = await startOpsServer({ host: config.metrics.host, port: config.metrics.port, metrics, readiness });

@@ -7,7 +7,7 @@
  *   timer chain that never overlaps itself, is unref'd (it never keeps a process alive) and
  *   stops on release.
  * - The lease is lost (`lost`, `onLost` listeners, and `signal` aborted with a
- *   SessionLeaseLostError) as soon as it must be presumed lost: a renewal finds another token or
+ *   LeaseLostError) as soon as it must be presumed lost: a renewal finds another token or
  *   no key, or no renewal has been confirmed within ttl of the last confirmed one (Redis
  *   unreachable, renewal stuck). It is measured from when the confirmed request was *sent*, so
  *   (timer delays aside) it fires no later than the key expires.
@@ -16,7 +16,7 @@
  *   AbortSignal it makes to the old generation however short its life, and the worker takes a
  *   lease per kick. Its drain uses `lost` and `onLost` instead.
  */
-import { BotHostError } from '../core/errors.js';
+import { LeaseLostError } from '../core/errors.js';
 import type { LeaseGrant, SessionLease } from './session-lease.js';
 
 export interface HoldLeaseOptions {
@@ -42,7 +42,7 @@ export interface HeldLease extends LeaseGrant {
    * Calls `listener` with the reason when the lease is lost (at once if it already was), unless
    * released first. Returns a function that removes the listener.
    */
-  onLost(listener: (reason: SessionLeaseLostError) => void): () => void;
+  onLost(listener: (reason: LeaseLostError) => void): () => void;
   /**
    * Whether the lease may still be held, decided now on the monotonic clock (aborting `signal`
    * if not). Check it right before a send: a process resumed after SIGSTOP runs I/O callbacks
@@ -53,13 +53,6 @@ export interface HeldLease extends LeaseGrant {
   release(): Promise<void>;
   /** Stop renewing without touching Redis: for callers whose own script already released it. */
   forget(): void;
-}
-
-/** The abort reason of a held lease's signal. */
-export class SessionLeaseLostError extends BotHostError {
-  constructor(sessionId: string, fence: number, why: string) {
-    super('LEASE_LOST', `lease on session ${JSON.stringify(sessionId.slice(0, 80))} (fence ${fence}) was lost: ${why}; stop the turn and send nothing`);
-  }
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -92,9 +85,9 @@ export async function holdLease(lease: RenewableLease, sessionId: string, ttlMs:
 class LeaseHold implements HeldLease {
   readonly token: string;
   readonly fence: number;
-  private lostReason: SessionLeaseLostError | undefined;
+  private lostReason: LeaseLostError | undefined;
   private controller: AbortController | undefined;
-  private listeners: ((reason: SessionLeaseLostError) => void)[] = [];
+  private listeners: ((reason: LeaseLostError) => void)[] = [];
   private released = false;
   private renewTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -125,7 +118,7 @@ class LeaseHold implements HeldLease {
     return this.lostReason !== undefined;
   }
 
-  onLost(listener: (reason: SessionLeaseLostError) => void): () => void {
+  onLost(listener: (reason: LeaseLostError) => void): () => void {
     if (this.lostReason) {
       listener(this.lostReason);
       return () => undefined;
@@ -161,7 +154,7 @@ class LeaseHold implements HeldLease {
   private lose(why: string): void {
     this.stop();
     if (this.released || this.lostReason) return;
-    const reason = new SessionLeaseLostError(this.sessionId, this.fence, why);
+    const reason = LeaseLostError.released(this.sessionId, this.fence, why);
     this.lostReason = reason;
     this.controller?.abort(reason);
     const toCall = this.listeners;

@@ -10,8 +10,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { HeldLeadership, Leadership } from '../core/adapter.js';
-import { encodeSessionId } from '../sessions/session-id.js';
-import { luaScript } from '../sessions/redis-scripts.js';
+import { encodeSessionId } from '../core/session-id.js';
+import { luaScript } from '../redis/lua-script.js';
 import { holdLease, type RenewableLease } from './hold-lease.js';
 
 export const LEADERSHIP_DEFAULTS = Object.freeze({ ttlMs: 10_000 });

@@ -18,8 +18,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BotHostError } from '../core/errors.js';
-import { DEFAULT_PREFIX, assertPrefix, sessionKeys } from '../sessions/redis-keys.js';
-import { luaScript } from '../sessions/redis-scripts.js';
+import { DEFAULT_PREFIX, assertPrefix, sessionKeys } from '../redis/redis-keys.js';
+import { luaScript } from '../redis/lua-script.js';
 
 const SCRIPTS = {
   acquire: luaScript('acquireLease-2.lua', import.meta.url),

@@ -13,7 +13,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BotHostError, StoreError } from '../core/errors.js';
 import type { TurnQueue, TurnRequest } from '../core/turn-queue.js';
-import { LuaScript } from '../sessions/redis-scripts.js';
+import { LuaScript } from '../redis/lua-script.js';
 import { inboxIndexKey, inboxKeys } from './inbox-keys.js';
 
 export const QUEUE_DEFAULTS = Object.freeze({

@@ -1,6 +1,6 @@
 /**
  * Redis keys of the distributed turn queue. Per-session keys share the session store's hash
- * tag (`<prefix>:s:{<encoded id>}`, see src/sessions/redis-keys.ts), so one Lua script can
+ * tag (`<prefix>:s:{<encoded id>}`, see src/redis/redis-keys.ts), so one Lua script can
  * check the store's committed ids, the inbox and the lease together, also on Redis Cluster.
  *
  *   …:inbox    LIST    accepted turns (JSON TurnRequest), oldest first; the head is being run
@@ -16,15 +16,15 @@
  *                                         id) and m (the message JSON); consumer group `delivery`
  *   <prefix>:outbox:{<bot>}:sent  ZSET    `s:<record>` (a send began) / `d:<record>` (sent) → ms
  */
-import { sessionKeyBase, sessionKeys } from '../sessions/redis-keys.js';
-import { encodeSessionId } from '../sessions/session-id.js';
+import { sessionKeyBase, sessionKeys } from '../redis/redis-keys.js';
+import { encodeSessionId } from '../core/session-id.js';
 
 export interface InboxKeys {
   inbox: string;
   pending: string;
   kicked: string;
   tries: string;
-  /** From the session store's layout (src/sessions/redis-keys.ts). */
+  /** From the session store's layout (src/redis/redis-keys.ts). */
   ids: string;
   lease: string;
   meta: string;

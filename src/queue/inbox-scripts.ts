@@ -4,19 +4,15 @@
  * append its reply to the outbox, remove it, read ahead for the next one) and finishDrain.
  */
 import type { Redis } from 'ioredis';
-import type { ChatMessage } from '../core/session-store.js';
+import type { ChatMessage, RedisCommitAccess } from '../core/session-store.js';
 import { HIERARCHY_KEYS } from '../sessions/hierarchy/hierarchy-metadata.js';
-import { historyFromLog, redisMetadataField } from '../sessions/redis-session-store.js';
-import { LuaScript } from '../sessions/redis-scripts.js';
+import { LuaScript } from '../redis/lua-script.js';
 import { deadLetterKey, type InboxKeys } from './inbox-keys.js';
 import { OUTBOX_DEFAULTS } from './outbox-consumer.js';
 
 const popScript = new LuaScript(new URL('./lua/popTurn-10.lua', import.meta.url));
 const finishScript = new LuaScript(new URL('./lua/finishDrain-3.lua', import.meta.url));
 const claimScript = new LuaScript(new URL('./lua/claimSession-5.lua', import.meta.url));
-
-/** The Redis store's meta field of the hierarchy's view (present only on a fork or a revert). */
-const STITCHED_FIELD = redisMetadataField(HIERARCHY_KEYS.view);
 
 /** A pop's answer when the caller no longer holds the lease: stop draining, send nothing more. */
 export const LOST = Symbol('lease lost');
@@ -73,20 +69,30 @@ export interface PopArgs {
 }
 
 export class InboxScripts {
+  /** The store's meta field of the hierarchy's view (present only on a fork or a revert). */
+  private readonly stitchedField: string;
+  private readonly historyFromLog: (raw: readonly unknown[]) => ChatMessage[];
+
   /**
    * `historyWindow`: log entries read ahead for a turn (0: none). `announceOn`: the pub/sub
    * channel prefix (`<prefix>:delivery:`) on which a claim announces its head's start; '' for none.
+   * `store`: the session store's Redis layout when it lives on this prefix; without one (a
+   * Postgres store) the session keys the scripts read are empty: no history, never stitched.
    */
   constructor(
     private readonly client: Redis,
     private readonly prefix: string,
     private readonly historyWindow: number,
     private readonly announceOn = '',
-  ) {}
+    store?: RedisCommitAccess,
+  ) {
+    this.stitchedField = store?.metadataField(HIERARCHY_KEYS.view) ?? '';
+    this.historyFromLog = store ? (raw) => store.historyFromLog(raw) : () => [];
+  }
 
   /** Lease, inbox head and what the head's turn reads first, in one round trip; null when the lease is held. */
   async claim(keys: InboxKeys, token: string, ttlMs: number): Promise<Claim | null> {
-    const reply = (await claimScript.run(this.client, [keys.lease, keys.meta, keys.inbox, keys.ids, keys.log], [token, ttlMs, this.historyWindow, STITCHED_FIELD, this.announceOn])) as [
+    const reply = (await claimScript.run(this.client, [keys.lease, keys.meta, keys.inbox, keys.ids, keys.log], [token, ttlMs, this.historyWindow, this.stitchedField, this.announceOn])) as [
       number,
       (string | null)?,
       (string | null)?,
@@ -98,7 +104,7 @@ export class InboxScripts {
     const fence = Number(reply[0]);
     if (fence === 0) return null;
     const head = reply[1] ?? null;
-    const prefetch = head !== null && this.historyWindow > 0 ? lazyPrefetch(reply[2] == null ? null : Number(reply[2]), reply[3] ?? [], Number(reply[5])) : undefined;
+    const prefetch = head !== null && this.historyWindow > 0 ? new LazyPrefetch(reply[2] == null ? null : Number(reply[2]), reply[3] ?? [], Number(reply[5]), this.historyFromLog) : undefined;
     return { fence, head, ahead: reply[4] ?? null, stitched: Number(reply[6]) === 1, announced: head !== null && this.announceOn !== '', ...(prefetch ? { prefetch } : {}) };
   }
 
@@ -119,7 +125,7 @@ export class InboxScripts {
     if (code < 0) return LOST;
     const next = answer[1] ?? null;
     // The next head was never run: only the head at claim time can have been committed already.
-    const prefetch = next !== null && Array.isArray(answer[3]) ? lazyPrefetch(null, answer[3], Number(answer[6])) : undefined;
+    const prefetch = next !== null && Array.isArray(answer[3]) ? new LazyPrefetch(null, answer[3], Number(answer[6]), this.historyFromLog) : undefined;
     return { next, finished: Number(answer[2]) === 1, after: answer[4] ?? null, stale: Number(answer[5]) === 1, ...(prefetch ? { prefetch } : {}) };
   }
 }
@@ -137,15 +143,14 @@ class LazyPrefetch implements Prefetch {
     readonly committed: number | null,
     private readonly raw: string[],
     logLength: number,
+    private readonly parse: (raw: readonly unknown[]) => ChatMessage[],
   ) {
     if (Number.isSafeInteger(logLength)) this.logLength = logLength;
   }
 
   get history(): ChatMessage[] {
-    return (this.parsed ??= historyFromLog(this.raw));
+    return (this.parsed ??= this.parse(this.raw));
   }
 }
 
-function lazyPrefetch(committed: number | null, raw: string[], logLength: number): Prefetch {
-  return new LazyPrefetch(committed, raw, logLength);
-}
+

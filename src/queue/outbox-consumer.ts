@@ -26,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ModelError } from '../core/errors.js';
 import type { Delivery, TurnRequest, TurnResult } from '../core/turn-queue.js';
-import { LuaScript } from '../sessions/redis-scripts.js';
+import { LuaScript } from '../redis/lua-script.js';
 import { outboxKeys, type OutboxKeys } from './inbox-keys.js';
 import { backoffDelayMs } from './retry.js';
 

@@ -11,7 +11,8 @@
  * permanent ones) the pop appends a polite notice and a dead letter, exactly once.
  */
 import type { Redis } from 'ioredis';
-import { inboundText, LeaseLostError, runTurn, type TurnDeps } from '../agent/run-turn.js';
+import { inboundText, runTurn, type TurnDeps } from '../agent/run-turn.js';
+import { LeaseLostError } from '../core/errors.js';
 import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
 import type { HeldLease } from '../locks/hold-lease.js';
 import type { InboxKeys } from './inbox-keys.js';
@@ -266,7 +267,7 @@ export class SessionDrain {
         if (early !== NOT_COMMITTED && early !== LOST) return early;
         const decision = held.lost ? 'drop' : classifyTurnError(error);
         if (decision === 'drop') {
-          this.c.onEvent?.({ type: 'lease_lost', sessionId, fenced: error instanceof LeaseLostError, ...timing });
+          this.c.onEvent?.({ type: 'lease_lost', sessionId, fenced: error instanceof LeaseLostError && error.fenced, ...timing });
           return LOST;
         }
         const tries = await client.hincrby(keys.tries, inboundId, 1);
@@ -321,7 +322,7 @@ export class SessionDrain {
     } catch (error) {
       await pop.catch(() => LOST);
       const decision = classifyTurnError(error);
-      if (decision === 'drop') this.c.onEvent?.({ type: 'lease_lost', sessionId, fenced: error instanceof LeaseLostError, ...timing });
+      if (decision === 'drop') this.c.onEvent?.({ type: 'lease_lost', sessionId, fenced: error instanceof LeaseLostError && error.fenced, ...timing });
       else this.c.onEvent?.({ type: 'turn_error', sessionId, error, willRetry: true, ...timing });
       return LOST;
     } finally {

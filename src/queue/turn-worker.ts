@@ -14,7 +14,6 @@ import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { holdLease } from '../locks/hold-lease.js';
 import { SessionLease } from '../locks/session-lease.js';
-import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import { addKick, bullConnection, QUEUE_DEFAULTS, type KickJobData } from './bullmq-turn-queue.js';
 import { inboxKeys } from './inbox-keys.js';
 import { InboxScripts, type Claim } from './inbox-scripts.js';
@@ -38,7 +37,7 @@ export class TurnWorker {
   private readonly scripts: InboxScripts;
   private readonly drainer: SessionDrain;
   /**
-   * True when the store is the Redis store on this prefix: then the pop can ride in the commit's
+   * True when the store keeps its sessions in Redis on this prefix (`redisCommit`): then the pop can ride in the commit's
    * round trip (it checks the commit in the store's own keys) and the claim's read-ahead of the
    * log is the session's history. Any other store (Postgres) commits first, then pops.
    */
@@ -56,9 +55,10 @@ export class TurnWorker {
     this.prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.lease = new SessionLease({ client: options.client, prefix: this.prefix });
     const historyWindow = Math.max(0, Math.floor(options.historyWindow ?? 0));
-    this.scripts = new InboxScripts(options.client, this.prefix, historyWindow, options.announceStartsOn ?? '');
-    const { store } = options.deps;
-    this.popRidesWithCommit = store instanceof RedisSessionStore && store.prefix === this.prefix;
+    const { redisCommit } = options.deps.store;
+    const sameRedis = redisCommit !== undefined && redisCommit.prefix === this.prefix ? redisCommit : undefined;
+    this.scripts = new InboxScripts(options.client, this.prefix, historyWindow, options.announceStartsOn ?? '', sameRedis);
+    this.popRidesWithCommit = sameRedis !== undefined;
     this.o = {
       leaseTtlMs: options.leaseTtlMs ?? WORKER_DEFAULTS.leaseTtlMs,
       orphanAgeMs: options.orphanAgeMs ?? WORKER_DEFAULTS.orphanAgeMs,

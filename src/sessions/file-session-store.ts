@@ -51,7 +51,7 @@ import { appendDurably, createExclusive, replaceFile, syncDir } from './atomic-f
 import { KeyedMutex } from '../core/keyed-mutex.js';
 import { metadataMatches } from './metadata-expectation.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
-import { encodeSessionId } from './session-id.js';
+import { encodeSessionId } from '../core/session-id.js';
 import { validateCommit } from './validate.js';
 
 export interface StoreLogger {

@@ -17,7 +17,7 @@ import type {
 import { mergeMetadata } from './file-log-format.js';
 import { metadataMatches } from './metadata-expectation.js';
 import { RECENT_INBOUND_IDS } from './file-log-reader.js';
-import { assertSessionId } from './session-id.js';
+import { assertSessionId } from '../core/session-id.js';
 import { validateCommit } from './validate.js';
 
 interface MemorySession {

@@ -36,7 +36,7 @@ import { postgresKeyValue } from './postgres-key-value.js';
 import { DEFAULT_PG_SCHEMA, assertSchemaName, migrate, quoteIdentifier } from './postgres-migrations.js';
 import { toEntry, toInfo, toJson, wrap, type EntryRow, type SessionRow } from './postgres-rows.js';
 import { metadataMatches } from './metadata-expectation.js';
-import { assertSessionId } from './session-id.js';
+import { assertSessionId } from '../core/session-id.js';
 import type { SessionImage, SessionImageExtras, SessionImporter } from './session-image.js';
 import { validateCommit } from './validate.js';
 

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { AtomicKeyValue } from '../core/key-value.js';
 import { StoreError } from '../core/errors.js';
-import { encodeSessionId } from './session-id.js';
+import { encodeSessionId } from '../core/session-id.js';
 
 export function redisKeyValue(client: Redis, prefix: string, namespace: string): AtomicKeyValue {
   const hash = `${prefix}:kv:{${encodeSessionId(namespace)}}`;

@@ -26,13 +26,14 @@ import type {
   Role,
   SessionEntry,
   SessionInfo,
+  RedisCommitAccess,
   SessionLog,
   TurnCommit,
 } from '../core/session-store.js';
 import { RECENT_INBOUND_IDS } from './file-log-reader.js';
-import { DEFAULT_PREFIX, assertPrefix, sessionIndexKey, sessionKeys } from './redis-keys.js';
+import { DEFAULT_PREFIX, assertPrefix, sessionIndexKey, sessionKeys } from '../redis/redis-keys.js';
 import { interpretReply } from './redis-script-codes.js';
-import { luaScript } from './redis-scripts.js';
+import { luaScript } from '../redis/lua-script.js';
 import { validateCommit } from './validate.js';
 import { redisKeyValue } from './redis-key-value.js';
 import type { AtomicKeyValue } from '../core/key-value.js';
@@ -59,8 +60,8 @@ const SCRIPTS = {
 
 /** Metadata keys live as `md:<key>` fields of the meta hash, beside the store's own fields. */
 const MD = 'md:';
-/** The meta hash field that holds a metadata key (scripts outside the store test for it). */
-export const redisMetadataField = (key: string) => `${MD}${key}`;
+/** The meta hash field that holds a metadata key (offered to other scripts as `redisCommit`). */
+const redisMetadataField = (key: string) => `${MD}${key}`;
 
 /** The stored form of an entry: short keys, because every byte is kept maxMessages times. */
 interface StoredEntry {
@@ -75,6 +76,7 @@ const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 
 export class RedisSessionStore implements SessionLog {
   readonly prefix: string;
+  readonly redisCommit: RedisCommitAccess;
   readonly maxMessages: number;
   private readonly connection: Redis;
   private readonly ownsClient: boolean;
@@ -83,6 +85,7 @@ export class RedisSessionStore implements SessionLog {
   constructor(options: RedisSessionStoreOptions = {}) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     assertPrefix(this.prefix);
+    this.redisCommit = Object.freeze({ prefix: this.prefix, metadataField: redisMetadataField, historyFromLog });
     this.maxMessages = options.maxMessages ?? 1000;
     if (!Number.isSafeInteger(this.maxMessages) || this.maxMessages < 1) {
       throw new ConfigError(`maxMessages must be a positive integer; got ${String(options.maxMessages)}`, 'store.max_messages');
@@ -275,7 +278,7 @@ function toJson(value: unknown, what: string, code: string): string | undefined 
  * Stored log entries (raw, as LRANGE of the `log` key returns them) as LLM history: for
  * callers that read the log inside their own script (the turn worker's claim and pop).
  */
-export function historyFromLog(raw: readonly unknown[]): ChatMessage[] {
+function historyFromLog(raw: readonly unknown[]): ChatMessage[] {
   return raw.map((s) => {
     const e = parseEntry(s);
     return { role: e.r, content: e.m };

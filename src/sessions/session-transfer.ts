@@ -12,9 +12,9 @@ import type { SessionLog } from '../core/session-store.js';
 import { createExclusive } from './atomic-file.js';
 import { FORMAT_VERSION, parseRecord, serialize, type CommitRecord, type HeaderRecord, type LogRecord } from './file-log-format.js';
 import type { FileSessionStore } from './file-session-store.js';
-import { sessionIndexKey, sessionKeys } from './redis-keys.js';
+import { sessionIndexKey, sessionKeys } from '../redis/redis-keys.js';
 import { interpretReply } from './redis-script-codes.js';
-import { luaScript } from './redis-scripts.js';
+import { luaScript } from '../redis/lua-script.js';
 import type { RedisSessionStore } from './redis-session-store.js';
 import type { SessionImage, SessionImageExtras, SessionImporter } from './session-image.js';
 

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import { inboundText, LeaseLostError, runTurn } from '../../src/agent/run-turn.js';
+import { inboundText, runTurn } from '../../src/agent/run-turn.js';
+import { LeaseLostError } from '../../src/core/errors.js';
 import type { InboundMessage } from '../../src/core/inbound.js';
 import { createOpenAICompatibleModel } from '../../src/models/openai-compatible-model.js';
 import { FileSessionStore } from '../../src/sessions/file-session-store.js';
@@ -85,6 +86,8 @@ describe('runTurn with the real AI SDK over HTTP', () => {
   it('a commit with a stale fence is rejected: nothing stored, LeaseLostError', async () => {
     await runTurn(deps(), request('m1', 'one'), { fence: 5 });
     await expect(runTurn(deps(), request('m2', 'two'), { fence: 4 })).rejects.toBeInstanceOf(LeaseLostError);
+    // Told apart from a lease found lost before any commit (hold-lease's abort reason).
+    await expect(runTurn(deps(), request('m3', 'three'), { fence: 4 })).rejects.toMatchObject({ code: 'LEASE_LOST', fenced: true });
     expect(await store.getChatHistory('bot_telegram_1')).toHaveLength(2);
   });
 

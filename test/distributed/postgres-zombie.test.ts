@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PostgresSessionStore } from '../../src/sessions/postgres-session-store.js';
-import { sessionKeys } from '../../src/sessions/redis-keys.js';
+import { sessionKeys } from '../../src/redis/redis-keys.js';
 import type { FakeChatBody } from '../helpers/fake-openai-server.js';
 import { distributedSuite, FAST_WORKER_FLAGS, postgresSchemaForFile, startWorker, waitFor } from '../helpers/distributed-harness.js';
 

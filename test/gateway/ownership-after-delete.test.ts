@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../src/gateway/auth.js';
-import { webSessionKey } from '../../src/gateway/gateway-store.js';
+import { webSessionKey } from '../../src/sessions/web-sessions.js';
 import { deleteKeysWithPrefix, openRedis, SHARED_REDIS_URL, uniqueNames } from '../helpers/redis-fixtures.js';
 import { startGateway } from './gateway-fixture.js';
 import { TestClient, type Frame } from './ws-client.js';

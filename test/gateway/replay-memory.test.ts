@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FileSessionStore } from '../../src/sessions/file-session-store.js';
-import { webSessionKey } from '../../src/gateway/gateway-store.js';
+import { webSessionKey } from '../../src/sessions/web-sessions.js';
 import { startCli, useSandbox } from '../helpers/run-cli.js';
 import { TestClient } from './ws-client.js';
 

@@ -3,7 +3,7 @@
  * work like 256 ASCII letters. Ids whose key already fitted keep exactly the same key.
  */
 import { describe, expect, it } from 'vitest';
-import { webSessionKey } from '../../src/gateway/gateway-store.js';
+import { webSessionKey } from '../../src/sessions/web-sessions.js';
 import { BASE_YAML, startGateway } from './gateway-fixture.js';
 import { TestClient } from './ws-client.js';
 

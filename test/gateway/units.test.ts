@@ -4,7 +4,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { createAuthenticator, mintToken } from '../../src/gateway/auth.js';
 import { clientIdOf, inboundMessageId, toEvents } from '../../src/gateway/events.js';
 import { parseClientFrame } from '../../src/gateway/frames.js';
-import { routeWebSessions, webSessionKey } from '../../src/gateway/gateway-store.js';
+import { routeWebSessions, webSessionKey } from '../../src/sessions/web-sessions.js';
 import { TokenBucket } from '../../src/gateway/rate-limit.js';
 import { MemorySessionStore } from '../../src/sessions/memory-session-store.js';
 

@@ -7,7 +7,7 @@
 //
 // stdout, one JSON line per event (synchronous to a pipe on Linux, so a line the parent read was
 // written before any later kill): {"ready":…} once consuming, then every outbox event.
-import { connectRedis } from '../../dist/src/queue/redis-connection.js';
+import { connectRedis } from '../../dist/src/redis/redis-connection.js';
 import { openIngressQueue } from '../../dist/src/host/distributed.js';
 import { DeliveryRouter } from '../../dist/src/host/delivery-router.js';
 

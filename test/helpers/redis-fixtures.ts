@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../../src/queue/redis-connection.js';
+import { connectRedis } from '../../src/redis/redis-connection.js';
 import { waitFor } from './wait-for.js';
 
 export const SHARED_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

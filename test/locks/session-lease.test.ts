@@ -4,9 +4,10 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SessionLeaseLostError, holdLease, type HeldLease } from '../../src/locks/hold-lease.js';
+import { LeaseLostError } from '../../src/core/errors.js';
+import { holdLease, type HeldLease } from '../../src/locks/hold-lease.js';
 import { SessionLease } from '../../src/locks/session-lease.js';
-import { sessionKeys } from '../../src/sessions/redis-keys.js';
+import { sessionKeys } from '../../src/redis/redis-keys.js';
 import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
 import { REDIS_URL, connectRedis, deleteByPrefix, sleep, uniquePrefix } from './redis-test-env.js';
 
@@ -134,8 +135,8 @@ describe('holdLease', () => {
     held.push(h);
     await admin.del(sessionKeys(prefix, 's').lease);
     await until(() => h.signal.aborted, 3_000);
-    expect(h.signal.reason).toBeInstanceOf(SessionLeaseLostError);
-    expect(h.signal.reason).toMatchObject({ code: 'LEASE_LOST' });
+    expect(h.signal.reason).toBeInstanceOf(LeaseLostError);
+    expect(h.signal.reason).toMatchObject({ code: 'LEASE_LOST', fenced: false });
   });
 
   it('tells onLost listeners and `lost` without making a signal, and a signal made later is already aborted', async () => {
@@ -150,7 +151,7 @@ describe('holdLease', () => {
     await admin.del(sessionKeys(prefix, 's').lease);
     await until(() => h.lost, 3_000);
     expect(heard).toHaveLength(1);
-    expect(heard[0]).toBeInstanceOf(SessionLeaseLostError);
+    expect(heard[0]).toBeInstanceOf(LeaseLostError);
     expect(unheard).toEqual([]);
     // Asked for only now: made aborted, with the same reason.
     expect(h.signal.aborted).toBe(true);

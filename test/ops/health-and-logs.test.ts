@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/ops/metrics.js';
 import { readinessProbe, startOpsServer } from '../../src/ops/ops-server.js';
 import { prettyLine } from '../../src/ops/pretty-log.js';
-import { connectRedis } from '../../src/queue/redis-connection.js';
+import { connectRedis } from '../../src/redis/redis-connection.js';
 import { freePort, openRedis } from '../helpers/redis-fixtures.js';
 import { startCli, useSandbox } from '../helpers/run-cli.js';
 

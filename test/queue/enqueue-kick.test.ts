@@ -9,7 +9,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TurnRequest } from '../../src/core/turn-queue.js';
 import { BullMQTurnQueue, type KickJobData } from '../../src/queue/bullmq-turn-queue.js';
-import { connectRedis } from '../../src/queue/redis-connection.js';
+import { connectRedis } from '../../src/redis/redis-connection.js';
 import { inboxKeys } from '../../src/queue/inbox-keys.js';
 import { deleteKeysWithPrefix, openRedis, SHARED_REDIS_URL, uniqueNames } from '../helpers/redis-fixtures.js';
 import { waitFor } from '../helpers/wait-for.js';

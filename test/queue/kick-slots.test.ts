@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, type Job } from 'bullmq';
 import { KickSlots, MAX_LOOPS } from '../../src/queue/kick-slots.js';
-import { connectRedis } from '../../src/queue/redis-connection.js';
+import { connectRedis } from '../../src/redis/redis-connection.js';
 import { deleteKeysWithPrefix, SHARED_REDIS_URL, uniqueNames } from '../helpers/redis-fixtures.js';
 import { waitFor } from '../helpers/wait-for.js';
 

@@ -11,7 +11,7 @@ import { outboxKeys } from '../../src/queue/inbox-keys.js';
 import { OutboxBroadcastReader } from '../../src/queue/outbox-broadcast.js';
 import { OUTBOX_DEFAULTS, OutboxConsumer, type OutboxEvent } from '../../src/queue/outbox-consumer.js';
 import { OutboxRoutes } from '../../src/queue/outbox-routes.js';
-import { connectRedis as connectProductRedis } from '../../src/queue/redis-connection.js';
+import { connectRedis as connectProductRedis } from '../../src/redis/redis-connection.js';
 import { RedisDeliveryPublisher } from '../../src/queue/redis-delivery.js';
 import { REDIS_URL, connectRedis, deleteByPrefix, sleep, uniquePrefix } from '../locks/redis-test-env.js';
 

@@ -7,7 +7,7 @@
 import { expect, it } from 'vitest';
 import type { CommitResult } from '../../src/core/session-store.js';
 import { SessionLease } from '../../src/locks/session-lease.js';
-import { sessionKeys } from '../../src/sessions/redis-keys.js';
+import { sessionKeys } from '../../src/redis/redis-keys.js';
 import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
 import { checkCommitResults, makeCommitPlan } from '../helpers/commit-plan.js';
 import { REDIS_URL, redisForFile } from '../locks/redis-test-env.js';

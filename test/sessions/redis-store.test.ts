@@ -6,9 +6,10 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SessionLease } from '../../src/locks/session-lease.js';
+import { HIERARCHY_KEYS } from '../../src/sessions/hierarchy/hierarchy-metadata.js';
 import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
-import { sessionKeys } from '../../src/sessions/redis-keys.js';
-import { encodeSessionId } from '../../src/sessions/session-id.js';
+import { sessionKeys } from '../../src/redis/redis-keys.js';
+import { encodeSessionId } from '../../src/core/session-id.js';
 import { HOSTILE_IDS, sessionStoreContract } from '../contract/session-store.contract.js';
 import { REDIS_URL, connectRedis, deleteByPrefix, keysByPrefix, uniquePrefix } from '../locks/redis-test-env.js';
 
@@ -48,6 +49,23 @@ describe('RedisSessionStore on Redis', () => {
   });
 
   const tagOf = (prefix: string, key: string) => new RegExp(`^${prefix}:s:\\{([^{}]*)\\}:(meta|log|ids|lease)$`).exec(key)?.[1];
+
+  it('offers its key layout as redisCommit: the log read raw parses to its history, metadata fields are where it writes them', async () => {
+    const store = open();
+    expect(store.redisCommit.prefix).toBe(store.prefix);
+    const id = 'bot_test_commit:access';
+    await store.commitTurn(id, { inboundId: 'in-1', fence: 1, entries: [{ role: 'user', content: 'hi "there"' }, { role: 'assistant', content: 'hello\nagain' }] });
+    const keys = sessionKeys(store.prefix, id);
+    const raw = await admin.lrange(keys.log, 0, -1);
+    expect(store.redisCommit.historyFromLog(raw)).toEqual(await store.getChatHistory(id));
+    expect(store.redisCommit.historyFromLog(raw)).toHaveLength(2);
+    const field = store.redisCommit.metadataField(HIERARCHY_KEYS.view);
+    expect(await admin.hexists(keys.meta, field)).toBe(0);
+    await store.updateMetadata(id, { [HIERARCHY_KEYS.view]: { from: 0 } });
+    expect(await admin.hexists(keys.meta, field)).toBe(1);
+    await store.updateMetadata(id, { [HIERARCHY_KEYS.view]: null });
+    expect(await admin.hexists(keys.meta, field)).toBe(0);
+  });
 
   it('keeps every key of one session under one hash tag, even for ids with braces and colons', async () => {
     const store = open();

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { encodeSessionId } from '../../src/sessions/session-id.js';
+import { encodeSessionId } from '../../src/core/session-id.js';
 
 describe('encodeSessionId', () => {
   it('keeps lowercase letters, digits, _ and -, and %-encodes every other byte', () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { BotsConfig } from '../../config/schema.js';
-import { connectRedis, describeRedis, REDIS_DEFAULTS } from '../../queue/redis-connection.js';
+import { connectRedis, describeRedis, REDIS_DEFAULTS } from '../../redis/redis-connection.js';
 import { fail, ok, warn, type CheckResult } from '../../ops/doctor-report.js';
 
 export const DOCTOR_DEFAULTS = Object.freeze({ timeoutMs: 3_000, minNodeMajor: 20 });

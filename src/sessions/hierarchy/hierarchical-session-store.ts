@@ -45,7 +45,7 @@ import type {
   TurnCommit,
 } from '../../core/session-store.js';
 import { InvalidSessionIdError } from '../../core/errors.js';
-import { assertSessionId } from '../session-id.js';
+import { assertSessionId } from '../../core/session-id.js';
 import { ImportFormatError, InvalidCursorError, SessionExistsError, SessionHasChildrenError, SessionNotFoundError, SnapshotNotFoundError } from './errors.js';
 import { HIERARCHY_KEYS as K, readHierarchy, type HierarchyState, type SnapshotRecord } from './hierarchy-metadata.js';
 import { assertReadable, readView } from './read-view.js';

@@ -14,7 +14,7 @@
  * The `sessions` index is the only cross-slot key; scripts never touch it.
  */
 import { ConfigError } from '../core/errors.js';
-import { encodeSessionId } from './session-id.js';
+import { encodeSessionId } from '../core/session-id.js';
 
 export interface SessionKeys {
   meta: string;

@@ -1,5 +1,6 @@
 /**
- * Where gateway sessions live, and how they share the host's `SessionLog`.
+ * Where gateway (web) sessions live, and how they share the host's `SessionLog` — here, below
+ * both the host (which routes them) and the gateway (which keys them).
  *
  * Web sessions have their own key namespace, `bot_web_<escaped session_id>` (no other platform
  * produces `bot_web_…`). The store behind that namespace:
@@ -16,11 +17,10 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { BotsConfig } from '../config/schema.js';
 import type { EntriesOptions, ListOptions, Metadata, Role, SessionLog, TurnCommit } from '../core/session-store.js';
-import { sessionKey } from '../core/session-key.js';
-import { FileSessionStore, type StoreLogger } from '../sessions/file-session-store.js';
-import { MemorySessionStore } from '../sessions/memory-session-store.js';
-import { MAX_SESSION_ID_LENGTH } from '../sessions/session-id.js';
-import { WEB_PLATFORM } from './constants.js';
+import { sessionKey, WEB_PLATFORM } from '../core/session-key.js';
+import { FileSessionStore, type StoreLogger } from './file-session-store.js';
+import { MemorySessionStore } from './memory-session-store.js';
+import { MAX_SESSION_ID_LENGTH } from '../core/session-id.js';
 
 export const WEB_KEY_PREFIX = `bot_${WEB_PLATFORM}_`;
 

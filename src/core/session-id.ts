@@ -6,7 +6,7 @@
  * store. The encoding is injective: `a.b`, `a_b` and `A_b` are three different files.
  */
 import { createHash } from 'node:crypto';
-import { InvalidSessionIdError } from '../core/errors.js';
+import { InvalidSessionIdError } from './errors.js';
 
 export const MAX_SESSION_ID_LENGTH = 1024;
 

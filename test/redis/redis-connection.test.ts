@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../../src/queue/redis-connection.js';
+import { connectRedis } from '../../src/redis/redis-connection.js';
 import { destroyOwnRedises, OwnRedis } from '../helpers/redis-fixtures.js';
 import { waitFor } from '../helpers/wait-for.js';
 

@@ -1,7 +1,9 @@
 /**
  * Lua scripts as files (BullMQ style): `<name>-<key count>.lua`, each with a header naming its
- * KEYS, ARGV and replies. Files are read next to this module (`src/…` under vitest, `dist/src/…`
- * after `npm run build`, which copies `.lua` files).
+ * KEYS, ARGV and replies. Shared by every Redis user (session store, lease, queue, outbox); each
+ * keeps its scripts in a `lua/` folder beside its own modules and names them by URL
+ * (`luaScript(file, import.meta.url)`), read from `src/…` under vitest and `dist/src/…` after
+ * `npm run build`, which copies `.lua` files.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
