@@ -14,6 +14,7 @@ import { deadLetterKey } from '../queue/inbox-keys.js';
 import type { WorkerEvent } from '../queue/worker-options.js';
 import type { Metrics, QueueDepths, TurnOutcome } from '../ops/metrics.js';
 import { readinessProbe, startOpsServer, type OpsServer } from '../ops/ops-server.js';
+import { isQueueDraining } from '../ops/queue-drain.js';
 import type { Logger } from './logger.js';
 
 const seconds = (fromMs: number, toMs: number = Date.now()) => (toMs - fromMs) / 1000;
@@ -157,6 +158,8 @@ export interface RoleOpsOptions {
   redis?: Redis;
   /** The gateway serves the endpoints on its own server: no listener here. */
   mountedOnGateway?: boolean;
+  /** A worker: `/readyz` also answers 503 while `bot queue drain` pauses the queue. */
+  reportsQueueDrain?: boolean;
 }
 
 export interface RoleOps {
@@ -177,7 +180,14 @@ export async function startRoleOps(options: RoleOpsOptions): Promise<RoleOps> {
   if (depths) metrics.watchQueue(() => depths.read());
   let server: OpsServer | undefined;
   if (config.metrics.enabled && !options.mountedOnGateway) {
-    const readiness = readinessProbe({ store: options.store, ...(options.redis ? { redis: options.redis } : {}), draining: () => draining });
+    const { redis } = options;
+    const queueRef = redis && options.reportsQueueDrain ? { redis, prefix: config.store.prefix, queueName: config.queue.name } : undefined;
+    const readiness = readinessProbe({
+      store: options.store,
+      ...(redis ? { redis } : {}),
+      draining: () => draining,
+      ...(queueRef ? { queueDraining: () => isQueueDraining(queueRef) } : {}),
+    });
     try {
       server = await startOpsServer({ host: config.metrics.host, port: config.metrics.port, metrics, readiness });
       logger.info({ url: `${server.url}/metrics` }, `metrics on ${server.url}/metrics (health: /healthz, /readyz)`);
