@@ -68,6 +68,8 @@ export const CONFIG_DEFAULTS = deepFreeze({
    * process, or 0 for any free one (the start-up log names it).
    */
   metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
+  /** The gateway's `/admin/` pages (queue view, stuck sessions, dead letters): off, and for listed identities only. */
+  admin: { enabled: false },
 } as const);
 
 const D = CONFIG_DEFAULTS;
@@ -248,6 +250,13 @@ const RawConfigSchema = strict({
     host: text().default(D.metrics.host).describe('Address of the metrics listener (the gateway serves them on its own port)'),
     port: envNumber(z.number().int().min(0).max(65_535)).default(D.metrics.port).describe('Port of the metrics listener; 0 picks a free one'),
   }).prefault({}),
+  admin: strict({
+    enabled: envBoolean().default(D.admin.enabled).describe("Serve /admin/ (stuck sessions, dead letters, the Bull Board queue view) on the gateway's port"),
+    identities: z
+      .array(z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'identities are 1-64 letters, digits or . _ @ -'))
+      .default([])
+      .describe("Gateway identities (gateway.auth tokens) allowed into /admin/; nobody else, not even loopback"),
+  }).prefault({}),
 });
 type RawConfig = z.output<typeof RawConfigSchema>;
 
@@ -345,4 +354,5 @@ export type QueueConfig = BotsConfig['queue'];
 export type GatewayConfig = BotsConfig['gateway'];
 export type Platform = (typeof PLATFORMS)[number];
 export type MetricsConfig = BotsConfig['metrics'];
+export type AdminConfig = BotsConfig['admin'];
 export type LogFormat = (typeof LOG_FORMATS)[number];
