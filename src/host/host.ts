@@ -22,7 +22,7 @@ import { createEmbeddedQueue } from './embedded-queue.js';
 import { resetPolicyResolver } from './reset-policies.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import { instrumentAgents, instrumentInlineRun, recordInlineFailure } from './metrics.js';
+import { instrumentAgents, instrumentInlineRun, recordInlineFailure, type InlineRun } from './metrics.js';
 
 export interface Host {
   readonly config: BotsConfig;
@@ -48,7 +48,6 @@ export interface HostOptions {
   metrics?: Metrics;
 }
 
-type InlineRun = ConstructorParameters<typeof InlineTurnQueue>[0]['run'];
 
 export function resolveAgents(config: BotsConfig, env: Record<string, string | undefined>, notices: string[]): AgentResolver {
   const agents = new Map<string, Agent>();
@@ -83,7 +82,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const agents = metrics ? instrumentAgents(configured, metrics) : configured;
   const delivery = new DeliveryRouter();
   const sessions = new HierarchicalSessionStore(store);
-  const runPlain: InlineRun = (request, onPartial) => runTurn({ store, agents, history: sessions }, request, { onPartial });
+  const runPlain: InlineRun = (request, onPartial, onCommitIssued) => runTurn({ store, agents, history: sessions }, request, { onPartial, ...(onCommitIssued ? { onCommitIssued } : {}) });
   const run = metrics ? instrumentInlineRun(runPlain, metrics) : runPlain;
   const ingressQueue =
     dist && redis

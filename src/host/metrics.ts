@@ -27,7 +27,8 @@ export function failureOutcome(error: unknown): TurnOutcome {
 }
 
 /**
- * Agents whose model calls are timed (`stage="model"`, from the call to the last delta). The
+ * Agents whose model calls are timed (`stage="model"`, from the call to the last delta) and
+ * whose token usage is counted (`bothost_model_tokens_total`, when the provider reports it). The
  * resolver's agents are fixed at start-up, so each is wrapped once.
  */
 export function instrumentAgents(agents: AgentResolver, metrics: Metrics): AgentResolver {
@@ -38,7 +39,18 @@ export function instrumentAgents(agents: AgentResolver, metrics: Metrics): Agent
     const agent = agents(id);
     const model: ChatModel = {
       description: agent.model.description,
-      stream: (request) => timedStream(agent.model.stream(request), (ms) => metrics.stageTook(agent.id, 'model', ms / 1000)),
+      stream: (request) =>
+        timedStream(
+          agent.model.stream({
+            ...request,
+            onUsage: (usage) => {
+              request.onUsage?.(usage);
+              if (usage.inputTokens !== undefined) metrics.tokensUsed(agent.id, 'input', usage.inputTokens);
+              if (usage.outputTokens !== undefined) metrics.tokensUsed(agent.id, 'output', usage.outputTokens);
+            },
+          }),
+          (ms) => metrics.stageTook(agent.id, 'model', ms / 1000),
+        ),
     };
     const timed = { ...agent, model };
     wrapped.set(id, timed);
@@ -84,19 +96,24 @@ function timedStream(source: AsyncIterable<string>, took: (ms: number) => void):
   };
 }
 
-type InlineRun = (request: TurnRequest, onPartial: (text: string) => void) => Promise<TurnResult>;
+/** The embedded host's turn runner; `onCommitIssued` is told when the turn's commit is sent. */
+export type InlineRun = (request: TurnRequest, onPartial: (text: string) => void, onCommitIssued?: () => void) => Promise<TurnResult>;
 
 /**
- * The embedded host's turn runner, timed: `queue_wait` (accepted → started), `total` (started →
- * committed), and the outcome of each turn that succeeded. Failures are counted where the queue
- * decides they are final (`recordInlineFailure`), not once per retried attempt.
+ * The embedded host's turn runner, timed: `queue_wait` (accepted → started), `commit` (commit
+ * sent → answered), `total` (started → committed), and the outcome of each turn that succeeded.
+ * Failures are counted where the queue decides they are final (`recordInlineFailure`), not once
+ * per retried attempt.
  */
 export function instrumentInlineRun(run: InlineRun, metrics: Metrics): InlineRun {
   return async (request, onPartial) => {
     const start = Date.now();
     metrics.stageTook(request.agent, 'queue_wait', seconds(request.inbound.receivedAt, start));
-    const result = await run(request, onPartial);
-    metrics.stageTook(request.agent, 'total', seconds(start));
+    let issuedAt: number | undefined;
+    const result = await run(request, onPartial, () => (issuedAt = Date.now()));
+    const end = Date.now();
+    if (issuedAt !== undefined) metrics.stageTook(request.agent, 'commit', seconds(issuedAt, end));
+    metrics.stageTook(request.agent, 'total', seconds(start, end));
     metrics.turnEnded(request.agent, result.duplicate ? 'duplicate' : 'ok');
     return result;
   };
@@ -104,6 +121,18 @@ export function instrumentInlineRun(run: InlineRun, metrics: Metrics): InlineRun
 
 export function recordInlineFailure(metrics: Metrics, request: TurnRequest, error: unknown, willRetry: boolean): void {
   if (!willRetry) metrics.turnEnded(request.agent, failureOutcome(error));
+}
+
+/**
+ * `stage="delivery"` of a reply sent to a platform: from its commit (`committedAt`, stamped by
+ * the process that committed it — a worker on another machine: clocks should agree) to the last
+ * send call settling. Told by the bot's StreamingDelivery.
+ */
+export function deliveryTimer(metrics: Metrics): (result: TurnResult) => void {
+  return (result) => {
+    // Clamped at 0: `committedAt` comes from the monotonic clock (or another machine's), which may run a few ms ahead of Date.now().
+    if (result.committedAt !== undefined && !result.duplicate) metrics.stageTook(result.request.agent, 'delivery', Math.max(0, Date.now() - result.committedAt) / 1000);
+  };
 }
 
 /** The distributed worker's events as metrics (`TurnWorkerOptions.onEvent`). */
@@ -116,6 +145,7 @@ export function recordWorkerEvent(metrics: Metrics, event: WorkerEvent): void {
         metrics.stageTook(agent, 'total', seconds(event.startedAt));
         if (event.receivedAt !== undefined) metrics.stageTook(agent, 'queue_wait', seconds(event.receivedAt, event.startedAt));
       }
+      if (event.commitIssuedAt !== undefined) metrics.stageTook(agent, 'commit', seconds(event.commitIssuedAt));
       break;
     }
     case 'turn_error':

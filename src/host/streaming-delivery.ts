@@ -34,6 +34,8 @@ export interface StreamingDeliveryOptions {
   typingMaxMs?: number;
   /** Told of every send call's outcome (metrics): sent, sent as plain text after a formatting refusal, or failed. */
   onSend?: (outcome: 'ok' | 'plain_fallback' | 'failed') => void;
+  /** Told once a reply's send calls settled (metrics: the `delivery` stage). */
+  onDelivered?: (result: TurnResult) => void;
 }
 
 interface ReplyState {
@@ -93,6 +95,7 @@ export class StreamingDelivery implements Delivery {
     }
     await this.complete(result.request, this.options.outbound.render(result.reply, 'markdown'), key);
     remember(this.delivered, key);
+    this.options.onDelivered?.(result);
   }
 
   async failed(request: TurnRequest, message: string): Promise<void> {

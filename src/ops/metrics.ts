@@ -13,10 +13,12 @@ import { LabelledCounter, LabelledHistogram } from './labelled-series.js';
 
 /** How a turn ended, as `bothost_turns_total{outcome}` counts it. */
 export type TurnOutcome = 'ok' | 'failed' | 'duplicate' | 'timeout' | 'lease_lost';
-/** Stages of `bothost_turn_duration_seconds{stage}`: `total` is accepted → committed. */
+/** Stages of `bothost_turn_duration_seconds{stage}`: `total` is started → committed. */
 export type TurnStage = 'queue_wait' | 'model' | 'commit' | 'delivery' | 'total';
 export type InboundOutcome = 'enqueued' | 'duplicate' | 'denied' | 'ignored' | 'command' | 'retry';
 export type SendOutcome = 'ok' | 'plain_fallback' | 'failed';
+/** `bothost_model_tokens_total{kind}`: prompt (input) and completion (output) tokens, as the provider reports them. */
+export type TokenKind = 'input' | 'output';
 
 /** Queue depths read from Redis when scraped (see queue-gauges.ts). */
 export interface QueueDepths {
@@ -34,10 +36,11 @@ export class Metrics {
   private readonly turns = new LabelledCounter('bothost_turns_total', 'Agent turns by how they ended', this.registry);
   private readonly durations = new LabelledHistogram(
     'bothost_turn_duration_seconds',
-    'Time spent per turn stage: queue_wait (accepted → started), model (the model call), total (started → committed)',
+    'Time spent per turn stage: queue_wait (accepted → started), model (the model call), commit (the commit round trip), delivery (committed → sent to the platform), total (started → committed)',
     DURATION_BUCKETS,
     this.registry,
   );
+  private readonly tokens = new LabelledCounter('bothost_model_tokens_total', 'Model tokens used, by agent and kind (input: prompt, output: completion), as the provider reports them', this.registry);
   private readonly inbounds = new LabelledCounter('bothost_inbound_total', 'Inbound platform messages by what ingress did with them', this.registry);
   private readonly sends = new LabelledCounter('bothost_sends_total', 'Platform send calls of replies and notices', this.registry);
   private readonly leaseTakeovers = new Counter({ name: 'bothost_lease_takeovers_total', help: 'Connection leases (leadership of single-connection bots) this process acquired', labelNames: ['bot'] as const, registers: [this.registry] });
@@ -58,6 +61,10 @@ export class Metrics {
 
   stageTook(agent: string, stage: TurnStage, seconds: number): void {
     if (Number.isFinite(seconds) && seconds >= 0) this.durations.observe(`${agent}\0${stage}`, () => ({ agent, stage }), seconds);
+  }
+
+  tokensUsed(agent: string, kind: TokenKind, count: number): void {
+    if (Number.isFinite(count) && count > 0) this.tokens.inc(`${agent}\0${kind}`, () => ({ agent, kind }), count);
   }
 
   inbound(platform: string, bot: string, outcome: InboundOutcome): void {

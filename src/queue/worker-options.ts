@@ -74,6 +74,8 @@ export interface TurnTiming {
   agent?: string;
   receivedAt?: number;
   startedAt?: number;
+  /** When the turn's commit was sent (the `commit` stage runs from here to the `turn` event). */
+  commitIssuedAt?: number;
 }
 
 export type WorkerEvent =
