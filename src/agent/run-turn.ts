@@ -72,13 +72,20 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
   if (committed !== null) return storedResult(store, request, committed, '');
 
   let reply = '';
-  for await (const delta of agent.model.stream({
-    system: agent.instructions,
-    messages: [...history, { role: 'user', content: text }],
-    ...(options.signal ? { signal: options.signal } : {}),
-  })) {
-    reply += delta;
-    options.onPartial?.(reply);
+  const { observer } = agent;
+  const modelStart = observer ? Date.now() : 0;
+  try {
+    for await (const delta of agent.model.stream({
+      system: agent.instructions,
+      messages: [...history, { role: 'user', content: text }],
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(observer ? { onUsage: observer.usage } : {}),
+    })) {
+      reply += delta;
+      options.onPartial?.(reply);
+    }
+  } finally {
+    observer?.modelCall(Date.now() - modelStart);
   }
   if (reply.trim() === '') reply = '(the model returned an empty reply)';
 

@@ -6,8 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
-import type { AgentResolver, Agent } from '../agent/agent.js';
-import type { ChatModel } from '../core/model.js';
+import type { AgentResolver, Agent, ModelObserver } from '../agent/agent.js';
 import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
 import type { BotsConfig } from '../config/schema.js';
 import { deadLetterKey } from '../queue/inbox-keys.js';
@@ -27,9 +26,9 @@ export function failureOutcome(error: unknown): TurnOutcome {
 }
 
 /**
- * Agents whose model calls are timed (`stage="model"`, from the call to the last delta) and
- * whose token usage is counted (`bothost_model_tokens_total`, when the provider reports it). The
- * resolver's agents are fixed at start-up, so each is wrapped once.
+ * Agents whose model calls are timed (`stage="model"`, every call, failed ones too) and whose
+ * token usage is counted (`bothost_model_tokens_total`, when the provider reports it), through
+ * the agent's observer hook. The resolver's agents are fixed at start-up, so each is wrapped once.
  */
 export function instrumentAgents(agents: AgentResolver, metrics: Metrics): AgentResolver {
   const wrapped = new Map<string, Agent>();
@@ -37,62 +36,16 @@ export function instrumentAgents(agents: AgentResolver, metrics: Metrics): Agent
     const known = wrapped.get(id);
     if (known) return known;
     const agent = agents(id);
-    const model: ChatModel = {
-      description: agent.model.description,
-      stream: (request) =>
-        timedStream(
-          agent.model.stream({
-            ...request,
-            onUsage: (usage) => {
-              request.onUsage?.(usage);
-              if (usage.inputTokens !== undefined) metrics.tokensUsed(agent.id, 'input', usage.inputTokens);
-              if (usage.outputTokens !== undefined) metrics.tokensUsed(agent.id, 'output', usage.outputTokens);
-            },
-          }),
-          (ms) => metrics.stageTook(agent.id, 'model', ms / 1000),
-        ),
+    const observer: ModelObserver = {
+      modelCall: (ms) => metrics.stageTook(agent.id, 'model', ms / 1000),
+      usage: (usage) => {
+        if (usage.inputTokens !== undefined) metrics.tokensUsed(agent.id, 'input', usage.inputTokens);
+        if (usage.outputTokens !== undefined) metrics.tokensUsed(agent.id, 'output', usage.outputTokens);
+      },
     };
-    const timed = { ...agent, model };
+    const timed: Agent = { ...agent, observer };
     wrapped.set(id, timed);
     return timed;
-  };
-}
-
-/**
- * `source`, reporting once how long it ran (first `next` to done, error or early return). A plain
- * iterator rather than an async generator: `yield*` would add a promise hop to every delta.
- */
-function timedStream(source: AsyncIterable<string>, took: (ms: number) => void): AsyncIterable<string> {
-  return {
-    [Symbol.asyncIterator]() {
-      const inner = source[Symbol.asyncIterator]();
-      let start: number | undefined;
-      let reported = false;
-      const report = () => {
-        if (reported) return;
-        reported = true;
-        took(Date.now() - (start ?? Date.now()));
-      };
-      return {
-        next() {
-          start ??= Date.now();
-          return inner.next().then(
-            (r) => {
-              if (r.done) report();
-              return r;
-            },
-            (err: unknown) => {
-              report();
-              throw err;
-            },
-          );
-        },
-        return(value?: unknown) {
-          report();
-          return inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value: undefined });
-        },
-      };
-    },
   };
 }
 

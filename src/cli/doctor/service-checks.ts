@@ -1,7 +1,7 @@
 /**
  * `bot doctor`'s checks of what the host talks to: each agent's model endpoint (reachable, key
- * accepted, model listed by `GET <base>/models`), each bot's credentials where that is one cheap
- * call (Telegram `getMe`), and whether the gateway and metrics listeners are exposed without
+ * accepted, model listed by `GET <base>/models`), each bot's credentials and platform settings
+ * (platform-checks.ts), and whether the gateway and metrics listeners are exposed without
  * protection. Secrets are used, never shown: every text from outside goes through redactSecrets.
  */
 import type { LoadedConfig } from '../../config/load.js';
@@ -11,6 +11,7 @@ import { checkBotEntry, skipReason } from '../../host/adapters.js';
 import { MODEL_DEFAULTS } from '../../models/create-model.js';
 import { fail, ok, redactSecrets, warn, type CheckResult } from '../../ops/doctor-report.js';
 import { DOCTOR_DEFAULTS } from './infra-checks.js';
+import { checkDiscord, checkSlack, checkTelegram, checkWhatsApp, networkError } from './platform-checks.js';
 
 type Env = Record<string, string | undefined>;
 const setting = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
@@ -26,11 +27,6 @@ async function getJson(url: string, headers: Record<string, string> = {}): Promi
   }
   return { status: res.status, body };
 }
-
-const networkError = (err: unknown) => {
-  const e = err as Error & { cause?: { code?: string } };
-  return e.name === 'TimeoutError' ? `no answer within ${DOCTOR_DEFAULTS.timeoutMs} ms` : (e.cause?.code ?? e.message);
-};
 
 /** One check per agent with a real model (echo needs nothing). */
 export async function checkModels(config: BotsConfig, env: Env): Promise<CheckResult[]> {
@@ -71,42 +67,32 @@ export async function checkModels(config: BotsConfig, env: Env): Promise<CheckRe
   return results;
 }
 
-/** Telegram's `getMe` with the bot's token; other platforms are not called. */
+const PLATFORM_CHECKS: Record<string, (bot: { name: string; index: number; config: Record<string, unknown> }) => Promise<CheckResult[]>> = {
+  telegram: checkTelegram,
+  discord: checkDiscord,
+  slack: checkSlack,
+  whatsapp: checkWhatsApp,
+};
+
+/** Each bot's credentials with one cheap call of its platform (platform-checks.ts); bots `bot start` would skip are ⚠ with the reason. */
 export async function checkBots(loaded: LoadedConfig): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  for (const [index, entry] of loaded.config.bots.entries()) {
-    const name = `bot ${entry.id}`;
-    const reason = await skipReason(loaded, index);
-    if (reason) {
-      results.push(warn(name, `skipped: ${reason}`, entry.enabled ? 'set the missing value if this bot should run' : undefined));
-      continue;
-    }
-    let checked;
-    try {
-      checked = await checkBotEntry(loaded, index, entry);
-    } catch (err) {
-      results.push(fail(name, (err as Error).message, `fix bots[${index}] in ${loaded.file ?? 'bots.yaml'}`));
-      continue;
-    }
-    if (entry.platform !== 'telegram') {
-      results.push(warn(name, `${entry.platform} credentials not checked (no cheap call for them)`));
-      continue;
-    }
-    const config = checked.config as { token?: string; api_root?: string };
-    const token = config.token ?? '';
-    const root = (config.api_root ?? 'https://api.telegram.org').replace(/\/+$/, '');
-    try {
-      const { status, body } = await getJson(`${root}/bot${token}/getMe`);
-      const username = (body as { result?: { username?: string } })?.result?.username;
-      if (status === 200 && username) results.push(ok(name, `Telegram accepts the token: @${username}`));
-      else if (status === 401 || status === 404) {
-        results.push(fail(name, `Telegram refused the token (${status})`, `get the token from @BotFather (/mybots → API Token) and set it in TELEGRAM_BOT_TOKEN or bots[${index}].token`));
-      } else results.push(fail(name, `Telegram getMe answered ${status}`, `check bots[${index}].api_root (${new URL(root).origin})`));
-    } catch (err) {
-      results.push(fail(name, `cannot reach the Bot API at ${new URL(root).origin}: ${redactSecrets(networkError(err), [token])}`, 'check the network, or bots[].api_root for a self-hosted Bot API server'));
-    }
-  }
-  return results;
+  const perBot = await Promise.all(
+    loaded.config.bots.map(async (entry, index): Promise<CheckResult[]> => {
+      const name = `bot ${entry.id}`;
+      const reason = await skipReason(loaded, index);
+      if (reason) return [warn(name, `skipped: ${reason}`, entry.enabled ? 'set the missing value if this bot should run' : undefined)];
+      let checked;
+      try {
+        checked = await checkBotEntry(loaded, index, entry);
+      } catch (err) {
+        return [fail(name, (err as Error).message, `fix bots[${index}] in ${loaded.file ?? 'bots.yaml'}`)];
+      }
+      const check = PLATFORM_CHECKS[entry.platform];
+      if (!check) return [warn(name, `${entry.platform} credentials not checked`)];
+      return check({ name, index, config: checked.config as unknown as Record<string, unknown> });
+    }),
+  );
+  return perBot.flat();
 }
 
 const isLoopbackHost = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
