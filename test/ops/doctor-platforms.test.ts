@@ -100,4 +100,17 @@ describe('bot doctor platform checks', () => {
     for (const id of ['tg', 'dc', 'sl']) expect(of(`bot ${id}`)).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^skipped: /) });
     expect(of('bot wa')).toMatchObject({ status: 'ok' });
   }, 60_000);
+
+  it('reports admin pages nobody can sign in to, and passes them with a token for a listed identity', async () => {
+    const file = path.join(box.sb.root, 'admin.yaml');
+    const run = async (yaml: string) => {
+      await fsp.writeFile(file, `metrics: { enabled: false }\n${yaml}`);
+      const r = await runCli(box.sb, ['--config', file, 'doctor', '--json'], { env: { ADMIN_TOKEN: 'admin-token-for-doctor-0001' } });
+      return (JSON.parse(r.stdout) as { checks: CheckResult[] }).checks.find((c) => c.check === 'admin pages');
+    };
+    expect(await run('admin: { enabled: true }\n')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/identities is empty/) });
+    expect(await run('admin: { enabled: true, identities: [ops] }\n')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/no tokens/) });
+    expect(await run('admin: { enabled: true, identities: [ops] }\ngateway: { auth: { tokens: { ops: "${ADMIN_TOKEN}" } } }\n')).toMatchObject({ status: 'ok' });
+    expect(await run('')).toBeUndefined();
+  }, 60_000);
 });

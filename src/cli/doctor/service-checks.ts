@@ -107,6 +107,12 @@ export function checkExposure(config: BotsConfig, env: Env): CheckResult[] {
     else if (hasAuth) results.push(ok('gateway auth', `listens on ${gw.host} with auth configured`));
     else results.push(fail('gateway auth', `listens on ${gw.host} with no auth: anyone who reaches it can chat as any session`, `set ${SECRET_ENV} (16+ random characters) or gateway.auth.tokens, or bind gateway.host to 127.0.0.1`));
   }
+  if (config.admin.enabled) {
+    const hasAuth = Object.keys(gw.auth.tokens).length > 0 || gatewaySecret(gw, env) !== undefined;
+    if (config.admin.identities.length === 0) results.push(warn('admin pages', 'admin.enabled but admin.identities is empty: nobody can open /admin/', 'list the gateway identities allowed in under admin.identities'));
+    else if (!hasAuth) results.push(warn('admin pages', 'admin.enabled but the gateway has no tokens: nobody can sign in to /admin/', `set gateway.auth.tokens for ${config.admin.identities.join(', ')}, or ${SECRET_ENV} and mint one with \`bot gateway token\``));
+    else results.push(ok('admin pages', `/admin/ on the gateway's port, for ${config.admin.identities.join(', ')}`));
+  }
   if (config.metrics.enabled && !isLoopbackHost(config.metrics.host)) {
     results.push(warn('metrics', `/metrics is served on ${config.metrics.host} without auth`, 'keep it on a private network or firewall it to your Prometheus'));
   }
