@@ -9,8 +9,8 @@ export interface Agent {
   maxHistory: number;
   model: ChatModel;
   /**
-   * Told how long each model call took (ms, failed calls too) and, when the provider reports it,
-   * the tokens it used: the host's metrics. A hook rather than a wrapped stream, so recording
+   * Told how long each model call took (ms, failed calls too), the tokens it used when the
+   * provider reports them, and how long the commit took: the host's metrics. A hook rather than a wrapped stream, so recording
    * costs nothing per streamed delta.
    */
   observer?: ModelObserver;
@@ -19,6 +19,8 @@ export interface Agent {
 export interface ModelObserver {
   modelCall(ms: number): void;
   usage(usage: ModelUsage): void;
+  /** The turn's commit round trip (sent → answered), for a turn that reached its commit. */
+  commit(ms: number): void;
 }
 
 /** Looks agents up by id; throws `UnknownNameError` listing the choices. */

@@ -109,7 +109,9 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
     ],
   });
   options.onCommitIssued?.(reply);
+  const commitStart = observer ? Date.now() : 0;
   const result = await committing;
+  observer?.commit(Date.now() - commitStart);
   if (result.status === 'committed') {
     return { request, reply, cursor: result.cursors[1]!, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
   }

@@ -82,7 +82,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const agents = metrics ? instrumentAgents(configured, metrics) : configured;
   const delivery = new DeliveryRouter();
   const sessions = new HierarchicalSessionStore(store);
-  const runPlain: InlineRun = (request, onPartial, onCommitIssued) => runTurn({ store, agents, history: sessions }, request, { onPartial, ...(onCommitIssued ? { onCommitIssued } : {}) });
+  const runPlain: InlineRun = (request, onPartial) => runTurn({ store, agents, history: sessions }, request, { onPartial });
   const run = metrics ? instrumentInlineRun(runPlain, metrics) : runPlain;
   const ingressQueue =
     dist && redis

@@ -26,8 +26,8 @@ export function failureOutcome(error: unknown): TurnOutcome {
 }
 
 /**
- * Agents whose model calls are timed (`stage="model"`, every call, failed ones too) and whose
- * token usage is counted (`bothost_model_tokens_total`, when the provider reports it), through
+ * Agents whose model calls and commits are timed (`stage="model"`, every call, failed ones too;
+ * `stage="commit"`, sent → answered) and whose token usage is counted (`bothost_model_tokens_total`, when the provider reports it), through
  * the agent's observer hook. The resolver's agents are fixed at start-up, so each is wrapped once.
  */
 export function instrumentAgents(agents: AgentResolver, metrics: Metrics): AgentResolver {
@@ -38,6 +38,7 @@ export function instrumentAgents(agents: AgentResolver, metrics: Metrics): Agent
     const agent = agents(id);
     const observer: ModelObserver = {
       modelCall: (ms) => metrics.stageTook(agent.id, 'model', ms / 1000),
+      commit: (ms) => metrics.stageTook(agent.id, 'commit', ms / 1000),
       usage: (usage) => {
         if (usage.inputTokens !== undefined) metrics.tokensUsed(agent.id, 'input', usage.inputTokens);
         if (usage.outputTokens !== undefined) metrics.tokensUsed(agent.id, 'output', usage.outputTokens);
@@ -49,24 +50,19 @@ export function instrumentAgents(agents: AgentResolver, metrics: Metrics): Agent
   };
 }
 
-/** The embedded host's turn runner; `onCommitIssued` is told when the turn's commit is sent. */
-export type InlineRun = (request: TurnRequest, onPartial: (text: string) => void, onCommitIssued?: () => void) => Promise<TurnResult>;
+export type InlineRun = (request: TurnRequest, onPartial: (text: string) => void) => Promise<TurnResult>;
 
 /**
- * The embedded host's turn runner, timed: `queue_wait` (accepted → started), `commit` (commit
- * sent → answered), `total` (started → committed), and the outcome of each turn that succeeded.
- * Failures are counted where the queue decides they are final (`recordInlineFailure`), not once
- * per retried attempt.
+ * The embedded host's turn runner, timed: `queue_wait` (accepted → started), `total` (started →
+ * committed), and the outcome of each turn that succeeded. Failures are counted where the queue
+ * decides they are final (`recordInlineFailure`), not once per retried attempt.
  */
 export function instrumentInlineRun(run: InlineRun, metrics: Metrics): InlineRun {
   return async (request, onPartial) => {
     const start = Date.now();
     metrics.stageTook(request.agent, 'queue_wait', seconds(request.inbound.receivedAt, start));
-    let issuedAt: number | undefined;
-    const result = await run(request, onPartial, () => (issuedAt = Date.now()));
-    const end = Date.now();
-    if (issuedAt !== undefined) metrics.stageTook(request.agent, 'commit', seconds(issuedAt, end));
-    metrics.stageTook(request.agent, 'total', seconds(start, end));
+    const result = await run(request, onPartial);
+    metrics.stageTook(request.agent, 'total', seconds(start));
     metrics.turnEnded(request.agent, result.duplicate ? 'duplicate' : 'ok');
     return result;
   };
@@ -98,7 +94,6 @@ export function recordWorkerEvent(metrics: Metrics, event: WorkerEvent): void {
         metrics.stageTook(agent, 'total', seconds(event.startedAt));
         if (event.receivedAt !== undefined) metrics.stageTook(agent, 'queue_wait', seconds(event.receivedAt, event.startedAt));
       }
-      if (event.commitIssuedAt !== undefined) metrics.stageTook(agent, 'commit', seconds(event.commitIssuedAt));
       break;
     }
     case 'turn_error':

@@ -186,7 +186,6 @@ export class SessionDrain {
         // Read ahead for the first attempt only: a retry reads afresh.
         ...(withHistory ? { prefetched: withHistory } : {}),
         onCommitIssued: (reply: string) => {
-          timing.commitIssuedAt = Date.now();
           if (!this.c.popRidesWithCommit) return onIssued(reply); // popped after the commit resolves
           popWithCommit = this.popWithCommit(keys, outboxKey, inboundId, raw, held, request, reply, mayPipeline ? this.logLengthAfter(withHistory!) : undefined);
           onIssued(reply);

@@ -74,8 +74,6 @@ export interface TurnTiming {
   agent?: string;
   receivedAt?: number;
   startedAt?: number;
-  /** When the turn's commit was sent (the `commit` stage runs from here to the `turn` event). */
-  commitIssuedAt?: number;
 }
 
 export type WorkerEvent =
