@@ -68,11 +68,14 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
   if (committed !== null) return storedResult(store, request, committed, '');
 
   let reply = '';
+  const { observer } = agent;
+  const modelStart = observer ? Date.now() : 0;
   try {
     for await (const delta of agent.model.stream({
       system: agent.instructions,
       messages: [...history, { role: 'user', content: text }],
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(observer ? { onUsage: observer.usage } : {}),
     })) {
       reply += delta;
       options.onPartial?.(reply);
@@ -82,6 +85,8 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
     // Stopped by the user: not a failure. The turn commits what was written so far, marked
     // stopped, so the log, every client's view and the model's next history agree.
     if (!isStopRequested(options.signal)) throw error;
+  } finally {
+    observer?.modelCall(Date.now() - modelStart);
   }
   const stopped = isStopRequested(options.signal);
   if (stopped && reply.trim() === '') reply = STOPPED_EMPTY_REPLY;
@@ -107,7 +112,9 @@ export async function runTurn(deps: TurnDeps, request: TurnRequest, options: Tur
     ],
   });
   options.onCommitIssued?.(reply);
+  const commitStart = observer ? Date.now() : 0;
   const result = await committing;
+  observer?.commit(Date.now() - commitStart);
   if (result.status === 'committed') {
     return { request, reply, cursor: result.cursors[1]!, duplicate: false, committedAt: performance.timeOrigin + performance.now(), ...(stopped ? { stopped } : {}) };
   }

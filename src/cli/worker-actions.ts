@@ -68,7 +68,7 @@ export async function runWorker(opts: WorkerOptions, cmd: Command): Promise<numb
     },
   });
   await worker.ready();
-  const ops = metrics ? await startRoleOps({ config, metrics, logger, store, redis }) : undefined;
+  const ops = metrics ? await startRoleOps({ config, metrics, logger, store, redis, reportsQueueDrain: true }) : undefined;
   // Handlers before the ready line: a signal sent on reading it must get the graceful stop.
   const shutdown = waitForShutdown();
   logger.info(

@@ -1,4 +1,4 @@
-/** `bot worker` (run turns from the Redis queue), `bot queue status` and `bot queue dead …`. */
+/** `bot worker` (run turns from the Redis queue), `bot queue status|sessions|drain|resume` and `bot queue dead …`. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { action } from './context.js';
 import type { WorkerOptions } from './worker-actions.js';
@@ -33,6 +33,33 @@ export function registerWorker(program: Command): void {
       action(async (opts: { json?: boolean }, cmd: Command) => (await import('./worker-actions.js')).queueStatus(opts, cmd)),
     );
   registerDeadLetters(queue);
+  registerQueueControl(queue);
+}
+
+const seconds = (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number of seconds (0 or more), got "${v}"`);
+  return n;
+};
+
+/** `bot queue sessions|drain|resume` (bodies in queue-control.ts, loaded only when run). */
+function registerQueueControl(queue: Command): void {
+  const load = () => import('./queue-control.js');
+  queue
+    .command('sessions')
+    .description('sessions with queued turns, oldest first; --stuck: only those nobody is draining')
+    .option('--stuck', 'only sessions with turns queued and no live lease')
+    .option('--min-age <seconds>', 'with --stuck: only turns waiting at least this long (default 10)', seconds)
+    .option('--json', 'machine-readable output')
+    .action(action(async (opts: { stuck?: boolean; minAge?: number; json?: boolean }, cmd: Command) => (await load()).queueSessions(opts, cmd)));
+  queue
+    .command('drain')
+    .description('for a rolling deploy: workers take no new sessions (turns still queue up) until `bot queue resume`')
+    .action(action(async (_opts: unknown, cmd: Command) => (await load()).queueDrain(cmd)));
+  queue
+    .command('resume')
+    .description('undo `bot queue drain`: workers take queued sessions again')
+    .action(action(async (_opts: unknown, cmd: Command) => (await load()).queueResume(cmd)));
 }
 
 /** `bot queue dead …` (bodies in dead-letters.ts, loaded only when run). */

@@ -30,6 +30,7 @@ export function builtinConfig(home: string = os.homedir()): LoadedConfig {
     },
     log: { ...D.log },
     metrics: { ...D.metrics },
+    admin: { enabled: D.admin.enabled, identities: [] },
   };
   return {
     config,

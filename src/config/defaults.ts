@@ -62,6 +62,8 @@ export const CONFIG_DEFAULTS = deepFreeze({
    * process, or 0 for any free one (the start-up log names it).
    */
   metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
+  /** The gateway's `/admin/` pages (queue view, stuck sessions, dead letters): off, and for listed identities only. */
+  admin: { enabled: false },
 } as const);
 
 

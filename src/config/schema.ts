@@ -180,6 +180,13 @@ const RawConfigSchema = strict({
     host: text().default(D.metrics.host).describe('Address of the metrics listener (the gateway serves them on its own port)'),
     port: envNumber(z.number().int().min(0).max(65_535)).default(D.metrics.port).describe('Port of the metrics listener; 0 picks a free one'),
   }).prefault({}),
+  admin: strict({
+    enabled: envBoolean().default(D.admin.enabled).describe("Serve /admin/ (stuck sessions, dead letters, the Bull Board queue view) on the gateway's port"),
+    identities: z
+      .array(z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'identities are 1-64 letters, digits or . _ @ -'))
+      .default([])
+      .describe("Gateway identities (gateway.auth tokens) allowed into /admin/; nobody else, not even loopback"),
+  }).prefault({}),
 });
 type RawConfig = z.output<typeof RawConfigSchema>;
 
@@ -277,4 +284,5 @@ export type QueueConfig = BotsConfig['queue'];
 export type GatewayConfig = BotsConfig['gateway'];
 export type Platform = (typeof PLATFORMS)[number];
 export type MetricsConfig = BotsConfig['metrics'];
+export type AdminConfig = BotsConfig['admin'];
 export type LogFormat = (typeof LOG_FORMATS)[number];

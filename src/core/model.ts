@@ -10,6 +10,13 @@ export interface ModelRequest {
   /** History then the new user message, oldest first. */
   messages: ChatMessage[];
   signal?: AbortSignal;
+  /** Told the tokens the call used, once, when the provider reports them (the echo model does not). */
+  onUsage?: (usage: ModelUsage) => void;
+}
+
+export interface ModelUsage {
+  inputTokens?: number;
+  outputTokens?: number;
 }
 
 export interface ChatModel {

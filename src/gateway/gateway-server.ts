@@ -16,6 +16,7 @@ import { BotHostError } from '../core/errors.js';
 import type { Host } from '../host/host.js';
 import type { Metrics } from '../ops/metrics.js';
 import { serveMetrics } from '../ops/ops-server.js';
+import { adminRoute } from './admin-route.js';
 import { createAuthenticator, tokenFromRequest, type Authenticator } from './auth.js';
 import { CLOSE, GATEWAY_BOT_ID, GATEWAY_TIMINGS, META } from './constants.js';
 import { GatewayClient, type GatewayContext } from './client-connection.js';
@@ -83,6 +84,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const cap = connectionCap(config.limits.max_connections, options.fdLimit === undefined ? openFileLimit() : options.fdLimit);
   const notices = cap.notice ? [cap.notice] : [];
   const clients = new Set<GatewayClient>();
+  const admin = adminRoute(host, auth, logger);
   options.metrics?.watchConnections(() => clients.size);
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.max_frame_bytes, perMessageDeflate: false });
   let web = new Map<string, WebAsset>();
@@ -103,6 +105,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const ready = state === 'running' && (await probeStore());
       return json(res, ready ? 200 : 503, { ready, connections: clients.size, sessions: registry.sessions });
     }
+    if (admin?.matches(path)) return admin.serve(req, res);
     const asset = web.get(path);
     if (!asset || (req.method !== 'GET' && req.method !== 'HEAD')) return json(res, 404, { error: 'not found' });
     res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
@@ -233,6 +236,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000).unref())]);
         for (const c of clients) c.ws.terminate();
         wss.close();
+        await admin?.close();
         state = 'stopped';
       })();
       return stopping;

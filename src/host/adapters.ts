@@ -17,6 +17,7 @@ import type { Host } from './host.js';
 import { processSecrets, type Logger } from './logger.js';
 import { collectSecrets } from './secrets.js';
 import type { Metrics } from '../ops/metrics.js';
+import { deliveryTimer } from './metrics.js';
 import { StreamingDelivery } from './streaming-delivery.js';
 
 export type BotEntry = LoadedConfig['config']['bots'][number];
@@ -135,7 +136,13 @@ export async function createBot(checked: CheckedBot, deps: BotDependencies): Pro
 
   const adapter = await definition.create(config, adapterHost);
   const metrics = deps.metrics;
-  streaming = new StreamingDelivery({ outbound: adapter.outbound, capabilities, logger, announce: (request, first) => deps.host.delivery.announce(request, first), ...(metrics ? { onSend: (outcome) => metrics.sent(definition.platform, config.id, outcome) } : {}) });
+  streaming = new StreamingDelivery({
+    outbound: adapter.outbound,
+    capabilities,
+    logger,
+    announce: (request, first) => deps.host.delivery.announce(request, first),
+    ...(metrics ? { onSend: (outcome) => metrics.sent(definition.platform, config.id, outcome), onDelivered: deliveryTimer(metrics) } : {}),
+  });
   let stopped: Promise<void> | undefined;
   return {
     botId: config.id,

@@ -23,7 +23,7 @@ import { resetPolicyResolver } from './reset-policies.js';
 import { RunningTurns } from './running-turns.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import { instrumentAgents, instrumentInlineRun, recordInlineFailure } from './metrics.js';
+import { instrumentAgents, instrumentInlineRun, recordInlineFailure, type InlineRun } from './metrics.js';
 
 export interface Host {
   readonly config: BotsConfig;
@@ -56,7 +56,6 @@ export interface HostOptions {
   metrics?: Metrics;
 }
 
-type InlineRun = ConstructorParameters<typeof InlineTurnQueue>[0]['run'];
 
 export function resolveAgents(config: BotsConfig, env: Record<string, string | undefined>, notices: string[]): AgentResolver {
   const agents = new Map<string, Agent>();

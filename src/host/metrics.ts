@@ -6,8 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import type { AgentResolver, Agent } from '../agent/agent.js';
-import type { ChatModel } from '../core/model.js';
+import type { AgentResolver, Agent, ModelObserver } from '../agent/agent.js';
 import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
 import type { BotsConfig } from '../config/schema.js';
 import { deadLetterKey } from '../queue/inbox-keys.js';
@@ -26,8 +25,9 @@ export function failureOutcome(error: unknown): TurnOutcome {
 }
 
 /**
- * Agents whose model calls are timed (`stage="model"`, from the call to the last delta). The
- * resolver's agents are fixed at start-up, so each is wrapped once.
+ * Agents whose model calls and commits are timed (`stage="model"`, every call, failed ones too;
+ * `stage="commit"`, sent → answered) and whose token usage is counted (`bothost_model_tokens_total`, when the provider reports it), through
+ * the agent's observer hook. The resolver's agents are fixed at start-up, so each is wrapped once.
  */
 export function instrumentAgents(agents: AgentResolver, metrics: Metrics): AgentResolver {
   const wrapped = new Map<string, Agent>();
@@ -35,55 +35,21 @@ export function instrumentAgents(agents: AgentResolver, metrics: Metrics): Agent
     const known = wrapped.get(id);
     if (known) return known;
     const agent = agents(id);
-    const model: ChatModel = {
-      description: agent.model.description,
-      stream: (request) => timedStream(agent.model.stream(request), (ms) => metrics.stageTook(agent.id, 'model', ms / 1000)),
+    const observer: ModelObserver = {
+      modelCall: (ms) => metrics.stageTook(agent.id, 'model', ms / 1000),
+      commit: (ms) => metrics.stageTook(agent.id, 'commit', ms / 1000),
+      usage: (usage) => {
+        if (usage.inputTokens !== undefined) metrics.tokensUsed(agent.id, 'input', usage.inputTokens);
+        if (usage.outputTokens !== undefined) metrics.tokensUsed(agent.id, 'output', usage.outputTokens);
+      },
     };
-    const timed = { ...agent, model };
+    const timed: Agent = { ...agent, observer };
     wrapped.set(id, timed);
     return timed;
   };
 }
 
-/**
- * `source`, reporting once how long it ran (first `next` to done, error or early return). A plain
- * iterator rather than an async generator: `yield*` would add a promise hop to every delta.
- */
-function timedStream(source: AsyncIterable<string>, took: (ms: number) => void): AsyncIterable<string> {
-  return {
-    [Symbol.asyncIterator]() {
-      const inner = source[Symbol.asyncIterator]();
-      let start: number | undefined;
-      let reported = false;
-      const report = () => {
-        if (reported) return;
-        reported = true;
-        took(Date.now() - (start ?? Date.now()));
-      };
-      return {
-        next() {
-          start ??= Date.now();
-          return inner.next().then(
-            (r) => {
-              if (r.done) report();
-              return r;
-            },
-            (err: unknown) => {
-              report();
-              throw err;
-            },
-          );
-        },
-        return(value?: unknown) {
-          report();
-          return inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value: undefined });
-        },
-      };
-    },
-  };
-}
-
-type InlineRun = (request: TurnRequest, onPartial: (text: string) => void) => Promise<TurnResult>;
+export type InlineRun = (request: TurnRequest, onPartial: (text: string) => void) => Promise<TurnResult>;
 
 /**
  * The embedded host's turn runner, timed: `queue_wait` (accepted → started), `total` (started →
@@ -103,6 +69,18 @@ export function instrumentInlineRun(run: InlineRun, metrics: Metrics): InlineRun
 
 export function recordInlineFailure(metrics: Metrics, request: TurnRequest, error: unknown, willRetry: boolean): void {
   if (!willRetry) metrics.turnEnded(request.agent, failureOutcome(error));
+}
+
+/**
+ * `stage="delivery"` of a reply sent to a platform: from its commit (`committedAt`, stamped by
+ * the process that committed it — a worker on another machine: clocks should agree) to the last
+ * send call settling. Told by the bot's StreamingDelivery.
+ */
+export function deliveryTimer(metrics: Metrics): (result: TurnResult) => void {
+  return (result) => {
+    // Clamped at 0: `committedAt` comes from the monotonic clock (or another machine's), which may run a few ms ahead of Date.now().
+    if (result.committedAt !== undefined && !result.duplicate) metrics.stageTook(result.request.agent, 'delivery', Math.max(0, Date.now() - result.committedAt) / 1000);
+  };
 }
 
 /** The distributed worker's events as metrics (`TurnWorkerOptions.onEvent`). */
@@ -158,6 +136,8 @@ export interface RoleOpsOptions {
   redis?: Redis;
   /** The gateway serves the endpoints on its own server: no listener here. */
   mountedOnGateway?: boolean;
+  /** A worker: `/readyz` also answers 503 while `bot queue drain` pauses the queue. */
+  reportsQueueDrain?: boolean;
 }
 
 export interface RoleOps {
@@ -179,7 +159,15 @@ export async function startRoleOps(options: RoleOpsOptions): Promise<RoleOps> {
   let server: OpsServer | undefined;
   if (config.metrics.enabled && !options.mountedOnGateway) {
     const { readinessProbe, startOpsServer } = await import('../ops/ops-server.js');
-    const readiness = readinessProbe({ store: options.store, ...(options.redis ? { redis: options.redis } : {}), draining: () => draining });
+    const { redis } = options;
+    const queueRef = redis && options.reportsQueueDrain ? { redis, prefix: config.store.prefix, queueName: config.queue.name } : undefined;
+    const isQueueDraining = queueRef ? (await import('../ops/queue-drain.js')).isQueueDraining : undefined;
+    const readiness = readinessProbe({
+      store: options.store,
+      ...(redis ? { redis } : {}),
+      draining: () => draining,
+      ...(queueRef && isQueueDraining ? { queueDraining: () => isQueueDraining(queueRef) } : {}),
+    });
     try {
       server = await startOpsServer({ host: config.metrics.host, port: config.metrics.port, metrics, readiness });
       logger.info({ url: `${server.url}/metrics` }, `metrics on ${server.url}/metrics (health: /healthz, /readyz)`);

@@ -41,6 +41,8 @@ export interface StreamingDeliveryOptions {
   onSend?: (outcome: 'ok' | 'plain_fallback' | 'failed') => void;
   /** Told of every reply delivered here (distributed mode tells the other processes). */
   announce?: (request: TurnRequest, first: DeliveredFirst) => void;
+  /** Told once a reply's send calls settled (metrics: the `delivery` stage). */
+  onDelivered?: (result: TurnResult) => void;
 }
 
 interface ReplyState {
@@ -104,6 +106,7 @@ export class StreamingDelivery implements Delivery {
     }
     await this.complete(result.request, this.options.outbound.render(result.reply, 'markdown'), key);
     remember(this.delivered, key);
+    this.options.onDelivered?.(result);
   }
 
   async failed(request: TurnRequest, message: string): Promise<void> {

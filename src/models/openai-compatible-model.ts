@@ -4,7 +4,7 @@
  * adapts the seam: history in, text deltas out, every failure thrown as a `ModelError`.
  */
 import type { LanguageModel, ModelMessage } from 'ai';
-import type { ChatModel } from '../core/model.js';
+import type { ChatModel, ModelRequest } from '../core/model.js';
 import type { ChatMessage } from '../core/session-store.js';
 import { abortErrorFrom } from './abort.js';
 import { toModelError, type EndpointContext } from './model-errors.js';
@@ -54,6 +54,8 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
           baseURL: opts.baseURL,
           ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
           ...(opts.headers ? { headers: opts.headers } : {}),
+          // Streams report their token usage in a last chunk only when asked (`stream_options`).
+          includeUsage: true,
         })
         .chatModel(opts.model),
     })));
@@ -65,7 +67,7 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
 
   return {
     description: `${opts.model} @ ${endpoint.baseURL}`,
-    async *stream({ system, messages, signal }) {
+    async *stream({ system, messages, signal, onUsage }) {
       // Our own controller too, so a consumer that stops iterating early also ends the HTTP
       // request. It follows the caller's signal through a listener removed when the call ends,
       // not AbortSignal.any: the caller's signal serves every turn of a drain, and Node 20 keeps
@@ -90,7 +92,8 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
         };
         if (opts.stream === false) {
           // generateText throws on failure (no error parts to watch for).
-          const { text } = await generateText(call);
+          const { text, usage } = await generateText(call);
+          reportUsage(onUsage, usage);
           if (text !== '') yield text;
           return;
         }
@@ -104,6 +107,8 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
             throw part.error;
           } else if (part.type === 'abort') {
             throw abortErrorFrom(abortSignal);
+          } else if (part.type === 'finish') {
+            reportUsage(onUsage, part.totalUsage);
           }
         }
       } catch (error) {
@@ -115,6 +120,11 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
       }
     },
   };
+}
+
+function reportUsage(onUsage: ModelRequest['onUsage'], usage: { inputTokens: number | undefined; outputTokens: number | undefined } | undefined): void {
+  if (!onUsage || !usage || (usage.inputTokens === undefined && usage.outputTokens === undefined)) return;
+  onUsage({ ...(usage.inputTokens !== undefined ? { inputTokens: usage.inputTokens } : {}), ...(usage.outputTokens !== undefined ? { outputTokens: usage.outputTokens } : {}) });
 }
 
 /**

@@ -36,10 +36,12 @@ abstract class Series<R> {
 
   abstract get(): { name: string; help: string; type: string; values: MetricValue[]; aggregator: 'sum' };
 
-  /** prom-client calls this on `registry.resetMetrics()`. */
+  /** prom-client calls this on `registry.resetMetrics()`: values go to zero in place (callers may hold a record). */
   reset(): void {
-    this.records.clear();
+    for (const r of this.records.values()) this.zero(r);
   }
+
+  protected abstract zero(record: R): void;
 }
 
 export class LabelledCounter extends Series<{ labels: Labels; value: number }> {
@@ -49,7 +51,16 @@ export class LabelledCounter extends Series<{ labels: Labels; value: number }> {
 
   /** `key` must identify `labels()` exactly (e.g. the label values joined by `\0`). */
   inc(key: string, labels: () => Labels, by = 1): void {
-    this.record(key, labels, (l) => ({ labels: l, value: 0 })).value += by;
+    this.child(key, labels).value += by;
+  }
+
+  /** The record of one label set, to keep and add to directly (`child.value += n`) on a hot path. */
+  child(key: string, labels: () => Labels): { value: number } {
+    return this.record(key, labels, (l) => ({ labels: l, value: 0 }));
+  }
+
+  protected zero(r: { value: number }): void {
+    r.value = 0;
   }
 
   get() {
@@ -57,7 +68,7 @@ export class LabelledCounter extends Series<{ labels: Labels; value: number }> {
   }
 }
 
-interface HistogramRecord {
+export interface HistogramRecord {
   labels: Labels;
   /** Per bucket (not cumulative), plus one past the last bound for +Inf. */
   counts: number[];
@@ -76,7 +87,21 @@ export class LabelledHistogram extends Series<HistogramRecord> {
   }
 
   observe(key: string, labels: () => Labels, value: number): void {
-    const r = this.record(key, labels, (l) => ({ labels: l, counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 }));
+    this.observeInto(this.child(key, labels), value);
+  }
+
+  /** The record of one label set, to keep and pass to `observeInto` on a hot path. */
+  child(key: string, labels: () => Labels): HistogramRecord {
+    return this.record(key, labels, (l) => ({ labels: l, counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 }));
+  }
+
+  protected zero(r: HistogramRecord): void {
+    r.counts.fill(0);
+    r.sum = 0;
+    r.count = 0;
+  }
+
+  observeInto(r: HistogramRecord, value: number): void {
     let i = 0;
     while (i < this.buckets.length && value > this.buckets[i]!) i++;
     r.counts[i]!++;

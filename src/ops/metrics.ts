@@ -8,21 +8,64 @@
  * Values read at scrape time (queue depths, open connections) are registered as sources
  * (`watchQueue`, `watchConnections`): nothing polls between scrapes.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { LabelledCounter, LabelledHistogram } from './labelled-series.js';
+import { createRequire } from 'node:module';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { LabelledCounter, LabelledHistogram, type HistogramRecord } from './labelled-series.js';
 
 /** How a turn ended, as `bothost_turns_total{outcome}` counts it. */
 export type TurnOutcome = 'ok' | 'failed' | 'duplicate' | 'timeout' | 'lease_lost';
-/** Stages of `bothost_turn_duration_seconds{stage}`: `total` is accepted → committed. */
+/** Stages of `bothost_turn_duration_seconds{stage}`: `total` is started → committed. */
 export type TurnStage = 'queue_wait' | 'model' | 'commit' | 'delivery' | 'total';
 export type InboundOutcome = 'enqueued' | 'duplicate' | 'denied' | 'ignored' | 'command' | 'retry';
 export type SendOutcome = 'ok' | 'plain_fallback' | 'failed';
+/** `bothost_model_tokens_total{kind}`: prompt (input) and completion (output) tokens, as the provider reports them. */
+export type TokenKind = 'input' | 'output';
 
 /** Queue depths read from Redis when scraped (see queue-gauges.ts). */
 export interface QueueDepths {
   waiting: number;
   active: number;
   deadLetters: number;
+}
+
+const TURN_OUTCOMES: readonly TurnOutcome[] = ['ok', 'failed', 'duplicate', 'timeout', 'lease_lost'];
+const TURN_STAGES: readonly TurnStage[] = ['queue_wait', 'model', 'commit', 'delivery', 'total'];
+
+/**
+ * One agent's per-turn records, found with one Map lookup by agent id and then by index: no key
+ * string is built per record. A slot is filled on first use, so a series appears once it has a value.
+ */
+interface AgentRecords {
+  outcomes: Array<{ value: number } | undefined>;
+  stages: Array<HistogramRecord | undefined>;
+}
+
+/**
+ * prom-client's default process metrics (`process_*`, `nodejs_*`, read at scrape time), less
+ * `nodejs_gc_duration_seconds`: that one observes every garbage collection as it happens (a
+ * PerformanceObserver callback and a labelled histogram observe per GC), which under turn load
+ * was the largest single cost of having metrics on. prom-client has no switch for it, so its
+ * collectors are registered one by one (prom-client 15 lays them out under lib/metrics/).
+ */
+const promRequire = createRequire(import.meta.url);
+const PROCESS_COLLECTORS = [
+  'processCpuTotal',
+  'processStartTime',
+  'osMemoryHeap',
+  'processOpenFileDescriptors',
+  'processMaxFileDescriptors',
+  'eventLoopLag',
+  ...(typeof (process as { getActiveResourcesInfo?: unknown }).getActiveResourcesInfo === 'function' ? ['processResources'] : []),
+  'processHandles',
+  'processRequests',
+  'heapSizeAndUsed',
+  'heapSpacesSizeAndUsed',
+  'version',
+];
+
+function collectProcessMetrics(registry: Registry): void {
+  const config = { register: registry, eventLoopMonitoringPrecision: 10 };
+  for (const name of PROCESS_COLLECTORS) (promRequire(`prom-client/lib/metrics/${name}`) as (r: Registry, c: object) => void)(registry, config);
 }
 
 /** Seconds buckets from 5 ms to 2 min: an echo turn is milliseconds, a slow model a minute. */
@@ -34,10 +77,11 @@ export class Metrics {
   private readonly turns = new LabelledCounter('bothost_turns_total', 'Agent turns by how they ended', this.registry);
   private readonly durations = new LabelledHistogram(
     'bothost_turn_duration_seconds',
-    'Time spent per turn stage: queue_wait (accepted → started), model (the model call), total (started → committed)',
+    'Time spent per turn stage: queue_wait (accepted → started), model (the model call), commit (the commit round trip), delivery (committed → sent to the platform), total (started → committed)',
     DURATION_BUCKETS,
     this.registry,
   );
+  private readonly tokens = new LabelledCounter('bothost_model_tokens_total', 'Model tokens used, by agent and kind (input: prompt, output: completion), as the provider reports them', this.registry);
   private readonly inbounds = new LabelledCounter('bothost_inbound_total', 'Inbound platform messages by what ingress did with them', this.registry);
   private readonly sends = new LabelledCounter('bothost_sends_total', 'Platform send calls of replies and notices', this.registry);
   private readonly leaseTakeovers = new Counter({ name: 'bothost_lease_takeovers_total', help: 'Connection leases (leadership of single-connection bots) this process acquired', labelNames: ['bot'] as const, registers: [this.registry] });
@@ -49,15 +93,35 @@ export class Metrics {
    * `nodejs_heap_size_used_bytes`) so stock dashboards work; `defaults: false` leaves them out.
    */
   constructor(options: { defaults?: boolean } = {}) {
-    if (options.defaults !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.defaults !== false) collectProcessMetrics(this.registry);
+  }
+
+  private readonly agents = new Map<string, AgentRecords>();
+
+  private agentRecords(agent: string): AgentRecords {
+    let r = this.agents.get(agent);
+    if (r === undefined) {
+      r = { outcomes: new Array(TURN_OUTCOMES.length).fill(undefined), stages: new Array(TURN_STAGES.length).fill(undefined) };
+      this.agents.set(agent, r);
+    }
+    return r;
   }
 
   turnEnded(agent: string, outcome: TurnOutcome): void {
-    this.turns.inc(`${agent}\0${outcome}`, () => ({ agent, outcome }));
+    const slots = this.agentRecords(agent).outcomes;
+    const i = TURN_OUTCOMES.indexOf(outcome);
+    (slots[i] ??= this.turns.child(`${agent}\0${outcome}`, () => ({ agent, outcome }))).value++;
   }
 
   stageTook(agent: string, stage: TurnStage, seconds: number): void {
-    if (Number.isFinite(seconds) && seconds >= 0) this.durations.observe(`${agent}\0${stage}`, () => ({ agent, stage }), seconds);
+    if (!(seconds >= 0 && seconds < Infinity)) return;
+    const slots = this.agentRecords(agent).stages;
+    const i = TURN_STAGES.indexOf(stage);
+    this.durations.observeInto((slots[i] ??= this.durations.child(`${agent}\0${stage}`, () => ({ agent, stage }))), seconds);
+  }
+
+  tokensUsed(agent: string, kind: TokenKind, count: number): void {
+    if (Number.isFinite(count) && count > 0) this.tokens.inc(`${agent}\0${kind}`, () => ({ agent, kind }), count);
   }
 
   inbound(platform: string, bot: string, outcome: InboundOutcome): void {

@@ -22,6 +22,8 @@ export interface ReadinessProbeOptions {
   redis?: { ping(): Promise<string> };
   /** True once the role stopped accepting work (SIGTERM). */
   draining: () => boolean;
+  /** A worker's: true while `bot queue drain` holds the queue (asked like the store, with a time limit). */
+  queueDraining?: () => Promise<boolean>;
   timeoutMs?: number;
 }
 
@@ -44,6 +46,9 @@ export function readinessProbe(options: ReadinessProbeOptions): () => Promise<Re
   };
   return async () => {
     if (options.draining()) return { ready: false, reason: 'draining: the process is shutting down' };
+    if (options.queueDraining && (await withTimeout(options.queueDraining(), ms).catch(() => false))) {
+      return { ready: false, reason: 'draining: the queue is paused by `bot queue drain` (`bot queue resume` undoes it)' };
+    }
     const failures = await Promise.all([
       ask('store', () => options.store.sessionExists(OPS_DEFAULTS.probeSessionId)),
       options.redis ? ask('redis', () => options.redis!.ping()) : undefined,

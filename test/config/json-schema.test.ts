@@ -13,7 +13,7 @@ describe('configJsonSchema', () => {
   });
 
   it('describes the input side: sections are optional, unknown keys are not allowed', () => {
-    expect(Object.keys(schema.properties)).toEqual(['agents', 'store', 'queue', 'session', 'bots', 'gateway', 'log', 'metrics']);
+    expect(Object.keys(schema.properties)).toEqual(['agents', 'store', 'queue', 'session', 'bots', 'gateway', 'log', 'metrics', 'admin']);
     expect(schema.required ?? []).toEqual([]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.agents.additionalProperties.properties.model.default).toBe('echo');

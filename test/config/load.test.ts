@@ -123,6 +123,7 @@ describe('full example', () => {
       },
       log: { level: 'debug', format: 'auto' },
       metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
+      admin: { enabled: false, identities: [] },
     });
   });
 

@@ -42,6 +42,7 @@ describe('defaults', () => {
       },
       log: { level: 'info', format: 'auto' },
       metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
+      admin: { enabled: false, identities: [] },
     });
   });
 

@@ -133,7 +133,8 @@ export interface FakeDiscord {
 const err = (status: number, code: number, message: string, extra: Record<string, unknown> = {}) => ({ status, body: { message, code, ...extra } });
 const codePoints = (s: string) => [...s].length;
 
-export async function startFakeDiscord(options: { token?: string; heartbeatIntervalMs?: number } = {}): Promise<FakeDiscord> {
+/** `messageContentIntent: false`: `GET /applications/@me` reports the privileged Message Content intent off. */
+export async function startFakeDiscord(options: { token?: string; heartbeatIntervalMs?: number; messageContentIntent?: boolean } = {}): Promise<FakeDiscord> {
   const token = options.token ?? FAKE_DISCORD_TOKEN;
   const channels = new Map<string, ChannelInfo>([
     [GENERAL_CHANNEL_ID, { id: GENERAL_CHANNEL_ID, type: ChannelTypes.GuildText, guildId: GUILD_ID }],
@@ -268,6 +269,8 @@ export async function startFakeDiscord(options: { token?: string; heartbeatInter
       return { status: 200, body: { url: url.replace(/^http/, 'ws').replace(/\/api$/, '/gateway'), shards: 1, session_start_limit: { total: 1000, remaining: 1000 - gateway.identifies, reset_after: 86_400_000, max_concurrency: 1 } } };
     }
     if (method === 'GET' && path === '/users/@me') return { status: 200, body: { ...BOT_USER, verified: true, flags: 0 } };
+    // Application flags: GATEWAY_MESSAGE_CONTENT (1 << 18) when the privileged intent is on.
+    if (method === 'GET' && path === '/applications/@me') return { status: 200, body: { id: APPLICATION_ID, name: 'fake app', flags: options.messageContentIntent === false ? 0 : 1 << 18 } };
     if ((m = /^\/applications\/(\d+)\/commands$/.exec(path))) {
       if (m[1] !== APPLICATION_ID) return err(403, 50001, 'Missing Access');
       if (method === 'PUT') commands = (body as Array<Record<string, unknown>>).map((c) => ({ ...c, id: snowflake(), application_id: APPLICATION_ID, version: snowflake() }));

@@ -103,6 +103,8 @@ export interface FakeSlack {
   responses: Map<string, Record<string, any>[]>;
   failNext(method: string, failure: Failure, times?: number): void;
   revokeToken(): void;
+  /** The bot token's scopes, sent in `x-oauth-scopes` (default: every scope docs/slack.md's manifest asks for). */
+  scopes: string[];
   /** A new message ts (monotonic). */
   nextTs(): string;
   /** Records a user's message and returns its Events API bodies (`message`, and `app_mention` when it mentions the bot). */
@@ -128,6 +130,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   let tsSub = 0;
   let eventCounter = 0;
   let revoked = false;
+  let scopes = ['app_mentions:read', 'chat:write', 'commands', 'reactions:write', 'channels:history', 'groups:history', 'im:history', 'mpim:history'];
   let url = '';
 
   /** Real-time seconds (the adapter searches recent history by time) and a counter: unique, increasing. */
@@ -182,6 +185,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     const result = api(method, params);
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     if ('error' in result) return fail(result.error as string);
+    // Slack names the token's scopes on every Web API answer.
+    if (!isApp) res.setHeader('x-oauth-scopes', scopes.join(','));
     send(res, 200, { ok: true, ...result });
   }
 
@@ -365,6 +370,12 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       failures.set(method, [...(failures.get(method) ?? []), ...Array.from({ length: times }, () => failure)]);
     },
     revokeToken: () => void (revoked = true),
+    get scopes() {
+      return scopes;
+    },
+    set scopes(v: string[]) {
+      scopes = v;
+    },
     nextTs,
     userSays,
     envelope,

@@ -1,6 +1,7 @@
 /**
  * `/metrics` of a real `bot start` process running a Telegram bot against the fake Bot API
- * (embedded mode, echo model): inbound outcomes, turns and sends move by exactly the traffic sent.
+ * (embedded mode, echo model): inbound outcomes, turns, sends and the commit and delivery stages
+ * move by exactly the traffic sent.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -47,6 +48,10 @@ describe('bot start /metrics', () => {
     expect(sampleValue(samples, 'bothost_turn_duration_seconds_count', { agent: 'assistant', stage: 'model' })).toBe(3);
     // One send per reply (a streamed preview is edited into the final text) and one for /help.
     await waitFor('four sends', async () => sampleValue((await scrape(url!)).samples, 'bothost_sends_total', { platform: 'telegram', bot: 'telegram', outcome: 'ok' }) === 4, { explain: async () => (await scrape(url!)).text });
+    // Each reply's delivery (committed → sent) and commit are timed in this embedded process too.
+    const stage = async (name: string) => sampleValue((await scrape(url!)).samples, 'bothost_turn_duration_seconds_count', { agent: 'assistant', stage: name });
+    await waitFor('three deliveries timed', async () => (await stage('delivery')) === 3, { explain: async () => (await scrape(url!)).text.split('\n').filter((l) => l.includes('_count')).join('\n') });
+    expect(await stage('commit')).toBe(3);
     for (const id of [...chats, 9104]) expect(text).not.toContain(String(id));
     expect(text).not.toMatch(/bot_telegram_/);
 

@@ -1,11 +1,13 @@
 /**
  * `/metrics` of a real `bot worker` process: after known traffic (three turns, one turn the
- * model refuses) the counters moved by exactly that much, the stage
- * histograms counted each turn, the queue gauges read Redis, and no session id is a label.
+ * model refuses) the counters moved by exactly that much, the stage histograms counted each
+ * turn, the token counters hold what the fake model server reported, the queue gauges read
+ * Redis, and no session id is a label.
  */
 import { promises as fsp } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { distributedSuite, startWorker, waitFor } from '../helpers/distributed-harness.js';
+import { defaultFakeResponder } from '../helpers/fake-openai-server.js';
 import { metricsUrlIn, sampleValue, scrape } from '../helpers/prometheus-text.js';
 
 const suite = distributedSuite();
@@ -37,6 +39,17 @@ describe('bot worker /metrics', () => {
     expect(count('model')).toBe(4);
     expect(count('total')).toBe(3);
     expect(count('queue_wait')).toBe(3);
+    expect(count('commit')).toBe(3);
+    expect(sampleValue(samples, 'bothost_turn_duration_seconds_sum', { agent: 'assistant', stage: 'commit' })).toBeGreaterThan(0);
+    // Tokens as the fake server reported them (words in the prompt, words in the reply), for the three answered calls.
+    const answered = suite.fake.requests.filter((r) => r.path === '/v1/chat/completions' && !JSON.stringify(r.body?.messages).includes('"m4"'));
+    expect(answered).toHaveLength(3);
+    const words = (t: string) => t.split(/\s+/u).filter(Boolean).length;
+    const input = answered.reduce((n, r) => n + (r.body.messages as Array<{ content: string }>).reduce((m, msg) => m + words(String(msg.content)), 0), 0);
+    const output = answered.reduce((n, r) => n + words(String(defaultFakeResponder(r.body))), 0);
+    expect(input).toBeGreaterThan(0);
+    expect(sampleValue(samples, 'bothost_model_tokens_total', { agent: 'assistant', kind: 'input' })).toBe(input);
+    expect(sampleValue(samples, 'bothost_model_tokens_total', { agent: 'assistant', kind: 'output' })).toBe(output);
     expect(sampleValue(samples, 'bothost_turn_duration_seconds_sum', { agent: 'assistant', stage: 'total' })).toBeGreaterThan(0);
     expect(sampleValue(samples, 'bothost_dead_letters')).toBe(1);
     expect(sampleValue(samples, 'bothost_queue_waiting')).toBe(0);

@@ -38,13 +38,18 @@ describe('Docker image', () => {
     }
   }, 300_000);
 
-  it('compose: every bothost service runs a CLI command and restarts; the image runs as a non-root user', () => {
-    const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { build?: string; command?: string[]; restart?: string }> };
+  it('compose: every bothost service runs a CLI command, restarts and is health-checked on /readyz; the image runs as a non-root user', () => {
+    const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { build?: string; command?: string[]; restart?: string; healthcheck?: { test?: string[] } }>;
+    };
     const help = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/src/cli/main.js'), '--help'], { encoding: 'utf8' }).stdout;
     for (const [name, service] of Object.entries(compose.services)) {
       expect(service.restart, `${name} has a restart policy`).toBe('unless-stopped');
       if (!service.build) continue;
       expect(help, `${name} runs "${service.command?.[0]}"`).toContain(`  ${service.command![0]}`);
+      // The gateway on its own port, every other role on its metrics port.
+      const port = service.command![0] === 'gateway' ? 8765 : 9464;
+      expect(service.healthcheck?.test?.join(' '), `${name}'s healthcheck`).toContain(`http://127.0.0.1:${port}/readyz`);
     }
     expect(readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8')).toMatch(/^USER node$/m);
   });
