@@ -12,10 +12,19 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 
 /** VmHWM: the most resident memory the process has had. */
-export async function peakRssBytes(pid: number): Promise<number> {
+export function peakRssBytes(pid: number): Promise<number> {
+  return statusBytes(pid, 'VmHWM');
+}
+
+/** VmRSS: resident memory now. */
+export function rssBytes(pid: number): Promise<number> {
+  return statusBytes(pid, 'VmRSS');
+}
+
+async function statusBytes(pid: number, field: string): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
+  if (kb === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(kb) * 1024;
 }
 

@@ -51,6 +51,12 @@ export interface FakeOpenAIOptions {
    * responder `delayMs`: a model that takes this long to answer. Default 0.
    */
   replyDelayMs?: number;
+  /**
+   * How long an idle keep-alive connection stays open (Node's default: 5 s). Hosted endpoints
+   * keep theirs open for a minute or more; a 5 s one races clients that reuse a connection just
+   * as the server closes it.
+   */
+  keepAliveTimeoutMs?: number;
   /** The listen backlog (default 511; the kernel caps it at net.core.somaxconn): raise it when thousands of clients connect at once. */
   backlog?: number;
 }
@@ -150,6 +156,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     });
   }
 
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', options.backlog ?? 511, () => resolve());
