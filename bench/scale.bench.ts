@@ -64,7 +64,8 @@ function spawnWorker(home: string, logFile: string, args: string[], env: Record<
   const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
     cwd: home,
     env: { ...process.env, HOME: home, ...env },
-    stdio: ['ignore', 'ignore', fd],
+    // stdout too: Node's --trace-gc writes there.
+    stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
   // The last 20 000 characters of the log, read when asked.
