@@ -8,6 +8,7 @@ import { benchFork } from './fork.bench.js';
 import { benchGateway } from './gateway.bench.js';
 import { benchOps } from './ops.bench.js';
 import { Report } from './report.js';
+import { benchScale } from './scale.bench.js';
 import { benchStores } from './stores.bench.js';
 import { benchSlack } from './slack.bench.js';
 import { benchTelegram } from './telegram.bench.js';
@@ -28,6 +29,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['gateway', benchGateway],
   ['ops', benchOps],
   ['cli', benchCli],
+  ['scale', benchScale],
 ];
 for (const [name, fn] of sections) {
   if (only && only !== name) continue;

@@ -55,6 +55,28 @@ function decisionFor(status: number): StatusDecision {
   return { retryable: false, message: (c, d) => `the model endpoint at ${c.baseURL} rejected the request (${status})${d}` };
 }
 
+/** A failed request the endpoint may answer next time (408/409/429/5xx, as the AI SDK marks them). */
+export function isRetryableAPICallError(error: unknown): boolean {
+  return isAPICallError(error) && error.isRetryable === true;
+}
+
+/**
+ * How long to wait before retrying `error`: the endpoint's `retry-after-ms` or `retry-after`
+ * (seconds or a date) when it gives one under a minute, else `fallbackMs`.
+ */
+export function retryDelayMs(error: unknown, fallbackMs: number): number {
+  const headers = isAPICallError(error) ? error.responseHeaders : undefined;
+  let ms: number | undefined;
+  const afterMs = headers?.['retry-after-ms'];
+  if (afterMs !== undefined) ms = Number.parseFloat(afterMs);
+  const after = headers?.['retry-after'];
+  if ((ms === undefined || Number.isNaN(ms)) && after !== undefined) {
+    const seconds = Number.parseFloat(after);
+    ms = Number.isNaN(seconds) ? Date.parse(after) - Date.now() : seconds * 1000;
+  }
+  return ms !== undefined && ms >= 0 && ms < 60_000 ? ms : fallbackMs;
+}
+
 /** Error codes (anywhere in the cause chain) that mean "the network, not the request". */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
@@ -64,7 +86,7 @@ const NETWORK_CODES = new Set([
 /** Maps anything the AI SDK surfaced (thrown or as a stream `error` part) to a `ModelError`. */
 export function toModelError(error: unknown, ctx: EndpointContext): ModelError {
   if (error instanceof ModelError) return error;
-  // With maxRetries > 0 the SDK wraps the last failure; the last one is what decides.
+  // An SDK retry wrapper (streamText/generateText with maxRetries > 0) carries the last failure: it decides.
   const failure = isRetryError(error) ? error.lastError : error;
   const cause = scrubbedCause(error, ctx.secrets);
 

@@ -46,6 +46,27 @@ export interface FakeOpenAIOptions {
   apiKey?: string;
   /** What `GET /v1/models` lists; default `['fake-model']`. */
   models?: string[];
+  /**
+   * Pause before every chat reply (before its first chunk when streaming), on top of any
+   * responder `delayMs`: a model that takes this long to answer. Default 0.
+   */
+  replyDelayMs?: number;
+  /**
+   * How long an idle keep-alive connection stays open (Node's default: 5 s). Hosted endpoints
+   * keep theirs open for a minute or more; a 5 s one races clients that reuse a connection just
+   * as the server closes it.
+   */
+  keepAliveTimeoutMs?: number;
+  /** The listen backlog (default 511; the kernel caps it at net.core.somaxconn): raise it when thousands of clients connect at once. */
+  backlog?: number;
+}
+
+/** Chat requests being answered right now, and the most there were at once. */
+export interface FakeOpenAIStats {
+  inFlight: number;
+  peakInFlight: number;
+  /** Chat requests answered in full. */
+  completed: number;
 }
 
 export interface FakeOpenAI {
@@ -67,6 +88,10 @@ export interface FakeOpenAI {
    * Failures carry `retry-after-ms: 0` so SDK-level retries in tests do not sleep.
    */
   failNext(status: number, times?: number, body?: unknown): void;
+  /** Chat requests in flight now, the peak since start (or `resetPeak`), and answered ones. */
+  stats(): FakeOpenAIStats;
+  /** Start counting the peak afresh from the requests in flight now. */
+  resetPeak(): void;
   /** Stops the server and drops open connections. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -83,7 +108,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const requests: RecordedRequest[] = [];
   const modelListings: RecordedRequest[] = [];
   let completionCount = 0;
+  const stats: FakeOpenAIStats = { inFlight: 0, peakInFlight: 0, completed: 0 };
 
+  // Thousands of slow requests at once must all be held: no cap on connections, and the
+  // default header (60 s) and request (300 s) timeouts are far above any reply delay.
   const server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) sendError(res, 500, `fake server bug: ${String(error)}`, 'server_error');
@@ -113,6 +141,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (failure) return sendJson(res, failure.status, withRequestEchoed(failure.body, req), { 'retry-after-ms': '0' });
     if (!isObject(body)) return sendError(res, 400, 'request body is not JSON', 'invalid_request_error');
 
+    stats.peakInFlight = Math.max(stats.peakInFlight, ++stats.inFlight);
+    res.once('close', () => {
+      stats.inFlight--;
+      if (res.writableFinished) stats.completed++;
+    });
+    if (options.replyDelayMs) await sleep(options.replyDelayMs);
+    if (res.destroyed) return;
     const reply = await responder(body as FakeChatBody);
     const { text, delayMs = 0, hangUpAfterChunks } = typeof reply === 'string' ? { text: reply } : reply;
     const meta = { id: `chatcmpl-fake-${++completionCount}`, created: Math.floor(Date.now() / 1000), model: String(body.model ?? '') };
@@ -130,9 +165,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     });
   }
 
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, '127.0.0.1', options.backlog ?? 511, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
@@ -146,6 +182,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     },
     failNext(status, times = 1, body) {
       for (let i = 0; i < times; i++) failures.push({ status, body: body ?? openAIError(status) });
+    },
+    stats: () => ({ ...stats }),
+    resetPeak() {
+      stats.peakInFlight = stats.inFlight;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -1,0 +1,215 @@
+/**
+ * Scale figure: turns in flight per `bot worker` process when the model is slow (LLM-bound work
+ * is concurrency, not CPU). A fake OpenAI-compatible server answers every chat request after
+ * 5 s; one real `bot worker --concurrency N` runs the turns of N sessions (one message each,
+ * enqueued at once from this process) against it.
+ *
+ * Measured: the peak number of model requests the fake server held at once (in flight), the
+ * completed turns/s from the first enqueue to the last reply (ideal: N / 5 s), the worker's RSS
+ * when the most requests were in flight and its peak RSS (VmHWM), and its Redis connections
+ * (see scale-procs.ts for how they are counted).
+ *
+ * BENCH_SCALE_N: comma-separated concurrencies (default "1000,5000"); BENCH_SCALE_DELAY_MS: the
+ * model's answer time (default 5000; 30000 shows what a worker can hold when starting turns is
+ * not the limit); BENCH_SCALE_ROUNDS: turns per session, each sent when the previous reply
+ * arrives (default 1); BENCH_SCALE_WORKER_ARGS: extra `bot worker` options.
+ * BENCH_SCALE_TRACE=1 prints what the fake model holds every 250 ms; BENCH_SCALE_WORKER_LOG=<file>
+ * keeps the worker's log.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TurnRequest } from '../src/core/turn-queue.js';
+import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
+import { OutboxConsumer } from '../src/queue/outbox-consumer.js';
+import { connectRedis } from '../src/queue/redis-connection.js';
+import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
+import { stop, waitFor, type Proc } from './cli-procs.js';
+import { deleteKeys } from './distributed.bench.js';
+import type { Report } from './report.js';
+import { cpuSecondsOf, peakRssBytes, redisConnectionsOf, rssBytes } from './scale-procs.js';
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DELAY_MS = Number(process.env.BENCH_SCALE_DELAY_MS ?? 5_000);
+const ROUNDS = Number(process.env.BENCH_SCALE_ROUNDS ?? 1);
+/** Extra `bot worker` options, e.g. "--lease-ttl 30000 --lock-duration 60000". */
+const WORKER_ARGS = (process.env.BENCH_SCALE_WORKER_ARGS ?? '').split(' ').filter(Boolean);
+const SIZES = (process.env.BENCH_SCALE_N ?? '1000,5000').split(',').map(Number);
+/** Targets of the figure at its largest size. */
+const TARGET = { inFlight: 5_000, rssBytes: 1024 ** 3, redisConnections: 20 } as const;
+
+export async function benchScale(report: Report): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-scale-'));
+  try {
+    for (const n of SIZES) await scaleRun(dir, n, report);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `bot <args>` with its log (stderr) going straight to `logFile`, as an operator's log file
+ * would: the worker logs synchronously, and a pipe to this busy process would stall it whenever
+ * the pipe is full. Node flags for profiling the worker come from BENCH_WORKER_NODE_ARGS
+ * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ */
+function spawnWorker(home: string, logFile: string, args: string[], env: Record<string, string>): Proc {
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+    cwd: home,
+    env: { ...process.env, HOME: home, ...env },
+    // stdout too: Node's --trace-gc writes there.
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  // The last 20 000 characters of the log, read when asked.
+  const tail = () => {
+    const text = readFileSync(logFile, 'utf8');
+    return text.slice(-20_000);
+  };
+  return { child, stderr: tail };
+}
+
+function request(sessionId: string, messageId: string): TurnRequest {
+  return {
+    sessionId,
+    agent: 'assistant',
+    inbound: { platform: 'bench', botId: 'bench', chatId: sessionId, userId: sessionId, messageId, text: `hello ${messageId}`, isDirect: true, mentionsBot: true, receivedAt: Date.now() },
+  };
+}
+
+async function scaleRun(dir: string, n: number, report: Report): Promise<void> {
+  const prefix = `bench-scale-${randomUUID().slice(0, 8)}`;
+  const queueName = `turns-${prefix}`;
+  const configFile = path.join(dir, `${prefix}.yaml`);
+  await writeFile(
+    configFile,
+    [
+      'agents: { assistant: { model: fake-model, max_history: 20 } }',
+      `store: { backend: redis, url: "${REDIS_URL}", prefix: ${prefix}, max_messages: 100 }`,
+      `queue: { backend: bullmq, name: ${queueName} }`,
+      'log: { level: warn }',
+    ].join('\n'),
+  );
+  const fake = await startFakeOpenAI({
+    replyDelayMs: DELAY_MS,
+    keepRequests: 0,
+    backlog: 8192,
+    // Like a hosted endpoint (Node's own 5 s would race the worker's connection reuse).
+    keepAliveTimeoutMs: 65_000,
+    responder: () => 'ok',
+  });
+  const client = connectRedis(REDIS_URL);
+  const ingress = new BullMQTurnQueue({ client, prefix, queueName });
+  const sent = new Map<string, number>(); // session → turns sent
+  const finals: number[] = [];
+  let failed = 0;
+  const next = (sessionId: string) => {
+    const k = (sent.get(sessionId) ?? 0) + 1;
+    sent.set(sessionId, k);
+    return ingress.enqueue(request(sessionId, `${sessionId}-m${k}`));
+  };
+  const consumer = new OutboxConsumer({
+    client,
+    prefix,
+    botId: 'bench',
+    delivery: {
+      final: (r) => {
+        finals.push(performance.now());
+        // Closed loop: the session's next message follows its reply.
+        if ((sent.get(r.request.sessionId) ?? 0) < ROUNDS) void next(r.request.sessionId).catch(() => failed++);
+      },
+      failed: () => void failed++,
+    },
+  });
+  await consumer.start();
+  // The worker's turn lines (info) are what an operator runs with.
+  const logFile = process.env.BENCH_SCALE_WORKER_LOG ?? path.join(dir, `${prefix}.log`);
+  const worker = spawnWorker(dir, logFile, ['--config', configFile, 'worker', '--concurrency', String(n), ...WORKER_ARGS], {
+    LOG_LEVEL: 'info',
+    OPENAI_BASE_URL: fake.url,
+    OPENAI_API_KEY: 'bench-key',
+    BOT_MODEL: '',
+  });
+  try {
+    await waitFor(() => worker.child.exitCode !== null || worker.stderr().includes('worker ready'), 30_000, 'worker ready', worker);
+    if (worker.child.exitCode !== null) throw new Error(`bench: worker exited ${worker.child.exitCode}\n${worker.stderr().slice(-3000)}`);
+    const pid = worker.child.pid!;
+    const cpuBefore = await cpuSecondsOf(pid);
+    const startedAt = performance.now();
+    const sessions = Array.from({ length: n }, (_, i) => `scale${i}`);
+    // Enqueue like many ingress connections at once (64 in flight).
+    let i = 0;
+    await Promise.all(Array.from({ length: 64 }, async () => {
+      while (i < sessions.length) await next(sessions[i++]!);
+    }));
+    // Sample what the worker holds while the most requests are in flight.
+    let connections = 0;
+    let peakSample = 0;
+    let rssAtPeak = 0;
+    const total = n * ROUNDS;
+    const deadline = startedAt + (ROUNDS * DELAY_MS + 120_000);
+    while (finals.length + failed < total) {
+      if (performance.now() > deadline) throw new Error(`bench: ${finals.length}/${total} turns after ${Math.round((performance.now() - startedAt) / 1000)} s\n${worker.stderr().slice(-3000)}`);
+      if (worker.child.exitCode !== null) throw new Error(`bench: worker exited ${worker.child.exitCode}\n${worker.stderr().slice(-3000)}`);
+      const inFlight = fake.stats().inFlight;
+      if (inFlight >= peakSample) {
+        peakSample = inFlight;
+        rssAtPeak = await rssBytes(pid);
+        connections = Math.max(connections, await redisConnectionsOf(pid, client, REDIS_URL));
+      }
+      if (process.env.BENCH_SCALE_TRACE) process.stderr.write(`t=${((performance.now() - startedAt) / 1000).toFixed(1)} s in flight ${inFlight}, finals ${finals.length}, answered ${fake.stats().completed}, rss ${Math.round((await peakRssBytes(pid)) / 2 ** 20)} MiB\n`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const elapsedS = (finals.at(-1)! - startedAt) / 1000;
+    const rss = await peakRssBytes(pid);
+    const cpu = (await cpuSecondsOf(pid)) - cpuBefore;
+    const { peakInFlight } = fake.stats();
+    const label = `worker --concurrency ${n}, model answers in ${DELAY_MS / 1000} s`;
+    const atTarget = n >= TARGET.inFlight;
+    report.add({
+      name: `model requests in flight at once, ${label}`,
+      value: peakInFlight,
+      unit: 'requests',
+      target: atTarget ? `≥ ${TARGET.inFlight}` : `= ${n}`,
+      pass: peakInFlight >= n,
+      // More model requests than turns: turns run again, after a lost lease (leaseLostTurns) or a failed request.
+      extra: { failedTurns: failed, modelRequests: fake.stats().completed, leaseLostTurns: readFileSync(logFile, 'utf8').split('"outcome":"lease_lost"').length - 1 },
+    });
+    const ideal = n / (DELAY_MS / 1000);
+    report.add({
+      name: `completed turns/s, ${label}, ${ROUNDS} turn(s) per session`,
+      value: finals.length / elapsedS,
+      unit: 'turns/s',
+      target: `ideal ${Math.round(ideal)} (N / ${DELAY_MS / 1000} s)`,
+      extra: { turns: finals.length, elapsedS: Math.round(elapsedS * 10) / 10, workerCpuS: Math.round(cpu * 10) / 10, workerCpuMsPerTurn: Math.round((cpu / finals.length) * 1e4) / 10 },
+    });
+    report.add({
+      name: `worker RSS at the most requests in flight (${peakSample}), ${label}`,
+      value: rssAtPeak / 1024 ** 2,
+      unit: 'MiB',
+      ...(atTarget ? { target: '< 1024 MiB', pass: rssAtPeak < TARGET.rssBytes } : {}),
+      extra: { peakRssMiB: Math.round(rss / 1024 ** 2) },
+    });
+    report.add({
+      name: `worker Redis connections, ${label}`,
+      value: connections,
+      unit: 'connections',
+      target: `≤ ${TARGET.redisConnections}`,
+      pass: connections <= TARGET.redisConnections,
+    });
+  } finally {
+    await stop(worker);
+    await consumer.close();
+    await ingress.close();
+    await fake.close();
+    await deleteKeys(client, prefix);
+    client.disconnect();
+  }
+}
