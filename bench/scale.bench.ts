@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { TurnRequest } from '../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
 import { OutboxConsumer } from '../src/queue/outbox-consumer.js';
-import { connectRedis } from '../src/queue/redis-connection.js';
+import { connectRedis } from '../src/redis/redis-connection.js';
 import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
 import { stop, waitFor, type Proc } from './cli-procs.js';
 import { deleteKeys } from './distributed.bench.js';

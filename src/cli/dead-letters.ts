@@ -1,5 +1,5 @@
 /**
- * `bot queue dead list|show|retry|purge`: the turns that failed for good (src/ops/dead-letters.ts
+ * `bot queue dead list|show|retry|purge`: the turns that failed for good (src/queue/dead-letters.ts
  * keeps them and says how a retry runs exactly once). A dead letter is named by its position in
  * `list` (1 = newest) or by its inbound id; `retry` prints the record before queueing it again,
  * so a crash in between leaves it on screen to re-run by hand.
@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { BotHostError } from '../core/errors.js';
 import { openQueueRedis } from '../host/distributed.js';
 import { deadLetterKey } from '../queue/inbox-keys.js';
-import { listDeadLetters, pickDeadLetter, retryDeadLetter, type ListedDeadLetter } from '../ops/dead-letters.js';
+import { listDeadLetters, pickDeadLetter, retryDeadLetter, type ListedDeadLetter } from '../queue/dead-letters.js';
 import { EXIT, loadForCommand, type GlobalOptions } from './context.js';
 
 async function withQueueRedis<T>(cmd: Command, fn: (redis: Redis, ctx: { key: string; prefix: string; queueName: string }) => Promise<T>): Promise<T> {

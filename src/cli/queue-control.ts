@@ -1,14 +1,14 @@
 /**
  * `bot queue sessions [--stuck]`, `bot queue drain` and `bot queue resume` (loaded only when run).
- * What counts as stuck and what draining does: src/ops/stuck-sessions.ts, src/ops/queue-drain.ts.
+ * What counts as stuck and what draining does: src/queue/stuck-sessions.ts, src/queue/queue-drain.ts.
  */
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { BotHostError } from '../core/errors.js';
 import type { BotsConfig } from '../config/schema.js';
 import { openQueueRedis } from '../host/distributed.js';
-import { isQueueDraining, setQueueDraining, type QueueRef } from '../ops/queue-drain.js';
-import { listQueuedSessions, listStuckSessions, type QueuedSession } from '../ops/stuck-sessions.js';
+import { isQueueDraining, setQueueDraining, type QueueRef } from '../queue/queue-drain.js';
+import { listQueuedSessions, listStuckSessions, type QueuedSession } from '../queue/stuck-sessions.js';
 import { EXIT, loadForCommand, type GlobalOptions } from './context.js';
 
 async function withQueue<T>(cmd: Command, fn: (q: QueueRef, config: BotsConfig) => Promise<T>): Promise<T> {

@@ -1,11 +1,11 @@
 /**
- * `/admin` on the gateway's server when bots.yaml `admin.enabled`: the pages (src/ops/admin/) and
+ * `/admin` on the gateway's server when bots.yaml `admin.enabled`: the pages (src/gateway/admin/) and
  * their dependencies (express, Bull Board) are imported on the first `/admin` request only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Host } from '../host/host.js';
-import type { AdminApp } from '../ops/admin/admin-app.js';
+import type { AdminApp } from './admin/admin-app.js';
 import type { Authenticator } from './auth.js';
 
 export interface AdminRoute {
@@ -20,7 +20,7 @@ export function adminRoute(host: Host, auth: Authenticator, logger: Logger): Adm
   if (config.identities.length === 0) logger.warn('admin.enabled but admin.identities is empty: nobody can open /admin/');
   let app: Promise<AdminApp> | undefined;
   const load = () =>
-    (app ??= import('../ops/admin/admin-app.js').then((m) =>
+    (app ??= import('./admin/admin-app.js').then((m) =>
       m.createAdminApp({
         auth,
         identities: config.identities,

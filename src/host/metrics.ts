@@ -161,7 +161,7 @@ export async function startRoleOps(options: RoleOpsOptions): Promise<RoleOps> {
     const { readinessProbe, startOpsServer } = await import('../ops/ops-server.js');
     const { redis } = options;
     const queueRef = redis && options.reportsQueueDrain ? { redis, prefix: config.store.prefix, queueName: config.queue.name } : undefined;
-    const isQueueDraining = queueRef ? (await import('../ops/queue-drain.js')).isQueueDraining : undefined;
+    const isQueueDraining = queueRef ? (await import('../queue/queue-drain.js')).isQueueDraining : undefined;
     const readiness = readinessProbe({
       store: options.store,
       ...(redis ? { redis } : {}),

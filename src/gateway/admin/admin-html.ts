@@ -1,6 +1,6 @@
 /** The small server-rendered pages of `/admin/`: no script, one inline style sheet. */
-import type { ListedDeadLetter } from '../dead-letters.js';
-import type { QueuedSession } from '../stuck-sessions.js';
+import type { ListedDeadLetter } from '../../queue/dead-letters.js';
+import type { QueuedSession } from '../../queue/stuck-sessions.js';
 
 export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 

@@ -11,8 +11,8 @@
 import type { Redis } from 'ioredis';
 import { BotHostError } from '../core/errors.js';
 import type { TurnRequest } from '../core/turn-queue.js';
-import { BullMQTurnQueue } from '../queue/bullmq-turn-queue.js';
-import { deadLetterKey } from '../queue/inbox-keys.js';
+import { BullMQTurnQueue } from './bullmq-turn-queue.js';
+import { deadLetterKey } from './inbox-keys.js';
 
 export interface DeadLetter {
   at: number;

@@ -7,7 +7,7 @@
  * for a worker), so only turns older than `minAgeMs` count.
  */
 import type { Redis } from 'ioredis';
-import { inboxIndexKey, inboxKeys } from '../queue/inbox-keys.js';
+import { inboxIndexKey, inboxKeys } from './inbox-keys.js';
 
 export interface QueuedSession {
   sessionId: string;

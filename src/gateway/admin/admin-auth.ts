@@ -8,7 +8,7 @@
  * the cookie being `SameSite=Strict`, another site can neither read the pages nor post to them.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Authenticator } from '../../gateway/auth.js';
+import type { Authenticator } from '../auth.js';
 
 export const ADMIN_COOKIE = 'bothost_admin';
 

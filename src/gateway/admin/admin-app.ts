@@ -15,10 +15,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Authenticator } from '../../gateway/auth.js';
-import { listDeadLetters, pickDeadLetter, retryDeadLetter } from '../dead-letters.js';
-import { isQueueDraining } from '../queue-drain.js';
-import { listStuckSessions } from '../stuck-sessions.js';
+import type { Authenticator } from '../auth.js';
+import { listDeadLetters, pickDeadLetter, retryDeadLetter } from '../../queue/dead-letters.js';
+import { isQueueDraining } from '../../queue/queue-drain.js';
+import { listStuckSessions } from '../../queue/stuck-sessions.js';
 import { adminTokenOf, checkAdminToken, clearedCookie, isSameOrigin, sessionCookie } from './admin-auth.js';
 import { ADMIN_CSP, embeddedPage, loginPage, overviewPage, page, esc } from './admin-html.js';
 
