@@ -13,7 +13,8 @@
  * - Files are replaced (compaction, clear) by write-temp → fsync → rename → fsync dir, so a
  *   session is always either its old or its new state, never partial or empty.
  * - What is kept is bounded: when more than `maxMessages` + slack entries pile up, the file is
- *   compacted to the newest `maxMessages` (amortized O(1) per append).
+ *   compacted to the newest `maxMessages` (amortized O(1) per append), plus the older entries a
+ *   snapshot or fork holds (retention-holds.ts), which stay stored but are not served.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fsp } from 'node:fs';
@@ -53,6 +54,7 @@ import { metadataMatches } from './metadata-expectation.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
 import { encodeSessionId } from './session-id.js';
 import { validateCommit } from './validate.js';
+import { heldRanges, isHeld, withoutHolds } from './retention-holds.js';
 
 export interface StoreLogger {
   warn(message: string): void;
@@ -138,6 +140,7 @@ export class FileSessionStore implements SessionLog {
     return this.withLock(sessionId, async (file) => {
       const state = await this.refresh(sessionId, file, true);
       if (!state) return false;
+      state.meta = withoutHolds(state.meta); // the held entries go too (retention-holds.ts)
       await this.rewrite(file, state, []);
       return true;
     });
@@ -206,9 +209,15 @@ export class FileSessionStore implements SessionLog {
     const file = this.fileFor(sessionId);
     const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
     if (!state) return [];
-    if (state.damaged > 0) return (await this.servedCarefully(file)).filter((e) => e.cursor > after).slice(0, limit);
-    // Scan newest-first down to `after` (bounded by what is served), keeping only the oldest `limit`.
-    return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e, n) => e.cursor <= after || n >= this.maxMessages, limit));
+    const floor = this.servedFloor(state);
+    const holds = options.includeHeld ? heldRanges(state.meta) : [];
+    const wanted = (e: SessionEntry) => e.cursor > after && (e.cursor > floor || isHeld(holds, e.cursor));
+    if (state.damaged > 0) return (await this.withReadHandle(file, entriesForward)).filter(wanted).slice(0, limit);
+    // Scan newest-first down to `after` (bounded by what is served, unless held entries are
+    // wanted too), keeping only the oldest `limit`.
+    const stop = Math.max(after, holds.length > 0 ? Math.min(floor, holds[0]![0]) : floor);
+    const found = await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e) => e.cursor <= stop, holds.length > 0 ? Infinity : limit));
+    return holds.length > 0 ? found.filter(wanted).slice(0, limit) : found;
   }
 
   async getSession(sessionId: string): Promise<SessionInfo | null> {
@@ -270,13 +279,20 @@ export class FileSessionStore implements SessionLog {
     const file = this.fileFor(sessionId);
     const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
     if (!state) return [];
-    if (state.damaged > 0) return (await this.servedCarefully(file)).slice(-n);
-    return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (_e, k) => k >= n));
+    if (state.damaged > 0) return (await this.servedCarefully(file, state)).slice(-n);
+    const floor = this.servedFloor(state);
+    return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e, k) => k >= n || e.cursor <= floor));
+  }
+
+  /** Entries with cursor ≤ this are not served: trimmed by `maxMessages`, or kept only for holds. */
+  private servedFloor(state: LogState): number {
+    return Math.max(state.servedFrom, state.lastCursor - this.maxMessages);
   }
 
   /** The served entries (newest maxMessages) of a file with damage: read forward, damage dropped. */
-  private async servedCarefully(file: string): Promise<SessionEntry[]> {
-    return (await this.withReadHandle(file, entriesForward)).slice(-this.maxMessages);
+  private async servedCarefully(file: string, state: LogState): Promise<SessionEntry[]> {
+    const floor = this.servedFloor(state);
+    return (await this.withReadHandle(file, entriesForward)).filter((e) => e.cursor > floor).slice(-this.maxMessages);
   }
 
   private async withReadHandle<T>(file: string, fn: (fh: FileHandle, size: number) => Promise<T[]>): Promise<T[]> {
@@ -417,7 +433,7 @@ export class FileSessionStore implements SessionLog {
    * the append stands and the next write tries again.
    */
   private async compactIfDue(file: string, state: LogState): Promise<void> {
-    if (state.count + state.metaRecords <= this.maxMessages + Math.max(50, this.maxMessages >> 1)) return;
+    if (state.count - state.heldCount + state.metaRecords <= this.maxMessages + Math.max(50, this.maxMessages >> 1)) return;
     try {
       await this.compact(file, state);
     } catch (err) {
@@ -425,20 +441,32 @@ export class FileSessionStore implements SessionLog {
     }
   }
 
+  /** Rewrite the file to the served window plus the older entries a hold covers now. */
   private async compact(file: string, state: LogState): Promise<void> {
-    const kept = state.damaged > 0 ? await this.servedCarefully(file) : await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (_e, n) => n >= this.maxMessages));
-    await this.rewrite(file, state, kept);
+    const floor = this.servedFloor(state);
+    const holds = heldRanges(state.meta);
+    const keep = (e: SessionEntry) => e.cursor > floor || isHeld(holds, e.cursor);
+    const kept =
+      state.damaged > 0 || holds.length > 0
+        ? (await this.withReadHandle(file, state.damaged > 0 ? entriesForward : (fh, size) => collectBackward(fh, size, (e) => e.cursor <= Math.min(floor, holds[0]![0])))).filter(keep)
+        : await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e) => e.cursor <= floor));
+    await this.rewrite(file, state, kept, floor);
   }
 
-  /** Replace the file with header + `kept`, carrying over cursor, fence, metadata and ids. */
-  private async rewrite(file: string, state: LogState, kept: SessionEntry[]): Promise<void> {
+  /**
+   * Replace the file with header + `kept`, carrying over cursor, fence, metadata and ids.
+   * Entries of `kept` with cursor ≤ `servedFrom` are held ones (stored, not served).
+   */
+  private async rewrite(file: string, state: LogState, kept: SessionEntry[], servedFrom = state.lastCursor): Promise<void> {
+    const base = kept.length ? kept[0]!.cursor - 1 : state.lastCursor;
     const header: HeaderRecord = {
       t: 'h',
       g: newGeneration(),
       v: FORMAT_VERSION,
       id: state.id,
       created: state.createdAt,
-      base: kept.length ? kept[0]!.cursor - 1 : state.lastCursor,
+      base,
+      ...(servedFrom > base ? { from: servedFrom } : {}),
       fence: state.fence,
       meta: state.meta,
       ids: [...state.ids],
@@ -454,6 +482,7 @@ export class FileSessionStore implements SessionLog {
     next.head = Buffer.from(Buffer.from(lines[0]!, 'utf8').subarray(0, HEAD_BYTES)); // a copy, not a view
     next.lastCursor = state.lastCursor;
     next.count = kept.length;
+    next.heldCount = kept.filter((e) => e.cursor <= next.servedFrom).length;
     next.updatedAt = state.updatedAt;
     for (const [id, c] of state.ids) rememberInboundId(next, id, c);
     this.states.set(file, next);
@@ -480,7 +509,8 @@ function toInfo(state: LogState, maxMessages: number): SessionInfo {
     id: state.id,
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
-    messageCount: Math.min(state.count, maxMessages),
+    messageCount: Math.min(state.count - state.heldCount, maxMessages),
+    ...(state.heldCount > 0 ? { heldCount: state.heldCount } : {}),
     lastCursor: state.lastCursor,
     metadata: { ...state.meta }, // a copy: callers must not be able to edit the cached state
   };

@@ -15,10 +15,12 @@
  * Where the contract ends:
  * - View cursors (every cursor this class takes or returns) are monotonic and never reused per
  *   session; for a session that was never forked or reverted they equal the store's cursors.
- * - Retention is the store's (`maxMessages`): a history shows at most its newest `maxMessages`
- *   messages. If an entry inside that window is no longer stored by the session holding it (a
- *   busy parent trimmed the messages a fork inherits), reads fail with HISTORY_UNAVAILABLE;
- *   never a silent hole. Forks and reverts check this before they write anything.
+ * - Retention: a history shows at most its newest `maxMessages` messages. Every snapshot and
+ *   every stored view puts a hold (holds.ts) on the log ranges it shows, so stores keep them
+ *   beyond `maxMessages` until the snapshot or fork is deleted or the view moves on. If an
+ *   entry is missing anyway (a log cleared or deleted outside the hierarchy), reads fail with
+ *   HISTORY_UNAVAILABLE; never a silent hole. Snapshots, forks and reverts check before they
+ *   write anything.
  * - A session with forks cannot be deleted unless recursively (its forks are deleted too).
  * - Concurrent hierarchy writes to different keys never lose each other (hierarchy-metadata.ts);
  *   two reverts of one session at the same instant: the last one wins.
@@ -49,6 +51,8 @@ import { assertSessionId } from '../session-id.js';
 import { ImportFormatError, InvalidCursorError, SessionExistsError, SessionHasChildrenError, SessionNotFoundError, SnapshotNotFoundError } from './errors.js';
 import { HIERARCHY_KEYS as K, readHierarchy, type HierarchyState, type SnapshotRecord } from './hierarchy-metadata.js';
 import { assertReadable, readView } from './read-view.js';
+import { closedSources, holdsBySource, releaseHolds, snapshotHolder, viewHolder, writeHolds } from './holds.js';
+import { hasHolds } from '../retention-holds.js';
 import { parseExport, type SessionExport } from './session-export.js';
 import { exportLoaded, importInto } from './export-import.js';
 import { resolveCutPoint } from './cut-point.js';
@@ -119,6 +123,10 @@ export class HierarchicalSessionStore implements SessionLog {
     const cursor = resolveCutPoint(parent.info.id, parent.view, ownLast, this.maxMessages, options);
     const view = trimToWindow(withOpenRange(cutView(parent.view, ownLast, cursor), childId, 0, cursor), 0, this.maxMessages);
     await assertReadable(this.store, childId, view, 0, this.maxMessages, new Map([[sessionId, parent.info]]));
+    // Hold what the fork inherits before it exists, then check again: a trim between the
+    // first check and the hold would otherwise go unnoticed.
+    const hold = viewHolder(childId);
+    await this.holdOrUndo(hold, view, () => assertReadable(this.store, childId, view, 0, this.maxMessages, new Map(), { hold }));
     const now = Date.now();
     // Both writes at once (two sessions, two locks). If one fails the other is undone; a crash
     // between them can leave a fork its parent does not list: deleting that parent then makes
@@ -133,6 +141,7 @@ export class HierarchicalSessionStore implements SessionLog {
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
+      await releaseHolds(this.store, hold, closedSources(view)).catch(() => undefined);
       if (results[0].status === 'fulfilled') await this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: null }).catch(() => undefined);
       if (results[1].status === 'fulfilled') await this.store.deleteSession(childId).catch(() => undefined);
       throw failed.reason;
@@ -149,6 +158,8 @@ export class HierarchicalSessionStore implements SessionLog {
     // A snapshot of a history that can no longer be read could never be reverted to.
     if (s.stored) await assertReadable(this.store, sessionId, ranges, ownLast, this.maxMessages, new Map([[sessionId, s.info]]));
     const id = this.newId('snapshot');
+    const hold = snapshotHolder(sessionId, id);
+    await this.holdOrUndo(hold, ranges, () => assertReadable(this.store, sessionId, ranges, ownLast, this.maxMessages, new Map(), { hold }));
     const record: SnapshotRecord = {
       id,
       label,
@@ -157,8 +168,22 @@ export class HierarchicalSessionStore implements SessionLog {
       count: Math.min(viewLength(view, ownLast), this.maxMessages),
       ranges,
     };
-    await this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: record });
+    try {
+      await this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: record });
+    } catch (err) {
+      await releaseHolds(this.store, hold, closedSources(ranges)).catch(() => undefined);
+      throw err;
+    }
     return id;
+  }
+
+  /** Forgets a snapshot; the messages only it held are dropped by the store's next trim. */
+  async deleteSnapshot(sessionId: string, snapshotId: string): Promise<void> {
+    const s = await this.mustLoad(sessionId);
+    const snap = s.state.snapshots.find((x) => x.id === snapshotId);
+    if (!snap) throw new SnapshotNotFoundError(sessionId, snapshotId);
+    await this.store.updateMetadata(sessionId, { [K.snapshotPrefix + snapshotId]: null });
+    await releaseHolds(this.store, snapshotHolder(sessionId, snapshotId), closedSources(snap.ranges));
   }
 
   /** The history becomes exactly the snapshot's messages (same cursors); later ones leave the view. */
@@ -231,6 +256,10 @@ export class HierarchicalSessionStore implements SessionLog {
     if (children.length > 0 && !options.recursive) throw new SessionHasChildrenError(sessionId, children);
     for (const child of children) await this.deleteSession(child, { recursive: true });
     const deleted = await this.store.deleteSession(sessionId);
+    // Release what this session's view and snapshots held in other sessions' logs.
+    const others = (ranges: readonly ViewRange[]) => closedSources(ranges).filter((x) => x !== sessionId);
+    if (s.stored) await releaseHolds(this.store, viewHolder(sessionId), others(s.view));
+    for (const snap of s.state.snapshots) await releaseHolds(this.store, snapshotHolder(sessionId, snap.id), others(snap.ranges));
     const parent = s.state.parent?.id;
     if (parent !== undefined && (await this.store.sessionExists(parent))) {
       await this.store.updateMetadata(parent, { [K.childPrefix + sessionId]: null });
@@ -247,7 +276,9 @@ export class HierarchicalSessionStore implements SessionLog {
     if (!s) return false;
     const ownLast = s.info.lastCursor;
     const base = lastIssued(s.view, ownLast);
-    const referenced = s.state.snapshots.length > 0 || s.state.children.length > 0;
+    const { [viewHolder(sessionId)]: _ownView, ...others } = s.info.metadata;
+    const referenced = s.state.snapshots.length > 0 || s.state.children.length > 0 || hasHolds(others);
+    if (s.stored) await releaseHolds(this.store, viewHolder(sessionId), closedSources(s.view));
     if (!referenced && base === ownLast) {
       // The plain view of an empty log is the empty view with the same cursors. Log first: a
       // failure in between leaves a view over missing entries (a loud error), never one that
@@ -400,6 +431,29 @@ export class HierarchicalSessionStore implements SessionLog {
     const ownLast = s.info.lastCursor;
     const view = trimToWindow(withOpenRange(closed, s.info.id, ownLast, lastIssued(s.view, ownLast)), ownLast, this.maxMessages);
     await assertReadable(this.store, s.info.id, view, ownLast, this.maxMessages);
-    await this.store.updateMetadata(s.info.id, { [K.view]: view });
+    const hold = viewHolder(s.info.id);
+    const before = s.stored ? s.view : [];
+    const previously = holdsBySource(before);
+    await this.holdOrUndo(hold, view, () => assertReadable(this.store, s.info.id, view, ownLast, this.maxMessages, new Map(), { hold, previously }), before);
+    try {
+      await this.store.updateMetadata(s.info.id, { [K.view]: view });
+    } catch (err) {
+      await writeHolds(this.store, hold, before, closedSources(view)).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Write hold `hold` on `ranges` (replacing what it held on `before`), then run `check`; if the
+   * check fails the hold goes back to `before` and the error is rethrown.
+   */
+  private async holdOrUndo(hold: string, ranges: readonly ViewRange[], check: () => Promise<void>, before: readonly ViewRange[] = []): Promise<void> {
+    await writeHolds(this.store, hold, ranges, closedSources(before));
+    try {
+      await check();
+    } catch (err) {
+      await writeHolds(this.store, hold, before, closedSources(ranges)).catch(() => undefined);
+      throw err;
+    }
   }
 }
