@@ -35,6 +35,8 @@ export interface LogState {
   head?: Buffer;
   /** Lines the last scan ignored as damage (garbage, out of order); reads then go the careful way. */
   damaged: number;
+  /** `size` when a checkpoint (file-log-checkpoint.ts) was last written from this state. */
+  checkpointed?: number;
 }
 
 export function stateFromHeader(h: HeaderRecord, ino: number): LogState {

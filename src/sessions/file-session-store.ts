@@ -4,6 +4,8 @@
  * Invariants (see file-log-format.ts for the records):
  * - Appends cost O(size of the append): the store keeps each session's state (last cursor,
  *   fence, recent inbound ids) in memory and reads only bytes other processes appended since.
+ *   A fresh process starts from a verified checkpoint of that state (file-log-checkpoint.ts)
+ *   and reads only what was appended after it, so its first append costs what later ones do.
  * - A write is acknowledged only after fdatasync (and a directory fsync when a file is created
  *   or replaced), so `kill -9` never loses an acknowledged append.
  * - Writers of one session are serialized across processes by `ProcessLock` and within the
@@ -55,6 +57,15 @@ import { createProcessLock, type ProcessLock } from './process-lock.js';
 import { encodeSessionId } from './session-id.js';
 import { validateCommit } from './validate.js';
 import { heldRanges, isHeld, withoutHolds } from './retention-holds.js';
+import { CHECKPOINT_EVERY_BYTES, checkpointPath, loadCheckpoint, saveCheckpoint } from './file-log-checkpoint.js';
+
+/** A record written but not yet fdatasync'd: its handle and where it sits in the file. */
+interface Unsynced {
+  fh: FileHandle;
+  file: string;
+  from: number;
+  to: number;
+}
 
 export interface StoreLogger {
   warn(message: string): void;
@@ -106,6 +117,8 @@ export class FileSessionStore implements SessionLog {
   /** What was last reported per file by readers, so one damaged file is reported once per version. */
   private readonly warnedOnRead = new Map<string, string>();
   private dirReady: Promise<void> | undefined;
+  /** Checkpoint writes in flight (best effort, awaited by close). */
+  private readonly checkpointing = new Set<Promise<void>>();
 
   constructor(options: FileSessionStoreOptions = {}) {
     this.dir = path.resolve(options.dir ?? FILE_STORE_DEFAULTS.dir);
@@ -149,6 +162,7 @@ export class FileSessionStore implements SessionLog {
   async deleteSession(sessionId: string): Promise<boolean> {
     return this.withLock(sessionId, async (file) => {
       this.states.delete(file);
+      await fsp.unlink(checkpointPath(file)).catch(() => undefined);
       try {
         await fsp.unlink(file);
       } catch (err) {
@@ -174,7 +188,7 @@ export class FileSessionStore implements SessionLog {
 
   async commitTurn(sessionId: string, commit: TurnCommit): Promise<CommitResult> {
     validateCommit(commit);
-    return this.withLock(sessionId, async (file) => {
+    return this.withLockThenSync(sessionId, async (file, unsynced) => {
       const state = (await this.refresh(sessionId, file, true)) ?? (await this.create(sessionId, file));
       if (commit.inboundId !== undefined) {
         const cursor = state.ids.get(commit.inboundId);
@@ -191,7 +205,7 @@ export class FileSessionStore implements SessionLog {
         ...(commit.fence !== undefined ? { f: commit.fence } : {}),
         e: commit.entries.map(toStored),
       };
-      await this.append(file, state, record);
+      await this.append(file, state, record, unsynced);
       await this.compactIfDue(file, state);
       return { status: 'committed', cursors: commit.entries.map((_, i) => record.c + i) };
     });
@@ -257,17 +271,18 @@ export class FileSessionStore implements SessionLog {
   }
 
   async updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean> {
-    return this.withLock(sessionId, async (file) => {
+    return this.withLockThenSync(sessionId, async (file, unsynced) => {
       const existing = await this.refresh(sessionId, file, true);
       if (!metadataMatches(existing?.meta ?? {}, expected)) return false;
       const state = existing ?? (await this.create(sessionId, file));
-      await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch });
+      await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch }, unsynced);
       await this.compactIfDue(file, state);
       return true;
     });
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.checkpointing);
     this.states.clear();
   }
 
@@ -313,11 +328,15 @@ export class FileSessionStore implements SessionLog {
   private async withLock<T>(sessionId: string, fn: (file: string) => Promise<T>): Promise<T> {
     const file = this.fileFor(sessionId);
     await this.ensureDir();
+    return this.withLockedFile(file, () => fn(file));
+  }
+
+  private withLockedFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(file, async () => {
       try {
         const release = await this.lock.acquire(file, this.lockTimeoutMs);
         try {
-          return await fn(file);
+          return await fn();
         } finally {
           await release();
         }
@@ -359,7 +378,11 @@ export class FileSessionStore implements SessionLog {
       const { ino, size, mtimeMs } = await fh.stat();
       let state = this.states.get(file);
       if (state && (state.ino !== ino || size < state.size || !(await sameHead(fh, state)))) state = undefined;
-      if (state && size === state.size) return state;
+      state ??= (await loadCheckpoint(fh, file, ino, size)) ?? undefined;
+      if (state && size === state.size) {
+        this.states.set(file, state);
+        return state;
+      }
       const from = state ? state.size : 0;
       const buf = await readRange(fh, from, size);
       const scan = scanBuffer(buf, state?.lastCursor ?? 0);
@@ -385,6 +408,7 @@ export class FileSessionStore implements SessionLog {
         await this.compact(file, state);
         state.damaged = 0;
       }
+      this.checkpointIfDue(file, state);
       return state;
     } finally {
       await fh.close();
@@ -413,18 +437,75 @@ export class FileSessionStore implements SessionLog {
     return state;
   }
 
-  private async append(file: string, state: LogState, record: LogRecord): Promise<void> {
+  /**
+   * Write `record` at the end of the file (under the lock). With `durable` its handle goes to
+   * `unsynced`, to be fdatasync'd once the lock is released (withLockThenSync).
+   */
+  private async append(file: string, state: LogState, record: LogRecord, unsynced: Unsynced[]): Promise<void> {
     const buf = Buffer.from(serialize(record));
     const fh = await fsp.open(file, 'a');
     try {
-      await appendDurably(fh, buf, state.size, this.durable);
+      await appendDurably(fh, buf, state.size, false);
     } catch (err) {
-      throw new StoreError(`could not write session file ${file}: ${(err as Error).message}`, { cause: err });
-    } finally {
       await fh.close();
+      throw new StoreError(`could not write session file ${file}: ${(err as Error).message}`, { cause: err });
     }
+    if (this.durable) unsynced.push({ fh, file, from: state.size, to: state.size + buf.length });
+    else await fh.close();
     state.size += buf.length;
     applyRecord(state, record);
+    this.checkpointIfDue(file, state);
+  }
+
+  /** Start a checkpoint write when enough was appended (or scanned) since the last one. */
+  private checkpointIfDue(file: string, state: LogState): void {
+    if (state.damaged > 0 || state.size - (state.checkpointed ?? 0) < CHECKPOINT_EVERY_BYTES) return;
+    const p = saveCheckpoint(file, state).finally(() => this.checkpointing.delete(p));
+    this.checkpointing.add(p);
+  }
+
+  /**
+   * `withLock`, then fdatasync what `fn` wrote, *after* the lock is released: the next writer
+   * (this process or another) appends while this one syncs, and syncs that overlap are served
+   * by one journal commit (group commit by the kernel). Nothing is acknowledged before its
+   * sync returns; fdatasync flushes every byte of the file written before it, so a later
+   * writer's acknowledged record never survives a crash without the earlier ones.
+   */
+  private async withLockThenSync<T>(sessionId: string, fn: (file: string, unsynced: Unsynced[]) => Promise<T>): Promise<T> {
+    const unsynced: Unsynced[] = [];
+    let result: T;
+    try {
+      result = await this.withLock(sessionId, (file) => fn(file, unsynced));
+    } finally {
+      await this.syncAll(unsynced);
+    }
+    return result;
+  }
+
+  /**
+   * fdatasync each record's file. A failed sync means the record is not acknowledged: under
+   * the lock again it is cut off if nothing was appended after it (the usual case: one
+   * writer); otherwise it stays, unacknowledged, like any write whose outcome is unknown.
+   */
+  private async syncAll(pending: Unsynced[]): Promise<void> {
+    let failure: { err: unknown; record: Unsynced } | undefined;
+    for (const record of pending) {
+      try {
+        await record.fh.datasync();
+      } catch (err) {
+        failure ??= { err, record };
+      } finally {
+        await record.fh.close().catch(() => undefined);
+      }
+    }
+    if (!failure) return;
+    const { err, record } = failure;
+    await this.withLockedFile(record.file, async () => {
+      this.states.delete(record.file);
+      const { size } = await fsp.stat(record.file);
+      if (size === record.to) await fsp.truncate(record.file, record.from);
+    }).catch(() => undefined);
+    throw new StoreError(`could not write session file ${record.file}: ${(err as Error).message}`, { cause: err });
   }
 
   /**
@@ -479,6 +560,7 @@ export class FileSessionStore implements SessionLog {
     const { ino, size } = await fsp.stat(file);
     const next = stateFromHeader(header, ino);
     next.size = size;
+    next.checkpointed = 0; // a new file version: the old checkpoint no longer matches
     next.head = Buffer.from(Buffer.from(lines[0]!, 'utf8').subarray(0, HEAD_BYTES)); // a copy, not a view
     next.lastCursor = state.lastCursor;
     next.count = kept.length;
