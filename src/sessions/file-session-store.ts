@@ -56,7 +56,7 @@ import { metadataMatches } from './metadata-expectation.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
 import { encodeSessionId } from './session-id.js';
 import { validateCommit } from './validate.js';
-import { heldRanges, isHeld, withoutHolds } from './retention-holds.js';
+import { countHeld, heldRanges, isHeld, withoutHolds } from './retention-holds.js';
 import { CHECKPOINT_EVERY_BYTES, checkpointPath, loadCheckpoint, saveCheckpoint } from './file-log-checkpoint.js';
 
 /** A record written but not yet fdatasync'd: its handle and where it sits in the file. */
@@ -237,7 +237,7 @@ export class FileSessionStore implements SessionLog {
   async getSession(sessionId: string): Promise<SessionInfo | null> {
     const file = this.fileFor(sessionId);
     const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
-    return state ? toInfo(state, this.maxMessages) : null;
+    return state ? this.info(state) : null;
   }
 
   async listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
@@ -261,7 +261,7 @@ export class FileSessionStore implements SessionLog {
         this.logger.warn(`skipping unreadable session file ${file}: ${(err as Error).message}`);
         return null;
       });
-      if (state) infos.push(toInfo(state, this.maxMessages));
+      if (state) infos.push(this.info(state));
     }
     return infos;
   }
@@ -297,6 +297,16 @@ export class FileSessionStore implements SessionLog {
     if (state.damaged > 0) return (await this.servedCarefully(file, state)).slice(-n);
     const floor = this.servedFloor(state);
     return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e, k) => k >= n || e.cursor <= floor));
+  }
+
+  /**
+   * What `getSession` reports. Held: entries kept below the served window for holds — those the
+   * last compaction kept, plus those trimmed from the window since that a hold covers.
+   */
+  private info(state: LogState): SessionInfo {
+    const info = toInfo(state, this.maxMessages);
+    const held = state.heldCount + countHeld(heldRanges(state.meta), state.servedFrom, this.servedFloor(state));
+    return held > 0 ? { ...info, heldCount: held } : info;
   }
 
   /** Entries with cursor ≤ this are not served: trimmed by `maxMessages`, or kept only for holds. */
@@ -592,7 +602,6 @@ function toInfo(state: LogState, maxMessages: number): SessionInfo {
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
     messageCount: Math.min(state.count - state.heldCount, maxMessages),
-    ...(state.heldCount > 0 ? { heldCount: state.heldCount } : {}),
     lastCursor: state.lastCursor,
     metadata: { ...state.meta }, // a copy: callers must not be able to edit the cached state
   };

@@ -52,6 +52,13 @@ export function isHeld(ranges: readonly HeldRange[], cursor: number): boolean {
   return false;
 }
 
+/** How many cursors in (from, to] the (merged) `ranges` cover. */
+export function countHeld(ranges: readonly HeldRange[], from: number, to: number): number {
+  let n = 0;
+  for (const [a, u] of ranges) n += Math.max(0, Math.min(u, to) - Math.max(a, from));
+  return n;
+}
+
 /** Whether `metadata` has any hold (a session others depend on). */
 export function hasHolds(metadata: Metadata): boolean {
   return Object.keys(metadata).some((k) => k.startsWith(HOLD_PREFIX));
