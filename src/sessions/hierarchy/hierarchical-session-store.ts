@@ -123,28 +123,37 @@ export class HierarchicalSessionStore implements SessionLog {
     const cursor = resolveCutPoint(parent.info.id, parent.view, ownLast, this.maxMessages, options);
     const view = trimToWindow(withOpenRange(cutView(parent.view, ownLast, cursor), childId, 0, cursor), 0, this.maxMessages);
     await assertReadable(this.store, childId, view, 0, this.maxMessages, new Map([[sessionId, parent.info]]));
-    // Hold what the fork inherits before it exists, then check again: a trim between the
-    // first check and the hold would otherwise go unnoticed.
+    // The parent lists the fork and holds what it inherits (one write), older ancestors hold
+    // their part; then check again: a trim between the first check and the holds would
+    // otherwise go unnoticed. Only then does the fork itself exist.
     const hold = viewHolder(childId);
-    await this.holdOrUndo(hold, view, () => assertReadable(this.store, childId, view, 0, this.maxMessages, new Map(), { hold }));
     const now = Date.now();
-    // Both writes at once (two sessions, two locks). If one fails the other is undone; a crash
-    // between them can leave a fork its parent does not list: deleting that parent then makes
-    // the fork's reads fail loudly (HISTORY_UNAVAILABLE), never silently.
-    const results = await Promise.allSettled([
-      this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: { at: now } }),
-      this.store.updateMetadata(childId, {
+    const fromParent = holdsBySource(view).get(sessionId);
+    const ancestors = view.filter((r) => r.s !== sessionId);
+    const undoParent = () => this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: null, [hold]: null }).catch(() => undefined);
+    const undoAncestors = () => releaseHolds(this.store, hold, closedSources(ancestors)).catch(() => undefined);
+    const held = await Promise.allSettled([
+      this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: { at: now }, ...(fromParent ? { [hold]: fromParent } : {}) }),
+      writeHolds(this.store, hold, ancestors),
+    ]);
+    try {
+      for (const r of held) if (r.status === 'rejected') throw r.reason;
+      await assertReadable(this.store, childId, view, 0, this.maxMessages, new Map(), { hold });
+    } catch (err) {
+      await Promise.all([undoParent(), undoAncestors()]);
+      throw err;
+    }
+    // A crash before the next write leaves a parent listing (and holding for) a fork that does
+    // not exist: `getSessionTree` skips it, deleting the parent releases it.
+    try {
+      await this.store.updateMetadata(childId, {
         [K.view]: view,
         [K.parent]: { id: sessionId, cursor, at: now },
         ...(options.title !== undefined ? { [K.title]: options.title } : parent.state.title !== undefined ? { [K.title]: `${parent.state.title} (fork)` } : {}),
-      }),
-    ]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      await releaseHolds(this.store, hold, closedSources(view)).catch(() => undefined);
-      if (results[0].status === 'fulfilled') await this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: null }).catch(() => undefined);
-      if (results[1].status === 'fulfilled') await this.store.deleteSession(childId).catch(() => undefined);
-      throw failed.reason;
+      });
+    } catch (err) {
+      await Promise.all([undoParent(), undoAncestors(), this.store.deleteSession(childId).catch(() => undefined)]);
+      throw err;
     }
     return childId;
   }
@@ -159,7 +168,6 @@ export class HierarchicalSessionStore implements SessionLog {
     if (s.stored) await assertReadable(this.store, sessionId, ranges, ownLast, this.maxMessages, new Map([[sessionId, s.info]]));
     const id = this.newId('snapshot');
     const hold = snapshotHolder(sessionId, id);
-    await this.holdOrUndo(hold, ranges, () => assertReadable(this.store, sessionId, ranges, ownLast, this.maxMessages, new Map(), { hold }));
     const record: SnapshotRecord = {
       id,
       label,
@@ -168,10 +176,23 @@ export class HierarchicalSessionStore implements SessionLog {
       count: Math.min(viewLength(view, ownLast), this.maxMessages),
       ranges,
     };
+    // The record and the hold on the own log are one write; other logs get theirs beside it.
+    // Then check again (a trim may have come between the first check and the hold) and undo
+    // everything if it fails.
+    const own = holdsBySource(ranges).get(sessionId);
+    const others = ranges.filter((r) => r.s !== sessionId);
+    const written = await Promise.allSettled([
+      this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: record, ...(own ? { [hold]: own } : {}) }),
+      writeHolds(this.store, hold, others),
+    ]);
     try {
-      await this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: record });
+      for (const r of written) if (r.status === 'rejected') throw r.reason;
+      await assertReadable(this.store, sessionId, ranges, ownLast, this.maxMessages, new Map(), { hold });
     } catch (err) {
-      await releaseHolds(this.store, hold, closedSources(ranges)).catch(() => undefined);
+      await Promise.all([
+        this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: null, [hold]: null }).catch(() => undefined),
+        releaseHolds(this.store, hold, closedSources(others)).catch(() => undefined),
+      ]);
       throw err;
     }
     return id;
