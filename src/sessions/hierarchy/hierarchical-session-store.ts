@@ -299,16 +299,19 @@ export class HierarchicalSessionStore implements SessionLog {
     const base = lastIssued(s.view, ownLast);
     const { [viewHolder(sessionId)]: _ownView, ...others } = s.info.metadata;
     const referenced = s.state.snapshots.length > 0 || s.state.children.length > 0 || hasHolds(others);
-    if (s.stored) await releaseHolds(this.store, viewHolder(sessionId), closedSources(s.view));
+    // What the old view held is released once the view no longer shows it.
+    const releaseView = () => (s.stored ? releaseHolds(this.store, viewHolder(sessionId), closedSources(s.view)) : Promise.resolve());
     if (!referenced && base === ownLast) {
       // The plain view of an empty log is the empty view with the same cursors. Log first: a
       // failure in between leaves a view over missing entries (a loud error), never one that
       // shows reverted-away entries again.
       const cleared = await this.store.clearSession(sessionId);
       if (s.stored) await this.store.updateMetadata(sessionId, { [K.view]: null });
+      await releaseView();
       return cleared;
     }
     await this.store.updateMetadata(sessionId, { [K.view]: withOpenRange([], sessionId, ownLast, base) });
+    await releaseView();
     if (!referenced) await this.store.clearSession(sessionId);
     return true;
   }
