@@ -50,7 +50,8 @@ import {
   stateFromRecords,
   type LogState,
 } from './file-log-reader.js';
-import { appendDurably, createExclusive, replaceFile, syncDir } from './atomic-file.js';
+import { createExclusive, replaceFile, syncDir } from './atomic-file.js';
+import { appendRecord, syncAppended, type Unsynced } from './file-log-append.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
 import { metadataMatches } from './metadata-expectation.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
@@ -58,14 +59,6 @@ import { encodeSessionId } from './session-id.js';
 import { validateCommit } from './validate.js';
 import { countHeld, heldRanges, isHeld, withoutHolds } from './retention-holds.js';
 import { CHECKPOINT_EVERY_BYTES, checkpointPath, loadCheckpoint, saveCheckpoint } from './file-log-checkpoint.js';
-
-/** A record written but not yet fdatasync'd: its handle and where it sits in the file. */
-interface Unsynced {
-  fh: FileHandle;
-  file: string;
-  from: number;
-  to: number;
-}
 
 export interface StoreLogger {
   warn(message: string): void;
@@ -447,22 +440,9 @@ export class FileSessionStore implements SessionLog {
     return state;
   }
 
-  /**
-   * Write `record` at the end of the file (under the lock). With `durable` its handle goes to
-   * `unsynced`, to be fdatasync'd once the lock is released (withLockThenSync).
-   */
+  /** Write `record` at the end of the file (under the lock); durable: synced by withLockThenSync. */
   private async append(file: string, state: LogState, record: LogRecord, unsynced: Unsynced[]): Promise<void> {
-    const buf = Buffer.from(serialize(record));
-    const fh = await fsp.open(file, 'a');
-    try {
-      await appendDurably(fh, buf, state.size, false);
-    } catch (err) {
-      await fh.close();
-      throw new StoreError(`could not write session file ${file}: ${(err as Error).message}`, { cause: err });
-    }
-    if (this.durable) unsynced.push({ fh, file, from: state.size, to: state.size + buf.length });
-    else await fh.close();
-    state.size += buf.length;
+    state.size += await appendRecord(file, state.size, record, this.durable, unsynced);
     applyRecord(state, record);
     this.checkpointIfDue(file, state);
   }
@@ -487,36 +467,16 @@ export class FileSessionStore implements SessionLog {
     try {
       result = await this.withLock(sessionId, (file) => fn(file, unsynced));
     } finally {
-      await this.syncAll(unsynced);
+      await syncAppended(unsynced, (file, fn) =>
+        this.withLockedFile(file, () => {
+          this.states.delete(file); // the file changes under this process's cached state
+          return fn();
+        }),
+      );
     }
     return result;
   }
 
-  /**
-   * fdatasync each record's file. A failed sync means the record is not acknowledged: under
-   * the lock again it is cut off if nothing was appended after it (the usual case: one
-   * writer); otherwise it stays, unacknowledged, like any write whose outcome is unknown.
-   */
-  private async syncAll(pending: Unsynced[]): Promise<void> {
-    let failure: { err: unknown; record: Unsynced } | undefined;
-    for (const record of pending) {
-      try {
-        await record.fh.datasync();
-      } catch (err) {
-        failure ??= { err, record };
-      } finally {
-        await record.fh.close().catch(() => undefined);
-      }
-    }
-    if (!failure) return;
-    const { err, record } = failure;
-    await this.withLockedFile(record.file, async () => {
-      this.states.delete(record.file);
-      const { size } = await fsp.stat(record.file);
-      if (size === record.to) await fsp.truncate(record.file, record.from);
-    }).catch(() => undefined);
-    throw new StoreError(`could not write session file ${record.file}: ${(err as Error).message}`, { cause: err });
-  }
 
   /**
    * Compact when more than `maxMessages` + slack entries (or metadata records) pile up. It runs
