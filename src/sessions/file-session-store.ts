@@ -50,8 +50,7 @@ import {
   stateFromRecords,
   type LogState,
 } from './file-log-reader.js';
-import { createExclusive, replaceFile, syncDir } from './atomic-file.js';
-import { appendRecord, syncAppended, type Unsynced } from './file-log-append.js';
+import { appendDurably, createExclusive, replaceFile, syncDir } from './atomic-file.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
 import { metadataMatches } from './metadata-expectation.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
@@ -181,7 +180,7 @@ export class FileSessionStore implements SessionLog {
 
   async commitTurn(sessionId: string, commit: TurnCommit): Promise<CommitResult> {
     validateCommit(commit);
-    return this.withLockThenSync(sessionId, async (file, unsynced) => {
+    return this.withLock(sessionId, async (file) => {
       const state = (await this.refresh(sessionId, file, true)) ?? (await this.create(sessionId, file));
       if (commit.inboundId !== undefined) {
         const cursor = state.ids.get(commit.inboundId);
@@ -198,7 +197,7 @@ export class FileSessionStore implements SessionLog {
         ...(commit.fence !== undefined ? { f: commit.fence } : {}),
         e: commit.entries.map(toStored),
       };
-      await this.append(file, state, record, unsynced);
+      await this.append(file, state, record);
       await this.compactIfDue(file, state);
       return { status: 'committed', cursors: commit.entries.map((_, i) => record.c + i) };
     });
@@ -264,11 +263,11 @@ export class FileSessionStore implements SessionLog {
   }
 
   async updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean> {
-    return this.withLockThenSync(sessionId, async (file, unsynced) => {
+    return this.withLock(sessionId, async (file) => {
       const existing = await this.refresh(sessionId, file, true);
       if (!metadataMatches(existing?.meta ?? {}, expected)) return false;
       const state = existing ?? (await this.create(sessionId, file));
-      await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch }, unsynced);
+      await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch });
       await this.compactIfDue(file, state);
       return true;
     });
@@ -440,9 +439,17 @@ export class FileSessionStore implements SessionLog {
     return state;
   }
 
-  /** Write `record` at the end of the file (under the lock); durable: synced by withLockThenSync. */
-  private async append(file: string, state: LogState, record: LogRecord, unsynced: Unsynced[]): Promise<void> {
-    state.size += await appendRecord(file, state.size, record, this.durable, unsynced);
+  private async append(file: string, state: LogState, record: LogRecord): Promise<void> {
+    const buf = Buffer.from(serialize(record));
+    const fh = await fsp.open(file, 'a');
+    try {
+      await appendDurably(fh, buf, state.size, this.durable);
+    } catch (err) {
+      throw new StoreError(`could not write session file ${file}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      await fh.close();
+    }
+    state.size += buf.length;
     applyRecord(state, record);
     this.checkpointIfDue(file, state);
   }
@@ -454,28 +461,6 @@ export class FileSessionStore implements SessionLog {
     this.checkpointing.add(p);
   }
 
-  /**
-   * `withLock`, then fdatasync what `fn` wrote, *after* the lock is released: the next writer
-   * (this process or another) appends while this one syncs, and syncs that overlap are served
-   * by one journal commit (group commit by the kernel). Nothing is acknowledged before its
-   * sync returns; fdatasync flushes every byte of the file written before it, so a later
-   * writer's acknowledged record never survives a crash without the earlier ones.
-   */
-  private async withLockThenSync<T>(sessionId: string, fn: (file: string, unsynced: Unsynced[]) => Promise<T>): Promise<T> {
-    const unsynced: Unsynced[] = [];
-    let result: T;
-    try {
-      result = await this.withLock(sessionId, (file) => fn(file, unsynced));
-    } finally {
-      await syncAppended(unsynced, (file, fn) =>
-        this.withLockedFile(file, () => {
-          this.states.delete(file); // the file changes under this process's cached state
-          return fn();
-        }),
-      );
-    }
-    return result;
-  }
 
 
   /**

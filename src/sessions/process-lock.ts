@@ -21,13 +21,9 @@ export interface ProcessLock {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Backoff for contended locks: short first, then 1–3 ms. Holders keep the lock well under a
- * millisecond (the file store syncs after releasing it), so a longer sleep would mostly leave
- * the lock idle while its waiters sleep.
- */
+/** Backoff for contended locks: short first (holders usually keep it < 1 ms), then up to 8 ms. */
 function backoffMs(attempt: number): number {
-  const base = Math.min(2, 0.5 * 2 ** Math.min(attempt, 2));
+  const base = Math.min(8, 0.5 * 2 ** Math.min(attempt, 4));
   return base / 2 + Math.random() * base;
 }
 
