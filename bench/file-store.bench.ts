@@ -49,7 +49,13 @@ export async function benchFileStore(report: Report): Promise<void> {
 
     const cold = new FileSessionStore({ dir, maxMessages: 20_000 });
     const coldFirst = await timeMs(() => cold.addMessage('big-session', 'user', 'first append in a new process'));
-    report.add({ name: 'file store: first append at 10 000 in a new process (one-time scan)', value: coldFirst, unit: 'ms' });
+    report.add({
+      name: 'file store: first append at 10 000 in a new process (from the verified checkpoint)',
+      value: coldFirst,
+      unit: 'ms',
+      target: '≤ 5 ms (what later appends cost, not a whole-file scan)',
+      pass: coldFirst <= 5,
+    });
 
     const reads: number[] = [];
     for (let i = 0; i < 300; i++) reads.push(await timeMs(() => cold.getChatHistory('big-session', 20)));
@@ -100,8 +106,8 @@ async function benchMultiProcess(report: Report, dir: string): Promise<void> {
     name: `file store: ${procs} processes × ${each} appends, one session (wall, from a start barrier)`,
     value: wallMs,
     unit: 'ms',
-    target: '≤ 2000 ms, 1600 stored, 0 errors/dups (PraisonAI 18.6 s, 5–8 failures)',
-    pass: ok && wallMs <= 2000,
-    extra: { stored: entries.length, errors, duplicates: dupes, orderKept, withProcessStartMs: Math.round(withStartMs) },
+    target: '≤ 1000 ms, 1600 stored, 0 errors/dups (PraisonAI 18.6 s, 5–8 failures)',
+    pass: ok && wallMs <= 1000,
+    extra: { stored: entries.length, errors, duplicates: dupes, orderKept, withProcessStartMs: Math.round(withStartMs), loadAverage: os.loadavg()[0] },
   });
 }

@@ -58,7 +58,7 @@ function printSession(info: SessionInfo, entries: SessionEntry[], tree: SessionN
   const field = (name: string, value: string) => `${name.padEnd(14)}${value}`;
   const lines = [field('session', showId(info.id))];
   if (h.title !== undefined) lines.push(field('title', h.title));
-  lines.push(field('created', time(info.createdAt)), field('last activity', time(info.updatedAt)), field('messages', `${info.messageCount} kept, cursor ${info.lastCursor}`));
+  lines.push(field('created', time(info.createdAt)), field('last activity', time(info.updatedAt)), field('messages', `${info.messageCount} kept, cursor ${info.lastCursor}${info.heldCount ? `; ${info.heldCount} older held for snapshots/forks` : ''}`));
   if (h.parent) lines.push(field('forked', `from ${showId(h.parent.id)} at cursor ${h.parent.cursor}`));
   const meta = userMetadata(info.metadata);
   if (Object.keys(meta).length) lines.push(field('metadata', JSON.stringify(meta)));

@@ -78,7 +78,7 @@ export const AgentSchema = strict({
 const StoreSchema = strict({
   backend: z.enum(STORE_BACKENDS).default(D.store.backend),
   path: text().default(D.store.path).describe('Directory of the file backend; a leading ~ is your home'),
-  max_messages: positiveInt().default(D.store.max_messages),
+  max_messages: positiveInt().default(D.store.max_messages).describe('Messages served and kept per session; messages a snapshot or fork still shows are held beyond it, until that snapshot or fork is deleted'),
   url: text().optional().describe('Connection URL; required for the redis and postgres backends'),
   prefix: text().default(D.store.prefix).describe('Redis key prefix'),
   schema: text().optional().describe('Postgres schema for the postgres backend (default bothost); created and migrated on start'),

@@ -52,8 +52,10 @@ export interface SessionInfo {
   id: string;
   createdAt: number;
   updatedAt: number;
-  /** Messages currently kept (after trimming and clears). */
+  /** Messages currently kept and served (after trimming and clears). */
   messageCount: number;
+  /** Older messages kept beyond `messageCount` because snapshots or forks hold them (absent: none). */
+  heldCount?: number;
   /** Cursor of the newest entry ever committed (0 when none). */
   lastCursor: number;
   metadata: Metadata;
@@ -92,6 +94,11 @@ export interface EntriesOptions {
   after?: number;
   /** At most this many, the oldest first. */
   limit?: number;
+  /**
+   * Also return entries older than the served window that the store keeps only because a
+   * snapshot or fork holds them (src/sessions/retention-holds.ts). Default false: the window only.
+   */
+  includeHeld?: boolean;
 }
 
 export interface SessionLog extends SessionStore {

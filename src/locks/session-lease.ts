@@ -11,7 +11,7 @@
  *   any commit recorded. The store rejects a commit whose fence is below the recorded one.
  * - The TTL is wall-clock and a paused process cannot tell it expired: holding the lease only
  *   avoids wasted work. Correctness comes from the fenced commit, never from the lease alone.
- * - Fences survive clearSession and deleteSession (see deleteSession-3.lua), never go down.
+ * - Fences survive clearSession and deleteSession (see deleteSession-4.lua), never go down.
  *
  * The lease must use the same key prefix as the RedisSessionStore whose commits it fences.
  */

@@ -5,6 +5,7 @@
  *   <prefix>:s:{<encoded id>}:meta   HASH  id, created, updated, last (cursor), fence, md:<key> = JSON
  *   <prefix>:s:{<encoded id>}:log    LIST  JSON entries {c, ts, r, m, md?}, consecutive cursors
  *   <prefix>:s:{<encoded id>}:ids    ZSET  inbound id → first cursor it got (newest 1000)
+ *   <prefix>:s:{<encoded id>}:held   ZSET  entry JSON → cursor: trimmed entries kept for retention holds
  *   <prefix>:s:{<encoded id>}:lease  STRING lease token, PX ttl
  *   <prefix>:sessions                ZSET  raw session id → last activity (ms); cross-slot
  *
@@ -20,6 +21,7 @@ export interface SessionKeys {
   meta: string;
   log: string;
   ids: string;
+  held: string;
   lease: string;
 }
 
@@ -42,7 +44,7 @@ export function sessionKeyBase(prefix: string, sessionId: string): string {
 
 export function sessionKeys(prefix: string, sessionId: string): SessionKeys {
   const base = sessionKeyBase(prefix, sessionId);
-  return { meta: `${base}:meta`, log: `${base}:log`, ids: `${base}:ids`, lease: `${base}:lease` };
+  return { meta: `${base}:meta`, log: `${base}:log`, ids: `${base}:ids`, held: `${base}:held`, lease: `${base}:lease` };
 }
 
 export function sessionIndexKey(prefix: string): string {

@@ -26,6 +26,11 @@ export interface HeaderRecord {
   created: number;
   /** Highest cursor committed before this file's first record. */
   base: number;
+  /**
+   * Entries with cursor ≤ `from` are kept only because a snapshot or fork holds them
+   * (retention-holds.ts): stored, not served. Absent: `base` (nothing held).
+   */
+  from?: number;
   fence: number;
   meta: Metadata;
   /** Recent inbound ids with the first cursor they got, oldest first. */

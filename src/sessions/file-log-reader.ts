@@ -24,6 +24,10 @@ export interface LogState {
   fence: number;
   /** Message entries in the file (kept, not yet compacted away). */
   count: number;
+  /** Entries with cursor ≤ this are kept only for holds (retention-holds.ts), not served. */
+  servedFrom: number;
+  /** How many of `count` are such held entries. */
+  heldCount: number;
   /** Metadata records in the file since the header (compaction folds them into it). */
   metaRecords: number;
   ids: Map<string, number>;
@@ -31,6 +35,8 @@ export interface LogState {
   head?: Buffer;
   /** Lines the last scan ignored as damage (garbage, out of order); reads then go the careful way. */
   damaged: number;
+  /** `size` when a checkpoint (file-log-checkpoint.ts) was last written from this state. */
+  checkpointed?: number;
 }
 
 export function stateFromHeader(h: HeaderRecord, ino: number): LogState {
@@ -44,6 +50,8 @@ export function stateFromHeader(h: HeaderRecord, ino: number): LogState {
     lastCursor: h.base ?? 0,
     fence: h.fence ?? 0,
     count: 0,
+    servedFrom: h.from ?? h.base ?? 0,
+    heldCount: 0,
     metaRecords: 0,
     ids: new Map(h.ids ?? []),
     damaged: 0,
@@ -62,6 +70,7 @@ export function applyRecord(state: LogState, rec: LogRecord): void {
   if (rec.t === 'c') {
     state.lastCursor = Math.max(state.lastCursor, rec.c + rec.e.length - 1);
     state.count += rec.e.length;
+    state.heldCount += Math.max(0, Math.min(rec.e.length, state.servedFrom - rec.c + 1));
     state.updatedAt = Math.max(state.updatedAt, rec.ts);
     if (rec.in !== undefined) rememberInboundId(state, rec.in, rec.c);
     if (rec.f !== undefined) state.fence = Math.max(state.fence, rec.f);

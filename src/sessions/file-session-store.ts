@@ -4,6 +4,8 @@
  * Invariants (see file-log-format.ts for the records):
  * - Appends cost O(size of the append): the store keeps each session's state (last cursor,
  *   fence, recent inbound ids) in memory and reads only bytes other processes appended since.
+ *   A fresh process starts from a verified checkpoint of that state (file-log-checkpoint.ts)
+ *   and reads only what was appended after it, so its first append costs what later ones do.
  * - A write is acknowledged only after fdatasync (and a directory fsync when a file is created
  *   or replaced), so `kill -9` never loses an acknowledged append.
  * - Writers of one session are serialized across processes by `ProcessLock` and within the
@@ -13,7 +15,8 @@
  * - Files are replaced (compaction, clear) by write-temp → fsync → rename → fsync dir, so a
  *   session is always either its old or its new state, never partial or empty.
  * - What is kept is bounded: when more than `maxMessages` + slack entries pile up, the file is
- *   compacted to the newest `maxMessages` (amortized O(1) per append).
+ *   compacted to the newest `maxMessages` (amortized O(1) per append), plus the older entries a
+ *   snapshot or fork holds (retention-holds.ts), which stay stored but are not served.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fsp } from 'node:fs';
@@ -53,6 +56,8 @@ import { metadataMatches } from './metadata-expectation.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
 import { encodeSessionId } from '../core/session-id.js';
 import { validateCommit } from './validate.js';
+import { countHeld, heldRanges, isHeld, withoutHolds } from './retention-holds.js';
+import { CHECKPOINT_EVERY_BYTES, checkpointPath, loadCheckpoint, saveCheckpoint } from './file-log-checkpoint.js';
 
 export interface StoreLogger {
   warn(message: string): void;
@@ -104,6 +109,8 @@ export class FileSessionStore implements SessionLog {
   /** What was last reported per file by readers, so one damaged file is reported once per version. */
   private readonly warnedOnRead = new Map<string, string>();
   private dirReady: Promise<void> | undefined;
+  /** Checkpoint writes in flight (best effort, awaited by close). */
+  private readonly checkpointing = new Set<Promise<void>>();
 
   constructor(options: FileSessionStoreOptions = {}) {
     this.dir = path.resolve(options.dir ?? FILE_STORE_DEFAULTS.dir);
@@ -138,6 +145,7 @@ export class FileSessionStore implements SessionLog {
     return this.withLock(sessionId, async (file) => {
       const state = await this.refresh(sessionId, file, true);
       if (!state) return false;
+      state.meta = withoutHolds(state.meta); // the held entries go too (retention-holds.ts)
       await this.rewrite(file, state, []);
       return true;
     });
@@ -146,6 +154,7 @@ export class FileSessionStore implements SessionLog {
   async deleteSession(sessionId: string): Promise<boolean> {
     return this.withLock(sessionId, async (file) => {
       this.states.delete(file);
+      await fsp.unlink(checkpointPath(file)).catch(() => undefined);
       try {
         await fsp.unlink(file);
       } catch (err) {
@@ -206,15 +215,21 @@ export class FileSessionStore implements SessionLog {
     const file = this.fileFor(sessionId);
     const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
     if (!state) return [];
-    if (state.damaged > 0) return (await this.servedCarefully(file)).filter((e) => e.cursor > after).slice(0, limit);
-    // Scan newest-first down to `after` (bounded by what is served), keeping only the oldest `limit`.
-    return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e, n) => e.cursor <= after || n >= this.maxMessages, limit));
+    const floor = this.servedFloor(state);
+    const holds = options.includeHeld ? heldRanges(state.meta) : [];
+    const wanted = (e: SessionEntry) => e.cursor > after && (e.cursor > floor || isHeld(holds, e.cursor));
+    if (state.damaged > 0) return (await this.withReadHandle(file, entriesForward)).filter(wanted).slice(0, limit);
+    // Scan newest-first down to `after` (bounded by what is served, unless held entries are
+    // wanted too), keeping only the oldest `limit`.
+    const stop = Math.max(after, holds.length > 0 ? Math.min(floor, holds[0]![0]) : floor);
+    const found = await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e) => e.cursor <= stop, holds.length > 0 ? Infinity : limit));
+    return holds.length > 0 ? found.filter(wanted).slice(0, limit) : found;
   }
 
   async getSession(sessionId: string): Promise<SessionInfo | null> {
     const file = this.fileFor(sessionId);
     const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
-    return state ? toInfo(state, this.maxMessages) : null;
+    return state ? this.info(state) : null;
   }
 
   async listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
@@ -238,7 +253,7 @@ export class FileSessionStore implements SessionLog {
         this.logger.warn(`skipping unreadable session file ${file}: ${(err as Error).message}`);
         return null;
       });
-      if (state) infos.push(toInfo(state, this.maxMessages));
+      if (state) infos.push(this.info(state));
     }
     return infos;
   }
@@ -259,6 +274,7 @@ export class FileSessionStore implements SessionLog {
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.checkpointing);
     this.states.clear();
   }
 
@@ -270,13 +286,30 @@ export class FileSessionStore implements SessionLog {
     const file = this.fileFor(sessionId);
     const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
     if (!state) return [];
-    if (state.damaged > 0) return (await this.servedCarefully(file)).slice(-n);
-    return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (_e, k) => k >= n));
+    if (state.damaged > 0) return (await this.servedCarefully(file, state)).slice(-n);
+    const floor = this.servedFloor(state);
+    return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e, k) => k >= n || e.cursor <= floor));
+  }
+
+  /**
+   * What `getSession` reports. Held: entries kept below the served window for holds — those the
+   * last compaction kept, plus those trimmed from the window since that a hold covers.
+   */
+  private info(state: LogState): SessionInfo {
+    const info = toInfo(state, this.maxMessages);
+    const held = state.heldCount + countHeld(heldRanges(state.meta), state.servedFrom, this.servedFloor(state));
+    return held > 0 ? { ...info, heldCount: held } : info;
+  }
+
+  /** Entries with cursor ≤ this are not served: trimmed by `maxMessages`, or kept only for holds. */
+  private servedFloor(state: LogState): number {
+    return Math.max(state.servedFrom, state.lastCursor - this.maxMessages);
   }
 
   /** The served entries (newest maxMessages) of a file with damage: read forward, damage dropped. */
-  private async servedCarefully(file: string): Promise<SessionEntry[]> {
-    return (await this.withReadHandle(file, entriesForward)).slice(-this.maxMessages);
+  private async servedCarefully(file: string, state: LogState): Promise<SessionEntry[]> {
+    const floor = this.servedFloor(state);
+    return (await this.withReadHandle(file, entriesForward)).filter((e) => e.cursor > floor).slice(-this.maxMessages);
   }
 
   private async withReadHandle<T>(file: string, fn: (fh: FileHandle, size: number) => Promise<T[]>): Promise<T[]> {
@@ -297,11 +330,15 @@ export class FileSessionStore implements SessionLog {
   private async withLock<T>(sessionId: string, fn: (file: string) => Promise<T>): Promise<T> {
     const file = this.fileFor(sessionId);
     await this.ensureDir();
+    return this.withLockedFile(file, () => fn(file));
+  }
+
+  private withLockedFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(file, async () => {
       try {
         const release = await this.lock.acquire(file, this.lockTimeoutMs);
         try {
-          return await fn(file);
+          return await fn();
         } finally {
           await release();
         }
@@ -343,7 +380,11 @@ export class FileSessionStore implements SessionLog {
       const { ino, size, mtimeMs } = await fh.stat();
       let state = this.states.get(file);
       if (state && (state.ino !== ino || size < state.size || !(await sameHead(fh, state)))) state = undefined;
-      if (state && size === state.size) return state;
+      state ??= (await loadCheckpoint(fh, file, ino, size)) ?? undefined;
+      if (state && size === state.size) {
+        this.states.set(file, state);
+        return state;
+      }
       const from = state ? state.size : 0;
       const buf = await readRange(fh, from, size);
       const scan = scanBuffer(buf, state?.lastCursor ?? 0);
@@ -369,6 +410,7 @@ export class FileSessionStore implements SessionLog {
         await this.compact(file, state);
         state.damaged = 0;
       }
+      this.checkpointIfDue(file, state);
       return state;
     } finally {
       await fh.close();
@@ -409,7 +451,17 @@ export class FileSessionStore implements SessionLog {
     }
     state.size += buf.length;
     applyRecord(state, record);
+    this.checkpointIfDue(file, state);
   }
+
+  /** Start a checkpoint write when enough was appended (or scanned) since the last one. */
+  private checkpointIfDue(file: string, state: LogState): void {
+    if (state.damaged > 0 || state.size - (state.checkpointed ?? 0) < CHECKPOINT_EVERY_BYTES) return;
+    const p = saveCheckpoint(file, state).finally(() => this.checkpointing.delete(p));
+    this.checkpointing.add(p);
+  }
+
+
 
   /**
    * Compact when more than `maxMessages` + slack entries (or metadata records) pile up. It runs
@@ -417,7 +469,7 @@ export class FileSessionStore implements SessionLog {
    * the append stands and the next write tries again.
    */
   private async compactIfDue(file: string, state: LogState): Promise<void> {
-    if (state.count + state.metaRecords <= this.maxMessages + Math.max(50, this.maxMessages >> 1)) return;
+    if (state.count - state.heldCount + state.metaRecords <= this.maxMessages + Math.max(50, this.maxMessages >> 1)) return;
     try {
       await this.compact(file, state);
     } catch (err) {
@@ -425,20 +477,32 @@ export class FileSessionStore implements SessionLog {
     }
   }
 
+  /** Rewrite the file to the served window plus the older entries a hold covers now. */
   private async compact(file: string, state: LogState): Promise<void> {
-    const kept = state.damaged > 0 ? await this.servedCarefully(file) : await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (_e, n) => n >= this.maxMessages));
-    await this.rewrite(file, state, kept);
+    const floor = this.servedFloor(state);
+    const holds = heldRanges(state.meta);
+    const keep = (e: SessionEntry) => e.cursor > floor || isHeld(holds, e.cursor);
+    const kept =
+      state.damaged > 0 || holds.length > 0
+        ? (await this.withReadHandle(file, state.damaged > 0 ? entriesForward : (fh, size) => collectBackward(fh, size, (e) => e.cursor <= Math.min(floor, holds[0]![0])))).filter(keep)
+        : await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e) => e.cursor <= floor));
+    await this.rewrite(file, state, kept, floor);
   }
 
-  /** Replace the file with header + `kept`, carrying over cursor, fence, metadata and ids. */
-  private async rewrite(file: string, state: LogState, kept: SessionEntry[]): Promise<void> {
+  /**
+   * Replace the file with header + `kept`, carrying over cursor, fence, metadata and ids.
+   * Entries of `kept` with cursor ≤ `servedFrom` are held ones (stored, not served).
+   */
+  private async rewrite(file: string, state: LogState, kept: SessionEntry[], servedFrom = state.lastCursor): Promise<void> {
+    const base = kept.length ? kept[0]!.cursor - 1 : state.lastCursor;
     const header: HeaderRecord = {
       t: 'h',
       g: newGeneration(),
       v: FORMAT_VERSION,
       id: state.id,
       created: state.createdAt,
-      base: kept.length ? kept[0]!.cursor - 1 : state.lastCursor,
+      base,
+      ...(servedFrom > base ? { from: servedFrom } : {}),
       fence: state.fence,
       meta: state.meta,
       ids: [...state.ids],
@@ -451,9 +515,11 @@ export class FileSessionStore implements SessionLog {
     const { ino, size } = await fsp.stat(file);
     const next = stateFromHeader(header, ino);
     next.size = size;
+    next.checkpointed = 0; // a new file version: the old checkpoint no longer matches
     next.head = Buffer.from(Buffer.from(lines[0]!, 'utf8').subarray(0, HEAD_BYTES)); // a copy, not a view
     next.lastCursor = state.lastCursor;
     next.count = kept.length;
+    next.heldCount = kept.filter((e) => e.cursor <= next.servedFrom).length;
     next.updatedAt = state.updatedAt;
     for (const [id, c] of state.ids) rememberInboundId(next, id, c);
     this.states.set(file, next);
@@ -480,7 +546,7 @@ function toInfo(state: LogState, maxMessages: number): SessionInfo {
     id: state.id,
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
-    messageCount: Math.min(state.count, maxMessages),
+    messageCount: Math.min(state.count - state.heldCount, maxMessages),
     lastCursor: state.lastCursor,
     metadata: { ...state.meta }, // a copy: callers must not be able to edit the cached state
   };

@@ -17,12 +17,16 @@ import type {
 import { mergeMetadata } from './file-log-format.js';
 import { metadataMatches } from './metadata-expectation.js';
 import { RECENT_INBOUND_IDS } from './file-log-reader.js';
+import { heldRanges, isHeld, withoutHolds } from './retention-holds.js';
 import { assertSessionId } from '../core/session-id.js';
 import { validateCommit } from './validate.js';
 
 interface MemorySession {
   info: SessionInfo;
+  /** The served window: the newest `maxMessages` at most. */
   entries: SessionEntry[];
+  /** Older entries kept because a hold covers them (retention-holds.ts), oldest first. */
+  held: SessionEntry[];
   fence: number;
   ids: Map<string, number>;
 }
@@ -50,7 +54,10 @@ export class MemorySessionStore implements SessionLog {
     const s = this.get(sessionId);
     if (!s) return false;
     s.entries = [];
+    s.held = [];
+    s.info.metadata = withoutHolds(s.info.metadata);
     s.info.messageCount = 0;
+    delete s.info.heldCount;
     return true;
   }
 
@@ -78,7 +85,13 @@ export class MemorySessionStore implements SessionLog {
       cursors.push(cursor);
       s.entries.push({ cursor, role: e.role, content: e.content, ts, ...(e.metadata ? { metadata: { ...e.metadata } } : {}) });
     }
-    if (s.entries.length > this.maxMessages) s.entries.splice(0, s.entries.length - this.maxMessages);
+    if (s.entries.length > this.maxMessages) {
+      const trimmed = s.entries.splice(0, s.entries.length - this.maxMessages);
+      const holds = heldRanges(s.info.metadata);
+      s.held = [...s.held, ...trimmed].filter((e) => isHeld(holds, e.cursor));
+      if (s.held.length > 0) s.info.heldCount = s.held.length;
+      else delete s.info.heldCount;
+    }
     if (commit.inboundId !== undefined) {
       s.ids.set(commit.inboundId, cursors[0]!);
       if (s.ids.size > RECENT_INBOUND_IDS) s.ids.delete(s.ids.keys().next().value!);
@@ -95,7 +108,9 @@ export class MemorySessionStore implements SessionLog {
 
   async getEntries(sessionId: string, options: EntriesOptions = {}): Promise<SessionEntry[]> {
     const after = options.after ?? 0;
-    const entries = (this.get(sessionId)?.entries ?? []).filter((e) => e.cursor > after);
+    const s = this.get(sessionId);
+    const stored = s ? (options.includeHeld ? [...s.held, ...s.entries] : s.entries) : [];
+    const entries = stored.filter((e) => e.cursor > after);
     return entries.slice(0, options.limit ?? Infinity).map((e) => ({ ...e, ...(e.metadata ? { metadata: { ...e.metadata } } : {}) }));
   }
 
@@ -137,6 +152,7 @@ export class MemorySessionStore implements SessionLog {
       s = {
         info: { id: sessionId, createdAt: now, updatedAt: now, messageCount: 0, lastCursor: 0, metadata: {} },
         entries: [],
+        held: [],
         fence: 0,
         ids: new Map(),
       };

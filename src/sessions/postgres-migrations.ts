@@ -12,7 +12,7 @@ import type { Pool } from 'pg';
 import { ConfigError, StoreError } from '../core/errors.js';
 
 /** In order; a new migration is a new file appended here, never an edit of an applied one. */
-const MIGRATIONS = ['001-initial.sql', '002-import-session.sql', '003-key-value.sql'] as const;
+const MIGRATIONS = ['001-initial.sql', '002-import-session.sql', '003-key-value.sql', '004-retention-holds.sql'] as const;
 
 export const DEFAULT_PG_SCHEMA = 'bothost';
 

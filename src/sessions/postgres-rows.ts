@@ -12,6 +12,8 @@ export interface SessionRow {
   last_cursor: string;
   kept_from: string;
   metadata: string;
+  /** Entries kept below kept_from for retention holds (getSession only). */
+  held?: string;
 }
 export interface EntryRow {
   cursor: string;
@@ -59,5 +61,6 @@ export function toInfo(r: SessionRow): SessionInfo {
     messageCount: Math.max(0, last - Number(r.kept_from) + 1),
     lastCursor: last,
     metadata: JSON.parse(r.metadata) as Metadata,
+    ...(Number(r.held ?? 0) > 0 ? { heldCount: Number(r.held) } : {}),
   };
 }

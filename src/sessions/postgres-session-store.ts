@@ -135,7 +135,7 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
       'getChatHistory',
       `SELECT role, content FROM (
          SELECT e.cursor, e.role, e.content FROM ${this.t.entries} e
-         WHERE e.sid = ${this.sidOf('$1')} ORDER BY e.cursor DESC LIMIT $2) last ORDER BY cursor`,
+         WHERE e.sid = ${this.sidOf('$1')} AND e.cursor >= ${this.keptFromOf('$1')} ORDER BY e.cursor DESC LIMIT $2) last ORDER BY cursor`,
       [ID(sessionId), n],
     );
     return rows.map((r) => ({ role: r.role, content: r.content.toString('utf8') }));
@@ -221,7 +221,7 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     const rows = await this.query<EntryRow>(
       'getEntries',
       `SELECT e.cursor, e.ts, e.role, e.content, e.metadata::text AS metadata FROM ${this.t.entries} e
-       WHERE e.sid = ${this.sidOf('$1')} AND e.cursor > $2 ORDER BY e.cursor LIMIT $3`,
+       WHERE e.sid = ${this.sidOf('$1')} AND e.cursor > $2${options.includeHeld ? '' : ` AND e.cursor >= ${this.keptFromOf('$1')}`} ORDER BY e.cursor LIMIT $3`,
       [ID(sessionId), Math.max(after, 0), limit === Infinity ? null : limit],
     );
     return rows.map(toEntry);
@@ -231,7 +231,9 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
     assertSessionId(sessionId);
     const rows = await this.query<SessionRow>(
       'getSession',
-      `SELECT id, created_at, updated_at, last_cursor, kept_from, metadata::text AS metadata FROM ${this.t.sessions} WHERE id = $1 AND created_at IS NOT NULL`,
+      `SELECT id, created_at, updated_at, last_cursor, kept_from, metadata::text AS metadata,
+         (SELECT count(*) FROM ${this.t.entries} e WHERE e.sid = s.sid AND e.cursor < s.kept_from) AS held
+       FROM ${this.t.sessions} s WHERE id = $1 AND created_at IS NOT NULL`,
       [ID(sessionId)],
     );
     return rows.length === 0 ? null : toInfo(rows[0]!);
@@ -333,6 +335,11 @@ export class PostgresSessionStore implements SessionLog, SessionImporter, Sessio
    */
   private sidOf(param: string): string {
     return `(SELECT sid FROM ${this.t.sessions} WHERE id = ${param})`;
+  }
+
+  /** The first served cursor: entries below it are kept only for retention holds. */
+  private keptFromOf(param: string): string {
+    return `(SELECT kept_from FROM ${this.t.sessions} WHERE id = ${param})`;
   }
 
   private write<R extends object = { code: number }>(sessionId: string, what: string, sql: string, params: unknown[]): Promise<R[]> {

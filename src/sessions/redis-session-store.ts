@@ -50,11 +50,11 @@ export interface RedisSessionStoreOptions {
 }
 
 const SCRIPTS = {
-  commitTurn: luaScript('commitTurn-3.lua', import.meta.url),
-  getEntries: luaScript('getEntries-2.lua', import.meta.url),
-  getSession: luaScript('getSession-2.lua', import.meta.url),
-  clearSession: luaScript('clearSession-2.lua', import.meta.url),
-  deleteSession: luaScript('deleteSession-3.lua', import.meta.url),
+  commitTurn: luaScript('commitTurn-4.lua', import.meta.url),
+  getEntries: luaScript('getEntries-3.lua', import.meta.url),
+  getSession: luaScript('getSession-3.lua', import.meta.url),
+  clearSession: luaScript('clearSession-3.lua', import.meta.url),
+  deleteSession: luaScript('deleteSession-4.lua', import.meta.url),
   updateMetadata: luaScript('updateMetadata-1.lua', import.meta.url),
 } as const;
 
@@ -116,14 +116,14 @@ export class RedisSessionStore implements SessionLog {
 
   async clearSession(sessionId: string): Promise<boolean> {
     const k = sessionKeys(this.prefix, sessionId);
-    const reply = await SCRIPTS.clearSession.run(this.client, [k.meta, k.log], [sessionId]);
+    const reply = await SCRIPTS.clearSession.run(this.client, [k.meta, k.log, k.held], [sessionId]);
     return interpretReply('clearSession', sessionId, reply).outcome === 'ok';
   }
 
   async deleteSession(sessionId: string): Promise<boolean> {
     const k = sessionKeys(this.prefix, sessionId);
     const [reply] = await Promise.all([
-      SCRIPTS.deleteSession.run(this.client, [k.meta, k.log, k.ids], [sessionId]),
+      SCRIPTS.deleteSession.run(this.client, [k.meta, k.log, k.ids, k.held], [sessionId]),
       this.call('ZREM', () => this.client.zrem(sessionIndexKey(this.prefix), sessionId)),
     ]);
     return interpretReply('deleteSession', sessionId, reply).outcome === 'ok';
@@ -142,7 +142,7 @@ export class RedisSessionStore implements SessionLog {
     const args = [sessionId, ts, this.maxMessages, RECENT_INBOUND_IDS, commit.inboundId ?? '', commit.fence === undefined ? '' : String(commit.fence)];
     // The index ZADD goes out with the script, not after it (one round trip). It may thus also
     // count a duplicate or stale attempt as activity; listSessions reads the real `updated`.
-    const [reply] = await Promise.all([SCRIPTS.commitTurn.run(this.client, [k.meta, k.log, k.ids], [...args, ...bodies]), this.touch(sessionId, ts)]);
+    const [reply] = await Promise.all([SCRIPTS.commitTurn.run(this.client, [k.meta, k.log, k.ids, k.held], [...args, ...bodies]), this.touch(sessionId, ts)]);
     const { outcome, rest } = interpretReply('commitTurn', sessionId, reply);
     const value = Number(rest[0]);
     switch (outcome) {
@@ -170,17 +170,17 @@ export class RedisSessionStore implements SessionLog {
     // Same answers as filtering by `cursor > after` and slicing to `limit`, for any number.
     if (Number.isNaN(after) || after === Infinity || Number.isNaN(limit) || (options.limit !== undefined && limit <= 0)) return [];
     const from = Math.max(0, after);
-    const reply = await SCRIPTS.getEntries.run(this.client, [k.meta, k.log], [sessionId, from, limit === Infinity ? -1 : limit]);
+    const reply = await SCRIPTS.getEntries.run(this.client, [k.meta, k.log, k.held], [sessionId, from, limit === Infinity ? -1 : limit, options.includeHeld ? '1' : '0']);
     const { rest } = interpretReply('getEntries', sessionId, reply);
     return rest.map((s) => toSessionEntry(parseEntry(s)));
   }
 
   async getSession(sessionId: string): Promise<SessionInfo | null> {
     const k = sessionKeys(this.prefix, sessionId);
-    const reply = await SCRIPTS.getSession.run(this.client, [k.meta, k.log], [sessionId]);
+    const reply = await SCRIPTS.getSession.run(this.client, [k.meta, k.log, k.held], [sessionId]);
     const { outcome, rest } = interpretReply('getSession', sessionId, reply);
     if (outcome === 'missing') return null;
-    return toSessionInfo(sessionId, Number(rest[0]), rest[1] as string[]);
+    return toSessionInfo(sessionId, Number(rest[0]), rest[1] as string[], Number(rest[2] ?? 0));
   }
 
   async listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
@@ -299,7 +299,7 @@ function toSessionEntry(e: StoredEntry): SessionEntry {
   return { cursor: e.c, role: e.r, content: e.m, ts: e.ts, ...(e.md ? { metadata: e.md } : {}) };
 }
 
-function toSessionInfo(sessionId: string, messageCount: number, flat: string[]): SessionInfo {
+function toSessionInfo(sessionId: string, messageCount: number, flat: string[], heldCount: number): SessionInfo {
   const fields = new Map<string, string>();
   const metadata: Array<[string, unknown]> = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -313,6 +313,7 @@ function toSessionInfo(sessionId: string, messageCount: number, flat: string[]):
     createdAt,
     updatedAt: Number(fields.get('updated') ?? createdAt),
     messageCount,
+    ...(heldCount > 0 ? { heldCount } : {}),
     lastCursor: Number(fields.get('last') ?? 0),
     // fromEntries defines own properties, so a key like "__proto__" stays data.
     metadata: Object.fromEntries(metadata),

@@ -120,6 +120,6 @@ describe('bot chat, bot session and bot start with the Postgres store', () => {
     cli.proc.kill('SIGTERM');
     const done = await cli.exited(5_000);
     expect(done.code, done.stderr).toBe(0);
-    expect((await admin.query(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`)).rows).toEqual([{ name: '001-initial.sql' }, { name: '002-import-session.sql' }, { name: '003-key-value.sql' }]);
+    expect((await admin.query(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`)).rows).toEqual([{ name: '001-initial.sql' }, { name: '002-import-session.sql' }, { name: '003-key-value.sql' }, { name: '004-retention-holds.sql' }]);
   });
 });

@@ -138,39 +138,73 @@ export function hierarchyContract(name: string, make: MakeStore, options: { sequ
       expect(await contents(h, 's')).toEqual(['6:f']);
     });
 
-    it('reverting after trimming restores exactly the snapshot (cursors, not indexes), or refuses loudly', async () => {
-      const { h } = await open(6);
-      await say(h, 's', 'm1', 'm2', 'm3', 'm4');
-      const early = await h.createSnapshot('s'); // m1..m4
-      await say(h, 's', 'm5', 'm6', 'm7', 'm8'); // the store now keeps m3..m8
-      expect(await contents(h, 's')).toEqual(['3:m3', '4:m4', '5:m5', '6:m6', '7:m7', '8:m8']);
-      // An index-based snapshot ("the first 4 messages") would now mean m3..m6: the wrong ones.
-      // Ours names m1..m4 by cursor; m1 and m2 are gone, so the revert refuses and changes nothing.
-      await expectCode(h.revertToSnapshot('s', early), 'HISTORY_UNAVAILABLE');
-      await expect(h.revertToSnapshot('s', early)).rejects.toThrow(/messages 1\.\.2 of its own log/);
-      expect(await contents(h, 's')).toEqual(['3:m3', '4:m4', '5:m5', '6:m6', '7:m7', '8:m8']);
-      const trimmed = await h.createSnapshot('s'); // taken after trimming: m3..m8
-      await h.revertToMessage('s', 4);
-      expect(await contents(h, 's')).toEqual(['3:m3', '4:m4']);
-      await h.revertToSnapshot('s', trimmed);
-      expect(await contents(h, 's')).toEqual(['3:m3', '4:m4', '5:m5', '6:m6', '7:m7', '8:m8']);
+    // Enough appends that every store has trimmed (the file store compacts lazily, with slack).
+    const FORCE_TRIM = 70;
+    const numbered = (prefix: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${prefix}${from + i}`);
+    /** Cursors the store keeps below its served window (held for snapshots and forks). */
+    const heldCursors = async (store: SessionLog, id: string) => {
+      const info = (await store.getSession(id))!;
+      const firstServed = info.lastCursor - info.messageCount + 1;
+      return (await store.getEntries(id, { includeHeld: true })).map((e) => e.cursor).filter((c) => c < firstServed);
+    };
+
+    it('a snapshot holds what it shows: revert after trimming restores exactly it; deleting it releases them', async () => {
+      const { h, store } = await open(10);
+      await say(h, 's', ...numbered('m', 1, 8));
+      const snap = await h.createSnapshot('s', 'eight');
+      await say(h, 's', ...numbered('m', 9, 16));
+      expect(await contents(h, 's')).toEqual(numbered('', 7, 16).map((c) => `${c}:m${c}`));
+      await say(h, 's', ...numbered('m', 17, 16 + FORCE_TRIM));
+      const info = (await store.getSession('s'))!;
+      expect(info.messageCount).toBe(10); // served: still max_messages
+      expect(info.heldCount).toBe(8); // held for the snapshot, beside it
+      expect(await store.getChatHistory('s')).toHaveLength(10);
+      expect(await heldCursors(store, 's')).toEqual(numbered('', 1, 8).map(Number));
+      // An index-based snapshot ("the first 8 messages") would now name other messages; ours names
+      // cursors 1..8, and the store kept exactly those.
+      await h.revertToSnapshot('s', snap);
+      expect(await contents(h, 's')).toEqual(numbered('', 1, 8).map((c) => `${c}:m${c}`));
+      // Back to the present, then drop the snapshot: the next trim releases what only it held.
+      await h.clearSession('s');
+      await h.deleteSnapshot('s', snap);
+      await expectCode(h.deleteSnapshot('s', snap), 'SNAPSHOT_NOT_FOUND');
+      expect(await h.listSnapshots('s')).toEqual([]);
+      await say(h, 's', ...numbered('n', 1, FORCE_TRIM));
+      expect(await heldCursors(store, 's')).toEqual([]);
+      expect((await store.getSession('s'))!.heldCount ?? 0).toBe(0);
+      expect(await h.getChatHistory('s')).toHaveLength(10);
     });
 
-    it('a fork whose inherited messages the parent trimmed fails loudly, never with a hole', async () => {
-      const { h } = await open(5);
+    it('a fork holds what it inherits: the parent trims the rest; deleting the fork releases them', async () => {
+      const { h, store } = await open(10);
+      await say(h, 'p', ...numbered('p', 1, 8));
+      await h.forkSession('p', { id: 'f', fromCursor: 6 });
+      await say(h, 'p', ...numbered('p', 9, 8 + FORCE_TRIM));
+      expect(await contents(h, 'f')).toEqual(numbered('', 1, 6).map((c) => `${c}:p${c}`));
+      await say(h, 'f', 'f7');
+      expect(await contents(h, 'f')).toEqual([...numbered('', 1, 6).map((c) => `${c}:p${c}`), '7:f7']);
+      expect(await heldCursors(store, 'p')).toEqual([1, 2, 3, 4, 5, 6]); // 7 and 8: not inherited, trimmed
+      // A fork of the fork holds the grandparent's entries too.
+      await h.forkSession('f', { id: 'g', fromCursor: 3 });
+      await h.deleteSession('f', { recursive: true });
+      expect(await store.sessionExists('g')).toBe(false);
+      await say(h, 'p', ...numbered('q', 1, FORCE_TRIM));
+      expect(await heldCursors(store, 'p')).toEqual([]);
+      expect(await h.getChatHistory('p')).toHaveLength(10);
+    });
+
+    it('a fork whose inherited messages are gone (cleared outside the hierarchy) fails loudly, never with a hole', async () => {
+      const { h, store } = await open(5);
       await say(h, 'p', 'a', 'b', 'c');
       await h.forkSession('p', { id: 'f' });
       await say(h, 'f', 'f1');
-      await say(h, 'p', 'd', 'e', 'g', 'h'); // the parent keeps 3..7: a and b are gone
+      await store.clearSession('p'); // the store itself, bypassing the hierarchy: messages and holds go
       await expectCode(h.getEntries('f'), 'HISTORY_UNAVAILABLE');
       await expectCode(h.getChatHistory('f'), 'HISTORY_UNAVAILABLE');
-      // What is still stored is still served: the newest two need only c and f1.
-      expect(await h.getChatHistory('f', 2)).toEqual([
-        { role: 'user', content: 'c' },
-        { role: 'user', content: 'f1' },
-      ]);
-      await expect(h.getEntries('f')).rejects.toThrow(/needs messages 1\.\.2 of session "p".*store\.max_messages/);
-      // A new fork or a snapshot that would need trimmed messages is refused before anything is written.
+      // What is still stored is still served: the newest message needs only f1.
+      expect(await h.getChatHistory('f', 1)).toEqual([{ role: 'user', content: 'f1' }]);
+      await expect(h.getEntries('f')).rejects.toThrow(/needs messages 1\.\.3 of session "p"/);
+      // A new fork or a snapshot that would need missing messages is refused before anything is written.
       await expectCode(h.forkSession('f', { id: 'g' }), 'HISTORY_UNAVAILABLE');
       expect(await h.sessionExists('g')).toBe(false);
       await expectCode(h.createSnapshot('f'), 'HISTORY_UNAVAILABLE');

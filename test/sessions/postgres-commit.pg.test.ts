@@ -47,7 +47,7 @@ it('T19: commits from 3 processes, 20% duplicate ids, 10% stale fences → exact
     spawnStoreChild('commit', { url: DATABASE_URL, schema, session: SESSION, planFile, first: p, step: PROCESSES, inFlight: IN_FLIGHT }, { script: CHILD }),
   );
   for (const c of children) await c.waitFor((l) => l === 'ready', 30_000);
-  expect((await admin.query(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`)).rows).toEqual([{ name: '001-initial.sql' }, { name: '002-import-session.sql' }, { name: '003-key-value.sql' }]);
+  expect((await admin.query(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`)).rows).toEqual([{ name: '001-initial.sql' }, { name: '002-import-session.sql' }, { name: '003-key-value.sql' }, { name: '004-retention-holds.sql' }]);
 
   // Fences 1..10 issued the way a lease records them.
   const reader = new PostgresSessionStore({ url: DATABASE_URL, schema, maxMessages: 100_000, poolSize: READERS + 1 });

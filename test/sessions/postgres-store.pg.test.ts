@@ -50,7 +50,7 @@ describe('PostgresSessionStore on Postgres', () => {
     const own = Array.from({ length: 6 }, () => new PostgresSessionStore({ url: DATABASE_URL, schema, poolSize: 2 }));
     try {
       await Promise.all(own.map((s) => s.open()));
-      expect((await admin.query(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`)).rows).toEqual([{ name: '001-initial.sql' }, { name: '002-import-session.sql' }, { name: '003-key-value.sql' }]);
+      expect((await admin.query(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`)).rows).toEqual([{ name: '001-initial.sql' }, { name: '002-import-session.sql' }, { name: '003-key-value.sql' }, { name: '004-retention-holds.sql' }]);
       await Promise.all(own.map((s, i) => s.addMessage('s', 'user', `from ${i}`)));
       expect(await own[0]!.getEntries('s')).toHaveLength(6);
     } finally {

@@ -4,7 +4,8 @@ import type { Metadata, SessionInfo, SessionLog } from '../../core/session-store
 import { HIERARCHY_KEYS as K, userMetadata, type HierarchyState, type SnapshotRecord } from './hierarchy-metadata.js';
 import { readView } from './read-view.js';
 import { EXPORT_FORMAT, EXPORT_VERSION, runsToRanges, toRuns, unionByCursor, type SessionExport } from './session-export.js';
-import { withOpenRange, type View } from './view.js';
+import { holdsBySource, snapshotHolder, viewHolder } from './holds.js';
+import { withOpenRange, type View, type ViewRange } from './view.js';
 
 /** Messages per commit while importing: each chunk is one atomic commit. */
 const IMPORT_CHUNK = 500;
@@ -52,11 +53,14 @@ export async function importInto(store: Pick<SessionLog, 'commitTurn' | 'updateM
   }
   const ownLast = exp.messages.length ? ownCursorOf.get(exp.messages[exp.messages.length - 1]!.cursor)! : 0;
   const now = Date.now();
+  const history = runsToRanges(id, exp.history, ownCursorOf);
   const patch: Metadata = {
     // Only user metadata: hierarchy keys in a crafted file could point this session's views at
     // another session's log.
     ...userMetadata(exp.session.metadata ?? {}),
-    [K.view]: withOpenRange(runsToRanges(id, exp.history, ownCursorOf), id, ownLast, exp.session.lastCursor),
+    [K.view]: withOpenRange(history, id, ownLast, exp.session.lastCursor),
+    // Holds (holds.ts) so later trims keep what the history and the snapshots show.
+    ...holdPatch(viewHolder(id), id, history),
     ...(exp.session.title !== undefined ? { [K.title]: exp.session.title } : {}),
   };
   for (const snap of exp.snapshots) {
@@ -70,6 +74,12 @@ export async function importInto(store: Pick<SessionLog, 'commitTurn' | 'updateM
       ranges,
     };
     patch[K.snapshotPrefix + snap.id] = record;
+    Object.assign(patch, holdPatch(snapshotHolder(id, snap.id), id, ranges));
   }
   await store.updateMetadata(id, patch);
+}
+
+function holdPatch(key: string, id: string, ranges: readonly ViewRange[]): Metadata {
+  const own = holdsBySource(ranges).get(id);
+  return own ? { [key]: own } : {};
 }

@@ -15,10 +15,12 @@
  * Where the contract ends:
  * - View cursors (every cursor this class takes or returns) are monotonic and never reused per
  *   session; for a session that was never forked or reverted they equal the store's cursors.
- * - Retention is the store's (`maxMessages`): a history shows at most its newest `maxMessages`
- *   messages. If an entry inside that window is no longer stored by the session holding it (a
- *   busy parent trimmed the messages a fork inherits), reads fail with HISTORY_UNAVAILABLE;
- *   never a silent hole. Forks and reverts check this before they write anything.
+ * - Retention: a history shows at most its newest `maxMessages` messages. Every snapshot and
+ *   every stored view puts a hold (holds.ts) on the log ranges it shows, so stores keep them
+ *   beyond `maxMessages` until the snapshot or fork is deleted or the view moves on. If an
+ *   entry is missing anyway (a log cleared or deleted outside the hierarchy), reads fail with
+ *   HISTORY_UNAVAILABLE; never a silent hole. Snapshots, forks and reverts check before they
+ *   write anything.
  * - A session with forks cannot be deleted unless recursively (its forks are deleted too).
  * - Concurrent hierarchy writes to different keys never lose each other (hierarchy-metadata.ts);
  *   two reverts of one session at the same instant: the last one wins.
@@ -49,6 +51,8 @@ import { assertSessionId } from '../../core/session-id.js';
 import { ImportFormatError, InvalidCursorError, SessionExistsError, SessionHasChildrenError, SessionNotFoundError, SnapshotNotFoundError } from './errors.js';
 import { HIERARCHY_KEYS as K, readHierarchy, type HierarchyState, type SnapshotRecord } from './hierarchy-metadata.js';
 import { assertReadable, readView } from './read-view.js';
+import { closedSources, holdsBySource, releaseHolds, snapshotHolder, viewHolder, writeHolds } from './holds.js';
+import { hasHolds } from '../retention-holds.js';
 import { parseExport, type SessionExport } from './session-export.js';
 import { exportLoaded, importInto } from './export-import.js';
 import { resolveCutPoint } from './cut-point.js';
@@ -119,23 +123,37 @@ export class HierarchicalSessionStore implements SessionLog {
     const cursor = resolveCutPoint(parent.info.id, parent.view, ownLast, this.maxMessages, options);
     const view = trimToWindow(withOpenRange(cutView(parent.view, ownLast, cursor), childId, 0, cursor), 0, this.maxMessages);
     await assertReadable(this.store, childId, view, 0, this.maxMessages, new Map([[sessionId, parent.info]]));
+    // The parent lists the fork and holds what it inherits (one write), older ancestors hold
+    // their part; then check again: a trim between the first check and the holds would
+    // otherwise go unnoticed. Only then does the fork itself exist.
+    const hold = viewHolder(childId);
     const now = Date.now();
-    // Both writes at once (two sessions, two locks). If one fails the other is undone; a crash
-    // between them can leave a fork its parent does not list: deleting that parent then makes
-    // the fork's reads fail loudly (HISTORY_UNAVAILABLE), never silently.
-    const results = await Promise.allSettled([
-      this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: { at: now } }),
-      this.store.updateMetadata(childId, {
+    const fromParent = holdsBySource(view).get(sessionId);
+    const ancestors = view.filter((r) => r.s !== sessionId);
+    const undoParent = () => this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: null, [hold]: null }).catch(() => undefined);
+    const undoAncestors = () => releaseHolds(this.store, hold, closedSources(ancestors)).catch(() => undefined);
+    const held = await Promise.allSettled([
+      this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: { at: now }, ...(fromParent ? { [hold]: fromParent } : {}) }),
+      writeHolds(this.store, hold, ancestors),
+    ]);
+    try {
+      for (const r of held) if (r.status === 'rejected') throw r.reason;
+      await assertReadable(this.store, childId, view, 0, this.maxMessages, new Map(), { hold });
+    } catch (err) {
+      await Promise.all([undoParent(), undoAncestors()]);
+      throw err;
+    }
+    // A crash before the next write leaves a parent listing (and holding for) a fork that does
+    // not exist: `getSessionTree` skips it, deleting the parent releases it.
+    try {
+      await this.store.updateMetadata(childId, {
         [K.view]: view,
         [K.parent]: { id: sessionId, cursor, at: now },
         ...(options.title !== undefined ? { [K.title]: options.title } : parent.state.title !== undefined ? { [K.title]: `${parent.state.title} (fork)` } : {}),
-      }),
-    ]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      if (results[0].status === 'fulfilled') await this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: null }).catch(() => undefined);
-      if (results[1].status === 'fulfilled') await this.store.deleteSession(childId).catch(() => undefined);
-      throw failed.reason;
+      });
+    } catch (err) {
+      await Promise.all([undoParent(), undoAncestors(), this.store.deleteSession(childId).catch(() => undefined)]);
+      throw err;
     }
     return childId;
   }
@@ -149,6 +167,7 @@ export class HierarchicalSessionStore implements SessionLog {
     // A snapshot of a history that can no longer be read could never be reverted to.
     if (s.stored) await assertReadable(this.store, sessionId, ranges, ownLast, this.maxMessages, new Map([[sessionId, s.info]]));
     const id = this.newId('snapshot');
+    const hold = snapshotHolder(sessionId, id);
     const record: SnapshotRecord = {
       id,
       label,
@@ -157,8 +176,35 @@ export class HierarchicalSessionStore implements SessionLog {
       count: Math.min(viewLength(view, ownLast), this.maxMessages),
       ranges,
     };
-    await this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: record });
+    // The record and the hold on the own log are one write; other logs get theirs beside it.
+    // Then check again (a trim may have come between the first check and the hold) and undo
+    // everything if it fails.
+    const own = holdsBySource(ranges).get(sessionId);
+    const others = ranges.filter((r) => r.s !== sessionId);
+    const written = await Promise.allSettled([
+      this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: record, ...(own ? { [hold]: own } : {}) }),
+      writeHolds(this.store, hold, others),
+    ]);
+    try {
+      for (const r of written) if (r.status === 'rejected') throw r.reason;
+      await assertReadable(this.store, sessionId, ranges, ownLast, this.maxMessages, new Map(), { hold });
+    } catch (err) {
+      await Promise.all([
+        this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: null, [hold]: null }).catch(() => undefined),
+        releaseHolds(this.store, hold, closedSources(others)).catch(() => undefined),
+      ]);
+      throw err;
+    }
     return id;
+  }
+
+  /** Forgets a snapshot; the messages only it held are dropped by the store's next trim. */
+  async deleteSnapshot(sessionId: string, snapshotId: string): Promise<void> {
+    const s = await this.mustLoad(sessionId);
+    const snap = s.state.snapshots.find((x) => x.id === snapshotId);
+    if (!snap) throw new SnapshotNotFoundError(sessionId, snapshotId);
+    await this.store.updateMetadata(sessionId, { [K.snapshotPrefix + snapshotId]: null });
+    await releaseHolds(this.store, snapshotHolder(sessionId, snapshotId), closedSources(snap.ranges));
   }
 
   /** The history becomes exactly the snapshot's messages (same cursors); later ones leave the view. */
@@ -231,6 +277,10 @@ export class HierarchicalSessionStore implements SessionLog {
     if (children.length > 0 && !options.recursive) throw new SessionHasChildrenError(sessionId, children);
     for (const child of children) await this.deleteSession(child, { recursive: true });
     const deleted = await this.store.deleteSession(sessionId);
+    // Release what this session's view and snapshots held in other sessions' logs.
+    const others = (ranges: readonly ViewRange[]) => closedSources(ranges).filter((x) => x !== sessionId);
+    if (s.stored) await releaseHolds(this.store, viewHolder(sessionId), others(s.view));
+    for (const snap of s.state.snapshots) await releaseHolds(this.store, snapshotHolder(sessionId, snap.id), others(snap.ranges));
     const parent = s.state.parent?.id;
     if (parent !== undefined && (await this.store.sessionExists(parent))) {
       await this.store.updateMetadata(parent, { [K.childPrefix + sessionId]: null });
@@ -247,16 +297,21 @@ export class HierarchicalSessionStore implements SessionLog {
     if (!s) return false;
     const ownLast = s.info.lastCursor;
     const base = lastIssued(s.view, ownLast);
-    const referenced = s.state.snapshots.length > 0 || s.state.children.length > 0;
+    const { [viewHolder(sessionId)]: _ownView, ...others } = s.info.metadata;
+    const referenced = s.state.snapshots.length > 0 || s.state.children.length > 0 || hasHolds(others);
+    // What the old view held is released once the view no longer shows it.
+    const releaseView = () => (s.stored ? releaseHolds(this.store, viewHolder(sessionId), closedSources(s.view)) : Promise.resolve());
     if (!referenced && base === ownLast) {
       // The plain view of an empty log is the empty view with the same cursors. Log first: a
       // failure in between leaves a view over missing entries (a loud error), never one that
       // shows reverted-away entries again.
       const cleared = await this.store.clearSession(sessionId);
       if (s.stored) await this.store.updateMetadata(sessionId, { [K.view]: null });
+      await releaseView();
       return cleared;
     }
     await this.store.updateMetadata(sessionId, { [K.view]: withOpenRange([], sessionId, ownLast, base) });
+    await releaseView();
     if (!referenced) await this.store.clearSession(sessionId);
     return true;
   }
@@ -400,6 +455,29 @@ export class HierarchicalSessionStore implements SessionLog {
     const ownLast = s.info.lastCursor;
     const view = trimToWindow(withOpenRange(closed, s.info.id, ownLast, lastIssued(s.view, ownLast)), ownLast, this.maxMessages);
     await assertReadable(this.store, s.info.id, view, ownLast, this.maxMessages);
-    await this.store.updateMetadata(s.info.id, { [K.view]: view });
+    const hold = viewHolder(s.info.id);
+    const before = s.stored ? s.view : [];
+    const previously = holdsBySource(before);
+    await this.holdOrUndo(hold, view, () => assertReadable(this.store, s.info.id, view, ownLast, this.maxMessages, new Map(), { hold, previously }), before);
+    try {
+      await this.store.updateMetadata(s.info.id, { [K.view]: view });
+    } catch (err) {
+      await writeHolds(this.store, hold, before, closedSources(view)).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Write hold `hold` on `ranges` (replacing what it held on `before`), then run `check`; if the
+   * check fails the hold goes back to `before` and the error is rethrown.
+   */
+  private async holdOrUndo(hold: string, ranges: readonly ViewRange[], check: () => Promise<void>, before: readonly ViewRange[] = []): Promise<void> {
+    await writeHolds(this.store, hold, ranges, closedSources(before));
+    try {
+      await check();
+    } catch (err) {
+      await writeHolds(this.store, hold, before, closedSources(ranges)).catch(() => undefined);
+      throw err;
+    }
   }
 }

@@ -10,6 +10,7 @@
     KEYS[1] meta  HASH
     KEYS[2] log   LIST
     KEYS[3] ids   ZSET
+    KEYS[4] held  ZSET
     ARGV[1] raw session id
 
   Output:
@@ -17,11 +18,11 @@
     {-3}  no such session
     {-4}  meta belongs to another session id
 ]]
-local meta, log, ids = KEYS[1], KEYS[2], KEYS[3]
+local meta, log, ids, held = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local owner = redis.call('HGET', meta, 'id')
 if owner and owner ~= ARGV[1] then return {-4} end
 if redis.call('HEXISTS', meta, 'created') == 0 then return {-3} end
 local fence = tonumber(redis.call('HGET', meta, 'fence') or '0')
-redis.call('DEL', meta, log, ids)
+redis.call('DEL', meta, log, ids, held)
 if fence > 0 then redis.call('HSET', meta, 'fence', string.format('%d', fence)) end
 return {0}
