@@ -120,8 +120,10 @@ async function benchBackend(report: Report, backend: Backend): Promise<void> {
     name: `${backend.name}: bytes written by a fork, ${big.toLocaleString('en')} vs ${small} messages`,
     value: forkBytes.get(big)! - forkBytes.get(small)!,
     unit: 'bytes difference',
-    target: 'constant (|difference| ≤ 64 bytes)',
-    pass: Math.abs(forkBytes.get(big)! - forkBytes.get(small)!) <= 64,
+    // Constant, not O(messages): only the digits of the cursors the fork and its hold on the
+    // parent record grow (a copy of 10 000 messages would be about a megabyte).
+    target: 'constant (|difference| ≤ 128 bytes)',
+    pass: Math.abs(forkBytes.get(big)! - forkBytes.get(small)!) <= 128,
     extra: { [`bytes@${small}`]: forkBytes.get(small), [`bytes@${big}`]: forkBytes.get(big) },
   });
 
