@@ -9,7 +9,6 @@ import type { Host } from '../host/host.js';
 import { deferredLogger, processSecrets, type Logger } from '../host/logger.js';
 import { collectSecrets } from '../host/secrets.js';
 import type { BotsConfig } from '../config/schema.js';
-import { modelEndpointWarnings } from '../models/endpoint-check.js';
 import type { Metrics } from '../ops/metrics.js';
 
 export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });
@@ -42,6 +41,7 @@ export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: M
 export async function warnAboutModels(config: BotsConfig, say: (line: string) => void, options: { worker?: boolean } = {}): Promise<void> {
   if (config.queue.backend === 'bullmq' && !options.worker) return;
   try {
+    const { modelEndpointWarnings } = await import('../models/endpoint-check.js');
     for (const line of await modelEndpointWarnings(config.agents, process.env)) say(line);
   } catch {
     // The check is advice: it must never take a role down.

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { BotHostError } from '../core/errors.js';
-import { assertGatewayUsable, gatewaySecret, mintToken, SECRET_ENV } from '../gateway/auth.js';
+import { SECRET_ENV } from '../gateway/constants.js';
 import { createLogger } from '../host/logger.js';
 import { action, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
 import { waitForShutdown } from './shutdown.js';
@@ -29,6 +29,7 @@ export function registerGateway(program: Command): void {
     .action(
       action(async (opts: { port?: number; host?: string }, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+        const { assertGatewayUsable } = await import('../gateway/auth.js');
         assertGatewayUsable(loaded.config.gateway, opts.host ?? loaded.config.gateway.host, process.env);
         const [{ createGateway }, { startRoleOps }, { Metrics }] = await Promise.all([import('../gateway/gateway-server.js'), import('../host/metrics.js'), import('../ops/metrics.js')]);
         const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level, process.env.LOG_FORMAT ?? loaded.config.log.format);
@@ -66,6 +67,7 @@ export function registerGateway(program: Command): void {
     .action(
       action(async (identity: string, opts: { ttl?: number }, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
+        const { gatewaySecret, mintToken } = await import('../gateway/auth.js');
         const secret = gatewaySecret(loaded.config.gateway, process.env);
         if (!secret) {
           throw new BotHostError('NO_SECRET', `no signing secret: set ${SECRET_ENV} (16+ random characters) or gateway.auth.secret in bots.yaml`);

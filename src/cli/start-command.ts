@@ -6,7 +6,6 @@
  */
 import type { Command } from 'commander';
 import type { BotHostError } from '../core/errors.js';
-import { assertGatewayUsable } from '../gateway/auth.js';
 import type { CheckedBot, RunningBot } from '../host/adapters.js';
 import { createLogger } from '../host/logger.js';
 import { action, EXIT, loadForCommand, openHost, warnAboutModels, type GlobalOptions } from './context.js';
@@ -19,7 +18,7 @@ export function registerStart(program: Command): void {
     .action(
       action(async (_opts: unknown, cmd: Command) => {
         const loaded = await loadForCommand(cmd.optsWithGlobals<GlobalOptions>());
-        if (loaded.config.gateway.enabled) assertGatewayUsable(loaded.config.gateway, loaded.config.gateway.host, process.env);
+        if (loaded.config.gateway.enabled) (await import('../gateway/auth.js')).assertGatewayUsable(loaded.config.gateway, loaded.config.gateway.host, process.env);
         const [{ checkBotEntry, createBot, skipReason }, { leadershipSourceOf }, { startRoleOps }, { Metrics }] = await Promise.all([
           import('../host/adapters.js'),
           import('../host/leadership-source.js'),

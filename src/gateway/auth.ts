@@ -14,11 +14,11 @@ import type { IncomingMessage } from 'node:http';
 import { BotHostError, ConfigError } from '../core/errors.js';
 import { MAX_TOKEN_TTL_SECONDS } from '../config/defaults.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { LOOPBACK_IDENTITY } from './constants.js';
+import { LOOPBACK_IDENTITY, SECRET_ENV } from './constants.js';
 
 export const IDENTITY_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 const MINTED = /^bh1\.([A-Za-z0-9_-]+)\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
-export const SECRET_ENV = 'BOTHOST_GATEWAY_SECRET';
+export { SECRET_ENV } from './constants.js';
 
 export type AuthResult = { ok: true; identity: string } | { ok: false; reason: string };
 

@@ -4,6 +4,8 @@
  */
 export const GATEWAY_BOT_ID = 'gateway';
 export { WEB_PLATFORM } from '../core/session-key.js';
+/** The environment variable holding the gateway's token-signing secret. */
+export const SECRET_ENV = 'BOTHOST_GATEWAY_SECRET';
 /** The identity of a token-less loopback client when `allow_loopback_without_auth` is on. */
 export const LOOPBACK_IDENTITY = 'local';
 
