@@ -1,6 +1,6 @@
 // Copies non-TypeScript assets (Lua scripts, SQL, web pages) next to the compiled output, and
 // makes the `bot` entry point executable (tsc writes it 0644; npm sets the bit only when it
-// links the bin, so a rebuilt or reused checkout's `npx bot` would fail with "Permission denied").
+// links the bin, so a rebuilt checkout's entry point would fail with "Permission denied").
 import { chmodSync, cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
