@@ -37,7 +37,7 @@ registerGateway(program);
 registerDoctor(program);
 program.addHelpText(
   'after',
-  '\nQuick start:\n  npx bot chat --session demo --message "My name is Alice"\n  npx bot chat --session demo --message "What\'s my name?"\n  npx bot session show demo',
+  '\nQuick start:\n  bot chat --session demo --message "My name is Alice"\n  bot chat --session demo --message "What\'s my name?"\n  bot session show demo',
 );
 
 function packageVersion(): string {
