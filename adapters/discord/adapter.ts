@@ -49,9 +49,13 @@ export function createDiscordAdapter(config: DiscordAdapterConfig, host: Adapter
   // A 429 Discord answered (the client waits `retry_after` and sends again), and waits the
   // client imposes itself ahead of a known bucket's reset.
   rest.on(RESTEvents.Response, (request, response) => {
-    if (response.status === 429) logger.warn({ method: request.method, route: redactUrl(request.route), retryAfterS: Number(response.headers.get('retry-after')) }, 'discord rate limit (429): waiting retry_after');
+    if (response.status !== 429) return;
+    host.rateLimited?.();
+    logger.warn({ method: request.method, route: redactUrl(request.route), retryAfterS: Number(response.headers.get('retry-after')) }, 'discord rate limit (429): waiting retry_after');
   });
-  rest.on(RESTEvents.RateLimited, (info) => logger.info({ method: info.method, route: redactUrl(info.route), waitMs: info.timeToReset, global: info.global }, 'discord rate limit: waiting for the bucket to reset'));
+  rest.on(RESTEvents.RateLimited, (info) => {
+    logger.info({ method: info.method, route: redactUrl(info.route), waitMs: info.timeToReset, global: info.global }, 'discord rate limit: waiting for the bucket to reset');
+  });
   const tokens = new InteractionTokens();
   // Discord shows typing ~10 s per call; the host renews it every typing_interval_ms per reply.
   const outbound = discordOutbound({ rest, tokens, logger, botId: config.id, typingCoalesceMs: Math.floor(config.typing_interval_ms * 0.8) });

@@ -63,7 +63,7 @@ export async function createSlackAdapter(config: SlackAdapterConfig, host: Adapt
     host.onFatal?.(err);
     void adapter.stop();
   };
-  const api = new SlackApi({ client: client as never, logger, botId: config.id, onFatal: fatal });
+  const api = new SlackApi({ client: client as never, logger, botId: config.id, onFatal: fatal, onRateLimited: () => host.rateLimited?.() });
   const membership = new ThreadMembership({
     api,
     logger,

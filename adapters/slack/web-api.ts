@@ -19,6 +19,8 @@ export interface SlackApiOptions {
   logger: AdapterLogger;
   botId: string;
   onFatal?: (err: AdapterFatalError) => void;
+  /** Told of every 429 (waited out or not). */
+  onRateLimited?: () => void;
   maxRetryAfterSeconds?: number;
   maxRateLimitRetries?: number;
   /** For tests: how waiting is done. */
@@ -52,6 +54,7 @@ export class SlackApi {
         const decision = decisionOf(err);
         if (decision === 'fatal') throw this.markFatal(method, err);
         const seconds = retryAfterOf(err);
+        if (decision === 'wait_and_retry') this.o.onRateLimited?.();
         if (decision !== 'wait_and_retry' || seconds === undefined || options.waitOnRateLimit === false || attempt >= maxRetries || seconds > maxWait) throw err;
         this.o.logger.warn({ method, retryAfterSeconds: seconds }, 'slack rate limit (429): waiting Retry-After');
         await (this.o.sleep ?? defaultSleep)(Math.max(seconds, 0) * 1000);

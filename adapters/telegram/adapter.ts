@@ -44,7 +44,14 @@ export function createTelegramAdapter(config: TelegramAdapterConfig, host: Adapt
   // A stuck Bot API call must not hold the poller for grammY's default 500 s; long polls need
   // their own timeout plus a margin.
   const bot = new Bot(token, { client: { apiRoot: config.api_root, timeoutSeconds: Math.max(TELEGRAM_DEFAULTS.apiTimeoutSeconds, config.poll_timeout_s + 15) } });
-  bot.api.config.use(rateLimitTransformer({ onWait: (method, seconds) => logger.warn({ method, seconds }, 'telegram rate limit (429): waiting retry_after') }));
+  bot.api.config.use(
+    rateLimitTransformer({
+      onWait: (method, seconds) => {
+        host.rateLimited?.();
+        logger.warn({ method, seconds }, 'telegram rate limit (429): waiting retry_after');
+      },
+    }),
+  );
   const outbound = telegramOutbound({ api: bot.api, logger, parseMode: config.parse_mode });
   let username: string | undefined;
   let webhook: WebhookServer | undefined;

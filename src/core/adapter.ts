@@ -191,6 +191,8 @@ export interface AdapterHost {
   commands: Readonly<Record<string, string>>;
   /** Told when the adapter stopped for good after starting (e.g. its token was revoked). */
   onFatal?: (err: Error) => void;
+  /** The platform answered a call with its rate limit (HTTP 429): counted for operators. */
+  rateLimited?(): void;
   /**
    * Atomic key-value state of this bot kept with the sessions (Redis, Postgres stores; absent
    * with the file and memory stores), per namespace — e.g. a linked device's keys.

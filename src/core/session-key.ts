@@ -11,6 +11,8 @@ import { BotHostError } from './errors.js';
 
 /** The platform of every gateway (web chat) message: web sessions are `bot_web_<escaped id>`. */
 export const WEB_PLATFORM = 'web';
+/** The bot id every gateway (web chat) message carries. */
+export const GATEWAY_BOT_ID = 'gateway';
 
 export type SessionScope = 'per_user' | 'per_chat' | 'per_thread';
 

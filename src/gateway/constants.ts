@@ -2,8 +2,7 @@
  * Gateway constants: the bot id and platform every web message carries, fixed timings, and the
  * close-code table (code → why the server closed, so clients can decide whether to reconnect).
  */
-export const GATEWAY_BOT_ID = 'gateway';
-export { WEB_PLATFORM } from '../core/session-key.js';
+export { GATEWAY_BOT_ID, WEB_PLATFORM } from '../core/session-key.js';
 /** The environment variable holding the gateway's token-signing secret. */
 export const SECRET_ENV = 'BOTHOST_GATEWAY_SECRET';
 /** The identity of a token-less loopback client when `allow_loopback_without_auth` is on. */

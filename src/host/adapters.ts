@@ -131,6 +131,7 @@ export async function createBot(checked: CheckedBot, deps: BotDependencies): Pro
     logger,
     commands: COMMANDS,
     ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
+    rateLimited: () => deps.metrics?.platformRateLimited(definition.platform),
     ...(deps.host.store.keyValue ? { keyValue: botKeyValue(deps.host.store, config.id) } : {}),
   };
 

@@ -7,9 +7,11 @@
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import type { AgentResolver, Agent, ModelObserver } from '../agent/agent.js';
+import { GATEWAY_BOT_ID } from '../core/session-key.js';
 import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
 import type { BotsConfig } from '../config/schema.js';
 import { deadLetterKey } from '../queue/inbox-keys.js';
+import { inspectInboxes, inspectOutboxes } from '../queue/queue-inspection.js';
 import type { WorkerEvent } from '../queue/worker-options.js';
 import type { Metrics, QueueDepths, TurnOutcome } from '../ops/metrics.js';
 import type { OpsServer } from '../ops/ops-server.js';
@@ -108,8 +110,11 @@ export function recordWorkerEvent(metrics: Metrics, event: WorkerEvent): void {
 }
 
 /**
- * BullMQ's own counts of the kick queue plus the dead-letter list, read when scraped. The Queue
- * shares `redis` (no connection of its own); `close()` releases it.
+ * BullMQ's own counts of the kick queue, the dead-letter list, the oldest waiting turn and each
+ * bot's unsent replies (src/queue/queue-inspection.ts), read when scraped. The oldest turn is
+ * found by reading the head of every inbox with queued turns (pipelined, in pages): cheap while
+ * the queue keeps up, and bounded by the sessions waiting, not by all sessions. The Queue shares
+ * `redis` (no connection of its own); `close()` releases it.
  */
 export function queueDepthReader(redis: Redis, config: BotsConfig): { read(): Promise<QueueDepths>; close(): Promise<void> } {
   const prefix = config.store.prefix;
@@ -118,8 +123,21 @@ export function queueDepthReader(redis: Redis, config: BotsConfig): { read(): Pr
   return {
     async read() {
       queue ??= import('bullmq').then(({ Queue }) => new Queue(config.queue.name, { connection: redis, prefix: `${prefix}:bull` }));
-      const [counts, deadLetters] = await Promise.all([(await queue).getJobCounts('wait', 'prioritized', 'active'), redis.llen(deadLetterKey(prefix))]);
-      return { waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, deadLetters };
+      const [counts, deadLetters, inboxes, outboxes] = await Promise.all([
+        (await queue).getJobCounts('wait', 'prioritized', 'active'),
+        redis.llen(deadLetterKey(prefix)),
+        inspectInboxes(redis, prefix),
+        // The bots this deployment configures, and the gateway's: no keyspace scan per scrape.
+        inspectOutboxes(redis, prefix, [...config.bots.map((b) => b.id), GATEWAY_BOT_ID]),
+      ]);
+      return {
+        waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+        active: counts.active ?? 0,
+        deadLetters,
+        oldestWaitingSeconds: inboxes.oldest === undefined ? 0 : Math.max(0, (Date.now() - inboxes.oldest) / 1000),
+        // Bots read through a consumer group; a broadcast route's stream is kept for every reader, not pending.
+        outboxPending: outboxes.filter((o) => o.consumerGroup).map((o) => ({ bot: o.bot, pending: (o.undelivered ?? 0) + o.inDelivery })),
+      };
     },
     async close() {
       await (await queue)?.close();

@@ -26,6 +26,10 @@ export interface QueueDepths {
   waiting: number;
   active: number;
   deadLetters: number;
+  /** How long the oldest turn waiting in any session inbox has waited (0: none waiting). */
+  oldestWaitingSeconds: number;
+  /** Per bot: replies in its outbox not yet sent (unread by any ingress process, or being sent). */
+  outboxPending: ReadonlyArray<{ bot: string; pending: number }>;
 }
 
 const TURN_OUTCOMES: readonly TurnOutcome[] = ['ok', 'failed', 'duplicate', 'timeout', 'lease_lost'];
@@ -86,6 +90,7 @@ export class Metrics {
   private readonly sends = new LabelledCounter('bothost_sends_total', 'Platform send calls of replies and notices', this.registry);
   private readonly leaseTakeovers = new Counter({ name: 'bothost_lease_takeovers_total', help: 'Connection leases (leadership of single-connection bots) this process acquired', labelNames: ['bot'] as const, registers: [this.registry] });
   private readonly fenceRejections = new Counter({ name: 'bothost_fence_rejections_total', help: 'Commits refused because a newer lease holder exists (stale fence)', registers: [this.registry] });
+  private readonly rateLimits = new Counter({ name: 'bothost_platform_rate_limited_total', help: 'Platform calls answered with a rate limit (HTTP 429)', labelNames: ['platform'] as const, registers: [this.registry] });
   private readonly reconnects = new Counter({ name: 'bothost_adapter_reconnects_total', help: 'Platform connections retried after a failure', labelNames: ['platform', 'bot'] as const, registers: [this.registry] });
 
   /**
@@ -144,6 +149,10 @@ export class Metrics {
     this.reconnects.inc({ platform, bot });
   }
 
+  platformRateLimited(platform: string): void {
+    this.rateLimits.inc({ platform });
+  }
+
   /** `bothost_gateway_connections`, read from `count()` at each scrape. */
   watchConnections(count: () => number): void {
     new Gauge({ name: 'bothost_gateway_connections', help: 'Open WebSocket connections of this gateway', registers: [this.registry], collect() {
@@ -152,8 +161,9 @@ export class Metrics {
   }
 
   /**
-   * `bothost_queue_waiting`, `bothost_queue_active` and `bothost_dead_letters`, read by `read()`
-   * once per scrape (one Redis round trip shared by the three).
+   * `bothost_queue_waiting`, `bothost_queue_active`, `bothost_dead_letters`,
+   * `bothost_oldest_waiting_seconds` and `bothost_outbox_pending{bot}`, read by `read()` once per
+   * scrape (one read shared by the five).
    */
   watchQueue(read: () => Promise<QueueDepths>): void {
     let pending: Promise<QueueDepths> | undefined;
@@ -169,6 +179,18 @@ export class Metrics {
     gauge('bothost_queue_waiting', 'Kick jobs waiting for a worker (sessions with turns to run)', (d) => d.waiting);
     gauge('bothost_queue_active', 'Kick jobs being run by a worker (sessions being drained)', (d) => d.active);
     gauge('bothost_dead_letters', 'Turns that failed for good, kept for `bot queue dead`', (d) => d.deadLetters);
+    gauge('bothost_oldest_waiting_seconds', 'Age of the oldest turn waiting in any session inbox (0 when none waits)', (d) => d.oldestWaitingSeconds);
+    new Gauge({
+      name: 'bothost_outbox_pending',
+      help: "Replies in a bot's outbox not yet sent: unread by any ingress process, or read and being sent",
+      labelNames: ['bot'] as const,
+      registers: [this.registry],
+      async collect() {
+        const { outboxPending } = await once();
+        this.reset();
+        for (const o of outboxPending) this.set({ bot: o.bot }, o.pending);
+      },
+    });
   }
 
   /** The Prometheus text exposition. */

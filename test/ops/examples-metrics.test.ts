@@ -13,7 +13,7 @@ const METRIC_NAME = /\b(?:bothost|process|nodejs)_[a-z0-9_]+\b/g;
 
 async function registeredNames(): Promise<Set<string>> {
   const metrics = new Metrics();
-  metrics.watchQueue(async () => ({ waiting: 0, active: 0, deadLetters: 0 }));
+  metrics.watchQueue(async () => ({ waiting: 0, active: 0, deadLetters: 0, oldestWaitingSeconds: 0, outboxPending: [] }));
   metrics.watchConnections(() => 0);
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {

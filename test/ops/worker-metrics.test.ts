@@ -2,11 +2,13 @@
  * `/metrics` of a real `bot worker` process: after known traffic (three turns, one turn the
  * model refuses) the counters moved by exactly that much, the stage histograms counted each
  * turn, the token counters hold what the fake model server reported, the queue gauges read
- * Redis, and no session id is a label.
+ * Redis (the oldest waiting turn while the queue is drained, each bot's unsent replies), and no
+ * session id is a label.
  */
 import { promises as fsp } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { distributedSuite, startWorker, waitFor } from '../helpers/distributed-harness.js';
+import { setQueueDraining } from '../../src/queue/queue-drain.js';
+import { BOT_ID, distributedSuite, startWorker, waitFor } from '../helpers/distributed-harness.js';
 import { defaultFakeResponder } from '../helpers/fake-openai-server.js';
 import { metricsUrlIn, sampleValue, scrape } from '../helpers/prometheus-text.js';
 
@@ -14,7 +16,7 @@ const suite = distributedSuite();
 
 describe('bot worker /metrics', () => {
   it('counts turns by outcome, times their stages, reads queue depths, and serves health', async () => {
-    const { env, ingress } = await suite.setUp('metrics', { fakeModel: true });
+    const { env, ingress, prefix, queueName } = await suite.setUp('metrics', { fakeModel: true });
     await fsp.appendFile(env.configPath, 'metrics: { port: 0 }\n');
     const worker = await startWorker('w1', env).ready();
     const url = metricsUrlIn(worker.stderr());
@@ -54,12 +56,25 @@ describe('bot worker /metrics', () => {
     expect(sampleValue(samples, 'bothost_dead_letters')).toBe(1);
     expect(sampleValue(samples, 'bothost_queue_waiting')).toBe(0);
     expect(sampleValue(samples, 'bothost_queue_active')).toBe(0);
+    expect(sampleValue(samples, 'bothost_oldest_waiting_seconds')).toBe(0);
+    expect(sampleValue(samples, 'bothost_outbox_pending', { bot: BOT_ID })).toBe(0);
     expect(text).not.toMatch(/secret/);
 
     // One info line per finished turn, with its session, agent, duration and outcome.
     const lines = worker.stderr().split('\n').filter((l) => l.includes('"msg":"turn ') && l.includes('"outcome":'));
     expect(lines.map((l) => (JSON.parse(l) as { outcome: string }).outcome).sort()).toEqual(['failed', 'ok', 'ok', 'ok']);
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, session: 'session-secret-1', agent: 'assistant', durationMs: expect.any(Number) });
+
+    // A turn nobody takes (the queue drained): the oldest waiting turn ages in the gauge.
+    const queueRef = { redis: ingress.client, prefix, queueName };
+    await setQueueDraining(queueRef, true);
+    await ingress.enqueue('session-secret-5', 'user-secret-5', 'm5');
+    await new Promise((r) => setTimeout(r, 1_200));
+    const waiting = await scrape(url!);
+    expect(sampleValue(waiting.samples, 'bothost_oldest_waiting_seconds')).toBeGreaterThanOrEqual(1);
+    await setQueueDraining(queueRef, false);
+    await waitFor('the waiting turn answered once the queue resumed', () => ingress.finals().length === 4);
+    expect(sampleValue((await scrape(url!)).samples, 'bothost_oldest_waiting_seconds')).toBe(0);
 
     const base = url!.replace(/\/metrics$/, '');
     expect((await fetch(`${base}/healthz`)).status).toBe(200);

@@ -16,11 +16,12 @@ import { FAKE_SLACK, startFakeSlack, type FakeSlack } from '../../helpers/fake-s
 let fake: FakeSlack;
 let lines: string[];
 let fatals: Error[];
+let rateLimited: number;
 
 function outbound(timeoutMs = 2_000) {
   const client = new webApi.WebClient(FAKE_SLACK.botToken, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: timeoutMs });
   const logger = { debug: () => {}, info: (o: object, m?: string) => void lines.push(`info ${m} ${JSON.stringify(o)}`), warn: (o: object, m?: string) => void lines.push(`warn ${m} ${JSON.stringify(o)}`), error: (o: object, m?: string) => void lines.push(`error ${m} ${JSON.stringify(o)}`) };
-  const api = new SlackApi({ client: client as never, logger, botId: 'b', onFatal: (e) => void fatals.push(e) });
+  const api = new SlackApi({ client: client as never, logger, botId: 'b', onFatal: (e) => void fatals.push(e), onRateLimited: () => void rateLimited++ });
   return new SlackOutbound({ api, logger, statusEmoji: 'eyes', maxMessageLength: 3900, postResponse: postJson });
 }
 
@@ -31,6 +32,7 @@ beforeEach(async () => {
   fake = await startFakeSlack();
   lines = [];
   fatals = [];
+  rateLimited = 0;
 });
 afterEach(() => fake.close());
 
@@ -102,6 +104,8 @@ describe('slack outbound', () => {
     expect(fake.callsOf('chat.postMessage')).toHaveLength(2);
     expect(fake.botMessages('DALICE')).toHaveLength(1);
     expect(lines.some((l) => l.includes('429'))).toBe(true);
+    // Counted for bothost_platform_rate_limited_total.
+    expect(rateLimited).toBe(1);
   });
 
   it('edits in place; a vanished message is posted anew; refused channels drop; refused markup is reported', async () => {
