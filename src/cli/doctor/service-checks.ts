@@ -15,18 +15,6 @@ import { checkDiscord, checkSlack, checkTelegram, checkWhatsApp, networkError } 
 
 type Env = Record<string, string | undefined>;
 
-async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(DOCTOR_DEFAULTS.timeoutMs) });
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, body };
-}
-
 /** One check per agent with a real model (echo needs nothing): the same check roles run at start-up. */
 export async function checkModels(config: BotsConfig, env: Env): Promise<CheckResult[]> {
   const results = Object.entries(config.agents).map(async ([id, agent]) => {
