@@ -223,13 +223,15 @@ export class FileIntake {
     const release = await this.options.lock.acquire(file, INTAKE_DEFAULTS.probeLockMs);
     let fh: FileHandle | undefined;
     try {
-      // Another process's close() removes the directory when it is empty: create it again.
+      // Another process's close() removes the directory when it is empty, possibly between our
+      // mkdir and open — or inside a recursive mkdir, which then fails with ENOENT: create it again.
       for (let attempt = 0; !fh; attempt++) {
-        await fsp.mkdir(this.options.dir, { recursive: true, mode: 0o700 });
-        fh = await fsp.open(file, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
-          if (err.code === 'ENOENT' && attempt < 3) return undefined;
-          throw err;
-        });
+        try {
+          await fsp.mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+          fh = await fsp.open(file, 'wx', 0o600);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10) throw err;
+        }
       }
       await syncDir(this.options.dir, this.durable);
     } catch (err) {

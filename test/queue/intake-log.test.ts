@@ -1,6 +1,8 @@
 /** The embedded intake's files: durable accept, done, dedupe, rotation, adoption of a dead process's turns. */
+import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TurnRequest } from '../../src/core/turn-queue.js';
 import { DurableTurnQueue } from '../../src/queue/durable-turn-queue.js';
@@ -9,6 +11,7 @@ import { createProcessLock } from '../../src/sessions/process-lock.js';
 import { TempDirs } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 const tmp = new TempDirs();
 afterEach(() => tmp.removeAll());
 
@@ -34,6 +37,23 @@ describe('FileIntake', () => {
     await intake.close();
     expect(existsSync(dir)).toBe(false);
   });
+
+  it('processes opening intakes while others close them (and remove the empty directory) all get their file', async () => {
+    const dir = path.join(await tmp.make(), '.intake');
+    // Like several short `bot chat` processes on one store, each answering a turn per round.
+    const child = path.join(HERE, '..', 'helpers', 'intake-child.mjs');
+    const dist = path.join(HERE, '..', '..', 'dist');
+    const runs = Array.from({ length: 6 }, (_, i) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const proc = spawn(process.execPath, [child, dist, dir, `p${i}`, '40'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        proc.on('exit', (code) => resolve({ code, stderr }));
+      }),
+    );
+    for (const r of await Promise.all(runs)) expect(r.code, r.stderr).toBe(0);
+    expect(await files(dir)).toEqual([]);
+  }, 60_000);
 
   it('the same inbound id pending twice is recorded once', async () => {
     const dir = await tmp.make();
