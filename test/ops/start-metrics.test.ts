@@ -29,6 +29,8 @@ describe('bot start /metrics', () => {
     await fsp.writeFile(path.join(box.sb.cwd, 'bots.yaml'), yaml);
     const cli = startCli(box.sb, ['start'], { env: { TELEGRAM_BOT_TOKEN: FAKE_TOKEN }, timeoutMs: 60_000 });
     await cli.waitForStderr(/telegram bot|telegram: running/, { timeoutMs: 20_000 });
+    // The metrics listener is announced once it listens, which may be after the bot started.
+    await cli.waitForStderr(/metrics on http:/, { timeoutMs: 20_000 });
     const url = metricsUrlIn(cli.stderr());
     expect(url, cli.stderr()).toBeDefined();
 
