@@ -8,7 +8,7 @@ import os from 'node:os';
 import { expandHome, DEFAULT_CONFIG_FILE } from './config-path.js';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { formatYamlPath } from './format-path.js';
-import type { LoadedConfig } from './load.js';
+import type { LoadedConfig } from './loaded-config.js';
 import type { BotsConfig } from './schema.js';
 
 export function builtinConfig(home: string = os.homedir()): LoadedConfig {

@@ -17,25 +17,8 @@ import { formatYamlPath, lineOfPath } from './yaml-path.js';
 
 export { CONFIG_PATH_ENV, DEFAULT_CONFIG_FILE, expandHome, resolveConfigPath } from './config-path.js';
 
-export interface LoadedConfig {
-  config: BotsConfig;
-  /** Absolute path of the file read, or null when the built-in defaults were used. */
-  file: string | null;
-  /** YAML path (`bots[0].token`) → env var whose `${VAR}` was unset, so the key was dropped. */
-  missingEnv: Record<string, string>;
-  /**
-   * Maps a path in `config` back to its YAML path and line, so sections validated later (a
-   * platform adapter's own keys, see parse-section.ts) report errors exactly like the loader.
-   */
-  source?: ConfigSource;
-}
-
-export interface ConfigSource {
-  /** The file as named in messages (`bots.yaml`, or a path relative to the cwd). */
-  display: string;
-  file?: string;
-  locate(path: readonly PropertyKey[]): { path: string; line: number };
-}
+export type { ConfigSource, LoadedConfig } from './loaded-config.js';
+import type { ConfigSource, LoadedConfig } from './loaded-config.js';
 
 export interface ParseConfigOptions {
   /** Named in error messages (relative to the cwd when inside it); "bots.yaml" when omitted. */

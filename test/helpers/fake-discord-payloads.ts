@@ -5,7 +5,7 @@
  */
 
 /** A distinctive fake bot token: tests grep every log line for it. */
-export const FAKE_DISCORD_TOKEN = 'MTk5OTk5OTk5.FAKE-discord-bot-token.nEvEr-LoG-mE-42';
+export const FAKE_DISCORD_TOKEN = 'fake-discord-bot-token-for-tests-nEvEr-LoG-mE-42';
 
 export const BOT_USER = Object.freeze({ id: '1100000000000000001', username: 'bothost-test', global_name: 'Bothost Test', discriminator: '0', avatar: null, bot: true });
 /** The application id equals the bot user id for bots created in the developer portal. */
