@@ -30,3 +30,17 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, opti
     await sleep(options.intervalMs ?? 50);
   }
 }
+
+/**
+ * Polls the synchronous `check` every 25 ms until it returns a truthy value (the platform
+ * end-to-end tests' form of `waitFor`, whose fakes record state in memory).
+ */
+export async function until<T>(what: string, check: () => T | undefined | null | false, timeoutMs = 15_000, explain?: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${explain ? `\n${explain()}` : ''}`);
+    await sleep(25);
+  }
+}

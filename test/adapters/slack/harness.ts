@@ -90,18 +90,7 @@ export async function startSlack(sb: Sandbox, args: string[] = [], env: Record<s
   return cli;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls until `check` returns a truthy value. */
-export async function until<T>(what: string, check: () => T | undefined | null | false, timeoutMs = 15_000, explain?: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${explain ? `\n${explain()}` : ''}`);
-    await sleep(25);
-  }
-}
+export { sleep, until } from '../../helpers/wait-for.js';
 
 /** The bot's final (echo) replies in a channel, as shown now. */
 export function echoReplies(fake: FakeSlack, channel: string): SlackMessage[] {

@@ -89,18 +89,7 @@ export async function startTelegram(sb: Sandbox, args: string[] = [], env: Recor
   return cli;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls until `check` returns a truthy value. */
-export async function until<T>(what: string, check: () => T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+export { sleep, until } from '../../helpers/wait-for.js';
 
 /** The bot's messages in a chat whose visible text matches. */
 export function replyMatching(fake: FakeTelegram, chatId: number, pattern: RegExp): BotMessage | undefined {
