@@ -10,8 +10,9 @@ import { deferredLogger, processSecrets, type Logger } from '../host/logger.js';
 import { collectSecrets } from '../host/secrets.js';
 import type { BotsConfig } from '../config/schema.js';
 import type { Metrics } from '../ops/metrics.js';
+import { EXIT } from './exit-codes.js';
 
-export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });
+export { EXIT };
 
 export interface GlobalOptions {
   config?: string;
