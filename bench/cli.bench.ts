@@ -2,20 +2,25 @@
  * How fast the `bot` command starts, against `node -e 0` on the same machine in the same run:
  * - `bot --help`;
  * - `bot chat --message hi` with the built-in defaults (echo model, file store) in an empty
- *   temporary HOME and working directory: load, open the store, one turn, commit, exit.
+ *   temporary HOME and working directory: load, open the store, one turn, commit, exit;
+ * - the same with the repo's bots.yaml in the working directory (parsed and validated);
+ * - importing the library entry (`bothost`: dist/src/index.js) and exiting.
  * The three commands run in interleaved rounds so the machine's other load hits each alike; each
  * figure is the median wall time of the rounds, as a ratio to the median of `node -e 0`. Beside
  * it, the same ratio of CPU time (user + system, every thread, as the process itself reports it
  * when it exits), which a busy machine disturbs less than wall time.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, type Report } from './report.js';
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(DIST, 'src', 'cli', 'main.js');
+const LIBRARY = path.join(DIST, 'src', 'index.js');
+const REPO_BOTS_YAML = path.join(DIST, '..', 'bots.yaml');
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 10);
 
 /** Preloaded into every timed process (the baseline too): prints its CPU time as it exits. */
@@ -42,13 +47,22 @@ export async function benchCli(report: Report): Promise<void> {
   const node: Run[] = [];
   const help: Run[] = [];
   const chat: Run[] = [];
+  const chatYaml: Run[] = [];
+  const library: Run[] = [];
+  // The repo's bots.yaml (echo model, file store in HOME) in a working directory of its own.
+  const withYaml = path.join(home, 'with-yaml');
+  mkdirSync(withYaml);
+  copyFileSync(REPO_BOTS_YAML, path.join(withYaml, 'bots.yaml'));
   try {
     // One untimed run of each: the first chat creates the store's directory.
     timed([CLI, 'chat', '--message', 'warm-up'], home, env);
+    timed([CLI, 'chat', '--message', 'warm-up'], withYaml, env);
     for (let i = 0; i < ROUNDS; i++) {
       node.push(timed(['-e', '0'], home, env));
       help.push(timed([CLI, '--help'], home, env));
       chat.push(timed([CLI, 'chat', '--message', 'hi'], home, env));
+      chatYaml.push(timed([CLI, 'chat', '--message', 'hi'], withYaml, env));
+      library.push(timed([LIBRARY], home, env));
     }
   } finally {
     rmSync(home, { recursive: true, force: true });
@@ -68,4 +82,6 @@ export async function benchCli(report: Report): Promise<void> {
   };
   figure('cli: bot --help, × node -e 0', help, 2);
   figure('cli: bot chat --message hi (defaults), × node -e 0', chat, 3);
+  figure('cli: bot chat --message hi (repo bots.yaml), × node -e 0', chatYaml, 3);
+  figure('cli: import the library entry, × node -e 0', library, 2.5);
 }
