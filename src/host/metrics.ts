@@ -10,8 +10,6 @@ import type { AgentResolver, Agent, ModelObserver } from '../agent/agent.js';
 import { GATEWAY_BOT_ID } from '../core/session-key.js';
 import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
 import type { BotsConfig } from '../config/schema.js';
-import { deadLetterKey } from '../queue/inbox-keys.js';
-import { inspectInboxes, inspectOutboxes } from '../queue/queue-inspection.js';
 import type { WorkerEvent } from '../queue/worker-options.js';
 import type { Metrics, QueueDepths, TurnOutcome } from '../ops/metrics.js';
 import type { OpsServer } from '../ops/ops-server.js';
@@ -118,11 +116,13 @@ export function recordWorkerEvent(metrics: Metrics, event: WorkerEvent): void {
  */
 export function queueDepthReader(redis: Redis, config: BotsConfig): { read(): Promise<QueueDepths>; close(): Promise<void> } {
   const prefix = config.store.prefix;
-  // BullMQ is imported on the first scrape: the host module (and `bot chat`) never loads it.
+  // BullMQ and the inbox/outbox readers (their Lua scripts) are imported on the first scrape:
+  // the host module (and `bot chat`) never loads them.
   let queue: Promise<Queue> | undefined;
   return {
     async read() {
       queue ??= import('bullmq').then(({ Queue }) => new Queue(config.queue.name, { connection: redis, prefix: `${prefix}:bull` }));
+      const [{ deadLetterKey }, { inspectInboxes, inspectOutboxes }] = await Promise.all([import('../queue/inbox-keys.js'), import('../queue/queue-inspection.js')]);
       const [counts, deadLetters, inboxes, outboxes] = await Promise.all([
         (await queue).getJobCounts('wait', 'prioritized', 'active'),
         redis.llen(deadLetterKey(prefix)),

@@ -53,9 +53,7 @@ import { HIERARCHY_KEYS as K, readHierarchy, type HierarchyState, type SnapshotR
 import { assertReadable, readView } from './read-view.js';
 import { closedSources, holdsBySource, releaseHolds, snapshotHolder, viewHolder, writeHolds } from './holds.js';
 import { hasHolds } from '../retention-holds.js';
-import { parseExport, type SessionExport } from './session-export.js';
-import { exportLoaded, importInto } from './export-import.js';
-import { resolveCutPoint } from './cut-point.js';
+import type { SessionExport } from './session-export.js';
 import type { ForkOptions, HierarchicalSessionStoreOptions, SessionNode, SnapshotSummary } from './hierarchy-types.js';
 import {
   containsCursor,
@@ -115,6 +113,8 @@ export class HierarchicalSessionStore implements SessionLog {
 
   /** A copy-on-write fork: O(1) in time and bytes, however long the history. */
   async forkSession(sessionId: string, options: ForkOptions = {}): Promise<string> {
+    // Forks, exports and imports load their code on first use: a process that only runs turns never does.
+    const { resolveCutPoint } = await import('./cut-point.js');
     const childId = options.id ?? this.newId('fork');
     assertSessionId(childId);
     const [parent, taken] = await Promise.all([this.mustLoad(sessionId), this.store.sessionExists(childId)]);
@@ -318,6 +318,7 @@ export class HierarchicalSessionStore implements SessionLog {
 
   /** The session's history and snapshots as JSON (see session-export.ts), messages included. */
   async exportSession(sessionId: string): Promise<SessionExport> {
+    const { exportLoaded } = await import('./export-import.js');
     const s = await this.mustLoad(sessionId);
     return exportLoaded(this.store, { ...s, shown: this.viewInfo(s) }, this.maxMessages);
   }
@@ -328,6 +329,7 @@ export class HierarchicalSessionStore implements SessionLog {
    * Not atomic: a failure part-way leaves a session to delete before importing again.
    */
   async importSession(data: unknown, options: { id?: string } = {}): Promise<string> {
+    const [{ parseExport }, { importInto }] = await Promise.all([import('./session-export.js'), import('./export-import.js')]);
     const exp = parseExport(data);
     const id = options.id ?? exp.session.id;
     assertSessionId(id);
