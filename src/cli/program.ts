@@ -3,7 +3,7 @@
  * its module, every other one by its line from the command table only, so starting `bot chat`
  * or printing `bot --help` does not load what the other commands need.
  */
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Command, Help } from 'commander';
 import { COMMAND_MODULES, type CommandLine } from './command-table.js';
 
@@ -62,7 +62,7 @@ function placeholder(line: CommandLine): Command {
     });
 }
 
+/** The package's own package.json, by its name: the same from src/ (tests) and dist/. */
 function packageVersion(): string {
-  const file = new URL('../../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  return (createRequire(import.meta.url)('bothost/package.json') as { version: string }).version;
 }

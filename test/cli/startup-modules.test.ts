@@ -1,0 +1,67 @@
+/**
+ * What `bot` loads to start: `bot --help` only the program and its command table; a command only
+ * its own modules. Checked on the built CLI with a module-loading hook (ES modules as they load,
+ * CommonJS files from the require cache at exit), not by timing.
+ */
+import { describe, expect, it } from 'vitest';
+import { runCli, useSandbox } from '../helpers/run-cli.js';
+
+const cli = useSandbox();
+
+const hook = `export async function load(url, context, next) { const r = await next(url, context); process.stderr.write('LOADED ' + url + '\\n'); return r; }`;
+const preload = [
+  `import { createRequire, register } from 'node:module';`,
+  `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));`,
+  `const require = createRequire(process.execPath);`,
+  `process.on('exit', () => { for (const f of Object.keys(require.cache)) process.stderr.write('LOADED file://' + f + '\\n'); });`,
+].join('\n');
+const NODE_OPTIONS = `--import data:text/javascript,${encodeURIComponent(preload)}`;
+
+interface Loaded {
+  /** bothost's own modules, relative to dist/src: `cli/main.js`. */
+  own: Set<string>;
+  /** Third-party packages by name: `commander`, `@slack/bolt`. */
+  packages: Set<string>;
+}
+
+async function loadedBy(args: string[]): Promise<Loaded & { stdout: string }> {
+  const r = await runCli(cli.sb, args, { env: { NODE_OPTIONS } });
+  expect(r.code, r.stderr).toBe(0);
+  const urls = [...r.stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1]!);
+  const own = new Set(urls.flatMap((u) => /\/dist\/src\/(.+)$/.exec(u)?.[1] ?? []));
+  const packages = new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []));
+  return { own, packages, stdout: r.stdout };
+}
+
+const COMMAND_MODULES = /^cli\/(.+-command|session-.+|worker-.+|queue-control|dead-letters|doctor\/.+)\.js$/;
+const HEAVY_PACKAGES = ['zod', 'yaml', 'pino', 'ioredis', 'bullmq', 'pg', 'ai', '@ai-sdk/openai-compatible', 'prom-client', 'ws', 'grammy', 'discord.js', '@slack/bolt', 'baileys'];
+
+describe('start-up loads only what the command needs', () => {
+  it('`bot --help`: the program, its command table and commander — no command, config, host or store', async () => {
+    const { own, packages, stdout } = await loadedBy(['--help']);
+    expect(stdout).toMatch(/^\s+session\b/m); // every command is still listed
+    expect([...packages]).toEqual(['commander']);
+    expect(own.has('cli/main.js')).toBe(true); // the probe sees our modules
+    expect([...own].filter((m) => COMMAND_MODULES.test(m) || /^(config|sessions|queue|models|gateway|agent|ingress)\/|^host\/host\.js$/.test(m))).toEqual([]);
+    // Today 11; a budget, so that a new import on this path is a decision, not an accident.
+    expect(own.size).toBeLessThanOrEqual(14);
+  });
+
+  it('`bot chat --help`: chat\'s registration, and no other command\'s nor the host', async () => {
+    const { own, packages, stdout } = await loadedBy(['chat', '--help']);
+    expect(stdout).toContain('--message <text>');
+    expect(own.has('cli/chat-command.js')).toBe(true);
+    expect([...own].filter((m) => COMMAND_MODULES.test(m) && m !== 'cli/chat-command.js')).toEqual([]);
+    expect(own.has('host/host.js')).toBe(false);
+    expect([...packages]).toEqual(['commander']);
+  });
+
+  it('`bot chat --message` with the built-in defaults: no other command, no config parser, no heavy package', async () => {
+    const { own, packages, stdout } = await loadedBy(['chat', '--message', 'hi']);
+    expect(stdout).toMatch(/you said "hi"/);
+    expect(own.has('host/host.js')).toBe(true);
+    expect([...own].filter((m) => COMMAND_MODULES.test(m) && m !== 'cli/chat-command.js')).toEqual([]);
+    expect([...own].filter((m) => /^config\/(load|schema|parse-section)\.js$|^queue\/(queue-inspection|outbox-consumer)\.js$|^sessions\/hierarchy\/(export-import|cut-point)\.js$/.test(m))).toEqual([]);
+    expect(HEAVY_PACKAGES.filter((p) => packages.has(p))).toEqual([]);
+  });
+});
