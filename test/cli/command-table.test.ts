@@ -2,6 +2,7 @@
  * The command table (src/cli/command-table.ts) stands in for every command that is not run: its
  * lines must be exactly what the command modules register, whichever command is loaded.
  */
+import { readFileSync } from 'node:fs';
 import { Command, Help } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_MODULES, commandNamed } from '../../src/cli/command-table.js';
@@ -25,6 +26,11 @@ describe('the command table', () => {
     const lazy = await buildProgram(undefined);
     expect(lazy.helpInformation()).toBe(full.helpInformation());
     for (const name of names) expect((await buildProgram(name)).helpInformation(), name).toBe(full.helpInformation());
+  });
+
+  it('prints the package version (read by package name, from src/ and dist/ alike)', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect((await buildProgram(undefined)).version()).toBe(pkg.version);
   });
 
   it('registers the named command from its module, and only that one', async () => {
