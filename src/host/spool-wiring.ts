@@ -52,8 +52,9 @@ function report(event: SpoolEvent, logger: Logger, metrics: Metrics | undefined,
       else logger.debug({ bot, message: event.messageId, spooled: event.depth }, 'spooled message forwarded to the queue');
       return;
     case 'forward_failed':
-      // The first refusal of an outage says so; the queue's own connection reports the outage itself.
-      logger[event.attempt === 1 ? 'warn' : 'debug']({ bot, spooled: event.depth, err: (event.error as Error)?.message }, 'the queue does not take spooled messages yet; retrying');
+      // The first refusal of an outage says so, then one line in 60 (about 5 min): the queue's
+      // connection reports the outage itself.
+      logger[event.attempt % 60 === 1 ? 'warn' : 'debug']({ bot, spooled: event.depth, err: (event.error as Error)?.message }, 'the queue does not take spooled messages yet; retrying');
       return;
     case 'replayed':
       logger.info({ bot, messages: event.count }, 'forwarding the messages a stopped process had spooled');
