@@ -51,6 +51,8 @@ export class SpoolingTurnQueue implements TurnQueue {
   /** Spooled, not yet forwarded turns per bot, in spooled order. */
   private readonly backlog = new Map<string, Spooled[]>();
   private readonly replays = new Map<string, Promise<void>>();
+  /** Bots whose replay has settled: their enqueues skip awaiting it. */
+  private readonly replayed = new Set<string>();
   private readonly forwarders = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
   private closing: Promise<void> | undefined;
@@ -66,7 +68,7 @@ export class SpoolingTurnQueue implements TurnQueue {
   async enqueue(request: TurnRequest): Promise<void> {
     if (this.stopping.signal.aborted) throw new BotHostError('QUEUE_CLOSED', 'the turn queue is shutting down; try again shortly');
     const botId = request.inbound.botId;
-    await this.replay(botId);
+    if (!this.replayed.has(botId)) await this.replay(botId);
     if (this.depth(botId) > 0) return this.spool(request, 'earlier messages of this bot are still spooled');
     try {
       await this.options.inner.enqueue(request);
@@ -96,7 +98,8 @@ export class SpoolingTurnQueue implements TurnQueue {
             this.forward(botId);
           },
           (error: unknown) => onEvent?.({ type: 'replay_failed', botId, error }),
-        );
+        )
+        .finally(() => this.replayed.add(botId));
       this.replays.set(botId, replaying);
     }
     return replaying;
