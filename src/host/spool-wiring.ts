@@ -36,6 +36,7 @@ export function createInboundSpool(config: BotsConfig, inner: TurnQueue, deliver
     onEvent: (event) => report(event, logger, metrics, dir),
   });
   delivery.onRegister((botId) => void spool.replay(botId));
+  metrics?.watchSpool(() => spool.depths());
   return spool;
 }
 

@@ -203,6 +203,14 @@ export class Metrics {
     });
   }
 
+  /** `bothost_spool_depth{bot}`: spooled messages not yet in the queue, read from `depths()` at each scrape. */
+  watchSpool(depths: () => ReadonlyArray<{ bot: string; depth: number }>): void {
+    new Gauge({ name: 'bothost_spool_depth', help: 'Inbound messages spooled on local disk by this process and not yet handed to the queue', labelNames: ['bot'] as const, registers: [this.registry], collect() {
+      this.reset();
+      for (const d of depths()) this.set({ bot: d.bot }, d.depth);
+    } });
+  }
+
   /** The Prometheus text exposition. */
   text(): Promise<string> {
     return this.registry.metrics();

@@ -64,6 +64,11 @@ export class SpoolingTurnQueue implements TurnQueue {
     return this.backlog.get(botId)?.length ?? 0;
   }
 
+  /** Every bot that spooled in this process, with its spooled turns not yet in the queue. */
+  depths(): Array<{ bot: string; depth: number }> {
+    return [...this.backlog].map(([bot, list]) => ({ bot, depth: list.length }));
+  }
+
   /** Resolves once the turn is in the queue or durably spooled; rejects only when neither is possible. */
   async enqueue(request: TurnRequest): Promise<void> {
     if (this.stopping.signal.aborted) throw new BotHostError('QUEUE_CLOSED', 'the turn queue is shutting down; try again shortly');
