@@ -11,6 +11,7 @@ import { Report } from './report.js';
 import { benchScale } from './scale.bench.js';
 import { benchStores } from './stores.bench.js';
 import { benchSlack } from './slack.bench.js';
+import { benchSpool } from './spool.bench.js';
 import { benchTelegram } from './telegram.bench.js';
 import { benchWhatsApp } from './whatsapp.bench.js';
 
@@ -28,6 +29,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['adapter-overhead', benchAdapterOverhead],
   ['gateway', benchGateway],
   ['ops', benchOps],
+  ['spool', benchSpool],
   ['cli', benchCli],
   ['scale', benchScale],
 ];

@@ -41,6 +41,8 @@ const discord: AdapterDefinition<DiscordAdapterConfig> = {
     markdown: 'discord',
     editIntervalMs: config.stream_edit_interval_ms,
     typingIntervalMs: config.typing_interval_ms,
+    // Never sent again: a message the queue cannot take now is spooled by the host.
+    redelivers: false,
   }),
   create: createDiscordAdapter,
 };

@@ -51,6 +51,8 @@ const whatsapp: AdapterDefinition<WhatsAppAdapterConfig> = {
     markdown: 'whatsapp',
     editIntervalMs: 0,
     typingIntervalMs: config.typing_interval_ms,
+    // Never sent again: a message the queue cannot take now is spooled by the host.
+    redelivers: false,
   }),
   create: async (config, host) => (await import('./adapter.js')).createWhatsAppAdapter(config, host),
   actions: {

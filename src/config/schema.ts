@@ -94,7 +94,7 @@ const QueueSchema = strict({
   name: text().default(D.queue.name),
   intake_path: text()
     .default(D.queue.intake_path)
-    .describe('Inline queue with a redis or postgres store: local directory where accepted turns wait until answered (a leading ~ is your home); the file store keeps them under store.path'),
+    .describe('Local directory of work not yet handed on (a leading ~ is your home): with the inline queue and a redis or postgres store, accepted turns until answered; with any queue, `spool/` holds messages of platforms that never redeliver (Discord, WhatsApp) that the queue refused, until forwarded. Keep it on a disk that survives restarts, one per machine. The file store keeps both under store.path'),
 });
 
 const hourOfDay = () => envNumber(z.number().int().min(0).max(23));

@@ -100,6 +100,12 @@ export interface AdapterCapabilities {
    * limited per workspace, ~50/min). Absent: only the per-reply interval applies.
    */
   scopeEditIntervalMs?: number;
+  /**
+   * The platform delivers a message again when it was not acknowledged (webhook retries, polling
+   * offsets). Default true. false (Discord's gateway, WhatsApp): a message the queue cannot take
+   * now is spooled on local disk by the host and acknowledged, then forwarded in order.
+   */
+  redelivers?: boolean;
 }
 
 /** One message of a reply, as the platform takes it. */

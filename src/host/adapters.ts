@@ -15,6 +15,7 @@ import { isPlatform, loadDefinition } from './catalog.js';
 import { holdConnection } from './hold-connection.js';
 import type { Host } from './host.js';
 import { processSecrets, type Logger } from './logger.js';
+import { isQueueRefusal } from './queue-refusal.js';
 import { collectSecrets } from './secrets.js';
 import type { Metrics } from '../ops/metrics.js';
 import { deliveryTimer } from './metrics.js';
@@ -22,12 +23,6 @@ import { StreamingDelivery } from './streaming-delivery.js';
 
 export type BotEntry = LoadedConfig['config']['bots'][number];
 
-/** Errors that mean "the queue did not take it": the platform must not be acknowledged. */
-const RETRYABLE_CODES = new Set(['STORE_FAILED', 'QUEUE_CLOSED', 'LOCK_TIMEOUT']);
-
-function isRetryable(err: unknown): boolean {
-  return err instanceof BotHostError && RETRYABLE_CODES.has(err.code);
-}
 
 /** A bots[] entry validated by its platform's schema, ready to run. */
 export interface CheckedBot {
@@ -112,10 +107,12 @@ export async function createBot(checked: CheckedBot, deps: BotDependencies): Pro
       };
       let outcome: IngestOutcome | undefined;
       try {
-        outcome = await deps.host.ingest(rules, message, answer);
+        outcome = await deps.host.ingest(rules, message, answer, { spool: capabilities.redelivers === false });
       } catch (err) {
-        if (!isRetryable(err)) throw err;
-        logger.warn({ message: message.messageId, err: (err as Error).message }, 'message not accepted (queue unavailable); the platform will deliver it again');
+        // The queue did not take it (nor the spool, for platforms that do not redeliver): no acknowledgement.
+        if (!isQueueRefusal(err)) throw err;
+        const next = capabilities.redelivers === false ? 'the adapter offers it again' : 'the platform will deliver it again';
+        logger.warn({ message: message.messageId, err: (err as Error).message }, `message not accepted (queue unavailable); ${next}`);
         deps.metrics?.inbound(definition.platform, config.id, 'retry');
         return 'retry';
       }

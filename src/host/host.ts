@@ -11,7 +11,7 @@ import type { TurnQueue, TurnRequest } from '../core/turn-queue.js';
 import type { Agent, AgentResolver } from '../agent/agent.js';
 import { runTurn } from '../agent/run-turn.js';
 import type { BotsConfig } from '../config/schema.js';
-import { createIngress, RecentIds, type BotPolicy, type IngressContext, type IngressOutcome } from '../ingress/index.js';
+import { createIngress, RecentIds, type BotPolicy, type IngressContext, type IngressDeps, type IngressOutcome } from '../ingress/index.js';
 import { createModel } from '../models/create-model.js';
 import type { InlineTurnQueue } from '../queue/inline-turn-queue.js';
 import { HierarchicalSessionStore } from '../sessions/hierarchy/hierarchical-session-store.js';
@@ -19,6 +19,7 @@ import { gatewayStoreKind, isWebSessionKey, withGatewaySessions } from '../sessi
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
 import { createEmbeddedQueue } from './embedded-queue.js';
+import { createInboundSpool } from './spool-wiring.js';
 import { resetPolicyResolver } from './reset-policies.js';
 import { RunningTurns } from './running-turns.js';
 import type { Logger } from './logger.js';
@@ -38,7 +39,7 @@ export interface Host {
   /** The queue's Redis in distributed mode (metrics read queue depths from it, /readyz pings it). */
   readonly queueRedis?: Redis;
   /** Feed one inbound message through the ingress chain of `bot`. */
-  ingest(bot: BotPolicy, message: InboundMessage, reply: (text: string) => Promise<void>): Promise<IngressOutcome | undefined>;
+  ingest(bot: BotPolicy, message: InboundMessage, reply: (text: string) => Promise<void>, options?: IngestRouting): Promise<IngressOutcome | undefined>;
   /**
    * Stop the running turn of `sessionId` (only the one for inbound `messageId` when given): the
    * reply written so far is committed, marked stopped. Embedded mode: true when a turn was
@@ -47,6 +48,14 @@ export interface Host {
    */
   stopTurn(sessionId: string, messageId?: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface IngestRouting {
+  /**
+   * The platform never delivers this message again: if the queue cannot take it now, spool it on
+   * local disk (resolves `enqueued` once fdatasync'd) and forward it when the queue accepts again.
+   */
+  spool?: boolean;
 }
 
 export interface HostOptions {
@@ -111,8 +120,8 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const webInMemory = gatewayStoreKind(config) === 'memory';
   const onTurnError = metrics ? (request: TurnRequest, error: unknown, willRetry: boolean) => recordInlineFailure(metrics, request, error, willRetry) : undefined;
   const queue = ingressQueue?.queue ?? createEmbeddedQueue(config, run, delivery, logger, (id) => webInMemory && isWebSessionKey(id), onTurnError);
-  const ingress = createIngress({
-    queue,
+  const spool = createInboundSpool(config, queue, delivery, logger, metrics);
+  const ingressDeps: Omit<IngressDeps, 'queue'> = {
     // /new and /status go through the hierarchy: /new on a fork must forget what it inherited.
     store: sessions,
     seen: new RecentIds(),
@@ -121,7 +130,10 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
       const a = agents(id);
       return { name: a.name, model: distributed ? `${config.agents[id]?.model ?? 'unknown'}, run by the workers` : a.model.description };
     },
-  });
+  };
+  // One chain per routing; both share `seen`, so a message is deduped across them.
+  const ingress = createIngress({ ...ingressDeps, queue });
+  const spoolingIngress = spool ? createIngress({ ...ingressDeps, queue: spool }) : ingress;
 
   let closed: Promise<void> | undefined;
   return {
@@ -133,9 +145,9 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
     delivery,
     notices,
     ...(redis ? { queueRedis: redis } : {}),
-    async ingest(bot, message, reply) {
+    async ingest(bot, message, reply, options = {}) {
       const ctx: IngressContext = { message, bot, reply };
-      await ingress(ctx);
+      await (options.spool ? spoolingIngress : ingress)(ctx);
       // The line tests and operators watch for: from here the platform may be told "received".
       if (ctx.outcome === 'enqueued') logger.debug({ bot: bot.id, message: message.messageId }, 'message accepted');
       return ctx.outcome;
@@ -146,6 +158,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
     },
     close() {
       closed ??= (async () => {
+        await spool?.close();
         await queue.close();
         await ingressQueue?.close();
         await store.close();

@@ -91,6 +91,8 @@ export class Metrics {
   private readonly leaseTakeovers = new Counter({ name: 'bothost_lease_takeovers_total', help: 'Connection leases (leadership of single-connection bots) this process acquired', labelNames: ['bot'] as const, registers: [this.registry] });
   private readonly fenceRejections = new Counter({ name: 'bothost_fence_rejections_total', help: 'Commits refused because a newer lease holder exists (stale fence)', registers: [this.registry] });
   private readonly rateLimits = new Counter({ name: 'bothost_platform_rate_limited_total', help: 'Platform calls answered with a rate limit (HTTP 429)', labelNames: ['platform'] as const, registers: [this.registry] });
+  private readonly spools = new Counter({ name: 'bothost_inbound_spooled_total', help: 'Inbound messages of platforms that do not redeliver, spooled on local disk because the queue did not take them', labelNames: ['bot'] as const, registers: [this.registry] });
+  private readonly spoolForwards = new Counter({ name: 'bothost_spool_forwarded_total', help: 'Spooled inbound messages handed to the queue', labelNames: ['bot'] as const, registers: [this.registry] });
   private readonly reconnects = new Counter({ name: 'bothost_adapter_reconnects_total', help: 'Platform connections retried after a failure', labelNames: ['platform', 'bot'] as const, registers: [this.registry] });
 
   /**
@@ -149,6 +151,14 @@ export class Metrics {
     this.reconnects.inc({ platform, bot });
   }
 
+  spooled(bot: string): void {
+    this.spools.inc({ bot });
+  }
+
+  spoolForwarded(bot: string): void {
+    this.spoolForwards.inc({ bot });
+  }
+
   platformRateLimited(platform: string): void {
     this.rateLimits.inc({ platform });
   }
@@ -191,6 +201,14 @@ export class Metrics {
         for (const o of outboxPending) this.set({ bot: o.bot }, o.pending);
       },
     });
+  }
+
+  /** `bothost_spool_depth{bot}`: spooled messages not yet in the queue, read from `depths()` at each scrape. */
+  watchSpool(depths: () => ReadonlyArray<{ bot: string; depth: number }>): void {
+    new Gauge({ name: 'bothost_spool_depth', help: 'Inbound messages spooled on local disk by this process and not yet handed to the queue', labelNames: ['bot'] as const, registers: [this.registry], collect() {
+      this.reset();
+      for (const d of depths()) this.set({ bot: d.bot }, d.depth);
+    } });
   }
 
   /** The Prometheus text exposition. */

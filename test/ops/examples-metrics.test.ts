@@ -15,6 +15,7 @@ async function registeredNames(): Promise<Set<string>> {
   const metrics = new Metrics();
   metrics.watchQueue(async () => ({ waiting: 0, active: 0, deadLetters: 0, oldestWaitingSeconds: 0, outboxPending: [] }));
   metrics.watchConnections(() => 0);
+  metrics.watchSpool(() => []);
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);

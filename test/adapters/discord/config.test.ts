@@ -77,6 +77,6 @@ describe('DiscordAdapterConfig', () => {
     expect(discord.missing({ platform: 'discord' }, 'bots[0] in bots.yaml')).toMatch(/DISCORD_BOT_TOKEN is not set .* bots\[0\] in bots\.yaml/);
     expect(discord.missing({ platform: 'discord', token: 'abc' }, 'x')).toBeNull();
     const caps = discord.capabilities(validate('bots:\n  - platform: discord\n    token: t\n'));
-    expect(caps).toMatchObject({ edits: true, typing: true, threads: true, maxMessageLength: 2000, singleConnection: true, markdown: 'discord', editIntervalMs: 1000 });
+    expect(caps).toMatchObject({ edits: true, typing: true, threads: true, maxMessageLength: 2000, singleConnection: true, markdown: 'discord', editIntervalMs: 1000, redelivers: false });
   });
 });

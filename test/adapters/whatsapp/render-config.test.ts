@@ -88,7 +88,7 @@ describe('definition', () => {
   });
 
   it('declares a single-connection platform without edits', () => {
-    expect(whatsapp.capabilities(whatsappConfig())).toMatchObject({ edits: false, typing: true, singleConnection: true, markdown: 'whatsapp', maxMessageLength: 4000 });
+    expect(whatsapp.capabilities(whatsappConfig())).toMatchObject({ edits: false, typing: true, singleConnection: true, markdown: 'whatsapp', maxMessageLength: 4000, redelivers: false });
     expect(Object.keys(whatsapp.actions ?? {})).toEqual(['login', 'logout', 'import-auth']);
   });
 
