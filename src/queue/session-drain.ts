@@ -4,6 +4,8 @@
  * reply to the bot's outbox in the same script step (popTurn-10.lua) — and go on until the
  * inbox is empty and the drain ends atomically with releasing the lease.
  *
+ * The drain owns the commit pipeline: `prepareTurn` (run-turn.ts) returns the turn's commit
+ * unsent, and the drain sends it (`sendCommit`) with the pop right behind it in the same write.
  * Pipelined: the pop goes out in the commit's round trip and reads the next head's history, and
  * when the entry behind the head is known the next turn runs while that round trip is in
  * flight, so a busy session costs one round trip per turn. Failures: retryable ones are retried
