@@ -256,7 +256,8 @@ export class SessionDrain {
           }
         } else {
           if (held.lost) return LOST;
-          // A stored reply (the turn was committed before, by this session's earlier holder).
+          // A stored reply (committed before, by this session's earlier holder), or a store whose
+          // commits the pop script cannot see (Postgres): popped now that the commit answered.
           popped = await this.pop(keys, outboxKey, inboundId, raw, held, outbox.final(result).message);
         }
         if (popped !== LOST) this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate, ...timing });
