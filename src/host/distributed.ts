@@ -84,7 +84,12 @@ export function startTurnWorker(
     client,
     deps,
     delivery: publisher,
-    outbox: { key: (botId) => publisher.outboxKey(botId), final: (r) => publisher.encodeFinal(r), failed: (req, message, cause) => publisher.encodeFailed(req, message, cause) },
+    outbox: {
+      key: (botId) => publisher.outboxKey(botId),
+      final: (r) => publisher.encodeFinal(r),
+      finalAwaitingCursor: (r) => publisher.encodeFinalAwaitingCursor(r),
+      failed: (req, message, cause) => publisher.encodeFailed(req, message, cause),
+    },
     historyWindow,
     // The claim announces a kick's first turn on the channel the publisher uses for the rest.
     announceStartsOn: deliveryChannel(prefix, ''),

@@ -55,6 +55,16 @@ export class RedisDeliveryPublisher implements Pick<Delivery, 'partial' | 'start
     return { key: this.outboxKey(result.request.inbound.botId), message: JSON.stringify({ kind: 'final', result } satisfies OutboxMessage) };
   }
 
+  /**
+   * The message of a final reply whose cursor is not known yet: the pop script sent with its
+   * commit writes `before + cursor + after`, taking the cursor from the commit (popTurn-10.lua).
+   */
+  encodeFinalAwaitingCursor(result: Omit<TurnResult, 'cursor'>): { before: string; after: string } {
+    const message = JSON.stringify({ kind: 'final', result });
+    // `result` is the last member, and the cursor becomes its last: right before the two closing braces.
+    return { before: `${message.slice(0, -2)},"cursor":`, after: '}}' };
+  }
+
   /** The outbox entry of the polite notice for a turn that failed for good (and the operator's cause, if any). */
   encodeFailed(request: TurnRequest, message: string, cause?: string): OutboxAppend {
     return { key: this.outboxKey(request.inbound.botId), message: JSON.stringify({ kind: 'failed', request, message, ...(cause !== undefined ? { cause } : {}) } satisfies OutboxMessage) };

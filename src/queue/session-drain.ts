@@ -4,6 +4,8 @@
  * reply to the bot's outbox in the same script step (popTurn-10.lua) — and go on until the
  * inbox is empty and the drain ends atomically with releasing the lease.
  *
+ * The drain owns the commit pipeline: `prepareTurn` (run-turn.ts) returns the turn's commit
+ * unsent, and the drain sends it (`sendCommit`) with the pop right behind it in the same write.
  * Pipelined: the pop goes out in the commit's round trip and reads the next head's history, and
  * when the entry behind the head is known the next turn runs while that round trip is in
  * flight, so a busy session costs one round trip per turn. Failures: retryable ones are retried
@@ -11,7 +13,7 @@
  * permanent ones) the pop appends a polite notice and a dead letter, exactly once.
  */
 import type { Redis } from 'ioredis';
-import { inboundText, runTurn, type TurnDeps } from '../agent/run-turn.js';
+import { inboundText, prepareTurn, sendCommit, type PreparedTurn, type TurnDeps, type TurnPreparation } from '../agent/run-turn.js';
 import { LeaseLostError } from '../core/errors.js';
 import type { TurnRequest, TurnResult } from '../core/turn-queue.js';
 import type { HeldLease } from '../locks/hold-lease.js';
@@ -20,9 +22,6 @@ import { LOST, NOT_COMMITTED, type InboxScripts, type Popped, type Prefetch } fr
 import { backoffDelayMs, classifyTurnError, operatorCause, politeFailure } from './retry.js';
 import { SignalPool, TurnLimits } from './turn-limit.js';
 import type { TurnTiming, TurnWorkerOptions, WorkerEvent } from './worker-options.js';
-
-/** Placeholder for the reply's cursor in a message built before the commit answers. */
-const CURSOR_SLOT = -7_355_608_001;
 
 /** runOne's answer when it did not wait for its pop: the next turn and its locally computed history. */
 interface Speculated {
@@ -187,49 +186,52 @@ export class SessionDrain {
       // The pop (which appends the reply to the outbox) rides in the commit's round trip.
       let popWithCommit: Promise<Popped | typeof LOST | typeof NOT_COMMITTED> | undefined;
       const withHistory = prefetch && attempt === 0 ? prefetch : undefined;
-      // Pipelining needs this turn's history (to compute the next one's) and a next entry.
-      const mayPipeline = withHistory?.logLength !== undefined && this.c.historyWindow > 0 && !this.c.stopping();
-      let onIssued: (reply: string) => void = () => undefined;
-      const issued = new Promise<string>((resolve) => (onIssued = resolve));
+      // Pipelining needs the pop riding with the commit, this turn's history (to compute the
+      // next one's) and a next entry.
+      const mayPipeline = this.c.popRidesWithCommit && withHistory?.logLength !== undefined && this.c.historyWindow > 0 && !this.c.stopping();
       const runningTurn = { messageId: request.inbound.messageId, limits };
       this.running.set(sessionId, runningTurn);
-      const turn = runTurn(deps, request, {
-        fence: held.fence,
-        signal: limit.signal,
-        // Read ahead for the first attempt only: a retry reads afresh.
-        ...(withHistory ? { prefetched: withHistory } : {}),
-        onCommitIssued: (reply: string) => {
-          if (!this.c.popRidesWithCommit) return onIssued(reply); // popped after the commit resolves
-          popWithCommit = this.popWithCommit(keys, outboxKey, inboundId, raw, held, request, reply, mayPipeline ? this.logLengthAfter(withHistory!) : undefined);
-          onIssued(reply);
-        },
-        onPartial: (text) => {
-          const now = Date.now();
-          if (now - lastPartial < this.c.partialEveryMs || !held.isHeld()) return;
-          lastPartial = now;
-          delivery.partial?.(request, text);
-        },
-      });
-      turn.catch(() => undefined); // handled below, whichever way it ends
-      // Only the model call can be stopped: once the commit is issued, the turn is no longer stoppable.
-      const stoppable = () => {
-        if (this.running.get(sessionId) === runningTurn) this.running.delete(sessionId);
-      };
-      void issued.then(stoppable);
-      void turn.then(stoppable, stoppable);
       try {
-        const first = await Promise.race([issued.then((reply) => ({ reply })), turn.then((result) => ({ result }))]);
-        if ('reply' in first && mayPipeline) {
-          // Commit and pop are in flight. The previous turn's pop must have succeeded first.
-          if (!(await settlePrior())) {
-            await turn.catch(() => undefined);
-            limit.dispose();
-            await popWithCommit!.catch(() => LOST);
-            return LOST;
+        let ready: TurnPreparation;
+        try {
+          ready = await prepareTurn(deps, request, {
+            fence: held.fence,
+            signal: limit.signal,
+            // Read ahead for the first attempt only: a retry reads afresh.
+            ...(withHistory ? { prefetched: withHistory } : {}),
+            onPartial: (text) => {
+              const now = Date.now();
+              if (now - lastPartial < this.c.partialEveryMs || !held.isHeld()) return;
+              lastPartial = now;
+              delivery.partial?.(request, text);
+            },
+          });
+        } finally {
+          // Only the model call can be stopped: once the commit is sent, the turn is no longer stoppable.
+          if (this.running.get(sessionId) === runningTurn) this.running.delete(sessionId);
+        }
+        let turn: Promise<TurnResult>;
+        if ('stored' in ready) {
+          turn = Promise.resolve(ready.stored); // committed before: its stored reply is popped below
+        } else {
+          const { prepared } = ready;
+          turn = sendCommit(deps.store, prepared);
+          turn.catch(() => undefined); // handled below, whichever way it ends
+          if (this.c.popRidesWithCommit) {
+            popWithCommit = this.popWithCommit(keys, outboxKey, inboundId, raw, held, prepared, mayPipeline ? this.logLengthAfter(withHistory!) : undefined);
           }
-          if (ahead !== null && !held.lost) {
-            const pending = this.settleSpeculated(sessionId, turn, popWithCommit!, limit, timing);
-            return { pending, next: ahead, prefetch: this.historyAfter(withHistory!, request, first.reply) };
+          if (mayPipeline && popWithCommit) {
+            // Commit and pop are in flight. The previous turn's pop must have succeeded first.
+            if (!(await settlePrior())) {
+              await turn.catch(() => undefined);
+              limit.dispose();
+              await popWithCommit.catch(() => LOST);
+              return LOST;
+            }
+            if (ahead !== null && !held.lost) {
+              const pending = this.settleSpeculated(sessionId, turn, popWithCommit, limit, timing);
+              return { pending, next: ahead, prefetch: this.historyAfter(withHistory!, request, prepared.reply) };
+            }
           }
         }
         const result = await turn;
@@ -254,7 +256,8 @@ export class SessionDrain {
           }
         } else {
           if (held.lost) return LOST;
-          // A stored reply (the turn was committed before, by this session's earlier holder).
+          // A stored reply (committed before, by this session's earlier holder), or a store whose
+          // commits the pop script cannot see (Postgres): popped now that the commit answered.
           popped = await this.pop(keys, outboxKey, inboundId, raw, held, outbox.final(result).message);
         }
         if (popped !== LOST) this.c.onEvent?.({ type: 'turn', sessionId, cursor: result.cursor, duplicate: result.duplicate, ...timing });
@@ -331,9 +334,10 @@ export class SessionDrain {
   }
 
   /**
-   * The pop sent right behind the commit: it appends the reply with the commit's cursor
-   * spliced in, only if the commit landed (see popTurn-10.lua). `guard`: a commit of the next
-   * turn may follow it under the same fence.
+   * The pop sent right behind the commit: only if the commit landed, it appends the reply with
+   * the commit's cursor (see popTurn-10.lua). `expectLogLength` (pipelining): the caller
+   * computes the next turn's history itself, and a commit of the next turn may follow this pop
+   * under the same fence (the script's guard).
    */
   private popWithCommit(
     keys: InboxKeys,
@@ -341,15 +345,12 @@ export class SessionDrain {
     inboundId: string,
     raw: string,
     held: HeldLease,
-    request: TurnRequest,
-    reply: string,
+    turn: PreparedTurn,
     expectLogLength: number | undefined,
   ): Promise<Popped | typeof LOST | typeof NOT_COMMITTED> {
     const guard = expectLogLength !== undefined;
-    const draft: TurnResult = { request, reply, cursor: CURSOR_SLOT, duplicate: false, committedAt: performance.timeOrigin + performance.now() };
-    const { message } = this.c.outbox.final(draft);
-    const [before, after] = message.split(String(CURSOR_SLOT)) as [string, string];
-    // With `guard` the caller knows this turn's history and computes the next one itself.
+    const { request, reply, stopped } = turn;
+    const { before, after } = this.c.outbox.finalAwaitingCursor({ request, reply, duplicate: false, committedAt: performance.timeOrigin + performance.now(), ...(stopped ? { stopped } : {}) });
     return this.c.scripts.pop(keys, outboxKey, {
       inboundId, head: raw, token: held.token, message: before, messageAfter: after, guard, history: !guard,
       ...(guard ? { expectLogLength } : {}),

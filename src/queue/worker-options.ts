@@ -39,6 +39,8 @@ export interface TurnWorkerOptions {
     /** The outbox stream of a bot. */
     key(botId: string): string;
     final(result: TurnResult): OutboxAppend;
+    /** A final reply's message around the cursor the pop script takes from the commit (see RedisDeliveryPublisher). */
+    finalAwaitingCursor(result: Omit<TurnResult, 'cursor'>): { before: string; after: string };
     failed(request: TurnRequest, message: string, cause?: string): OutboxAppend;
   };
   /**

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import { inboundText, runTurn } from '../../src/agent/run-turn.js';
+import { inboundText, prepareTurn, runTurn, sendCommit } from '../../src/agent/run-turn.js';
 import { LeaseLostError } from '../../src/core/errors.js';
 import type { InboundMessage } from '../../src/core/inbound.js';
 import { createOpenAICompatibleModel } from '../../src/models/openai-compatible-model.js';
@@ -96,6 +96,26 @@ describe('runTurn with the real AI SDK over HTTP', () => {
     for (let k = 1; k <= 3; k++) await runTurn(deps(), request(`m${k}`, `q${k}`));
     const sent = fake.requests.at(-1)!.body.messages.map((m: { content: string }) => m.content);
     expect(sent).toEqual(['You are terse.', 'q2', 'fake: 2 user turn(s); last="q2"', 'q3']);
+  });
+
+  it('prepareTurn writes nothing and returns the commit; sendCommit writes it; a committed id comes back stored', async () => {
+    const ready = await prepareTurn(deps(), request('m1', 'hello'), { fence: 3 });
+    if (!('prepared' in ready)) throw new Error('expected a prepared turn');
+    const { prepared } = ready;
+    expect(prepared).toMatchObject({ reply: 'fake: 1 user turn(s); last="hello"', stopped: false, commit: { inboundId: 'tg:m1', fence: 3 } });
+    expect(prepared.commit.entries.map((e) => [e.role, e.content])).toEqual([
+      ['user', 'hello'],
+      ['assistant', prepared.reply],
+    ]);
+    expect(await store.getChatHistory('bot_telegram_1')).toHaveLength(0);
+
+    expect(await sendCommit(store, prepared)).toMatchObject({ reply: prepared.reply, cursor: 2, duplicate: false });
+    // Sent again (a second attempt's commit): the first one's reply, nothing appended.
+    expect(await sendCommit(store, prepared)).toMatchObject({ reply: prepared.reply, cursor: 2, duplicate: true });
+    const calls = fake.requests.length;
+    expect(await prepareTurn(deps(), request('m1', 'hello'))).toEqual({ stored: expect.objectContaining({ reply: prepared.reply, cursor: 2, duplicate: true }) });
+    expect(fake.requests.length).toBe(calls);
+    expect(await store.getChatHistory('bot_telegram_1')).toHaveLength(2);
   });
 
   it('describes attachments to the agent in words', () => {

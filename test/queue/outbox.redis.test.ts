@@ -9,7 +9,7 @@ import type { Delivery, TurnRequest, TurnResult } from '../../src/core/turn-queu
 import { DeliveryRouter } from '../../src/host/delivery-router.js';
 import { outboxKeys } from '../../src/queue/inbox-keys.js';
 import { OutboxBroadcastReader } from '../../src/queue/outbox-broadcast.js';
-import { OUTBOX_DEFAULTS, OutboxConsumer, type OutboxEvent } from '../../src/queue/outbox-consumer.js';
+import { OUTBOX_DEFAULTS, OutboxConsumer, parseEntry, type OutboxEvent } from '../../src/queue/outbox-consumer.js';
 import { OutboxRoutes } from '../../src/queue/outbox-routes.js';
 import { connectRedis as connectProductRedis } from '../../src/redis/redis-connection.js';
 import { RedisDeliveryPublisher } from '../../src/queue/redis-delivery.js';
@@ -225,6 +225,18 @@ describe('OutboxConsumer', () => {
     const names = ((await admin.xinfo('CONSUMERS', stream, OUTBOX_DEFAULTS.group)) as unknown[][]).map((c) => String(c[1]));
     expect(names).not.toContain('gone-done');
     expect(names).toContain('gone-holding');
+  });
+});
+
+describe('RedisDeliveryPublisher', () => {
+  it('a final reply built before its commit answers reads back whole once the cursor is written between its parts', () => {
+    const publisher = new RedisDeliveryPublisher(admin, 'p');
+    for (const reply of ['plain', '-1', '"}} ,"cursor":7', '{"kind":"failed"}', '']) {
+      const draft = { request: { ...request('s1', 'm1'), inbound: { ...request('s1', 'm1').inbound, text: reply } }, reply, duplicate: false, committedAt: 1.5, stopped: true };
+      const { before, after } = publisher.encodeFinalAwaitingCursor(draft);
+      // As popTurn-10.lua writes it: the parts around the assistant entry's cursor.
+      expect(parseEntry(['i', `${BOT}:m1`, 'm', `${before}${42}${after}`])).toEqual({ inboundId: `${BOT}:m1`, message: { kind: 'final', result: { ...draft, cursor: 42 } } });
+    }
   });
 });
 
