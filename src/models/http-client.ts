@@ -61,7 +61,12 @@ function send(url: URL, request: HttpRequest, fresh: boolean): Promise<{ respons
       agent: fresh ? false : isHttps ? httpsAgent : httpAgent,
     });
     let answered = false;
-    const onAbort = () => req.destroy(abortErrorFrom(signal));
+    let ended = false;
+    // No error passed to destroy: the caller reads the abort off the signal, and an error here
+    // would also reach a socket that the pool already owns again.
+    const onAbort = () => {
+      if (!ended) req.destroy();
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     const detach = () => signal?.removeEventListener('abort', onAbort);
     req.on('error', (error) => {
@@ -73,6 +78,11 @@ function send(url: URL, request: HttpRequest, fresh: boolean): Promise<{ respons
     });
     req.once('response', (response) => {
       answered = true;
+      // Read to its end, the connection is back in the pool: an abort must no longer touch it.
+      response.once('end', () => {
+        ended = true;
+        detach();
+      });
       resolve({ response, detach });
     });
     req.end(body);

@@ -124,6 +124,24 @@ describe('streamChatCompletion', () => {
     expect(fake.stats().completed).toBe(0);
   });
 
+  it('an abort after the body ended leaves the pooled connection alone', async () => {
+    // The body has ended (the connection is back in the pool) while the caller still holds the
+    // call, and the caller's abort (a lost lease, say) comes after that.
+    const raw = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('data: {"choices":[{"delta":{"content":"a"}}]}\n\ndata: {"choices":[{"delta":{"content":"b"}}]}\n\ndata: [DONE]\n\n');
+    });
+    const controller = new AbortController();
+    for await (const part of call(raw.url, controller.signal)) {
+      if (part.type === 'usage') controller.abort(new Error('lease lost'));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const again = await collect(call(raw.url));
+    await raw.close();
+    expect(again.filter((p) => p.type === 'delta')).toHaveLength(2);
+    expect(raw.connections()).toBe(1);
+  });
+
   it('an already-aborted signal sends nothing', async () => {
     const controller = new AbortController();
     controller.abort();
