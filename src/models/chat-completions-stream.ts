@@ -13,6 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 import { abortErrorFrom } from './abort.js';
 import { openRequest } from './http-client.js';
+import { TickBudget } from './tick-budget.js';
 
 export interface ChatCompletionRequest {
   /** The base URL without a trailing slash, e.g. `http://127.0.0.1:11434/v1`. */
@@ -27,12 +28,20 @@ export type ChatCompletionPart =
   | { type: 'delta'; text: string }
   | { type: 'usage'; inputTokens: number | undefined; outputTokens: number | undefined };
 
+/**
+ * Model calls sent, and answers taken up, per event-loop iteration in this process (see
+ * tick-budget.ts): about 64 turns' worth of work between two chances for the lease timers.
+ */
+export const CALLS_PER_TICK = 64;
+const budget = new TickBudget(CALLS_PER_TICK);
+
 /** Error bodies longer than this are cut (an endpoint's error JSON is a few hundred bytes). */
 const MAX_ERROR_BODY = 64 * 1024;
 
 export async function* streamChatCompletion(request: ChatCompletionRequest): AsyncGenerator<ChatCompletionPart> {
   const url = new URL(`${request.baseURL}/chat/completions`);
   const body = JSON.stringify({ ...request.body, stream: true, stream_options: { include_usage: true } });
+  await budget.take();
   const { response, detach } = await openRequest(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...request.headers },
@@ -41,6 +50,7 @@ export async function* streamChatCompletion(request: ChatCompletionRequest): Asy
   });
   let ended = false;
   try {
+    await budget.take();
     const status = response.statusCode ?? 0;
     if (status < 200 || status > 299) throw await statusError(url, response, status);
     response.setEncoding('utf8');
