@@ -2,7 +2,7 @@
  * A streamed chat completion (`POST {baseURL}/chat/completions` with `stream: true`), read as
  * server-sent events straight off Node's response stream: text deltas out, then the token usage.
  * This is the hot path of every turn, so it does no more than the wire needs — no web streams,
- * no schema validation of each chunk (a chunk without text is skipped) — at about a quarter of
+ * no schema validation of each chunk (a chunk without text is skipped) — at about a fifth of
  * the AI SDK provider's CPU per call, which decides how many turns one worker carries.
  *
  * Failures are the AI SDK's `APICallError`s, built as its OpenAI-compatible provider builds them

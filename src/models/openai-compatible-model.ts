@@ -3,7 +3,7 @@
  * OpenRouter …): history in, text deltas out, every failure thrown as a `ModelError`.
  *
  * Streamed replies (the default, and every turn's hot path) go through chat-completions-stream.ts:
- * SSE read straight off `node:http`, about a quarter of the CPU per call of the Vercel AI SDK
+ * SSE read straight off `node:http`, about a fifth of the CPU per call of the Vercel AI SDK
  * provider's web-stream pipeline — with thousands of slow model calls in flight, that CPU is
  * what limits a worker's turns/s. `stream: false` calls the provider's `doGenerate` (not
  * `generateText`: a text-only chat needs none of its tool loop or telemetry). Both report
@@ -54,7 +54,7 @@ export const OPENAI_COMPATIBLE_DEFAULTS = Object.freeze({
  * for await (const delta of model.stream({ system: 'Be brief.', messages })) process.stdout.write(delta);
  */
 export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions): ChatModel {
-  // The provider is loaded on the first call, not at start-up.
+  // The provider (for `stream: false` only) is loaded on its first call, not at start-up.
   let provider: Promise<ProviderChatModel> | undefined;
   const loadProvider = () =>
     (provider ??= import('@ai-sdk/openai-compatible').then((compat) =>
