@@ -36,7 +36,7 @@ import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
 import { stop, waitFor, type Proc } from './cli-procs.js';
 import { deleteKeys } from './distributed.bench.js';
 import type { Report } from './report.js';
-import { cpuSecondsOf, peakRssBytes, redisConnectionsOf, rssBytes } from './scale-procs.js';
+import { cpuSplitOf, peakRssBytes, redisConnectionsOf, rssBytes } from './scale-procs.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -150,7 +150,7 @@ async function scaleRun(dir: string, n: number, delayMs: number, report: Report)
     await waitFor(() => worker.child.exitCode !== null || worker.stderr().includes('worker ready'), 30_000, 'worker ready', worker);
     if (worker.child.exitCode !== null) throw new Error(`bench: worker exited ${worker.child.exitCode}\n${worker.stderr().slice(-3000)}`);
     const pid = worker.child.pid!;
-    const cpuBefore = await cpuSecondsOf(pid);
+    const cpuBefore = await cpuSplitOf(pid);
     const startedAt = performance.now();
     const sessions = Array.from({ length: n }, (_, i) => `scale${i}`);
     // Enqueue like many ingress connections at once (64 in flight).
@@ -178,7 +178,9 @@ async function scaleRun(dir: string, n: number, delayMs: number, report: Report)
     }
     const elapsedS = (finals.at(-1)! - startedAt) / 1000;
     const rss = await peakRssBytes(pid);
-    const cpu = (await cpuSecondsOf(pid)) - cpuBefore;
+    const cpuAfter = await cpuSplitOf(pid);
+    const kernelCpu = cpuAfter.kernel - cpuBefore.kernel;
+    const cpu = cpuAfter.user - cpuBefore.user + kernelCpu;
     const { peakInFlight } = fake.stats();
     const label = `worker --concurrency ${n}, model answers in ${delayMs / 1000} s`;
     const atTarget = n >= TARGET.inFlight;
@@ -197,7 +199,7 @@ async function scaleRun(dir: string, n: number, delayMs: number, report: Report)
       value: finals.length / elapsedS,
       unit: 'turns/s',
       target: `ideal ${Math.round(ideal)} (N / ${delayMs / 1000} s)`,
-      extra: { turns: finals.length, elapsedS: Math.round(elapsedS * 10) / 10, workerCpuS: Math.round(cpu * 10) / 10, workerCpuMsPerTurn: Math.round((cpu / finals.length) * 1e4) / 10 },
+      extra: { turns: finals.length, elapsedS: Math.round(elapsedS * 10) / 10, workerCpuS: Math.round(cpu * 10) / 10, workerCpuMsPerTurn: Math.round((cpu / finals.length) * 1e4) / 10, ofWhichKernelMs: Math.round((kernelCpu / finals.length) * 1e4) / 10 },
     });
     const cpuPerTurnS = cpu / finals.length;
     report.add({
