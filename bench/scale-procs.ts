@@ -30,8 +30,14 @@ async function statusBytes(pid: number, field: string): Promise<number> {
 
 /** User + system CPU seconds so far (/proc/<pid>/stat utime and stime, 100 ticks per second). */
 export async function cpuSecondsOf(pid: number): Promise<number> {
+  const { user, kernel } = await cpuSplitOf(pid);
+  return user + kernel;
+}
+
+/** The process's CPU seconds in user space and in the kernel (syscalls, loopback TCP it sends). */
+export async function cpuSplitOf(pid: number): Promise<{ user: number; kernel: number }> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, kernel: Number(fields[12]) / 100 };
 }
 
 /** Local ports of the process's established TCP connections to `remotePort`. */

@@ -9,10 +9,15 @@
  * when the most requests were in flight and its peak RSS (VmHWM), and its Redis connections
  * (see scale-procs.ts for how they are counted).
  *
- * BENCH_SCALE_N: comma-separated concurrencies (default "1000,5000"); BENCH_SCALE_DELAY_MS: the
- * model's answer time (default 5000; 30000 shows what a worker can hold when starting turns is
- * not the limit); BENCH_SCALE_ROUNDS: turns per session, each sent when the previous reply
- * arrives (default 1); BENCH_SCALE_WORKER_ARGS: extra `bot worker` options.
+ * Also: the turns/s this machine's cores could carry at the measured CPU per turn (cores ÷ CPU
+ * per turn; Redis, the fake model and this process share those cores), which says whether CPU
+ * or the model's answer time limits turns/s.
+ *
+ * BENCH_SCALE_CASES: comma-separated `N@delayMs` runs (default "1000@5000,5000@5000,5000@25000":
+ * the last is a case the CPU can carry, turns/s ≈ N / delay); or BENCH_SCALE_N (comma-separated
+ * concurrencies) with BENCH_SCALE_DELAY_MS (the model's answer time, default 5000);
+ * BENCH_SCALE_ROUNDS: turns per session, each sent when the previous reply arrives (default 1);
+ * BENCH_SCALE_WORKER_ARGS: extra `bot worker` options.
  * BENCH_SCALE_TRACE=1 prints what the fake model holds every 250 ms; BENCH_SCALE_WORKER_LOG=<file>
  * keeps the worker's log.
  */
@@ -31,22 +36,26 @@ import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
 import { stop, waitFor, type Proc } from './cli-procs.js';
 import { deleteKeys } from './distributed.bench.js';
 import type { Report } from './report.js';
-import { cpuSecondsOf, peakRssBytes, redisConnectionsOf, rssBytes } from './scale-procs.js';
+import { cpuSplitOf, peakRssBytes, redisConnectionsOf, rssBytes } from './scale-procs.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const DELAY_MS = Number(process.env.BENCH_SCALE_DELAY_MS ?? 5_000);
 const ROUNDS = Number(process.env.BENCH_SCALE_ROUNDS ?? 1);
 /** Extra `bot worker` options, e.g. "--lease-ttl 30000 --lock-duration 60000". */
 const WORKER_ARGS = (process.env.BENCH_SCALE_WORKER_ARGS ?? '').split(' ').filter(Boolean);
-const SIZES = (process.env.BENCH_SCALE_N ?? '1000,5000').split(',').map(Number);
+const CASES: Array<{ n: number; delayMs: number }> = process.env.BENCH_SCALE_N
+  ? process.env.BENCH_SCALE_N.split(',').map((n) => ({ n: Number(n), delayMs: Number(process.env.BENCH_SCALE_DELAY_MS ?? 5_000) }))
+  : (process.env.BENCH_SCALE_CASES ?? '1000@5000,5000@5000,5000@25000').split(',').map((c) => {
+      const [n, delayMs] = c.split('@').map(Number);
+      return { n: n!, delayMs: delayMs ?? 5_000 };
+    });
 /** Targets of the figure at its largest size. */
 const TARGET = { inFlight: 5_000, rssBytes: 1024 ** 3, redisConnections: 20 } as const;
 
 export async function benchScale(report: Report): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-scale-'));
   try {
-    for (const n of SIZES) await scaleRun(dir, n, report);
+    for (const { n, delayMs } of CASES) await scaleRun(dir, n, delayMs, report);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -84,7 +93,7 @@ function request(sessionId: string, messageId: string): TurnRequest {
   };
 }
 
-async function scaleRun(dir: string, n: number, report: Report): Promise<void> {
+async function scaleRun(dir: string, n: number, delayMs: number, report: Report): Promise<void> {
   const prefix = `bench-scale-${randomUUID().slice(0, 8)}`;
   const queueName = `turns-${prefix}`;
   const configFile = path.join(dir, `${prefix}.yaml`);
@@ -98,7 +107,7 @@ async function scaleRun(dir: string, n: number, report: Report): Promise<void> {
     ].join('\n'),
   );
   const fake = await startFakeOpenAI({
-    replyDelayMs: DELAY_MS,
+    replyDelayMs: delayMs,
     keepRequests: 0,
     backlog: 8192,
     // Like a hosted endpoint (Node's own 5 s would race the worker's connection reuse).
@@ -141,7 +150,7 @@ async function scaleRun(dir: string, n: number, report: Report): Promise<void> {
     await waitFor(() => worker.child.exitCode !== null || worker.stderr().includes('worker ready'), 30_000, 'worker ready', worker);
     if (worker.child.exitCode !== null) throw new Error(`bench: worker exited ${worker.child.exitCode}\n${worker.stderr().slice(-3000)}`);
     const pid = worker.child.pid!;
-    const cpuBefore = await cpuSecondsOf(pid);
+    const cpuBefore = await cpuSplitOf(pid);
     const startedAt = performance.now();
     const sessions = Array.from({ length: n }, (_, i) => `scale${i}`);
     // Enqueue like many ingress connections at once (64 in flight).
@@ -154,7 +163,7 @@ async function scaleRun(dir: string, n: number, report: Report): Promise<void> {
     let peakSample = 0;
     let rssAtPeak = 0;
     const total = n * ROUNDS;
-    const deadline = startedAt + (ROUNDS * DELAY_MS + 120_000);
+    const deadline = startedAt + (ROUNDS * delayMs + 120_000);
     while (finals.length + failed < total) {
       if (performance.now() > deadline) throw new Error(`bench: ${finals.length}/${total} turns after ${Math.round((performance.now() - startedAt) / 1000)} s\n${worker.stderr().slice(-3000)}`);
       if (worker.child.exitCode !== null) throw new Error(`bench: worker exited ${worker.child.exitCode}\n${worker.stderr().slice(-3000)}`);
@@ -169,9 +178,11 @@ async function scaleRun(dir: string, n: number, report: Report): Promise<void> {
     }
     const elapsedS = (finals.at(-1)! - startedAt) / 1000;
     const rss = await peakRssBytes(pid);
-    const cpu = (await cpuSecondsOf(pid)) - cpuBefore;
+    const cpuAfter = await cpuSplitOf(pid);
+    const kernelCpu = cpuAfter.kernel - cpuBefore.kernel;
+    const cpu = cpuAfter.user - cpuBefore.user + kernelCpu;
     const { peakInFlight } = fake.stats();
-    const label = `worker --concurrency ${n}, model answers in ${DELAY_MS / 1000} s`;
+    const label = `worker --concurrency ${n}, model answers in ${delayMs / 1000} s`;
     const atTarget = n >= TARGET.inFlight;
     report.add({
       name: `model requests in flight at once, ${label}`,
@@ -182,13 +193,21 @@ async function scaleRun(dir: string, n: number, report: Report): Promise<void> {
       // More model requests than turns: turns run again, after a lost lease (leaseLostTurns) or a failed request.
       extra: { failedTurns: failed, modelRequests: fake.stats().completed, leaseLostTurns: readFileSync(logFile, 'utf8').split('"outcome":"lease_lost"').length - 1 },
     });
-    const ideal = n / (DELAY_MS / 1000);
+    const ideal = n / (delayMs / 1000);
     report.add({
       name: `completed turns/s, ${label}, ${ROUNDS} turn(s) per session`,
       value: finals.length / elapsedS,
       unit: 'turns/s',
-      target: `ideal ${Math.round(ideal)} (N / ${DELAY_MS / 1000} s)`,
-      extra: { turns: finals.length, elapsedS: Math.round(elapsedS * 10) / 10, workerCpuS: Math.round(cpu * 10) / 10, workerCpuMsPerTurn: Math.round((cpu / finals.length) * 1e4) / 10 },
+      target: `ideal ${Math.round(ideal)} (N / ${delayMs / 1000} s)`,
+      extra: { turns: finals.length, elapsedS: Math.round(elapsedS * 10) / 10, workerCpuS: Math.round(cpu * 10) / 10, workerCpuMsPerTurn: Math.round((cpu / finals.length) * 1e4) / 10, ofWhichKernelMs: Math.round((kernelCpu / finals.length) * 1e4) / 10 },
+    });
+    const cpuPerTurnS = cpu / finals.length;
+    report.add({
+      name: `turns/s this machine's ${os.cpus().length} cores could carry at the worker's CPU per turn, ${label}`,
+      value: os.cpus().length / cpuPerTurnS,
+      unit: 'turns/s',
+      target: `${Math.round(ideal)} needed`,
+      extra: { workerCpuMsPerTurn: Math.round(cpuPerTurnS * 1e4) / 10, loadAverage: os.loadavg()[0]!.toFixed(1) },
     });
     report.add({
       name: `worker RSS at the most requests in flight (${peakSample}), ${label}`,

@@ -1,19 +1,19 @@
 /**
  * A `ChatModel` for any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, LM Studio,
- * OpenRouter …) through the Vercel AI SDK's OpenAI-compatible provider. The provider does the
- * wire protocol; this file only adapts the seam: history in, text deltas out, every failure
- * thrown as a `ModelError`.
+ * OpenRouter …): history in, text deltas out, every failure thrown as a `ModelError`.
  *
- * It calls the provider's language model directly (`doStream` / `doGenerate`), not through
- * `streamText`: a text-only chat needs none of streamText's tool loop, telemetry spans, prompt
- * validation or teed result streams, which cost about 3× the CPU and memory per call — with
- * thousands of slow model calls in flight in one worker, ~120 KB of heap per call instead of
- * ~40 KB (measured with `npm run bench` scale and an in-process probe of 2000 calls).
+ * Streamed replies (the default, and every turn's hot path) go through chat-completions-stream.ts:
+ * SSE read straight off `node:http`, about a fifth of the CPU per call of the Vercel AI SDK
+ * provider's web-stream pipeline — with thousands of slow model calls in flight, that CPU is
+ * what limits a worker's turns/s. `stream: false` calls the provider's `doGenerate` (not
+ * `generateText`: a text-only chat needs none of its tool loop or telemetry). Both report
+ * failures as the SDK's `APICallError`, mapped in model-errors.ts.
  */
 import type { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { ChatModel, ModelRequest } from '../core/model.js';
 import type { ChatMessage } from '../core/session-store.js';
 import { abortErrorFrom } from './abort.js';
+import { streamChatCompletion, type ChatCompletionPart } from './chat-completions-stream.js';
 import { isRetryableAPICallError, retryDelayMs, toModelError, type EndpointContext } from './model-errors.js';
 
 type ProviderChatModel = ReturnType<ReturnType<typeof createOpenAICompatible>['chatModel']>;
@@ -54,7 +54,7 @@ export const OPENAI_COMPATIBLE_DEFAULTS = Object.freeze({
  * for await (const delta of model.stream({ system: 'Be brief.', messages })) process.stdout.write(delta);
  */
 export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions): ChatModel {
-  // The provider is loaded on the first call, not at start-up.
+  // The provider (for `stream: false` only) is loaded on its first call, not at start-up.
   let provider: Promise<ProviderChatModel> | undefined;
   const loadProvider = () =>
     (provider ??= import('@ai-sdk/openai-compatible').then((compat) =>
@@ -75,6 +75,11 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
     secrets: secretsOf(opts),
   };
   const maxRetries = opts.maxRetries ?? OPENAI_COMPATIBLE_DEFAULTS.maxRetries;
+  const baseURL = opts.baseURL.replace(/\/+$/, '');
+  const requestHeaders: Record<string, string> = {
+    ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}),
+    ...lowerCased(opts.headers ?? {}),
+  };
 
   return {
     description: `${opts.model} @ ${endpoint.baseURL}`,
@@ -88,42 +93,51 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
       if (signal?.aborted) follow();
       else signal?.addEventListener('abort', follow, { once: true });
       const abortSignal = local.signal;
-      // A reply read to its end needs no abort: undici's abort of a finished fetch still costs
-      // ~0.4 ms (an error, stream teardown), paid by every turn exactly when answers arrive together.
+      // A reply read to its end needs no abort (an abort builds an error and tears the request
+      // down, paid by every turn exactly when answers arrive together).
       let complete = false;
       try {
-        const languageModel = await loadProvider();
-        const call: CallOptions = {
-          prompt: toPrompt(system, messages),
-          ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
-          ...(opts.maxOutputTokens !== undefined ? { maxOutputTokens: opts.maxOutputTokens } : {}),
-          abortSignal,
-        };
         if (opts.stream === false) {
+          const languageModel = await loadProvider();
+          const call: CallOptions = {
+            prompt: toPrompt(system, messages),
+            ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+            ...(opts.maxOutputTokens !== undefined ? { maxOutputTokens: opts.maxOutputTokens } : {}),
+            abortSignal,
+          };
           const { content, usage } = await withRetries(maxRetries, abortSignal, () => languageModel.doGenerate(call));
           complete = true;
-          reportUsage(onUsage, usage);
+          reportUsage(onUsage, usage && { inputTokens: usage.inputTokens.total, outputTokens: usage.outputTokens.total });
           const text = content.map((part) => (part.type === 'text' ? part.text : '')).join('');
           if (text !== '') yield text;
           return;
         }
-        const { stream } = await withRetries(maxRetries, abortSignal, () => languageModel.doStream(call));
-        const reader = stream.getReader();
+        const request = {
+          baseURL,
+          headers: requestHeaders,
+          body: {
+            model: opts.model,
+            messages: toChatMessages(system, messages),
+            ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+            ...(opts.maxOutputTokens !== undefined ? { max_tokens: opts.maxOutputTokens } : {}),
+          },
+          signal: abortSignal,
+        };
+        // Retries happen before the first part only: the request is sent by the first `next()`.
+        const { parts, first } = await withRetries(maxRetries, abortSignal, async () => {
+          const parts = streamChatCompletion(request);
+          return { parts, first: await parts.next() };
+        });
         try {
-          for (let next = await reader.read(); !next.done; next = await reader.read()) {
-            const part = next.value;
-            if (part.type === 'text-delta') {
-              if (part.delta !== '') yield part.delta;
-            } else if (part.type === 'error') {
-              throw part.error;
-            } else if (part.type === 'finish') {
-              reportUsage(onUsage, part.usage);
-            }
+          for (let next = first; !next.done; next = await parts.next()) {
+            const part: ChatCompletionPart = next.value;
+            if (part.type === 'delta') yield part.text;
+            else reportUsage(onUsage, part);
           }
           complete = !abortSignal.aborted;
         } finally {
-          // Stopped early (the consumer, an error part): the request is ended by `local` below.
-          if (!complete) reader.cancel().catch(() => undefined);
+          // Stopped early: ends the request (the connection is not reused).
+          if (!complete) await parts.return(undefined);
         }
         // A stream that ended because the call was aborted is not a reply.
         if (abortSignal.aborted) throw abortErrorFrom(abortSignal);
@@ -138,10 +152,10 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
   };
 }
 
-/** The provider's usage (totals per direction) as the seam's `onUsage` report, when it has any. */
-function reportUsage(onUsage: ModelRequest['onUsage'], usage: { inputTokens: { total: number | undefined }; outputTokens: { total: number | undefined } } | undefined): void {
-  const input = usage?.inputTokens.total;
-  const output = usage?.outputTokens.total;
+/** Token usage as the seam's `onUsage` report, when the endpoint sent any. */
+function reportUsage(onUsage: ModelRequest['onUsage'], usage: { inputTokens: number | undefined; outputTokens: number | undefined } | undefined): void {
+  const input = usage?.inputTokens;
+  const output = usage?.outputTokens;
   if (!onUsage || (input === undefined && output === undefined)) return;
   onUsage({ ...(input !== undefined ? { inputTokens: input } : {}), ...(output !== undefined ? { outputTokens: output } : {}) });
 }
@@ -197,6 +211,19 @@ function toPromptMessage(message: ChatMessage): ProviderPrompt[number] {
     case 'tool':
       return { role: 'user', content: [{ type: 'text', text: `[tool output]\n${message.content}` }] };
   }
+}
+
+/** The history as chat-completions messages (system entries stay where they are). */
+function toChatMessages(system: string | undefined, messages: readonly ChatMessage[]): Array<{ role: string; content: string }> {
+  const out = system !== undefined ? [{ role: 'system', content: system }] : [];
+  for (const message of messages) {
+    out.push(message.role === 'tool' ? { role: 'user', content: `[tool output]\n${message.content}` } : { role: message.role, content: message.content });
+  }
+  return out;
+}
+
+function lowerCased(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
 /** The base URL as shown in descriptions and errors: credentials in the URL are dropped. */

@@ -67,6 +67,8 @@ export interface FakeOpenAIStats {
   peakInFlight: number;
   /** Chat requests answered in full. */
   completed: number;
+  /** TCP connections accepted since start: fewer than requests means clients reused them (keep-alive). */
+  connections: number;
 }
 
 export interface FakeOpenAI {
@@ -108,7 +110,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const requests: RecordedRequest[] = [];
   const modelListings: RecordedRequest[] = [];
   let completionCount = 0;
-  const stats: FakeOpenAIStats = { inFlight: 0, peakInFlight: 0, completed: 0 };
+  const stats: FakeOpenAIStats = { inFlight: 0, peakInFlight: 0, completed: 0, connections: 0 };
 
   // Thousands of slow requests at once must all be held: no cap on connections, and the
   // default header (60 s) and request (300 s) timeouts are far above any reply delay.
@@ -165,6 +167,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     });
   }
 
+  server.on('connection', () => void stats.connections++);
   if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
