@@ -63,20 +63,31 @@ export async function replaceFile(file: string, content: string, durable: boolea
 }
 
 /**
- * Append `buf` at the end of `fh` (opened for append, `sizeBefore` bytes long) and fdatasync it
- * when `durable`. A short write (disk filling up, RLIMIT_FSIZE) is not an error by itself: the
- * rest is written, which then fails with the real reason. On failure the file is truncated back
- * to `sizeBefore`, so no partial line is left for the next record to be glued onto; the original
- * error is rethrown for the caller to wrap.
+ * Append `buf` at the end of `fh` (opened for append, `sizeBefore` bytes long), all of it or
+ * nothing. A short write (disk filling up, RLIMIT_FSIZE) is not an error by itself: the rest is
+ * written, which then fails with the real reason. On failure the file is truncated back to
+ * `sizeBefore`, so no partial line is left for the next record to be glued onto; the original
+ * error is rethrown for the caller to wrap. Callers must hold the file's lock.
  */
-export async function appendDurably(fh: FileHandle, buf: Buffer, sizeBefore: number, durable: boolean): Promise<void> {
+export async function appendWhole(fh: FileHandle, buf: Buffer, sizeBefore: number): Promise<void> {
   try {
     for (let off = 0; off < buf.length; ) {
       const { bytesWritten } = await fh.write(buf, off, buf.length - off);
       if (bytesWritten <= 0) throw new Error('the file system accepted no bytes');
       off += bytesWritten;
     }
-    if (durable) await fh.datasync();
+  } catch (err) {
+    await fh.truncate(sizeBefore).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `appendWhole`, then fdatasync when `durable` (a failed sync truncates back to `sizeBefore` too). */
+export async function appendDurably(fh: FileHandle, buf: Buffer, sizeBefore: number, durable: boolean): Promise<void> {
+  await appendWhole(fh, buf, sizeBefore);
+  if (!durable) return;
+  try {
+    await fh.datasync();
   } catch (err) {
     await fh.truncate(sizeBefore).catch(() => undefined);
     throw err;

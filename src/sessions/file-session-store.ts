@@ -50,7 +50,9 @@ import {
   stateFromRecords,
   type LogState,
 } from './file-log-reader.js';
-import { appendDurably, createExclusive, replaceFile, syncDir } from './atomic-file.js';
+import { appendWhole, createExclusive, replaceFile, syncDir } from './atomic-file.js';
+import { DeferredSyncs, type FailedSync } from './deferred-sync.js';
+import { LogHandles } from './file-log-handles.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
 import { metadataMatches } from './metadata-expectation.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
@@ -105,6 +107,7 @@ export class FileSessionStore implements SessionLog {
   private readonly logger: StoreLogger;
   private readonly lock: ProcessLock;
   private readonly mutex = new KeyedMutex();
+  private readonly handles = new LogHandles();
   private readonly states = new Map<string, LogState>();
   /** What was last reported per file by readers, so one damaged file is reported once per version. */
   private readonly warnedOnRead = new Map<string, string>();
@@ -154,6 +157,7 @@ export class FileSessionStore implements SessionLog {
   async deleteSession(sessionId: string): Promise<boolean> {
     return this.withLock(sessionId, async (file) => {
       this.states.delete(file);
+      this.handles.drop(file);
       await fsp.unlink(checkpointPath(file)).catch(() => undefined);
       try {
         await fsp.unlink(file);
@@ -180,7 +184,7 @@ export class FileSessionStore implements SessionLog {
 
   async commitTurn(sessionId: string, commit: TurnCommit): Promise<CommitResult> {
     validateCommit(commit);
-    return this.withLock(sessionId, async (file) => {
+    return this.withLock(sessionId, async (file, syncs) => {
       const state = (await this.refresh(sessionId, file, true)) ?? (await this.create(sessionId, file));
       if (commit.inboundId !== undefined) {
         const cursor = state.ids.get(commit.inboundId);
@@ -197,7 +201,7 @@ export class FileSessionStore implements SessionLog {
         ...(commit.fence !== undefined ? { f: commit.fence } : {}),
         e: commit.entries.map(toStored),
       };
-      await this.append(file, state, record);
+      await this.append(file, state, record, syncs);
       await this.compactIfDue(file, state);
       return { status: 'committed', cursors: commit.entries.map((_, i) => record.c + i) };
     });
@@ -205,7 +209,7 @@ export class FileSessionStore implements SessionLog {
 
   async findCommitted(sessionId: string, inboundId: string): Promise<number | null> {
     const file = this.fileFor(sessionId);
-    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    const state = await this.exclusive(file, () => this.refresh(sessionId, file, false));
     return state?.ids.get(inboundId) ?? null;
   }
 
@@ -213,7 +217,7 @@ export class FileSessionStore implements SessionLog {
     const after = options.after ?? 0;
     const limit = options.limit ?? Infinity;
     const file = this.fileFor(sessionId);
-    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    const state = await this.exclusive(file, () => this.refresh(sessionId, file, false));
     if (!state) return [];
     const floor = this.servedFloor(state);
     const holds = options.includeHeld ? heldRanges(state.meta) : [];
@@ -228,7 +232,7 @@ export class FileSessionStore implements SessionLog {
 
   async getSession(sessionId: string): Promise<SessionInfo | null> {
     const file = this.fileFor(sessionId);
-    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    const state = await this.exclusive(file, () => this.refresh(sessionId, file, false));
     return state ? this.info(state) : null;
   }
 
@@ -249,7 +253,7 @@ export class FileSessionStore implements SessionLog {
     for (const { file, mtime } of stats) {
       if (infos.length >= limit) break;
       if (mtime < 0) continue;
-      const state = await this.mutex.run(file, () => this.refresh(undefined, file, false)).catch((err) => {
+      const state = await this.exclusive(file, () => this.refresh(undefined, file, false)).catch((err) => {
         this.logger.warn(`skipping unreadable session file ${file}: ${(err as Error).message}`);
         return null;
       });
@@ -263,11 +267,11 @@ export class FileSessionStore implements SessionLog {
   }
 
   async updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean> {
-    return this.withLock(sessionId, async (file) => {
+    return this.withLock(sessionId, async (file, syncs) => {
       const existing = await this.refresh(sessionId, file, true);
       if (!metadataMatches(existing?.meta ?? {}, expected)) return false;
       const state = existing ?? (await this.create(sessionId, file));
-      await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch });
+      await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch }, syncs);
       await this.compactIfDue(file, state);
       return true;
     });
@@ -276,6 +280,7 @@ export class FileSessionStore implements SessionLog {
   async close(): Promise<void> {
     await Promise.all(this.checkpointing);
     this.states.clear();
+    await this.handles.closeAll();
   }
 
   // ---- internals ----
@@ -284,7 +289,7 @@ export class FileSessionStore implements SessionLog {
   private async tail(sessionId: string, n: number): Promise<SessionEntry[]> {
     if (n <= 0) return [];
     const file = this.fileFor(sessionId);
-    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    const state = await this.exclusive(file, () => this.refresh(sessionId, file, false));
     if (!state) return [];
     if (state.damaged > 0) return (await this.servedCarefully(file, state)).slice(-n);
     const floor = this.servedFloor(state);
@@ -327,25 +332,43 @@ export class FileSessionStore implements SessionLog {
     }
   }
 
-  private async withLock<T>(sessionId: string, fn: (file: string) => Promise<T>): Promise<T> {
+  private async withLock<T>(sessionId: string, fn: (file: string, syncs: DeferredSyncs) => Promise<T>): Promise<T> {
     const file = this.fileFor(sessionId);
     await this.ensureDir();
-    return this.withLockedFile(file, () => fn(file));
+    return this.withLockedFile(file, (syncs) => fn(file, syncs));
   }
 
-  private withLockedFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(file, async () => {
+  /** Run `fn` holding `file`'s locks; the appends it made are fdatasync'd after the release (deferred-sync.ts). */
+  private withLockedFile<T>(file: string, fn: (syncs: DeferredSyncs) => Promise<T>): Promise<T> {
+    return this.exclusive(file, async () => {
+      const syncs = new DeferredSyncs();
       try {
         const release = await this.lock.acquire(file, this.lockTimeoutMs);
+        let result: T;
         try {
-          return await fn();
+          result = await fn(syncs);
         } finally {
           await release();
         }
+        const failed = await syncs.flush();
+        if (failed.length > 0) throw await this.withdraw(file, failed);
+        return result;
       } catch (err) {
         // Raw errno errors (EACCES, EMFILE, EIO …) become the documented StoreError.
         if (err instanceof BotHostError) throw err;
         throw new StoreError(`session file ${file}: ${(err as Error).message}`, { cause: err });
+      }
+    });
+  }
+
+  /** Run `fn` alone among this process's operations on `file`, its kept handle held open meanwhile. */
+  private exclusive<T>(file: string, fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(file, async () => {
+      this.handles.hold(file);
+      try {
+        return await fn();
+      } finally {
+        this.handles.unhold(file);
       }
     });
   }
@@ -366,20 +389,19 @@ export class FileSessionStore implements SessionLog {
    * (caller holds the lock) a torn tail is cut off and corrupt lines are compacted away.
    */
   private async refresh(sessionId: string | undefined, file: string, repair: boolean): Promise<LogState | null> {
-    let fh: FileHandle;
-    try {
-      fh = await fsp.open(file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.states.delete(file);
-        return null;
-      }
-      throw new StoreError(`could not open session file ${file}`, { cause: err });
+    const current = await this.handles.current(file).catch((err: unknown) => {
+      throw new StoreError(`could not open session file ${file}: ${(err as Error).message}`, { cause: err });
+    });
+    if (!current) {
+      this.states.delete(file);
+      return null;
     }
-    try {
-      const { ino, size, mtimeMs } = await fh.stat();
+    const { handle, size, mtimeMs, fresh } = current;
+    const { fh, ino } = handle;
+    {
       let state = this.states.get(file);
-      if (state && (state.ino !== ino || size < state.size || !(await sameHead(fh, state)))) state = undefined;
+      // A kept handle pins its inode, so only a freshly opened one can be a different file with a reused number.
+      if (state && (state.ino !== ino || size < state.size || (fresh && !(await sameHead(fh, state))))) state = undefined;
       state ??= (await loadCheckpoint(fh, file, ino, size)) ?? undefined;
       if (state && size === state.size) {
         this.states.set(file, state);
@@ -412,8 +434,6 @@ export class FileSessionStore implements SessionLog {
       }
       this.checkpointIfDue(file, state);
       return state;
-    } finally {
-      await fh.close();
     }
   }
 
@@ -439,19 +459,56 @@ export class FileSessionStore implements SessionLog {
     return state;
   }
 
-  private async append(file: string, state: LogState, record: LogRecord): Promise<void> {
+  /** Write `record` whole (the caller holds the lock); its fdatasync is left to `syncs`. */
+  private async append(file: string, state: LogState, record: LogRecord, syncs: DeferredSyncs): Promise<void> {
     const buf = Buffer.from(serialize(record));
-    const fh = await fsp.open(file, 'a');
     try {
-      await appendDurably(fh, buf, state.size, this.durable);
+      const handle = this.handles.kept(file) ?? (await this.handles.current(file))?.handle;
+      if (!handle) throw new Error('the file disappeared while locked (removed by hand?)');
+      if (!handle.writable) await (await fsp.open(file, 'a')).close(); // throws the reason (EACCES …)
+      await appendWhole(handle.fh, buf, state.size);
+      if (this.durable) syncs.add({ file, fh: handle.fh, from: state.size, to: state.size + buf.length });
     } catch (err) {
       throw new StoreError(`could not write session file ${file}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      await fh.close();
     }
     state.size += buf.length;
     applyRecord(state, record);
     this.checkpointIfDue(file, state);
+  }
+
+  /**
+   * After failed fdatasyncs (the lock was released meanwhile): take the lock again and cut each
+   * unsynced append off if it is still the file's last bytes, so the file is as before it. If
+   * another process appended after it, it stays (it cannot be cut alone) and may yet reach the
+   * disk. Returns the error to report; the cached state is dropped and rebuilt from the file.
+   */
+  private async withdraw(file: string, failed: FailedSync[]): Promise<StoreError> {
+    const first = failed[0]!;
+    let withdrawn = false;
+    try {
+      const release = await this.lock.acquire(file, this.lockTimeoutMs);
+      try {
+        const last = failed.at(-1)!;
+        const [onDisk, atPath] = await Promise.all([last.fh.stat(), fsp.stat(file).catch(() => null)]);
+        if (atPath?.ino === onDisk.ino && onDisk.size === last.to) {
+          await last.fh.truncate(first.from);
+          withdrawn = true;
+        }
+      } finally {
+        await release();
+      }
+    } catch {
+      // Not withdrawn: reported below.
+    }
+    this.states.delete(file);
+    const reason = `${first.error.message} (fdatasync)`;
+    return withdrawn
+      ? new StoreError(`could not write session file ${file}: ${reason}; nothing was stored`, { cause: first.error })
+      : new StoreError(
+          `could not write session file ${file}: ${reason}; the write is not acknowledged but may still reach the disk ` +
+            '(other writes follow it): check the disk, then retry with the same inbound id (a stored one is reported as a duplicate)',
+          { cause: first.error },
+        );
   }
 
   /** Start a checkpoint write when enough was appended (or scanned) since the last one. */
@@ -512,6 +569,7 @@ export class FileSessionStore implements SessionLog {
       lines.push(serialize({ t: 'c', c: e.cursor, ts: e.ts, e: [toStored(e)] }));
     }
     await replaceFile(file, lines.join(''), this.durable);
+    this.handles.drop(file);
     const { ino, size } = await fsp.stat(file);
     const next = stateFromHeader(header, ino);
     next.size = size;

@@ -417,12 +417,13 @@ describe('FileSessionStore when the disk refuses writes (T17, in process)', () =
     const dir = await tmp.make();
     const { store } = openStore(dir);
     await store.addMessage('s', 'user', 'm1');
+    const writer = openStore(dir).store; // a new store keeps no open handle: its write opens the file
     const realOpen = fsp.open;
     vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
-      if (args[1] === 'a') throw errnoError('EMFILE', 'open');
+      if (args[1] !== 'r') throw errnoError('EMFILE', 'open');
       return realOpen(...args);
     });
-    const err = await store.addMessage('s', 'user', 'm2').catch((e: unknown) => e);
+    const err = await writer.addMessage('s', 'user', 'm2').catch((e: unknown) => e);
     vi.restoreAllMocks();
     expect(err).toBeInstanceOf(StoreError);
     expect(err).toMatchObject({ code: 'STORE_FAILED' });
