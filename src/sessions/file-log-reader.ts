@@ -3,6 +3,7 @@
  * scan of bytes appended since, and a backwards reader that serves "the last N" without
  * touching the rest of the file (so reads cost what they return, not the history length).
  */
+import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Metadata, SessionEntry } from '../core/session-store.js';
 import { StoreError } from '../core/errors.js';
@@ -233,4 +234,20 @@ export function stateFromRecords(
     { t: 'h', v: FORMAT_VERSION, id: ctx.sessionId ?? ctx.fallbackId, created: firstCommit?.ts ?? Date.now(), base: (firstCommit?.c ?? 1) - 1, fence: 0, meta: {}, ids: [] },
     ctx.ino,
   );
+}
+
+/** Run `fn` on a read handle of `file` and its size ([] when the file does not exist). */
+export async function withReadHandle<T>(file: string, fn: (fh: FileHandle, size: number) => Promise<T[]>): Promise<T[]> {
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new StoreError(`could not open ${file}`, { cause: err });
+  }
+  try {
+    return await fn(fh, (await fh.stat()).size);
+  } finally {
+    await fh.close();
+  }
 }
