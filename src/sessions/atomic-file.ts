@@ -4,7 +4,7 @@
  * restart after kill -9) sees the old file or the new one, never a partial or empty one.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError } from '../core/errors.js';
@@ -78,6 +78,28 @@ export async function appendWhole(fh: FileHandle, buf: Buffer, sizeBefore: numbe
     }
   } catch (err) {
     await fh.truncate(sizeBefore).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * `appendWhole` with synchronous write(2)s, for a record of a few hundred bytes written under a
+ * lock: it lands in the page cache in microseconds, while a thread-pool round trip would cost
+ * more and keep the lock held across an event-loop turn. The fdatasync stays asynchronous.
+ */
+export function appendWholeSync(fh: FileHandle, buf: Buffer, sizeBefore: number): void {
+  try {
+    for (let off = 0; off < buf.length; ) {
+      const bytesWritten = fs.writeSync(fh.fd, buf, off, buf.length - off);
+      if (bytesWritten <= 0) throw new Error('the file system accepted no bytes');
+      off += bytesWritten;
+    }
+  } catch (err) {
+    try {
+      fs.ftruncateSync(fh.fd, sizeBefore);
+    } catch {
+      // The original error is the one to report.
+    }
     throw err;
   }
 }

@@ -9,13 +9,13 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { BotHostError, StoreError } from '../core/errors.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
-import { appendWhole, createExclusive, syncDir } from './atomic-file.js';
+import { appendWholeSync, createExclusive, syncDir } from './atomic-file.js';
 import { DeferredSyncs, type FailedSync } from './deferred-sync.js';
 import { loadCheckpoint, saveCheckpoint, CHECKPOINT_EVERY_BYTES } from './file-log-checkpoint.js';
 import { compact, HEAD_BYTES, newGeneration } from './file-log-compaction.js';
 import { FORMAT_VERSION, serialize, type HeaderRecord, type LogRecord } from './file-log-format.js';
 import { LogHandles } from './file-log-handles.js';
-import { applyRecord, readRange, scanBuffer, stateFromRecords, type LogState, type ScanResult } from './file-log-reader.js';
+import { applyRecord, readRange, readRangeQuickly, scanBuffer, stateFromRecords, type LogState, type ScanResult } from './file-log-reader.js';
 import type { ProcessLock } from './process-lock.js';
 
 export interface StoreLogger {
@@ -119,7 +119,7 @@ export class FileLogAccess {
       return state;
     }
     const from = state ? state.size : 0;
-    const buf = await readRange(fh, from, size);
+    const buf = await readRangeQuickly(fh, from, size);
     const scan = scanBuffer(buf, state?.lastCursor ?? 0);
     if (!state) {
       state = stateFromRecords(scan.records, { sessionId, file, ino, fallbackId: path.basename(file, SESSION_FILE_EXT), warn: (m) => this.logger.warn(m) });
@@ -176,7 +176,7 @@ export class FileLogAccess {
       const handle = this.handles.kept(file) ?? (await this.handles.current(file))?.handle;
       if (!handle) throw new Error('the file disappeared while locked (removed by hand?)');
       if (!handle.writable) await (await fsp.open(file, 'a')).close(); // throws the reason (EACCES …)
-      await appendWhole(handle.fh, buf, state.size);
+      appendWholeSync(handle.fh, buf, state.size);
       if (this.durable) syncs.add({ file, fh: handle.fh, from: state.size, to: state.size + buf.length });
     } catch (err) {
       throw new StoreError(`could not write session file ${file}: ${(err as Error).message}`, { cause: err });

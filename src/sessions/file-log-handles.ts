@@ -11,7 +11,7 @@
  * Callers wrap every use of a file's handle in `hold`/`unhold`: a held handle is never closed
  * underneath them (eviction and `drop` wait for the last `unhold`).
  */
-import { constants as fsc, promises as fsp } from 'node:fs';
+import fs, { constants as fsc, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 export interface LogHandle {
@@ -63,7 +63,8 @@ export class LogHandles {
   async current(file: string): Promise<{ handle: LogHandle; size: number; mtimeMs: number; fresh: boolean } | null> {
     const kept = this.open.get(file);
     if (kept) {
-      const st = await statOrNull(file);
+      // Synchronous: a path lookup in the dentry cache, cheaper than a thread-pool round trip.
+      const st = fs.statSync(file, { throwIfNoEntry: false });
       if (!st) return this.drop(file), null;
       if (st.ino === kept.ino) {
         this.open.delete(file); // re-insert: most recently used last
@@ -127,14 +128,5 @@ export class LogHandles {
       this.open.delete(file);
       this.retire(file, h);
     }
-  }
-}
-
-async function statOrNull(file: string) {
-  try {
-    return await fsp.stat(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
   }
 }

@@ -3,7 +3,7 @@
  * scan of bytes appended since, and a backwards reader that serves "the last N" without
  * touching the rest of the file (so reads cost what they return, not the history length).
  */
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Metadata, SessionEntry } from '../core/session-store.js';
 import { StoreError } from '../core/errors.js';
@@ -130,6 +130,26 @@ export async function entriesForward(fh: FileHandle, size: number): Promise<Sess
   const out: SessionEntry[] = [];
   for (const rec of scanBuffer(await readRange(fh, 0, size)).records) if (rec.t === 'c') out.push(...entriesOf(rec));
   return out;
+}
+
+/** Ranges up to this size are read synchronously by `readRangeQuickly`: microseconds from the page cache. */
+const QUICK_READ_BYTES = 64 * 1024;
+
+/**
+ * `readRange`, synchronously when the range is small: a writer's refresh under the lock reads
+ * what others appended since (a few records), and a thread-pool round trip would cost more
+ * than the read and keep the lock held across an event-loop turn.
+ */
+export async function readRangeQuickly(fh: FileHandle, from: number, to: number): Promise<Buffer> {
+  if (to - from > QUICK_READ_BYTES) return readRange(fh, from, to);
+  const buf = Buffer.allocUnsafe(to - from);
+  let off = 0;
+  while (off < buf.length) {
+    const bytesRead = fs.readSync(fh.fd, buf, off, buf.length - off, from + off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return buf.subarray(0, off);
 }
 
 export async function readRange(fh: FileHandle, from: number, to: number): Promise<Buffer> {
