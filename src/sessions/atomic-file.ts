@@ -85,7 +85,7 @@ export async function appendWhole(fh: FileHandle, buf: Buffer, sizeBefore: numbe
 /**
  * `appendWhole` with synchronous write(2)s, for a record of a few hundred bytes written under a
  * lock: it lands in the page cache in microseconds, while a thread-pool round trip would cost
- * more and keep the lock held across an event-loop turn. The fdatasync stays asynchronous.
+ * more and keep the lock held meanwhile. The fdatasync stays asynchronous.
  */
 export function appendWholeSync(fh: FileHandle, buf: Buffer, sizeBefore: number): void {
   try {

@@ -138,7 +138,7 @@ const QUICK_READ_BYTES = 64 * 1024;
 /**
  * `readRange`, synchronously when the range is small: a writer's refresh under the lock reads
  * what others appended since (a few records), and a thread-pool round trip would cost more
- * than the read and keep the lock held across an event-loop turn.
+ * than the read and keep the lock held meanwhile.
  */
 export async function readRangeQuickly(fh: FileHandle, from: number, to: number): Promise<Buffer> {
   if (to - from > QUICK_READ_BYTES) return readRange(fh, from, to);
