@@ -4,7 +4,7 @@
  * restart after kill -9) sees the old file or the new one, never a partial or empty one.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError } from '../core/errors.js';
@@ -63,20 +63,53 @@ export async function replaceFile(file: string, content: string, durable: boolea
 }
 
 /**
- * Append `buf` at the end of `fh` (opened for append, `sizeBefore` bytes long) and fdatasync it
- * when `durable`. A short write (disk filling up, RLIMIT_FSIZE) is not an error by itself: the
- * rest is written, which then fails with the real reason. On failure the file is truncated back
- * to `sizeBefore`, so no partial line is left for the next record to be glued onto; the original
- * error is rethrown for the caller to wrap.
+ * Append `buf` at the end of `fh` (opened for append, `sizeBefore` bytes long), all of it or
+ * nothing. A short write (disk filling up, RLIMIT_FSIZE) is not an error by itself: the rest is
+ * written, which then fails with the real reason. On failure the file is truncated back to
+ * `sizeBefore`, so no partial line is left for the next record to be glued onto; the original
+ * error is rethrown for the caller to wrap. Callers must hold the file's lock.
  */
-export async function appendDurably(fh: FileHandle, buf: Buffer, sizeBefore: number, durable: boolean): Promise<void> {
+export async function appendWhole(fh: FileHandle, buf: Buffer, sizeBefore: number): Promise<void> {
   try {
     for (let off = 0; off < buf.length; ) {
       const { bytesWritten } = await fh.write(buf, off, buf.length - off);
       if (bytesWritten <= 0) throw new Error('the file system accepted no bytes');
       off += bytesWritten;
     }
-    if (durable) await fh.datasync();
+  } catch (err) {
+    await fh.truncate(sizeBefore).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * `appendWhole` with synchronous write(2)s, for a record of a few hundred bytes written under a
+ * lock: it lands in the page cache in microseconds, while a thread-pool round trip would cost
+ * more and keep the lock held meanwhile. The fdatasync stays asynchronous.
+ */
+export function appendWholeSync(fh: FileHandle, buf: Buffer, sizeBefore: number): void {
+  try {
+    for (let off = 0; off < buf.length; ) {
+      const bytesWritten = fs.writeSync(fh.fd, buf, off, buf.length - off);
+      if (bytesWritten <= 0) throw new Error('the file system accepted no bytes');
+      off += bytesWritten;
+    }
+  } catch (err) {
+    try {
+      fs.ftruncateSync(fh.fd, sizeBefore);
+    } catch {
+      // The original error is the one to report.
+    }
+    throw err;
+  }
+}
+
+/** `appendWhole`, then fdatasync when `durable` (a failed sync truncates back to `sizeBefore` too). */
+export async function appendDurably(fh: FileHandle, buf: Buffer, sizeBefore: number, durable: boolean): Promise<void> {
+  await appendWhole(fh, buf, sizeBefore);
+  if (!durable) return;
+  try {
+    await fh.datasync();
   } catch (err) {
     await fh.truncate(sizeBefore).catch(() => undefined);
     throw err;

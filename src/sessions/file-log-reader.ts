@@ -3,6 +3,7 @@
  * scan of bytes appended since, and a backwards reader that serves "the last N" without
  * touching the rest of the file (so reads cost what they return, not the history length).
  */
+import fs, { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Metadata, SessionEntry } from '../core/session-store.js';
 import { StoreError } from '../core/errors.js';
@@ -131,6 +132,26 @@ export async function entriesForward(fh: FileHandle, size: number): Promise<Sess
   return out;
 }
 
+/** Ranges up to this size are read synchronously by `readRangeQuickly`: microseconds from the page cache. */
+const QUICK_READ_BYTES = 64 * 1024;
+
+/**
+ * `readRange`, synchronously when the range is small: a writer's refresh under the lock reads
+ * what others appended since (a few records), and a thread-pool round trip would cost more
+ * than the read and keep the lock held meanwhile.
+ */
+export async function readRangeQuickly(fh: FileHandle, from: number, to: number): Promise<Buffer> {
+  if (to - from > QUICK_READ_BYTES) return readRange(fh, from, to);
+  const buf = Buffer.allocUnsafe(to - from);
+  let off = 0;
+  while (off < buf.length) {
+    const bytesRead = fs.readSync(fh.fd, buf, off, buf.length - off, from + off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return buf.subarray(0, off);
+}
+
 export async function readRange(fh: FileHandle, from: number, to: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(to - from);
   let off = 0;
@@ -233,4 +254,20 @@ export function stateFromRecords(
     { t: 'h', v: FORMAT_VERSION, id: ctx.sessionId ?? ctx.fallbackId, created: firstCommit?.ts ?? Date.now(), base: (firstCommit?.c ?? 1) - 1, fence: 0, meta: {}, ids: [] },
     ctx.ino,
   );
+}
+
+/** Run `fn` on a read handle of `file` and its size ([] when the file does not exist). */
+export async function withReadHandle<T>(file: string, fn: (fh: FileHandle, size: number) => Promise<T[]>): Promise<T[]> {
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new StoreError(`could not open ${file}`, { cause: err });
+  }
+  try {
+    return await fn(fh, (await fh.stat()).size);
+  } finally {
+    await fh.close();
+  }
 }

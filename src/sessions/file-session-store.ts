@@ -7,9 +7,13 @@
  *   A fresh process starts from a verified checkpoint of that state (file-log-checkpoint.ts)
  *   and reads only what was appended after it, so its first append costs what later ones do.
  * - A write is acknowledged only after fdatasync (and a directory fsync when a file is created
- *   or replaced), so `kill -9` never loses an acknowledged append.
+ *   or replaced), so `kill -9` never loses an acknowledged append. An append's fdatasync runs
+ *   after the lock is released, so writers in other processes write meanwhile and share
+ *   journal commits (deferred-sync.ts).
  * - Writers of one session are serialized across processes by `ProcessLock` and within the
  *   process by `KeyedMutex`. Only a lock holder repairs a torn tail; readers ignore it.
+ * - The per-file machinery (locks, cached state, kept handles, repair) is file-log-access.ts;
+ *   compaction is file-log-compaction.ts.
  * - Every record is one line written by one write(2): a crash leaves at most one torn line, so
  *   a multi-entry commit is all or nothing.
  * - Files are replaced (compaction, clear) by write-temp → fsync → rename → fsync dir, so a
@@ -18,50 +22,35 @@
  *   compacted to the newest `maxMessages` (amortized O(1) per append), plus the older entries a
  *   snapshot or fork holds (retention-holds.ts), which stay stored but are not served.
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BotHostError, StoreError } from '../core/errors.js';
+import { StoreError } from '../core/errors.js';
 import type {
   ChatMessage,
   CommitResult,
   EntriesOptions,
   ListOptions,
   Metadata,
-  NewEntry,
   Role,
   SessionEntry,
   SessionInfo,
   SessionLog,
   TurnCommit,
 } from '../core/session-store.js';
-import { FORMAT_VERSION, serialize, type CommitRecord, type HeaderRecord, type LogRecord } from './file-log-format.js';
-import {
-  applyRecord,
-  collectBackward,
-  readRange,
-  rememberInboundId,
-  entriesForward,
-  scanBuffer,
-  type ScanResult,
-  stateFromHeader,
-  stateFromRecords,
-  type LogState,
-} from './file-log-reader.js';
-import { appendDurably, createExclusive, replaceFile, syncDir } from './atomic-file.js';
-import { KeyedMutex } from '../core/keyed-mutex.js';
+import { encodeSessionId } from '../core/session-id.js';
+import type { DeferredSyncs } from './deferred-sync.js';
+import { FileLogAccess, SESSION_FILE_EXT, type StoreLogger } from './file-log-access.js';
+import { checkpointPath } from './file-log-checkpoint.js';
+import { compactIfDue, rewrite, servedFloor, toStored } from './file-log-compaction.js';
+import type { CommitRecord } from './file-log-format.js';
+import { collectBackward, entriesForward, withReadHandle, type LogState } from './file-log-reader.js';
 import { metadataMatches } from './metadata-expectation.js';
 import { createProcessLock, type ProcessLock } from './process-lock.js';
-import { encodeSessionId } from '../core/session-id.js';
-import { validateCommit } from './validate.js';
 import { countHeld, heldRanges, isHeld, withoutHolds } from './retention-holds.js';
-import { CHECKPOINT_EVERY_BYTES, checkpointPath, loadCheckpoint, saveCheckpoint } from './file-log-checkpoint.js';
+import { validateCommit } from './validate.js';
 
-export interface StoreLogger {
-  warn(message: string): void;
-}
+export type { StoreLogger };
 
 export interface FileSessionStoreOptions {
   /** Default `~/.bothost/sessions`. Created if missing. */
@@ -83,34 +72,11 @@ export const FILE_STORE_DEFAULTS = Object.freeze({
   lockTimeoutMs: 10_000,
 });
 
-const EXT = '.jsonl';
-/** How many leading bytes identify a version of a file (they cover the header's `g` tag). */
-const HEAD_BYTES = 48;
-/** A torn last line older than this is a dead writer's, not an append in progress. */
-const TORN_TAIL_GRACE_MS = 5_000;
-
-function damageText(scan: ScanResult): string {
-  const parts: string[] = [];
-  if (scan.corruptLines > 0) parts.push(`${scan.corruptLines} damaged line(s)`);
-  if (scan.outOfOrder > 0) parts.push(`${scan.outOfOrder} record(s) out of order (cursors that do not increase, e.g. a copied line)`);
-  return parts.join(' and ');
-}
-const newGeneration = () => randomBytes(8).toString('hex');
-
 export class FileSessionStore implements SessionLog {
   readonly dir: string;
   readonly maxMessages: number;
-  private readonly durable: boolean;
-  private readonly lockTimeoutMs: number;
-  private readonly logger: StoreLogger;
-  private readonly lock: ProcessLock;
-  private readonly mutex = new KeyedMutex();
-  private readonly states = new Map<string, LogState>();
-  /** What was last reported per file by readers, so one damaged file is reported once per version. */
-  private readonly warnedOnRead = new Map<string, string>();
+  private readonly log: FileLogAccess;
   private dirReady: Promise<void> | undefined;
-  /** Checkpoint writes in flight (best effort, awaited by close). */
-  private readonly checkpointing = new Set<Promise<void>>();
 
   constructor(options: FileSessionStoreOptions = {}) {
     this.dir = path.resolve(options.dir ?? FILE_STORE_DEFAULTS.dir);
@@ -118,15 +84,19 @@ export class FileSessionStore implements SessionLog {
     if (!Number.isInteger(this.maxMessages) || this.maxMessages < 1) {
       throw new StoreError(`maxMessages must be a positive integer, got ${options.maxMessages}`);
     }
-    this.durable = options.durable ?? true;
-    this.lockTimeoutMs = options.lockTimeoutMs ?? FILE_STORE_DEFAULTS.lockTimeoutMs;
-    this.logger = options.logger ?? { warn: (m) => process.emitWarning(m, 'BothostStoreWarning') };
-    this.lock = options.lock ?? createProcessLock();
+    this.log = new FileLogAccess({
+      dir: this.dir,
+      maxMessages: this.maxMessages,
+      durable: options.durable ?? true,
+      lockTimeoutMs: options.lockTimeoutMs ?? FILE_STORE_DEFAULTS.lockTimeoutMs,
+      logger: options.logger ?? { warn: (m) => process.emitWarning(m, 'BothostStoreWarning') },
+      lock: options.lock ?? createProcessLock(),
+    });
   }
 
   /** Path of a session's file; never outside `dir`, whatever the id. */
   fileFor(sessionId: string): string {
-    return path.join(this.dir, encodeSessionId(sessionId) + EXT);
+    return path.join(this.dir, encodeSessionId(sessionId) + SESSION_FILE_EXT);
   }
 
   // ---- the seed's five methods ----
@@ -143,17 +113,18 @@ export class FileSessionStore implements SessionLog {
 
   async clearSession(sessionId: string): Promise<boolean> {
     return this.withLock(sessionId, async (file) => {
-      const state = await this.refresh(sessionId, file, true);
+      const state = await this.log.refresh(sessionId, file, true);
       if (!state) return false;
       state.meta = withoutHolds(state.meta); // the held entries go too (retention-holds.ts)
-      await this.rewrite(file, state, []);
+      await rewrite(this.log, file, state, []);
       return true;
     });
   }
 
   async deleteSession(sessionId: string): Promise<boolean> {
     return this.withLock(sessionId, async (file) => {
-      this.states.delete(file);
+      this.log.states.delete(file);
+      this.log.handles.drop(file);
       await fsp.unlink(checkpointPath(file)).catch(() => undefined);
       try {
         await fsp.unlink(file);
@@ -161,7 +132,7 @@ export class FileSessionStore implements SessionLog {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
         throw new StoreError(`could not delete session file ${file}`, { cause: err });
       }
-      await this.syncDir();
+      await this.log.syncDir();
       return true;
     });
   }
@@ -180,8 +151,8 @@ export class FileSessionStore implements SessionLog {
 
   async commitTurn(sessionId: string, commit: TurnCommit): Promise<CommitResult> {
     validateCommit(commit);
-    return this.withLock(sessionId, async (file) => {
-      const state = (await this.refresh(sessionId, file, true)) ?? (await this.create(sessionId, file));
+    return this.withLock(sessionId, async (file, syncs) => {
+      const state = (await this.log.refresh(sessionId, file, true)) ?? (await this.log.create(sessionId, file));
       if (commit.inboundId !== undefined) {
         const cursor = state.ids.get(commit.inboundId);
         if (cursor !== undefined) return { status: 'duplicate', cursor };
@@ -197,15 +168,15 @@ export class FileSessionStore implements SessionLog {
         ...(commit.fence !== undefined ? { f: commit.fence } : {}),
         e: commit.entries.map(toStored),
       };
-      await this.append(file, state, record);
-      await this.compactIfDue(file, state);
+      await this.log.append(file, state, record, syncs);
+      await compactIfDue(this.log, file, state);
       return { status: 'committed', cursors: commit.entries.map((_, i) => record.c + i) };
     });
   }
 
   async findCommitted(sessionId: string, inboundId: string): Promise<number | null> {
     const file = this.fileFor(sessionId);
-    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    const state = await this.log.exclusive(file, () => this.log.refresh(sessionId, file, false));
     return state?.ids.get(inboundId) ?? null;
   }
 
@@ -213,22 +184,22 @@ export class FileSessionStore implements SessionLog {
     const after = options.after ?? 0;
     const limit = options.limit ?? Infinity;
     const file = this.fileFor(sessionId);
-    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    const state = await this.log.exclusive(file, () => this.log.refresh(sessionId, file, false));
     if (!state) return [];
-    const floor = this.servedFloor(state);
+    const floor = servedFloor(state, this.maxMessages);
     const holds = options.includeHeld ? heldRanges(state.meta) : [];
     const wanted = (e: SessionEntry) => e.cursor > after && (e.cursor > floor || isHeld(holds, e.cursor));
-    if (state.damaged > 0) return (await this.withReadHandle(file, entriesForward)).filter(wanted).slice(0, limit);
+    if (state.damaged > 0) return (await withReadHandle(file, entriesForward)).filter(wanted).slice(0, limit);
     // Scan newest-first down to `after` (bounded by what is served, unless held entries are
     // wanted too), keeping only the oldest `limit`.
     const stop = Math.max(after, holds.length > 0 ? Math.min(floor, holds[0]![0]) : floor);
-    const found = await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e) => e.cursor <= stop, holds.length > 0 ? Infinity : limit));
+    const found = await withReadHandle(file, (fh, size) => collectBackward(fh, size, (e) => e.cursor <= stop, holds.length > 0 ? Infinity : limit));
     return holds.length > 0 ? found.filter(wanted).slice(0, limit) : found;
   }
 
   async getSession(sessionId: string): Promise<SessionInfo | null> {
     const file = this.fileFor(sessionId);
-    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    const state = await this.log.exclusive(file, () => this.log.refresh(sessionId, file, false));
     return state ? this.info(state) : null;
   }
 
@@ -236,7 +207,7 @@ export class FileSessionStore implements SessionLog {
     const limit = options.limit ?? 100;
     let names: string[];
     try {
-      names = (await fsp.readdir(this.dir)).filter((n) => n.endsWith(EXT) && !n.startsWith('.'));
+      names = (await fsp.readdir(this.dir)).filter((n) => n.endsWith(SESSION_FILE_EXT) && !n.startsWith('.'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new StoreError(`could not list ${this.dir}`, { cause: err });
@@ -249,8 +220,8 @@ export class FileSessionStore implements SessionLog {
     for (const { file, mtime } of stats) {
       if (infos.length >= limit) break;
       if (mtime < 0) continue;
-      const state = await this.mutex.run(file, () => this.refresh(undefined, file, false)).catch((err) => {
-        this.logger.warn(`skipping unreadable session file ${file}: ${(err as Error).message}`);
+      const state = await this.log.exclusive(file, () => this.log.refresh(undefined, file, false)).catch((err) => {
+        this.log.logger.warn(`skipping unreadable session file ${file}: ${(err as Error).message}`);
         return null;
       });
       if (state) infos.push(this.info(state));
@@ -263,19 +234,18 @@ export class FileSessionStore implements SessionLog {
   }
 
   async updateMetadataIf(sessionId: string, expected: Metadata, patch: Metadata): Promise<boolean> {
-    return this.withLock(sessionId, async (file) => {
-      const existing = await this.refresh(sessionId, file, true);
+    return this.withLock(sessionId, async (file, syncs) => {
+      const existing = await this.log.refresh(sessionId, file, true);
       if (!metadataMatches(existing?.meta ?? {}, expected)) return false;
-      const state = existing ?? (await this.create(sessionId, file));
-      await this.append(file, state, { t: 'm', ts: Date.now(), meta: patch });
-      await this.compactIfDue(file, state);
+      const state = existing ?? (await this.log.create(sessionId, file));
+      await this.log.append(file, state, { t: 'm', ts: Date.now(), meta: patch }, syncs);
+      await compactIfDue(this.log, file, state);
       return true;
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.checkpointing);
-    this.states.clear();
+    await this.log.close();
   }
 
   // ---- internals ----
@@ -284,11 +254,11 @@ export class FileSessionStore implements SessionLog {
   private async tail(sessionId: string, n: number): Promise<SessionEntry[]> {
     if (n <= 0) return [];
     const file = this.fileFor(sessionId);
-    const state = await this.mutex.run(file, () => this.refresh(sessionId, file, false));
+    const state = await this.log.exclusive(file, () => this.log.refresh(sessionId, file, false));
     if (!state) return [];
     if (state.damaged > 0) return (await this.servedCarefully(file, state)).slice(-n);
-    const floor = this.servedFloor(state);
-    return this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e, k) => k >= n || e.cursor <= floor));
+    const floor = servedFloor(state, this.maxMessages);
+    return withReadHandle(file, (fh, size) => collectBackward(fh, size, (e, k) => k >= n || e.cursor <= floor));
   }
 
   /**
@@ -297,57 +267,20 @@ export class FileSessionStore implements SessionLog {
    */
   private info(state: LogState): SessionInfo {
     const info = toInfo(state, this.maxMessages);
-    const held = state.heldCount + countHeld(heldRanges(state.meta), state.servedFrom, this.servedFloor(state));
+    const held = state.heldCount + countHeld(heldRanges(state.meta), state.servedFrom, servedFloor(state, this.maxMessages));
     return held > 0 ? { ...info, heldCount: held } : info;
-  }
-
-  /** Entries with cursor ≤ this are not served: trimmed by `maxMessages`, or kept only for holds. */
-  private servedFloor(state: LogState): number {
-    return Math.max(state.servedFrom, state.lastCursor - this.maxMessages);
   }
 
   /** The served entries (newest maxMessages) of a file with damage: read forward, damage dropped. */
   private async servedCarefully(file: string, state: LogState): Promise<SessionEntry[]> {
-    const floor = this.servedFloor(state);
-    return (await this.withReadHandle(file, entriesForward)).filter((e) => e.cursor > floor).slice(-this.maxMessages);
+    const floor = servedFloor(state, this.maxMessages);
+    return (await withReadHandle(file, entriesForward)).filter((e) => e.cursor > floor).slice(-this.maxMessages);
   }
 
-  private async withReadHandle<T>(file: string, fn: (fh: FileHandle, size: number) => Promise<T[]>): Promise<T[]> {
-    let fh: FileHandle;
-    try {
-      fh = await fsp.open(file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new StoreError(`could not open ${file}`, { cause: err });
-    }
-    try {
-      return await fn(fh, (await fh.stat()).size);
-    } finally {
-      await fh.close();
-    }
-  }
-
-  private async withLock<T>(sessionId: string, fn: (file: string) => Promise<T>): Promise<T> {
+  private async withLock<T>(sessionId: string, fn: (file: string, syncs: DeferredSyncs) => Promise<T>): Promise<T> {
     const file = this.fileFor(sessionId);
     await this.ensureDir();
-    return this.withLockedFile(file, () => fn(file));
-  }
-
-  private withLockedFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(file, async () => {
-      try {
-        const release = await this.lock.acquire(file, this.lockTimeoutMs);
-        try {
-          return await fn();
-        } finally {
-          await release();
-        }
-      } catch (err) {
-        // Raw errno errors (EACCES, EMFILE, EIO …) become the documented StoreError.
-        if (err instanceof BotHostError) throw err;
-        throw new StoreError(`session file ${file}: ${(err as Error).message}`, { cause: err });
-      }
-    });
+    return this.log.withLockedFile(file, (syncs) => fn(file, syncs));
   }
 
   private ensureDir(): Promise<void> {
@@ -361,184 +294,8 @@ export class FileSessionStore implements SessionLog {
     return this.dirReady;
   }
 
-  /**
-   * Bring the cached state (callers hold this process's mutex for `file`) of `file` up to date, reading only what changed. With `repair`
-   * (caller holds the lock) a torn tail is cut off and corrupt lines are compacted away.
-   */
-  private async refresh(sessionId: string | undefined, file: string, repair: boolean): Promise<LogState | null> {
-    let fh: FileHandle;
-    try {
-      fh = await fsp.open(file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.states.delete(file);
-        return null;
-      }
-      throw new StoreError(`could not open session file ${file}`, { cause: err });
-    }
-    try {
-      const { ino, size, mtimeMs } = await fh.stat();
-      let state = this.states.get(file);
-      if (state && (state.ino !== ino || size < state.size || !(await sameHead(fh, state)))) state = undefined;
-      state ??= (await loadCheckpoint(fh, file, ino, size)) ?? undefined;
-      if (state && size === state.size) {
-        this.states.set(file, state);
-        return state;
-      }
-      const from = state ? state.size : 0;
-      const buf = await readRange(fh, from, size);
-      const scan = scanBuffer(buf, state?.lastCursor ?? 0);
-      if (!state) {
-        state = stateFromRecords(scan.records, { sessionId, file, ino, fallbackId: path.basename(file, EXT), warn: (m) => this.logger.warn(m) });
-        state.head = Buffer.from(buf.subarray(0, HEAD_BYTES));
-      }
-      for (const rec of scan.records) applyRecord(state, rec);
-      state.size = from + scan.completeBytes;
-      state.damaged = scan.corruptLines + scan.outOfOrder;
-      // Damage seen without the lock is not cached: the next writer rescans and repairs it.
-      if (state.damaged > 0 && !repair) this.states.delete(file);
-      else this.states.set(file, state);
-      // A torn tail is normal while another process appends; one older than that is a dead writer's.
-      const staleTear = scan.tornBytes > 0 && Date.now() - mtimeMs > TORN_TAIL_GRACE_MS;
-      if (!repair) this.warnOnRead(file, size, scan, staleTear);
-      if (repair && scan.tornBytes > 0) {
-        this.logger.warn(`session file ${file}: cut off ${scan.tornBytes} bytes of an unfinished write (a writer died mid-append)`);
-        await fsp.truncate(file, state.size);
-      }
-      if (repair && state.damaged > 0) {
-        this.logger.warn(`session file ${file}: ${damageText(scan)} dropped; every intact record kept`);
-        await this.compact(file, state);
-        state.damaged = 0;
-      }
-      this.checkpointIfDue(file, state);
-      return state;
-    } finally {
-      await fh.close();
-    }
-  }
-
-  /** Readers report damage too (once per file version), though only the next write repairs it. */
-  private warnOnRead(file: string, size: number, scan: ScanResult, staleTear: boolean): void {
-    const problems: string[] = [];
-    if (scan.corruptLines + scan.outOfOrder > 0) problems.push(`${damageText(scan)} ignored`);
-    if (staleTear) problems.push(`${scan.tornBytes} bytes of an unfinished write (a writer died mid-append) ignored`);
-    if (problems.length === 0) return;
-    const signature = `${size}:${problems.join()}`;
-    if (this.warnedOnRead.get(file) === signature) return;
-    this.warnedOnRead.set(file, signature);
-    this.logger.warn(`session file ${file}: ${problems.join('; ')}; the next write to the session repairs it`);
-  }
-
-  /** Create the file atomically (complete header or nothing) and return its state. */
-  private async create(sessionId: string, file: string): Promise<LogState> {
-    const now = Date.now();
-    const header: HeaderRecord = { t: 'h', g: newGeneration(), v: FORMAT_VERSION, id: sessionId, created: now, base: 0, fence: 0, meta: {}, ids: [] };
-    await createExclusive(file, serialize(header), this.durable);
-    const state = await this.refresh(sessionId, file, true);
-    if (!state) throw new StoreError(`session file ${file} vanished right after creation`);
-    return state;
-  }
-
-  private async append(file: string, state: LogState, record: LogRecord): Promise<void> {
-    const buf = Buffer.from(serialize(record));
-    const fh = await fsp.open(file, 'a');
-    try {
-      await appendDurably(fh, buf, state.size, this.durable);
-    } catch (err) {
-      throw new StoreError(`could not write session file ${file}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      await fh.close();
-    }
-    state.size += buf.length;
-    applyRecord(state, record);
-    this.checkpointIfDue(file, state);
-  }
-
-  /** Start a checkpoint write when enough was appended (or scanned) since the last one. */
-  private checkpointIfDue(file: string, state: LogState): void {
-    if (state.damaged > 0 || state.size - (state.checkpointed ?? 0) < CHECKPOINT_EVERY_BYTES) return;
-    const p = saveCheckpoint(file, state).finally(() => this.checkpointing.delete(p));
-    this.checkpointing.add(p);
-  }
 
 
-
-  /**
-   * Compact when more than `maxMessages` + slack entries (or metadata records) pile up. It runs
-   * after a durable append, so a failure (disk full) is logged, not reported as a failed write:
-   * the append stands and the next write tries again.
-   */
-  private async compactIfDue(file: string, state: LogState): Promise<void> {
-    if (state.count - state.heldCount + state.metaRecords <= this.maxMessages + Math.max(50, this.maxMessages >> 1)) return;
-    try {
-      await this.compact(file, state);
-    } catch (err) {
-      this.logger.warn(`session file ${file}: compaction failed (will retry on the next write): ${(err as Error).message}`);
-    }
-  }
-
-  /** Rewrite the file to the served window plus the older entries a hold covers now. */
-  private async compact(file: string, state: LogState): Promise<void> {
-    const floor = this.servedFloor(state);
-    const holds = heldRanges(state.meta);
-    const keep = (e: SessionEntry) => e.cursor > floor || isHeld(holds, e.cursor);
-    const kept =
-      state.damaged > 0 || holds.length > 0
-        ? (await this.withReadHandle(file, state.damaged > 0 ? entriesForward : (fh, size) => collectBackward(fh, size, (e) => e.cursor <= Math.min(floor, holds[0]![0])))).filter(keep)
-        : await this.withReadHandle(file, (fh, size) => collectBackward(fh, size, (e) => e.cursor <= floor));
-    await this.rewrite(file, state, kept, floor);
-  }
-
-  /**
-   * Replace the file with header + `kept`, carrying over cursor, fence, metadata and ids.
-   * Entries of `kept` with cursor ≤ `servedFrom` are held ones (stored, not served).
-   */
-  private async rewrite(file: string, state: LogState, kept: SessionEntry[], servedFrom = state.lastCursor): Promise<void> {
-    const base = kept.length ? kept[0]!.cursor - 1 : state.lastCursor;
-    const header: HeaderRecord = {
-      t: 'h',
-      g: newGeneration(),
-      v: FORMAT_VERSION,
-      id: state.id,
-      created: state.createdAt,
-      base,
-      ...(servedFrom > base ? { from: servedFrom } : {}),
-      fence: state.fence,
-      meta: state.meta,
-      ids: [...state.ids],
-    };
-    const lines = [serialize(header)];
-    for (const e of kept) {
-      lines.push(serialize({ t: 'c', c: e.cursor, ts: e.ts, e: [toStored(e)] }));
-    }
-    await replaceFile(file, lines.join(''), this.durable);
-    const { ino, size } = await fsp.stat(file);
-    const next = stateFromHeader(header, ino);
-    next.size = size;
-    next.checkpointed = 0; // a new file version: the old checkpoint no longer matches
-    next.head = Buffer.from(Buffer.from(lines[0]!, 'utf8').subarray(0, HEAD_BYTES)); // a copy, not a view
-    next.lastCursor = state.lastCursor;
-    next.count = kept.length;
-    next.heldCount = kept.filter((e) => e.cursor <= next.servedFrom).length;
-    next.updatedAt = state.updatedAt;
-    for (const [id, c] of state.ids) rememberInboundId(next, id, c);
-    this.states.set(file, next);
-    Object.assign(state, next);
-  }
-
-  private syncDir(): Promise<void> {
-    return syncDir(this.dir, this.durable);
-  }
-}
-
-/** Whether the file still starts with the bytes `state` was built from (not replaced since). */
-async function sameHead(fh: FileHandle, state: LogState): Promise<boolean> {
-  if (!state.head) return true;
-  return (await readRange(fh, 0, state.head.length)).equals(state.head);
-}
-
-function toStored(e: NewEntry): CommitRecord['e'][number] {
-  return { r: e.role, m: e.content, ...(e.metadata && Object.keys(e.metadata).length ? { md: e.metadata } : {}) };
 }
 
 function toInfo(state: LogState, maxMessages: number): SessionInfo {

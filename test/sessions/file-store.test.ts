@@ -4,7 +4,7 @@
  * system (T28) and clean failures when the disk refuses writes (T17). Multi-process and
  * kill -9 tests live in file-store.processes.test.ts and file-store.crash.test.ts.
  */
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StoreError } from '../../src/core/errors.js';
@@ -382,20 +382,17 @@ describe('FileSessionStore when the disk refuses writes (T17, in process)', () =
     for (let i = 1; i <= 3; i++) await store.addMessage('s', 'user', `m${i}`);
     const file = store.fileFor('s');
     const before = await fsp.readFile(file);
-    const proto = await fileHandlePrototype(dir);
-    const realWrite = proto.write!;
+    // The store writes a record under its lock with write(2) called synchronously.
+    const realWriteSync = fs.writeSync;
     let diskFullWrites = 0;
-    vi.spyOn(proto, 'write').mockImplementation(async function (this: unknown, ...args: unknown[]) {
-      const buf = args[0];
+    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buf: NodeJS.ArrayBufferView, ...rest: number[]) => {
       if (Buffer.isBuffer(buf) && buf.includes('DISKFULL')) {
         // The first write gets half the record onto the disk, then the disk is full.
         if (diskFullWrites++ > 0) throw errnoError('ENOSPC', 'write');
-        const half = buf.subarray(0, buf.length >> 1);
-        await realWrite.call(this, half);
-        return { bytesWritten: half.length, buffer: buf };
+        return realWriteSync(fd, buf.subarray(0, buf.length >> 1));
       }
-      return realWrite.apply(this, args);
-    });
+      return realWriteSync(fd, buf, ...rest);
+    }) as typeof fs.writeSync);
 
     const outcome = await store.addMessage('s', 'user', 'DISKFULL'.repeat(64)).then(
       (ok) => ok,
@@ -417,12 +414,13 @@ describe('FileSessionStore when the disk refuses writes (T17, in process)', () =
     const dir = await tmp.make();
     const { store } = openStore(dir);
     await store.addMessage('s', 'user', 'm1');
+    const writer = openStore(dir).store; // a new store keeps no open handle: its write opens the file
     const realOpen = fsp.open;
     vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
-      if (args[1] === 'a') throw errnoError('EMFILE', 'open');
+      if (args[1] !== 'r') throw errnoError('EMFILE', 'open');
       return realOpen(...args);
     });
-    const err = await store.addMessage('s', 'user', 'm2').catch((e: unknown) => e);
+    const err = await writer.addMessage('s', 'user', 'm2').catch((e: unknown) => e);
     vi.restoreAllMocks();
     expect(err).toBeInstanceOf(StoreError);
     expect(err).toMatchObject({ code: 'STORE_FAILED' });

@@ -46,40 +46,21 @@ import type {
   SessionLog,
   TurnCommit,
 } from '../../core/session-store.js';
-import { InvalidSessionIdError } from '../../core/errors.js';
 import { assertSessionId } from '../../core/session-id.js';
-import { ImportFormatError, InvalidCursorError, SessionExistsError, SessionHasChildrenError, SessionNotFoundError, SnapshotNotFoundError } from './errors.js';
-import { HIERARCHY_KEYS as K, readHierarchy, type HierarchyState, type SnapshotRecord } from './hierarchy-metadata.js';
-import { assertReadable, readView } from './read-view.js';
-import { closedSources, holdsBySource, releaseHolds, snapshotHolder, viewHolder, writeHolds } from './holds.js';
-import { hasHolds } from '../retention-holds.js';
+import { writeFork, writeSnapshot, writeView, type HierarchyContext } from './copy-on-write.js';
+import { ImportFormatError, InvalidCursorError, SessionExistsError, SessionNotFoundError, SnapshotNotFoundError } from './errors.js';
+import { HIERARCHY_KEYS as K } from './hierarchy-metadata.js';
+import { readView } from './read-view.js';
+import { releaseHolds, closedSources, snapshotHolder } from './holds.js';
 import type { SessionExport } from './session-export.js';
 import type { ForkOptions, HierarchicalSessionStoreOptions, SessionNode, SnapshotSummary } from './hierarchy-types.js';
-import {
-  containsCursor,
-  cutView,
-  implicitView,
-  lastIssued,
-  storeToViewCursor,
-  trimToWindow,
-  viewLength,
-  withOpenRange,
-  type View,
-  type ViewRange,
-} from './view.js';
+import { decodeSession, loadSession, mustLoadSession, shownInfo, type LoadedSession } from './loaded-session.js';
+import { clearInHierarchy, deleteFromHierarchy } from './removal.js';
+import { containsCursor, cutView, storeToViewCursor, trimToWindow } from './view.js';
 
 export type { ForkOptions, HierarchicalSessionStoreOptions, SessionNode, SnapshotSummary };
 
-/** A session as the hierarchy sees it. */
-interface Loaded {
-  info: SessionInfo;
-  state: HierarchyState;
-  view: View;
-  /** Whether the view is stored (false: the plain view of the own log). */
-  stored: boolean;
-}
-
-export class HierarchicalSessionStore implements SessionLog {
+export class HierarchicalSessionStore implements SessionLog, HierarchyContext {
   readonly store: SessionLog;
   readonly maxMessages: number;
   private readonly newId: (kind: 'session' | 'fork' | 'snapshot') => string;
@@ -113,89 +94,17 @@ export class HierarchicalSessionStore implements SessionLog {
 
   /** A copy-on-write fork: O(1) in time and bytes, however long the history. */
   async forkSession(sessionId: string, options: ForkOptions = {}): Promise<string> {
-    // Forks, exports and imports load their code on first use: a process that only runs turns never does.
-    const { resolveCutPoint } = await import('./cut-point.js');
     const childId = options.id ?? this.newId('fork');
     assertSessionId(childId);
     const [parent, taken] = await Promise.all([this.mustLoad(sessionId), this.store.sessionExists(childId)]);
     if (taken || childId === sessionId) throw new SessionExistsError(childId, 'a fork needs a new id');
-    const ownLast = parent.info.lastCursor;
-    const cursor = resolveCutPoint(parent.info.id, parent.view, ownLast, this.maxMessages, options);
-    const view = trimToWindow(withOpenRange(cutView(parent.view, ownLast, cursor), childId, 0, cursor), 0, this.maxMessages);
-    await assertReadable(this.store, childId, view, 0, this.maxMessages, new Map([[sessionId, parent.info]]));
-    // The parent lists the fork and holds what it inherits (one write), older ancestors hold
-    // their part; then check again: a trim between the first check and the holds would
-    // otherwise go unnoticed. Only then does the fork itself exist.
-    const hold = viewHolder(childId);
-    const now = Date.now();
-    const fromParent = holdsBySource(view).get(sessionId);
-    const ancestors = view.filter((r) => r.s !== sessionId);
-    const undoParent = () => this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: null, [hold]: null }).catch(() => undefined);
-    const undoAncestors = () => releaseHolds(this.store, hold, closedSources(ancestors)).catch(() => undefined);
-    const held = await Promise.allSettled([
-      this.store.updateMetadata(sessionId, { [K.childPrefix + childId]: { at: now }, ...(fromParent ? { [hold]: fromParent } : {}) }),
-      writeHolds(this.store, hold, ancestors),
-    ]);
-    try {
-      for (const r of held) if (r.status === 'rejected') throw r.reason;
-      await assertReadable(this.store, childId, view, 0, this.maxMessages, new Map(), { hold });
-    } catch (err) {
-      await Promise.all([undoParent(), undoAncestors()]);
-      throw err;
-    }
-    // A crash before the next write leaves a parent listing (and holding for) a fork that does
-    // not exist: `getSessionTree` skips it, deleting the parent releases it.
-    try {
-      await this.store.updateMetadata(childId, {
-        [K.view]: view,
-        [K.parent]: { id: sessionId, cursor, at: now },
-        ...(options.title !== undefined ? { [K.title]: options.title } : parent.state.title !== undefined ? { [K.title]: `${parent.state.title} (fork)` } : {}),
-      });
-    } catch (err) {
-      await Promise.all([undoParent(), undoAncestors(), this.store.deleteSession(childId).catch(() => undefined)]);
-      throw err;
-    }
+    await writeFork(this, parent, childId, options);
     return childId;
   }
 
   /** Records the session's current history; returns the snapshot's id. */
   async createSnapshot(sessionId: string, label = ''): Promise<string> {
-    const s = await this.mustLoad(sessionId);
-    const ownLast = s.info.lastCursor;
-    const view = trimToWindow(s.view, ownLast, this.maxMessages);
-    const ranges = view.map((r) => ({ ...r, u: r.u ?? ownLast })).filter((r) => r.u > r.a);
-    // A snapshot of a history that can no longer be read could never be reverted to.
-    if (s.stored) await assertReadable(this.store, sessionId, ranges, ownLast, this.maxMessages, new Map([[sessionId, s.info]]));
-    const id = this.newId('snapshot');
-    const hold = snapshotHolder(sessionId, id);
-    const record: SnapshotRecord = {
-      id,
-      label,
-      createdAt: Date.now(),
-      cursor: lastIssued(s.view, ownLast),
-      count: Math.min(viewLength(view, ownLast), this.maxMessages),
-      ranges,
-    };
-    // The record and the hold on the own log are one write; other logs get theirs beside it.
-    // Then check again (a trim may have come between the first check and the hold) and undo
-    // everything if it fails.
-    const own = holdsBySource(ranges).get(sessionId);
-    const others = ranges.filter((r) => r.s !== sessionId);
-    const written = await Promise.allSettled([
-      this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: record, ...(own ? { [hold]: own } : {}) }),
-      writeHolds(this.store, hold, others),
-    ]);
-    try {
-      for (const r of written) if (r.status === 'rejected') throw r.reason;
-      await assertReadable(this.store, sessionId, ranges, ownLast, this.maxMessages, new Map(), { hold });
-    } catch (err) {
-      await Promise.all([
-        this.store.updateMetadata(sessionId, { [K.snapshotPrefix + id]: null, [hold]: null }).catch(() => undefined),
-        releaseHolds(this.store, hold, closedSources(others)).catch(() => undefined),
-      ]);
-      throw err;
-    }
-    return id;
+    return writeSnapshot(this, await this.mustLoad(sessionId), label, () => this.newId('snapshot'));
   }
 
   /** Forgets a snapshot; the messages only it held are dropped by the store's next trim. */
@@ -212,7 +121,7 @@ export class HierarchicalSessionStore implements SessionLog {
     const s = await this.mustLoad(sessionId);
     const snap = s.state.snapshots.find((x) => x.id === snapshotId);
     if (!snap) throw new SnapshotNotFoundError(sessionId, snapshotId);
-    await this.setView(s, snap.ranges);
+    await writeView(this, s, snap.ranges);
   }
 
   /** The history becomes its messages up to and including view cursor `cursor` (0: none). */
@@ -223,7 +132,7 @@ export class HierarchicalSessionStore implements SessionLog {
     if (!Number.isSafeInteger(cursor) || cursor < 0 || !containsCursor(view, ownLast, cursor)) {
       throw new InvalidCursorError(`session ${JSON.stringify(sessionId)} has no message at cursor ${cursor}; see the cursors with: bot session show`);
     }
-    await this.setView(s, cutView(view, ownLast, cursor));
+    await writeView(this, s, cutView(view, ownLast, cursor));
   }
 
   async getParent(sessionId: string): Promise<string | null> {
@@ -238,9 +147,9 @@ export class HierarchicalSessionStore implements SessionLog {
   async getSessionTree(sessionId: string): Promise<SessionNode> {
     const root = await this.mustLoad(sessionId);
     const seen = new Set<string>([sessionId]);
-    const build = async (s: Loaded): Promise<SessionNode> => {
+    const build = async (s: LoadedSession): Promise<SessionNode> => {
       const kids = (await Promise.all(s.state.children.filter((c) => !seen.has(c) && seen.add(c)).map((c) => this.load(c)))).filter(
-        (x): x is Loaded => x !== null,
+        (x): x is LoadedSession => x !== null,
       );
       const info = this.viewInfo(s);
       return {
@@ -271,21 +180,7 @@ export class HierarchicalSessionStore implements SessionLog {
 
   /** Deletes the session; with forks only when `recursive` (the forks go too), else SESSION_HAS_CHILDREN. */
   async deleteSession(sessionId: string, options: { recursive?: boolean } = {}): Promise<boolean> {
-    const s = await this.load(sessionId);
-    if (!s) return false;
-    const children = (await Promise.all(s.state.children.map(async (c) => ((await this.store.sessionExists(c)) ? c : null)))).filter((c): c is string => c !== null);
-    if (children.length > 0 && !options.recursive) throw new SessionHasChildrenError(sessionId, children);
-    for (const child of children) await this.deleteSession(child, { recursive: true });
-    const deleted = await this.store.deleteSession(sessionId);
-    // Release what this session's view and snapshots held in other sessions' logs.
-    const others = (ranges: readonly ViewRange[]) => closedSources(ranges).filter((x) => x !== sessionId);
-    if (s.stored) await releaseHolds(this.store, viewHolder(sessionId), others(s.view));
-    for (const snap of s.state.snapshots) await releaseHolds(this.store, snapshotHolder(sessionId, snap.id), others(snap.ranges));
-    const parent = s.state.parent?.id;
-    if (parent !== undefined && (await this.store.sessionExists(parent))) {
-      await this.store.updateMetadata(parent, { [K.childPrefix + sessionId]: null });
-    }
-    return deleted;
+    return deleteFromHierarchy(this, sessionId, options);
   }
 
   /**
@@ -293,33 +188,14 @@ export class HierarchicalSessionStore implements SessionLog {
    * snapshot or fork still needs it; otherwise the view is emptied and the entries stay for them.
    */
   async clearSession(sessionId: string): Promise<boolean> {
-    const s = await this.load(sessionId);
-    if (!s) return false;
-    const ownLast = s.info.lastCursor;
-    const base = lastIssued(s.view, ownLast);
-    const { [viewHolder(sessionId)]: _ownView, ...others } = s.info.metadata;
-    const referenced = s.state.snapshots.length > 0 || s.state.children.length > 0 || hasHolds(others);
-    // What the old view held is released once the view no longer shows it.
-    const releaseView = () => (s.stored ? releaseHolds(this.store, viewHolder(sessionId), closedSources(s.view)) : Promise.resolve());
-    if (!referenced && base === ownLast) {
-      // The plain view of an empty log is the empty view with the same cursors. Log first: a
-      // failure in between leaves a view over missing entries (a loud error), never one that
-      // shows reverted-away entries again.
-      const cleared = await this.store.clearSession(sessionId);
-      if (s.stored) await this.store.updateMetadata(sessionId, { [K.view]: null });
-      await releaseView();
-      return cleared;
-    }
-    await this.store.updateMetadata(sessionId, { [K.view]: withOpenRange([], sessionId, ownLast, base) });
-    await releaseView();
-    if (!referenced) await this.store.clearSession(sessionId);
-    return true;
+    return clearInHierarchy(this, sessionId);
   }
 
   /** The session's history and snapshots as JSON (see session-export.ts), messages included. */
   async exportSession(sessionId: string): Promise<SessionExport> {
-    const { exportLoaded } = await import('./export-import.js');
     const s = await this.mustLoad(sessionId);
+    // Exports and imports load their code on first use: a process that only runs turns never does.
+    const { exportLoaded } = await import('./export-import.js');
     return exportLoaded(this.store, { ...s, shown: this.viewInfo(s) }, this.maxMessages);
   }
 
@@ -428,58 +304,19 @@ export class HierarchicalSessionStore implements SessionLog {
 
   // ---- internals ----
 
-  private async load(sessionId: string): Promise<Loaded | null> {
-    const info = await this.store.getSession(sessionId);
-    return info ? this.decode(info) : null;
+  private load(sessionId: string): Promise<LoadedSession | null> {
+    return loadSession(this.store, sessionId);
   }
 
-  private async mustLoad(sessionId: string): Promise<Loaded> {
-    if (typeof sessionId !== 'string') throw new InvalidSessionIdError('it must be a string');
-    const s = await this.load(sessionId);
-    if (!s) throw new SessionNotFoundError(sessionId);
-    return s;
+  private mustLoad(sessionId: string): Promise<LoadedSession> {
+    return mustLoadSession(this.store, sessionId);
   }
 
-  private decode(info: SessionInfo): Loaded {
-    const state = readHierarchy(info.id, info.metadata);
-    return { info, state, view: state.view ?? implicitView(info.id, info.lastCursor, info.messageCount), stored: state.view !== undefined };
+  private decode(info: SessionInfo): LoadedSession {
+    return decodeSession(info);
   }
 
-  /** The store's info with the history's numbers: messages shown and the last view cursor. */
-  private viewInfo(s: Loaded): SessionInfo {
-    if (!s.stored) return s.info;
-    const ownLast = s.info.lastCursor;
-    return { ...s.info, messageCount: Math.min(viewLength(s.view, ownLast), this.maxMessages), lastCursor: lastIssued(s.view, ownLast) };
-  }
-
-  /** Point the view at `closed` + a new open range whose cursors continue after every one shown. */
-  private async setView(s: Loaded, closed: readonly ViewRange[]): Promise<void> {
-    const ownLast = s.info.lastCursor;
-    const view = trimToWindow(withOpenRange(closed, s.info.id, ownLast, lastIssued(s.view, ownLast)), ownLast, this.maxMessages);
-    await assertReadable(this.store, s.info.id, view, ownLast, this.maxMessages);
-    const hold = viewHolder(s.info.id);
-    const before = s.stored ? s.view : [];
-    const previously = holdsBySource(before);
-    await this.holdOrUndo(hold, view, () => assertReadable(this.store, s.info.id, view, ownLast, this.maxMessages, new Map(), { hold, previously }), before);
-    try {
-      await this.store.updateMetadata(s.info.id, { [K.view]: view });
-    } catch (err) {
-      await writeHolds(this.store, hold, before, closedSources(view)).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /**
-   * Write hold `hold` on `ranges` (replacing what it held on `before`), then run `check`; if the
-   * check fails the hold goes back to `before` and the error is rethrown.
-   */
-  private async holdOrUndo(hold: string, ranges: readonly ViewRange[], check: () => Promise<void>, before: readonly ViewRange[] = []): Promise<void> {
-    await writeHolds(this.store, hold, ranges, closedSources(before));
-    try {
-      await check();
-    } catch (err) {
-      await writeHolds(this.store, hold, before, closedSources(ranges)).catch(() => undefined);
-      throw err;
-    }
+  private viewInfo(s: LoadedSession): SessionInfo {
+    return shownInfo(s, this.maxMessages);
   }
 }
