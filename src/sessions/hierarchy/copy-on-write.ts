@@ -4,7 +4,6 @@
  * readable, and undoes its holds if anything fails, before the write that makes it visible.
  */
 import type { SessionLog } from '../../core/session-store.js';
-import { resolveCutPoint } from './cut-point.js';
 import { HIERARCHY_KEYS as K, type SnapshotRecord } from './hierarchy-metadata.js';
 import type { ForkOptions } from './hierarchy-types.js';
 import { closedSources, holdsBySource, releaseHolds, snapshotHolder, viewHolder, writeHolds } from './holds.js';
@@ -20,6 +19,8 @@ export interface HierarchyContext {
 
 /** Create `childId` as a copy-on-write fork of `parent` (`childId` checked free by the caller). */
 export async function writeFork(ctx: HierarchyContext, parent: LoadedSession, childId: string, options: ForkOptions): Promise<void> {
+  // Forks load their cut-point code on first use: a process that only runs turns never does.
+  const { resolveCutPoint } = await import('./cut-point.js');
   const { store, maxMessages } = ctx;
   const sessionId = parent.info.id;
   const ownLast = parent.info.lastCursor;
