@@ -12,8 +12,8 @@ import { checkBotEntry, createBot } from '../src/host/adapters.js';
 import { createHost, type Host } from '../src/host/host.js';
 import { createLogger } from '../src/host/logger.js';
 import { FAKE_TOKEN, startFakeTelegram } from '../test/helpers/fake-telegram-server.js';
-import { freePort } from './cli-procs.js';
-import { percentile, type Report } from './report.js';
+import { freePort } from './tools/cli-procs.js';
+import { percentile, type Report } from './tools/report.js';
 
 const N = 3_000;
 const WARMUP = 300;

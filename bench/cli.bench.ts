@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, type Report } from './report.js';
+import { median, type Report } from './tools/report.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 10);

@@ -20,8 +20,8 @@ import { createLogger } from '../src/host/logger.js';
 import { echoReply } from '../src/models/echo-model.js';
 import { connectRedis } from '../src/redis/redis-connection.js';
 import { FAKE_DISCORD_TOKEN, startFakeDiscord, type FakeDiscord } from '../test/helpers/fake-discord-server.js';
-import { spawnCli, stop, waitFor, type Proc } from './cli-procs.js';
-import { percentile, type Report } from './report.js';
+import { spawnCli, stop, waitFor, type Proc } from './tools/cli-procs.js';
+import { percentile, type Report } from './tools/report.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** `bot …` with this platform's fake credentials. */

@@ -16,7 +16,7 @@ import { startRoleOps } from '../src/host/metrics.js';
 import { Metrics } from '../src/ops/metrics.js';
 import { connectRedis } from '../src/redis/redis-connection.js';
 import { RedisSessionStore } from '../src/sessions/redis-session-store.js';
-import { median, percentile, type Report } from './report.js';
+import { median, percentile, type Report } from './tools/report.js';
 
 const TURNS_PER_ROUND = 8_000;
 const ROUNDS = 7;

@@ -20,8 +20,8 @@ import { connectRedis } from '../src/redis/redis-connection.js';
 import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
 import { FAKE_SLACK, startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack-server.js';
 import { slackSignature } from '../adapters/slack/verify.js';
-import { freePort, spawnCli, stop, waitFor, type Proc } from './cli-procs.js';
-import { percentile, type Report } from './report.js';
+import { freePort, spawnCli, stop, waitFor, type Proc } from './tools/cli-procs.js';
+import { percentile, type Report } from './tools/report.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** `bot …` with this platform's fake credentials. */

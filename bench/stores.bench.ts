@@ -15,7 +15,7 @@ import type { SessionLog } from '../src/core/session-store.js';
 import { FileSessionStore } from '../src/sessions/file-session-store.js';
 import { PostgresSessionStore } from '../src/sessions/postgres-session-store.js';
 import { RedisSessionStore } from '../src/sessions/redis-session-store.js';
-import { median, timeMs, type Report } from './report.js';
+import { median, timeMs, type Report } from './tools/report.js';
 
 const BIG = 10_000;
 const APPENDS = 300;

@@ -13,8 +13,8 @@ import { echoReply } from '../src/models/echo-model.js';
 import { connectRedis } from '../src/redis/redis-connection.js';
 import { FAKE_TOKEN, postJson, startFakeTelegram, type FakeTelegram } from '../test/helpers/fake-telegram-server.js';
 import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
-import { freePort, spawnCli, stop, waitFor, type Proc } from './cli-procs.js';
-import { percentile, type Report } from './report.js';
+import { freePort, spawnCli, stop, waitFor, type Proc } from './tools/cli-procs.js';
+import { percentile, type Report } from './tools/report.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** `bot …` with this platform's fake credentials. */

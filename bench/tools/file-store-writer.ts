@@ -2,7 +2,7 @@
  * One writer process of the multi-process bench: appends `count` messages to one session and
  * prints a JSON summary. Started by file-store.bench.ts with: <dir> <session> <proc> <count>.
  */
-import { FileSessionStore } from '../src/sessions/file-session-store.js';
+import { FileSessionStore } from '../../src/sessions/file-session-store.js';
 
 const [dir, session, proc, count] = process.argv.slice(2);
 const store = new FileSessionStore({ dir: dir!, maxMessages: 100_000 });
