@@ -7,13 +7,11 @@
  * - ingest alone: the time inside the host's ingest (ingress chain + enqueue) per message.
  */
 import { Agent, request } from 'node:http';
-import { parseConfig } from '../src/config/load.js';
-import { checkBotEntry, createBot } from '../src/host/adapters.js';
-import { createHost, type Host } from '../src/host/host.js';
-import { createLogger } from '../src/host/logger.js';
+import type { Host } from '../src/host/host.js';
 import { FAKE_TOKEN, startFakeTelegram } from '../test/helpers/fake-telegram-server.js';
-import { freePort } from './cli-procs.js';
-import { percentile, type Report } from './report.js';
+import { freePort } from './tools/cli-procs.js';
+import { startInProcessBot, type InProcessBot } from './tools/in-process-bot.js';
+import { percentile, type Report } from './tools/report.js';
 
 const N = 3_000;
 const WARMUP = 300;
@@ -46,23 +44,17 @@ export async function benchAdapterOverhead(report: Report): Promise<void> {
     '    set_commands: false',
     '',
   ].join('\n');
-  const loaded = parseConfig(yaml, { env: {} });
-  const logger = createLogger('warn');
-  const real = await createHost(loaded.config, { logger, env: {} });
   const ingestMs: number[] = [];
-  const host: Host = {
-    ...real,
-    async ingest(bot, message, reply) {
-      const t = performance.now();
-      const outcome = await real.ingest(bot, message, reply);
-      ingestMs.push(performance.now() - t);
-      return outcome;
-    },
+  const wrapIngest = (ingest: Host['ingest']): Host['ingest'] => async (bot, message, reply) => {
+    const t = performance.now();
+    const outcome = await ingest(bot, message, reply);
+    ingestMs.push(performance.now() - t);
+    return outcome;
   };
-  const bot = await createBot(await checkBotEntry(loaded, 0, loaded.config.bots[0]!), { host, logger });
+  let running: InProcessBot | undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
-    await bot.adapter.start();
+    running = await startInProcessBot(yaml, { logLevel: 'warn', wrapIngest });
     const roundTrips: number[] = [];
     for (let i = 0; i < N + WARMUP; i++) {
       const chat = 70_000 + (i % 200);
@@ -78,8 +70,7 @@ export async function benchAdapterOverhead(report: Report): Promise<void> {
     report.add({ name: 'adapter overhead: host ingest alone (ingress chain + enqueue), p99', value: percentile(ingestMs.slice(WARMUP), 99), unit: 'ms' });
   } finally {
     agent.destroy();
-    await bot.stop();
-    await real.close();
+    await running?.close();
     await fake.close();
   }
 }

@@ -15,7 +15,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, type Report } from './report.js';
+import { median, type Report } from './tools/report.js';
 
 const DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(DIST, 'src', 'cli', 'main.js');

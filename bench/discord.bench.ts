@@ -9,23 +9,18 @@
  *   store) and BullMQ (Redis store, one `bot worker` process), from the first DM to the last
  *   final reply shown.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../src/config/load.js';
-import { checkBotEntry, createBot } from '../src/host/adapters.js';
-import { createHost } from '../src/host/host.js';
-import { createLogger } from '../src/host/logger.js';
-import { echoReply } from '../src/models/echo-model.js';
-import { connectRedis } from '../src/redis/redis-connection.js';
+import type { Host } from '../src/host/host.js';
 import { FAKE_DISCORD_TOKEN, startFakeDiscord, type FakeDiscord } from '../test/helpers/fake-discord-server.js';
-import { spawnCli, stop, waitFor, type Proc } from './cli-procs.js';
-import { percentile, type Report } from './report.js';
+import { waitFor, type Proc } from './tools/cli-procs.js';
+import { startInProcessBot, type InProcessBot } from './tools/in-process-bot.js';
+import { ECHO_AGENT, echoThroughput, withBotProcess, withBullMQConfig, type PlatformCommand } from './tools/platform-runs.js';
+import { percentile, type Report } from './tools/report.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-/** `bot …` with this platform's fake credentials. */
-const spawnBot = (home: string, args: string[], env: Record<string, string>): Proc => spawnCli(home, args, { DISCORD_BOT_TOKEN: FAKE_DISCORD_TOKEN, ...env });
+/** `bot discord` with the fake's token. */
+const DISCORD: PlatformCommand = { command: 'discord', env: { DISCORD_BOT_TOKEN: FAKE_DISCORD_TOKEN } };
 /**
  * Each turn costs one to three REST calls (the post; an edit when a streamed preview was shown;
  * typing, at most once per interval per channel) and discord.js keeps to Discord's global
@@ -46,20 +41,16 @@ function discordEntry(apiRoot: string, extra: string[] = []): string {
 /** In process: MESSAGE_CREATE written to the socket → the host's ingress resolved `enqueued`. */
 async function eventToEnqueued(report: Report, dir: string, store: 'file' | 'memory'): Promise<void> {
   const fake = await startFakeDiscord();
-  const yaml = ['agents: { assistant: { model: echo } }', store === 'memory' ? 'store: { backend: memory }' : `store: { backend: file, path: "${path.join(dir, 'latency-sessions')}" }`, discordEntry(fake.url, [`    token: "${FAKE_DISCORD_TOKEN}"`, '    leader: none']), ''].join('\n');
-  const loaded = parseConfig(yaml, { env: {} });
-  const logger = createLogger('silent');
-  const host = await createHost(loaded.config, { logger, env: {} });
+  const yaml = [ECHO_AGENT, store === 'memory' ? 'store: { backend: memory }' : `store: { backend: file, path: "${path.join(dir, 'latency-sessions')}" }`, discordEntry(fake.url, [`    token: "${FAKE_DISCORD_TOKEN}"`, '    leader: none']), ''].join('\n');
   const enqueuedAt = new Map<string, number>();
-  const ingest = host.ingest.bind(host);
-  host.ingest = async (bot, message, reply) => {
+  const wrapIngest = (ingest: Host['ingest']): Host['ingest'] => async (bot, message, reply) => {
     const outcome = await ingest(bot, message, reply);
     if (outcome === 'enqueued') enqueuedAt.set(message.messageId, performance.now());
     return outcome;
   };
-  const bot = await createBot(await checkBotEntry(loaded, 0, loaded.config.bots[0]!), { host, logger });
+  let running: InProcessBot | undefined;
   try {
-    await bot.adapter.start();
+    running = await startInProcessBot(yaml, { logLevel: 'silent', wrapIngest });
     const sentAt = new Map<string, number>();
     const t0 = performance.now();
     for (let i = 0; i < LATENCY.events; i++) {
@@ -80,91 +71,36 @@ async function eventToEnqueued(report: Report, dir: string, store: 'file' | 'mem
     // Replies still queued behind Discord's 50 requests/s are not what this measures: close the
     // fake first, so they fail fast instead of draining for minutes.
     await fake.close();
-    await bot.stop();
-    await host.close();
+    await running?.close();
   }
 }
 
 /** USERS × PER_USER DMs at once; resolves with turns/s until every final reply is shown. */
-async function throughput(fake: FakeDiscord, proc: Proc): Promise<number> {
-  const expected = new Map<string, string[]>();
-  const t0 = performance.now();
-  for (let u = 0; u < USERS; u++) {
+function throughput(fake: FakeDiscord, proc: Proc): Promise<number> {
+  const send = (u: number, text: string) => {
     const user = userOf(u);
-    const sent: string[] = [];
-    const replies: string[] = [];
-    for (let k = 1; k <= PER_USER; k++) {
-      const text = `u${u}m${k}`;
-      sent.push(text);
-      replies.push(echoReply(sent.map((content) => ({ role: 'user' as const, content }))));
-      fake.dm(user, text);
-    }
-    expected.set(fake.dmChannelOf(user.id), replies);
-  }
-  const done = () => {
-    for (const [channel, replies] of expected) {
-      const shown = new Set(fake.messages(channel).map((m) => m.content));
-      if (!replies.every((r) => shown.has(r))) return false;
-    }
-    return true;
+    fake.dm(user, text);
+    return fake.dmChannelOf(user.id);
   };
-  await waitFor(done, 300_000, 'every reply', proc);
-  return (USERS * PER_USER) / ((performance.now() - t0) / 1000);
+  return echoThroughput(proc, USERS, PER_USER, send, (channel) => fake.messages(channel).map((m) => m.content));
 }
 
 async function embedded(report: Report, dir: string): Promise<void> {
   const fake = await startFakeDiscord();
-  const home = await mkdtemp(path.join(dir, 'home-'));
-  const config = path.join(home, 'bots.yaml');
-  await writeFile(config, ['agents: { assistant: { model: echo } }', discordEntry(fake.url), 'log: { level: warn }', ''].join('\n'));
-  const proc = spawnBot(home, ['--config', config, 'discord'], {});
-  try {
-    await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot discord ready', proc);
+  await withBotProcess(dir, DISCORD, [ECHO_AGENT, discordEntry(fake.url)], async (proc) => {
     const rate = await throughput(fake, proc);
     report.add({ name: `discord turns/s → final replies, echo model, embedded (file store), ${USERS} users × ${PER_USER}`, value: rate, unit: 'turns/s', extra: { restCalls: fake.calls.length } });
-  } finally {
-    await stop(proc);
-    await fake.close();
-  }
+  }, { closeAfter: [fake] });
 }
 
 async function bullmq(report: Report, dir: string): Promise<void> {
-  const fake = await startFakeDiscord();
-  const home = await mkdtemp(path.join(dir, 'home-'));
-  const prefix = `bench-dc-${randomUUID().slice(0, 8)}`;
-  const config = path.join(home, 'bots.yaml');
-  await writeFile(
-    config,
-    [
-      'agents: { assistant: { model: echo } }',
-      `store: { backend: redis, url: "${REDIS_URL}", prefix: ${prefix} }`,
-      `queue: { backend: bullmq, concurrency: 10, name: q-${prefix} }`,
-      discordEntry(fake.url, ['    leader: none']),
-      'log: { level: warn }',
-      '',
-    ].join('\n'),
-  );
-  const worker = spawnBot(home, ['--config', config, 'worker'], { LOG_LEVEL: 'info' });
-  const proc = spawnBot(home, ['--config', config, 'discord'], {});
-  try {
-    await waitFor(() => /worker ready/.test(worker.stderr()), 30_000, 'worker ready', worker);
-    await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot discord ready', proc);
-    const rate = await throughput(fake, proc);
-    report.add({ name: `discord turns/s → final replies, echo model, BullMQ (Redis store, 1 worker), ${USERS} users × ${PER_USER}`, value: rate, unit: 'turns/s' });
-  } finally {
-    await Promise.all([stop(proc), stop(worker)]);
-    await fake.close();
-    const client = connectRedis(REDIS_URL);
-    for (const pattern of [`${prefix}:*`, `bull:q-${prefix}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        if (keys.length > 0) await client.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
-    client.disconnect();
-  }
+  await withBullMQConfig('bench-dc', async (queueYaml) => {
+    const fake = await startFakeDiscord();
+    await withBotProcess(dir, DISCORD, [ECHO_AGENT, ...queueYaml, discordEntry(fake.url, ['    leader: none'])], async (proc) => {
+      const rate = await throughput(fake, proc);
+      report.add({ name: `discord turns/s → final replies, echo model, BullMQ (Redis store, 1 worker), ${USERS} users × ${PER_USER}`, value: rate, unit: 'turns/s' });
+    }, { worker: true, closeAfter: [fake] });
+  });
 }
 
 export async function benchDiscord(report: Report): Promise<void> {

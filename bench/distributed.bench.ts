@@ -2,8 +2,8 @@
  * Distributed-mode figures (issue: scale out), measured against the same Redis in one run:
  * raw BullMQ no-op jobs/s as the yardstick, end-to-end turns/s through `bot worker` processes
  * (1 and 2) with the echo model, one hot session, host-added latency at half the maximum
- * throughput (and what the worker promotes to the old generation meanwhile, gc-trace.ts), and
- * Redis commands per turn (INFO commandstats before/after).
+ * throughput (and what the worker promotes to the old generation meanwhile, tools/gc-trace.ts),
+ * and Redis commands per turn (INFO commandstats before/after).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -17,13 +17,17 @@ import type { TurnRequest, TurnResult } from '../src/core/turn-queue.js';
 import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
 import { connectRedis } from '../src/redis/redis-connection.js';
 import { OutboxConsumer } from '../src/queue/outbox-consumer.js';
-import { GC_TRACE_ARGS, GcTrace } from './gc-trace.js';
-import { latencyFloor } from './latency-floor.js';
-import { openLoop, percentile, type Report } from './report.js';
+import { GC_TRACE_ARGS, GcTrace } from './tools/gc-trace.js';
+import { latencyFloor } from './tools/latency-floor.js';
+import { deleteKeys } from './tools/redis-keys.js';
+import { openLoop, percentile, rate, type Report } from './tools/report.js';
+
+/** scale.bench.ts imports it from here. */
+export { deleteKeys };
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
-const RAW_BULLMQ = path.join(path.dirname(fileURLToPath(import.meta.url)), 'raw-bullmq.js');
+const RAW_BULLMQ = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tools', 'raw-bullmq.js');
 const CONCURRENCY = 10;
 
 interface Run {
@@ -38,7 +42,7 @@ interface Run {
   commits: Map<string, number>;
   onFinal?: (r: TurnResult, at: number) => void;
   workers: ChildProcess[];
-  /** What each worker promotes to the old generation (see gc-trace.ts). */
+  /** What each worker promotes to the old generation (see tools/gc-trace.ts). */
   gc: GcTrace[];
   close(): Promise<void>;
 }
@@ -111,15 +115,6 @@ async function openRun(dir: string): Promise<Run> {
   return run;
 }
 
-export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await client.unlink(...keys);
-  } while (cursor !== '0');
-}
-
 function request(sessionId: string, messageId: string): TurnRequest {
   return {
     sessionId,
@@ -175,13 +170,7 @@ function forgetFinals(run: Run): void {
   run.commits.clear();
 }
 
-/** Turns/s from the first to the last final: excludes process start-up on both sides. */
-export function rate(times: Iterable<number>): number {
-  const t = [...times].sort((a, b) => a - b);
-  return ((t.length - 1) / (t.at(-1)! - t[0]!)) * 1000;
-}
-
-/** Raw BullMQ no-op jobs/s at CONCURRENCY, in a process of its own (see raw-bullmq.ts). */
+/** Raw BullMQ no-op jobs/s at CONCURRENCY, in a process of its own (see tools/raw-bullmq.ts). */
 async function rawBullMQ(): Promise<number> {
   const child = spawn(process.execPath, [RAW_BULLMQ, REDIS_URL, String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -258,8 +247,8 @@ async function commandCalls(client: Redis): Promise<Map<string, number>> {
  * (BENCH_LATENCY_AT=<turns/s> skips measuring the maximum and takes half of twice that). For
  * profiling a worker: BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or
  * "--trace-gc", with BENCH_WORKER_STDOUT=1 to see what the worker prints). To find what stalls
- * slow turns: STALL_LOG_FILE with "--import ./dist/bench/stall-log.js" (here and in
- * BENCH_WORKER_NODE_ARGS), and BENCH_TURNS_FILE for every latency turn (see stall-log.ts).
+ * slow turns: STALL_LOG_FILE with "--import ./dist/bench/tools/stall-log.js" (here and in
+ * BENCH_WORKER_NODE_ARGS), and BENCH_TURNS_FILE for every latency turn (see tools/stall-log.ts).
  */
 export async function benchDistributed(report: Report): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-dist-'));

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileSessionStore } from '../src/sessions/file-session-store.js';
 import { benchIntake } from './intake.bench.js';
-import { median, percentile, timeMs, type Report } from './report.js';
+import { median, percentile, timeMs, type Report } from './tools/report.js';
 
 const APPENDS = 400;
 const BIG = 10_000;
@@ -70,7 +70,7 @@ export async function benchFileStore(report: Report): Promise<void> {
 }
 
 async function benchMultiProcess(report: Report, dir: string): Promise<void> {
-  const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'file-store-writer.js');
+  const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tools', 'file-store-writer.js');
   const procs = 8;
   const each = 200;
   const session = 'contended-session';

@@ -14,7 +14,7 @@ import type { SessionLog } from '../src/core/session-store.js';
 import { FileSessionStore } from '../src/sessions/file-session-store.js';
 import { HierarchicalSessionStore } from '../src/sessions/hierarchy/hierarchical-session-store.js';
 import { RedisSessionStore } from '../src/sessions/redis-session-store.js';
-import { median, timeMs, type Report } from './report.js';
+import { median, timeMs, type Report } from './tools/report.js';
 
 const SIZES: readonly [number, number] = [100, 10_000];
 const FORKS = 30;

@@ -14,7 +14,7 @@ import { createGateway } from '../src/gateway/gateway-server.js';
 import { createHost } from '../src/host/host.js';
 import { createLogger } from '../src/host/logger.js';
 import { FileSessionStore } from '../src/sessions/file-session-store.js';
-import { median, type Report } from './report.js';
+import { median, type Report } from './tools/report.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(HERE, '..', 'src', 'cli', 'main.js');
@@ -118,7 +118,7 @@ async function benchIdle(report: Report, dir: string): Promise<void> {
   try {
     await new Promise((r) => setTimeout(r, 500));
     const before = await rssKb(gw.pid!);
-    clients = spawn(process.execPath, [path.join(HERE, 'gateway-idle-clients.js'), `ws://127.0.0.1:${port}/ws`, String(N)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    clients = spawn(process.execPath, [path.join(HERE, 'tools', 'gateway-idle-clients.js'), `ws://127.0.0.1:${port}/ws`, String(N)], { stdio: ['pipe', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       clients!.stdout!.on('data', (d) => (/ready/.test(String(d)) ? resolve() : undefined));
       clients!.once('exit', (code) => reject(new Error(`idle clients exited ${code}`)));

@@ -14,7 +14,7 @@ import { DurableTurnQueue } from '../src/queue/durable-turn-queue.js';
 import { InlineTurnQueue } from '../src/queue/inline-turn-queue.js';
 import { FileIntake } from '../src/queue/intake-log.js';
 import { createProcessLock } from '../src/sessions/process-lock.js';
-import { median, percentile, timeMs, type Report } from './report.js';
+import { median, percentile, timeMs, type Report } from './tools/report.js';
 
 const SEQUENTIAL = 1000;
 const CONCURRENT = 8000;

@@ -16,7 +16,8 @@ import { startRoleOps } from '../src/host/metrics.js';
 import { Metrics } from '../src/ops/metrics.js';
 import { connectRedis } from '../src/redis/redis-connection.js';
 import { RedisSessionStore } from '../src/sessions/redis-session-store.js';
-import { median, percentile, type Report } from './report.js';
+import { deleteKeys } from './tools/redis-keys.js';
+import { median, percentile, type Report } from './tools/report.js';
 
 const TURNS_PER_ROUND = 8_000;
 const ROUNDS = 7;
@@ -139,12 +140,7 @@ async function benchScrape(report: Report): Promise<void> {
     report.add({ name: `ops: /metrics scrape with ${SESSIONS} sessions in Redis, p50`, value: percentile(times, 50), unit: 'ms' });
     report.add({ name: `ops: /metrics scrape with ${SESSIONS} sessions in Redis, p99 (${SCRAPES} scrapes)`, value: p99, unit: 'ms', target: '< 50 ms', pass: p99 < 50 });
   } finally {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, prefix);
     redis.disconnect();
   }
 }

@@ -7,7 +7,7 @@ import { benchFileStore } from './file-store.bench.js';
 import { benchFork } from './fork.bench.js';
 import { benchGateway } from './gateway.bench.js';
 import { benchOps } from './ops.bench.js';
-import { Report } from './report.js';
+import { Report } from './tools/report.js';
 import { benchScale } from './scale.bench.js';
 import { benchStores } from './stores.bench.js';
 import { benchSlack } from './slack.bench.js';

@@ -8,28 +8,22 @@
  *   (file store) and BullMQ (Redis store, one `bot worker`).
  */
 import { Agent, request } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../src/config/load.js';
-import { checkBotEntry, createBot } from '../src/host/adapters.js';
-import { createHost } from '../src/host/host.js';
-import { createLogger } from '../src/host/logger.js';
-import { connectRedis } from '../src/redis/redis-connection.js';
 import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
 import { FAKE_SLACK, startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack-server.js';
 import { slackSignature } from '../adapters/slack/verify.js';
-import { freePort, spawnCli, stop, waitFor, type Proc } from './cli-procs.js';
-import { percentile, type Report } from './report.js';
+import { freePort, waitFor, type Proc } from './tools/cli-procs.js';
+import { startInProcessBot, type InProcessBot } from './tools/in-process-bot.js';
+import { ECHO_AGENT, withBotProcess, withBullMQConfig, type PlatformCommand } from './tools/platform-runs.js';
+import { percentile, type Report } from './tools/report.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-/** `bot …` with this platform's fake credentials. */
-const spawnBot = (home: string, args: string[], env: Record<string, string>): Proc => spawnCli(home, args, { ...ENV, ...env });
 const USERS = 100;
 const PER_USER = 10;
 const IN_FLIGHT = 32;
-const ENV = { SLACK_BOT_TOKEN: FAKE_SLACK.botToken, SLACK_SIGNING_SECRET: FAKE_SLACK.signingSecret };
+/** `bot slack` with the fake's token and signing secret. */
+const SLACK: PlatformCommand = { command: 'slack', env: { SLACK_BOT_TOKEN: FAKE_SLACK.botToken, SLACK_SIGNING_SECRET: FAKE_SLACK.signingSecret } };
 
 /** One signed event POST over a keep-alive connection; resolves the status and the round trip (ms). */
 function signedPost(url: string, event: Record<string, unknown>, agent: Agent): Promise<{ status: number; ms: number }> {
@@ -79,13 +73,10 @@ async function throughput(fake: FakeSlack, target: string, proc: Proc): Promise<
 async function inProcess(report: Report): Promise<void> {
   const fake = await startFakeSlack();
   const port = await freePort();
-  const yaml = ['agents: { assistant: { model: echo } }', 'store: { backend: memory }', ...entry(fake.apiUrl, port), `    token: "${FAKE_SLACK.botToken}"`, `    signing_secret: "${FAKE_SLACK.signingSecret}"`, ''].join('\n');
-  const loaded = parseConfig(yaml, { env: {} });
-  const logger = createLogger('warn');
-  const host = await createHost(loaded.config, { logger, env: {} });
-  const bot = await createBot(await checkBotEntry(loaded, 0, loaded.config.bots[0]!), { host, logger });
+  const yaml = [ECHO_AGENT, 'store: { backend: memory }', ...entry(fake.apiUrl, port), `    token: "${FAKE_SLACK.botToken}"`, `    signing_secret: "${FAKE_SLACK.signingSecret}"`, ''].join('\n');
+  let running: InProcessBot | undefined;
   try {
-    await bot.adapter.start();
+    running = await startInProcessBot(yaml, { logLevel: 'warn' });
     const target = `http://127.0.0.1:${port}/slack/events`;
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const times: number[] = [];
@@ -102,8 +93,7 @@ async function inProcess(report: Report): Promise<void> {
     report.add({ name: 'slack in process: signed event POST → 200 after enqueue, p50 (echo, memory store)', value: percentile(times, 50), unit: 'ms' });
     report.add({ name: 'slack in process: signed event POST → 200 after enqueue, p99', value: percentile(times, 99), unit: 'ms' });
   } finally {
-    await bot.stop();
-    await host.close();
+    await running?.close();
     await fake.close();
   }
 }
@@ -111,13 +101,8 @@ async function inProcess(report: Report): Promise<void> {
 async function ackWhileSlow(report: Report, dir: string): Promise<void> {
   const fake = await startFakeSlack();
   const model = await startFakeOpenAI({ responder: () => ({ text: 'slow', delayMs: 30_000 }) });
-  const home = await mkdtemp(path.join(dir, 'home-'));
   const port = await freePort();
-  const config = path.join(home, 'bots.yaml');
-  await writeFile(config, ['agents: { assistant: { model: slow-model } }', ...entry(fake.apiUrl, port), 'log: { level: warn }', ''].join('\n'));
-  const proc = spawnBot(home, ['--config', config, 'slack'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'fake' });
-  try {
-    await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot slack ready', proc);
+  const measure = async () => {
     const target = `http://127.0.0.1:${port}/slack/events`;
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const times: number[] = [];
@@ -132,65 +117,29 @@ async function ackWhileSlow(report: Report, dir: string): Promise<void> {
     const p99 = percentile(times, 99);
     report.add({ name: 'slack HTTP event ack p50 while the model takes 30 s', value: percentile(times, 50), unit: 'ms' });
     report.add({ name: `slack HTTP event ack p99 while the model takes 30 s (${n} events, ${model.requests.length} model calls in flight)`, value: p99, unit: 'ms', target: '< 50 ms', pass: p99 < 50 });
-  } finally {
-    await stop(proc, 'SIGKILL');
-    await Promise.all([fake.close(), model.close()]);
-  }
+  };
+  // The turns would take 30 s each to finish: this bench does not wait for them (SIGKILL).
+  await withBotProcess(dir, SLACK, ['agents: { assistant: { model: slow-model } }', ...entry(fake.apiUrl, port)], measure, { env: { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'fake' }, stopSignal: 'SIGKILL', closeAfter: [fake, model] });
 }
 
 async function embedded(report: Report, dir: string): Promise<void> {
   const fake = await startFakeSlack();
-  const home = await mkdtemp(path.join(dir, 'home-'));
   const port = await freePort();
-  const config = path.join(home, 'bots.yaml');
-  await writeFile(config, ['agents: { assistant: { model: echo } }', ...entry(fake.apiUrl, port), 'log: { level: warn }', ''].join('\n'));
-  const proc = spawnBot(home, ['--config', config, 'slack'], {});
-  try {
-    await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot slack ready', proc);
+  await withBotProcess(dir, SLACK, [ECHO_AGENT, ...entry(fake.apiUrl, port)], async (proc) => {
     const rate = await throughput(fake, `http://127.0.0.1:${port}/slack/events`, proc);
     report.add({ name: `slack events/s → replies, echo model, embedded (file store), ${USERS} users × ${PER_USER}`, value: rate, unit: 'events/s', extra: { apiCalls: fake.calls.length } });
-  } finally {
-    await stop(proc);
-    await fake.close();
-  }
+  }, { closeAfter: [fake] });
 }
 
 async function bullmq(report: Report, dir: string): Promise<void> {
-  const fake = await startFakeSlack();
-  const home = await mkdtemp(path.join(dir, 'home-'));
-  const prefix = `bench-slack-${randomUUID().slice(0, 8)}`;
-  const port = await freePort();
-  const config = path.join(home, 'bots.yaml');
-  await writeFile(
-    config,
-    [
-      'agents: { assistant: { model: echo } }',
-      `store: { backend: redis, url: "${REDIS_URL}", prefix: ${prefix} }`,
-      `queue: { backend: bullmq, concurrency: 10, name: q-${prefix} }`,
-      ...entry(fake.apiUrl, port),
-      'log: { level: warn }',
-      '',
-    ].join('\n'),
-  );
-  const worker = spawnBot(home, ['--config', config, 'worker'], { LOG_LEVEL: 'info' });
-  const proc = spawnBot(home, ['--config', config, 'slack'], {});
-  try {
-    await waitFor(() => /worker ready/.test(worker.stderr()), 30_000, 'worker ready', worker);
-    await waitFor(() => /running/.test(proc.stderr()), 30_000, 'bot slack ready', proc);
-    const rate = await throughput(fake, `http://127.0.0.1:${port}/slack/events`, proc);
-    report.add({ name: `slack events/s → replies, echo model, BullMQ (Redis store, 1 worker), ${USERS} users × ${PER_USER}`, value: rate, unit: 'events/s' });
-  } finally {
-    await Promise.all([stop(proc), stop(worker)]);
-    await fake.close();
-    const client = connectRedis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await client.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    client.disconnect();
-  }
+  await withBullMQConfig('bench-slack', async (queueYaml) => {
+    const fake = await startFakeSlack();
+    const port = await freePort();
+    await withBotProcess(dir, SLACK, [ECHO_AGENT, ...queueYaml, ...entry(fake.apiUrl, port)], async (proc) => {
+      const rate = await throughput(fake, `http://127.0.0.1:${port}/slack/events`, proc);
+      report.add({ name: `slack events/s → replies, echo model, BullMQ (Redis store, 1 worker), ${USERS} users × ${PER_USER}`, value: rate, unit: 'events/s' });
+    }, { worker: true, closeAfter: [fake] });
+  });
 }
 
 export async function benchSlack(report: Report): Promise<void> {

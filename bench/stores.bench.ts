@@ -15,7 +15,8 @@ import type { SessionLog } from '../src/core/session-store.js';
 import { FileSessionStore } from '../src/sessions/file-session-store.js';
 import { PostgresSessionStore } from '../src/sessions/postgres-session-store.js';
 import { RedisSessionStore } from '../src/sessions/redis-session-store.js';
-import { median, timeMs, type Report } from './report.js';
+import { deleteKeys } from './tools/redis-keys.js';
+import { median, timeMs, type Report } from './tools/report.js';
 
 const BIG = 10_000;
 const APPENDS = 300;
@@ -42,12 +43,7 @@ export async function benchStores(report: Report): Promise<void> {
       open: () => new RedisSessionStore({ url: redisUrl, prefix, maxMessages: 20_000 }),
       async cleanup() {
         const r = new Redis(redisUrl);
-        let cursor = '0';
-        do {
-          const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length) await r.del(...keys);
-        } while (cursor !== '0');
+        await deleteKeys(r, prefix);
         r.disconnect();
       },
     },

@@ -30,7 +30,7 @@ import { createHost } from '../src/host/host.js';
 import { createLogger } from '../src/host/logger.js';
 import { FakeWhatsApp } from '../test/helpers/fake-whatsapp-socket.js';
 import { writeLinkedAuthDir } from '../test/helpers/whatsapp-auth.js';
-import { median, openLoop, percentile, timeMs, type Report } from './report.js';
+import { median, openLoop, percentile, timeMs, type Report } from './tools/report.js';
 
 const USERS = 200;
 const MESSAGES = 4_000;

@@ -13,7 +13,7 @@ import { freePort } from '../helpers/distributed-harness.js';
 import type { LiveCli, Sandbox } from '../helpers/run-cli.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { READY, sleep, stopCli, telegramYaml, useTelegram, writeConfig } from '../adapters/telegram/harness.js';
-import { startCli } from '../helpers/run-cli.js';
+import { startCliUntilReady } from '../helpers/platform-e2e.js';
 import { ackProblems, FULL, randomInt, readSessions, readStore } from './intake-checks.js';
 import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
 import type { SessionEntry } from '../../src/core/session-store.js';
@@ -38,11 +38,7 @@ async function configure(sb: Sandbox, fake: FakeTelegram, mode: Mode, store: Sto
   await writeConfig(sb, yaml);
 }
 
-const start = async (sb: Sandbox): Promise<LiveCli> => {
-  const cli = startCli(sb, ['telegram'], { timeoutMs: 600_000 });
-  await cli.waitForStderr(READY, { timeoutMs: 20_000 });
-  return cli;
-};
+const start = (sb: Sandbox): Promise<LiveCli> => startCliUntilReady(sb, ['telegram'], READY, { timeoutMs: 600_000 });
 
 /** The update ids the platform considers delivered: answered 2xx, or below a confirmed offset. */
 function acknowledgedUpdates(fake: FakeTelegram, mode: Mode, sent: Map<number, string>): Set<number> {

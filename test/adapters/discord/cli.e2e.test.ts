@@ -1,7 +1,8 @@
 /** `bot start` running a discord entry of bots.yaml, `bot discord --bot <id>` picking one, config errors with lines. */
 import { describe, expect, it } from 'vitest';
 import { FAKE_DISCORD_TOKEN } from '../../helpers/fake-discord-server.js';
-import { runCli, startCli } from '../../helpers/run-cli.js';
+import { startCliUntilReady } from '../../helpers/platform-e2e.js';
+import { runCli } from '../../helpers/run-cli.js';
 import { discordYaml, replyMatching, startDiscord, stopCli, until, useDiscord, writeConfig } from './harness.js';
 
 const d = useDiscord();
@@ -10,8 +11,7 @@ const EVE = { id: '1300000000000000401', username: 'eve' };
 describe('bot start and --bot with discord entries', () => {
   it('bot start runs the discord entry, answers a DM, stops cleanly on SIGTERM', async () => {
     await writeConfig(d.sb, discordYaml({ apiRoot: d.fake.url }).replace('  - platform: discord', '  - platform: discord\n    token: ${DISCORD_BOT_TOKEN}'));
-    const cli = startCli(d.sb, ['start'], { timeoutMs: 60_000 });
-    await cli.waitForStderr(/discord: running as @bothost-test/, { timeoutMs: 20_000 });
+    const cli = await startCliUntilReady(d.sb, ['start'], /discord: running as @bothost-test/, { timeoutMs: 60_000 });
     d.fake.dm(EVE, 'hello from start');
     await until('reply', () => replyMatching(d.fake, d.fake.dmChannelOf(EVE.id), /you said "hello from start"/));
     cli.proc.kill('SIGTERM');

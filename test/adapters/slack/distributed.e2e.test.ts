@@ -26,8 +26,8 @@ import {
   uniqueNames,
 } from '../../helpers/distributed-harness.js';
 import { FAKE_SLACK, startFakeSlack } from '../../helpers/fake-slack-server.js';
-import { startCli, type LiveCli } from '../../helpers/run-cli.js';
-import { assertNoSecrets, freePort, READY, SLACK_ENV, slackEntry, until } from './harness.js';
+import type { LiveCli } from '../../helpers/run-cli.js';
+import { assertNoSecrets, freePort, SLACK_ENV, slackEntry, startSlack, until } from './harness.js';
 
 const suite = distributedSuite();
 
@@ -65,8 +65,7 @@ describe('bot slack with the BullMQ queue, two ingress processes and two workers
       const w1 = startWorker('w1', env);
       const w2 = startWorker('w2', env);
       await Promise.all([w1.ready(), w2.ready()]);
-      const ingresses = configs.map((file) => startCli(env.sandbox, ['--config', file, 'slack'], { env: { ...SLACK_ENV }, timeoutMs: 120_000 }));
-      await Promise.all(ingresses.map((c) => c.waitForStderr(READY, { timeoutMs: 20_000 })));
+      const ingresses = await Promise.all(configs.map((file) => startSlack(env.sandbox, ['--config', file])));
       const targets = ports.map((p) => `http://127.0.0.1:${p}/slack/events`);
 
       const user = (u: number) => `UDIST00${u}`;
@@ -143,8 +142,7 @@ describe('bot slack with the BullMQ queue, two ingress processes and two workers
     try {
       const worker = startWorker('ws', env);
       await worker.ready();
-      const ingresses = configs.map((file) => startCli(env.sandbox, ['--config', file, 'slack'], { env: { ...SLACK_ENV }, timeoutMs: 120_000 }));
-      await Promise.all(ingresses.map((c) => c.waitForStderr(READY, { timeoutMs: 20_000 })));
+      const ingresses = await Promise.all(configs.map((file) => startSlack(env.sandbox, ['--config', file])));
       const targets = ports.map((p) => `http://127.0.0.1:${p}/slack/events`);
       const channel = (u: number) => `DSTREAM${u}`;
       const finals = () => range(USERS).flatMap((u) => fake.botMessages(channel(u))).filter((m) => m.text.endsWith('end.'));

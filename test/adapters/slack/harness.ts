@@ -3,12 +3,9 @@
  * whose slack entry points `api_url` at the fake (HTTP mode on a free port, or Socket Mode), and
  * `bot slack` processes.
  */
-import { promises as fsp } from 'node:fs';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { FAKE_SLACK, startFakeSlack, type FakeSlack, type SlackMessage } from '../../helpers/fake-slack-server.js';
-import { assertBuilt, killAllCli, makeSandbox, startCli, type LiveCli, type Sandbox } from '../../helpers/run-cli.js';
+import { fakeServerAndSandboxPerTest, startCliUntilReady } from '../../helpers/platform-e2e.js';
+import type { LiveCli, Sandbox } from '../../helpers/run-cli.js';
 
 export const READY = /slack bot @testbot running/;
 
@@ -44,65 +41,18 @@ export function slackYaml(o: SlackYaml): string {
 }
 
 /** Per-test fake Slack and sandbox; every CLI killed afterwards. */
-export function useSlack(): { readonly fake: FakeSlack; readonly sb: Sandbox } {
-  let fake: FakeSlack | undefined;
-  let sb: Sandbox | undefined;
-  beforeAll(() => assertBuilt());
-  beforeEach(async () => {
-    fake = await startFakeSlack();
-    sb = await makeSandbox();
-  });
-  afterEach(async () => {
-    killAllCli();
-    await fake?.close();
-    await sb?.cleanup();
-  });
-  afterAll(() => killAllCli());
-  return {
-    get fake() {
-      return fake!;
-    },
-    get sb() {
-      return sb!;
-    },
-  };
-}
+export const useSlack = (): { readonly fake: FakeSlack; readonly sb: Sandbox } => fakeServerAndSandboxPerTest(startFakeSlack);
 
-export async function writeConfig(sb: Sandbox, yaml: string, name = 'bots.yaml'): Promise<string> {
-  const file = path.join(sb.cwd, name);
-  await fsp.writeFile(file, yaml);
-  return file;
-}
+/** Starts `bot [args] slack` (args such as `--config file`) and waits for its ready line. */
+export const startSlack = (sb: Sandbox, args: string[] = [], env: Record<string, string> = {}): Promise<LiveCli> => startCliUntilReady(sb, [...args, 'slack'], READY, { env: { ...SLACK_ENV, ...env } });
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `bot [--config file] slack` and waits for its ready line. */
-export async function startSlack(sb: Sandbox, args: string[] = [], env: Record<string, string> = {}): Promise<LiveCli> {
-  const cli = startCli(sb, [...args, 'slack'], { env: { ...SLACK_ENV, ...env }, timeoutMs: 120_000 });
-  await cli.waitForStderr(READY, { timeoutMs: 20_000 });
-  return cli;
-}
-
+export { stopCli, writeConfig } from '../../helpers/platform-e2e.js';
+export { freePort } from '../../helpers/redis-fixtures.js';
 export { sleep, until } from '../../helpers/wait-for.js';
 
 /** The bot's final (echo) replies in a channel, as shown now. */
 export function echoReplies(fake: FakeSlack, channel: string): SlackMessage[] {
   return fake.botMessages(channel).filter((m) => /^\[echo\] turn \d+/.test(m.text));
-}
-
-/** Stops a CLI with SIGTERM and expects a clean exit; returns everything it printed. */
-export async function stopCli(cli: LiveCli): Promise<string> {
-  cli.proc.kill('SIGTERM');
-  const done = await cli.exited(20_000);
-  if (done.code !== 0) throw new Error(`bot slack exited ${done.code}/${done.signal}\n${done.stderr}`);
-  return done.all;
 }
 
 /** No configured secret in any output line. */

@@ -21,7 +21,7 @@ import {
   uniqueNames,
 } from '../../helpers/distributed-harness.js';
 import { FAKE_TOKEN } from '../../helpers/fake-telegram-server.js';
-import { startCli } from '../../helpers/run-cli.js';
+import { startCliUntilReady } from '../../helpers/platform-e2e.js';
 import { RedisSessionStore } from '../../../src/sessions/redis-session-store.js';
 import { fakeTelegramPerTest, FAST_TELEGRAM, READY, until } from './harness.js';
 
@@ -46,8 +46,7 @@ describe('bot telegram with the BullMQ queue and two workers', () => {
       const w1 = startWorker('w1', env);
       const w2 = startWorker('w2', env);
       await Promise.all([w1.ready(), w2.ready()]);
-      const cli = startCli(env.sandbox, ['--config', env.configPath, 'telegram'], { timeoutMs: 120_000 });
-      await cli.waitForStderr(READY, { timeoutMs: 20_000 });
+      const cli = await startCliUntilReady(env.sandbox, ['--config', env.configPath, 'telegram'], READY);
 
       const userId = (u: number) => 9000 + u;
       const answered = () => range(USERS).reduce((n, u) => n + new Set(fake.messages(userId(u)).filter((m) => /^\[echo\] turn \d+/.test(m.visible)).map((m) => m.visible)).size, 0);

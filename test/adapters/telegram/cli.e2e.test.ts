@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FAKE_TOKEN } from '../../helpers/fake-telegram-server.js';
-import { runCli, startCli } from '../../helpers/run-cli.js';
+import { startCliUntilReady } from '../../helpers/platform-e2e.js';
+import { runCli } from '../../helpers/run-cli.js';
 import { replyMatching, telegramYaml, until, useTelegram, writeConfig } from './harness.js';
 
 const t = useTelegram();
@@ -49,9 +50,9 @@ describe('bot telegram: operator errors', () => {
 describe('bot start with a telegram entry', () => {
   it('runs the bot from bots.yaml, answers, and stops cleanly on SIGTERM', async () => {
     await writeConfig(t.sb, telegramYaml({ apiRoot: t.fake.url }).replace('  - platform: telegram', '  - platform: telegram\n    token: ${TELEGRAM_BOT_TOKEN}'));
-    const cli = startCli(t.sb, ['start'], { timeoutMs: 60_000 });
-    await cli.waitForStderr(/telegram: running as @test_bot/, { timeoutMs: 20_000 });
-    expect(cli.stderr()).toMatch(/bothost: 1 bot\(s\) running/);
+    const cli = await startCliUntilReady(t.sb, ['start'], /telegram: running as @test_bot/, { timeoutMs: 60_000 });
+    // The summary line may follow the bot's own line.
+    await cli.waitForStderr(/bothost: 1 bot\(s\) running/);
     expect(cli.stderr()).toContain(`config ${path.join(t.sb.cwd, 'bots.yaml')}`);
     t.fake.userSays({ chat: { id: 11, type: 'private' }, from: { id: 11 }, text: 'hello from start' });
     await until('reply', () => replyMatching(t.fake, 11, /you said "hello from start"/));

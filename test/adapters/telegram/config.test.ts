@@ -1,24 +1,9 @@
 /** The telegram entry of bots.yaml: validated by the adapter's schema through the loader, errors name file:line: bots[i].key. */
 import { describe, expect, it } from 'vitest';
 import { TelegramAdapterConfig } from '../../../adapters/telegram/index.js';
-import { ConfigError } from '../../../src/core/errors.js';
-import { parseConfig } from '../../../src/config/load.js';
-import { parseSection } from '../../../src/config/parse-section.js';
+import { botEntryValidator } from '../../helpers/bot-entry-config.js';
 
-function validate(yaml: string, env: Record<string, string> = {}) {
-  const loaded = parseConfig(yaml, { env });
-  return parseSection(loaded, ['bots', 0], TelegramAdapterConfig, loaded.config.bots[0]);
-}
-
-function errorOf(yaml: string): ConfigError {
-  try {
-    validate(yaml);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const { validate, errorOf } = botEntryValidator(TelegramAdapterConfig);
 
 describe('TelegramAdapterConfig', () => {
   it('defaults: long polling against api.telegram.org, HTML, leader auto', () => {

@@ -18,10 +18,10 @@ describe('bot telegram: direct messages', () => {
     // Typing was shown, the commands were registered.
     expect(t.fake.callsOf('sendChatAction').some((c) => c.params.chat_id === ALICE.id && c.params.action === 'typing')).toBe(true);
     expect(t.fake.callsOf('setMyCommands')[0]?.params.commands.map((c: { command: string }) => c.command)).toEqual(['start', 'help', 'new', 'status']);
-    const stderr = await stopCli(cli);
-    expect(stderr).toMatch(/stopped/);
-    expect(stderr).not.toContain(FAKE_TOKEN);
-    expect(stderr).not.toContain('TEST-FAKE-TOKEN');
+    const output = await stopCli(cli);
+    expect(output).toMatch(/stopped/);
+    expect(output).not.toContain(FAKE_TOKEN);
+    expect(output).not.toContain('TEST-FAKE-TOKEN');
 
     cli = await startTelegram(t.sb);
     t.fake.userSays({ chat: dm, from: ALICE, text: "What's my name?" });

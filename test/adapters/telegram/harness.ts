@@ -2,11 +2,9 @@
  * Shared pieces of the Telegram end-to-end tests: a fake Bot API per test, a sandbox with a
  * bots.yaml whose telegram entry points `api_root` at the fake, and `bot telegram` processes.
  */
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { FAKE_TOKEN, startFakeTelegram, type BotMessage, type FakeTelegram } from '../../helpers/fake-telegram-server.js';
-import { assertBuilt, killAllCli, makeSandbox, startCli, type LiveCli, type Sandbox } from '../../helpers/run-cli.js';
+import { fakeServerAndSandboxPerTest, fakeServerPerTest, startCliUntilReady } from '../../helpers/platform-e2e.js';
+import type { LiveCli, Sandbox } from '../../helpers/run-cli.js';
 
 export const READY = /telegram bot @test_bot running/;
 
@@ -35,71 +33,18 @@ export function telegramYaml(o: TelegramYaml): string {
 }
 
 /** A fake Bot API per test; after each test every CLI is killed and the fake closed. */
-export function fakeTelegramPerTest(): { readonly fake: FakeTelegram } {
-  let fake: FakeTelegram | undefined;
-  beforeEach(async () => {
-    fake = await startFakeTelegram();
-  });
-  afterEach(async () => {
-    killAllCli();
-    await fake?.close();
-  });
-  return {
-    get fake() {
-      if (!fake) throw new Error('the fake Bot API starts in beforeEach');
-      return fake;
-    },
-  };
-}
+export const fakeTelegramPerTest = (): { readonly fake: FakeTelegram } => fakeServerPerTest(startFakeTelegram);
 
-/** Per-test fake server and sandbox; every CLI killed afterwards. */
-export function useTelegram(): { readonly fake: FakeTelegram; readonly sb: Sandbox } {
-  let fake: FakeTelegram | undefined;
-  let sb: Sandbox | undefined;
-  beforeAll(() => assertBuilt());
-  beforeEach(async () => {
-    fake = await startFakeTelegram();
-    sb = await makeSandbox({ TELEGRAM_BOT_TOKEN: FAKE_TOKEN });
-  });
-  afterEach(async () => {
-    killAllCli();
-    await fake?.close();
-    await sb?.cleanup();
-  });
-  afterAll(() => killAllCli());
-  return {
-    get fake() {
-      return fake!;
-    },
-    get sb() {
-      return sb!;
-    },
-  };
-}
+/** Per-test fake server and sandbox (TELEGRAM_BOT_TOKEN set); every CLI killed afterwards. */
+export const useTelegram = (): { readonly fake: FakeTelegram; readonly sb: Sandbox } => fakeServerAndSandboxPerTest(startFakeTelegram, { TELEGRAM_BOT_TOKEN: FAKE_TOKEN });
 
-export async function writeConfig(sb: Sandbox, yaml: string): Promise<string> {
-  const file = path.join(sb.cwd, 'bots.yaml');
-  await fsp.writeFile(file, yaml);
-  return file;
-}
+/** Starts `bot telegram [args]` and waits for its ready line. */
+export const startTelegram = (sb: Sandbox, args: string[] = [], env: Record<string, string> = {}): Promise<LiveCli> => startCliUntilReady(sb, ['telegram', ...args], READY, { env });
 
-export async function startTelegram(sb: Sandbox, args: string[] = [], env: Record<string, string> = {}): Promise<LiveCli> {
-  const cli = startCli(sb, ['telegram', ...args], { env, timeoutMs: 120_000 });
-  await cli.waitForStderr(READY, { timeoutMs: 20_000 });
-  return cli;
-}
-
+export { stopCli, writeConfig } from '../../helpers/platform-e2e.js';
 export { sleep, until } from '../../helpers/wait-for.js';
 
 /** The bot's messages in a chat whose visible text matches. */
 export function replyMatching(fake: FakeTelegram, chatId: number, pattern: RegExp): BotMessage | undefined {
   return fake.messages(chatId).find((m) => pattern.test(m.visible));
-}
-
-/** Stops a CLI with SIGTERM and expects a clean exit. */
-export async function stopCli(cli: LiveCli): Promise<string> {
-  cli.proc.kill('SIGTERM');
-  const done = await cli.exited(20_000);
-  if (done.code !== 0) throw new Error(`bot telegram exited ${done.code}/${done.signal}\n${done.stderr}`);
-  return done.stderr;
 }

@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkEchoLog, distributedSuite, freePort, makeEnv, openRedis, OwnRedis, sleep, startWorker, uniqueNames } from '../../helpers/distributed-harness.js';
 import { FAKE_TOKEN } from '../../helpers/fake-telegram-server.js';
-import { startCli } from '../../helpers/run-cli.js';
+import { startCliUntilReady } from '../../helpers/platform-e2e.js';
 import { RedisSessionStore } from '../../../src/sessions/redis-session-store.js';
 import { fakeTelegramPerTest, FAST_TELEGRAM, READY, replyMatching, until } from './harness.js';
 
@@ -28,8 +28,7 @@ describe('bot telegram (BullMQ) through a Redis outage', () => {
     await fsp.appendFile(env.configPath, ['bots:', '  - platform: telegram', `    api_root: ${fake.url}`, '    leader_ttl_ms: 1500', ...Object.entries(FAST_TELEGRAM).map(([k, v]) => `    ${k}: ${v}`), ''].join('\n'));
     const worker = startWorker('w1', env);
     await worker.ready();
-    const cli = startCli(env.sandbox, ['--config', env.configPath, 'telegram'], { timeoutMs: 120_000 });
-    await cli.waitForStderr(READY, { timeoutMs: 20_000 });
+    const cli = await startCliUntilReady(env.sandbox, ['--config', env.configPath, 'telegram'], READY);
 
     fake.userSays({ chat: dm, from: USER, text: 'before the outage' });
     await until('turn 1', () => replyMatching(fake, USER.id, /turn 1: you said "before the outage"/), 20_000);
@@ -69,8 +68,7 @@ describe('bot telegram (BullMQ) through a Redis outage', () => {
     );
     const worker = startWorker('w1', env);
     await worker.ready();
-    const cli = startCli(env.sandbox, ['--config', env.configPath, 'telegram'], { timeoutMs: 120_000 });
-    await cli.waitForStderr(READY, { timeoutMs: 20_000 });
+    const cli = await startCliUntilReady(env.sandbox, ['--config', env.configPath, 'telegram'], READY);
     fake.userSays({ chat: dm, from: USER, text: 'hook before' });
     await until('turn 1', () => replyMatching(fake, USER.id, /turn 1: you said "hook before"/), 20_000);
 

@@ -54,9 +54,9 @@ describe('bot telegram: webhook mode', () => {
     expect(cli.stderr()).toMatch(/wrong or missing secret token refused \(401\)/);
     const sessions = await listTree(t.sb.sessionsDir);
     expect(sessions.join('\n')).not.toMatch(/forged/);
-    const stderr = await stopCli(cli);
-    expect(stderr).not.toContain(SECRET);
-    expect(stderr).not.toContain(FAKE_TOKEN);
+    const output = await stopCli(cli);
+    expect(output).not.toContain(SECRET);
+    expect(output).not.toContain(FAKE_TOKEN);
   });
 });
 

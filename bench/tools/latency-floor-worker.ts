@@ -3,7 +3,7 @@
  * waiting on the queue with a blocking pop, then making two round trips (as a worker fetches the
  * job and claims the session), then stamping the time and publishing it with the arrival's.
  */
-import { connectRedis } from '../src/redis/redis-connection.js';
+import { connectRedis } from '../../src/redis/redis-connection.js';
 
 const [url, queue, channel] = process.argv.slice(2) as [string, string, string];
 const client = connectRedis(url);

@@ -3,13 +3,14 @@
  * then drained by one Worker of the given concurrency; prints the jobs/s as one JSON line.
  *
  * A process of its own, as a `bot worker` is: run inside the bench process (the ingress of the
- * latency figures) it left that process promoting ~2 MB per young-generation GC, with 4–5 ms
- * pauses, for the rest of the run (BENCHMARKS.md, ninth pass), which was in the latency figures.
+ * latency figures) it would leave that process promoting ~2 MB per young-generation GC, with
+ * 4–5 ms pauses, for the rest of the run, and those pauses would be in the latency figures.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
-import { connectRedis } from '../src/redis/redis-connection.js';
-import { deleteKeys, rate } from './distributed.bench.js';
+import { connectRedis } from '../../src/redis/redis-connection.js';
+import { deleteKeys } from './redis-keys.js';
+import { rate } from './report.js';
 
 const [url, concurrency] = [process.argv[2]!, Number(process.argv[3])];
 const JOBS = 20_000;

@@ -1,7 +1,7 @@
 /**
  * What a child process promotes to the old generation, read from its `--trace-gc-nvp` lines on
  * stdout: bytes moved out of the young generation by each scavenge, and the mark-compacts that
- * the promoted bytes bring on (each one stalls every turn in flight: BENCHMARKS.md, ninth pass).
+ * the promoted bytes bring on (each one stalls every turn in flight).
  *
  * The child stamps its lines in ms since its heap was set up; they are mapped to this process's
  * `performance.now()` by the time it was spawned, so a window is placed to within the child's

@@ -3,7 +3,7 @@
  * prints a JSON summary (errors, wall and CPU milliseconds). Started by file-store.bench.ts
  * with: <dir> <session> <proc> <count>.
  */
-import { FileSessionStore } from '../src/sessions/file-session-store.js';
+import { FileSessionStore } from '../../src/sessions/file-session-store.js';
 
 const [dir, session, proc, count] = process.argv.slice(2);
 const store = new FileSessionStore({ dir: dir!, maxMessages: 100_000 });

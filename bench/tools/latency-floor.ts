@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectRedis } from '../src/redis/redis-connection.js';
+import { connectRedis } from '../../src/redis/redis-connection.js';
 import { openLoop, percentile } from './report.js';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'latency-floor-worker.js');
