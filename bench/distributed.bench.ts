@@ -22,9 +22,6 @@ import { latencyFloor } from './tools/latency-floor.js';
 import { deleteKeys } from './tools/redis-keys.js';
 import { openLoop, percentile, rate, type Report } from './tools/report.js';
 
-/** scale.bench.ts imports it from here. */
-export { deleteKeys };
-
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const RAW_BULLMQ = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tools', 'raw-bullmq.js');
@@ -457,7 +454,7 @@ async function latencyAt(run: Run, target: number, label: string, report: Report
     value: promotedPerTurn,
     unit: 'B',
     // A guard, not an issue target: an object per kick that the old generation keeps (the
-    // eighth pass's held lease: ~950 B per turn) brings mark-compacts into the latency window.
+    // a lease object held per turn: ~950 B) brings mark-compacts into the latency window.
     ...(label === 'half max' ? { target: `≤ ${PROMOTED_GUARD_BYTES} B per turn`, pass: promotedPerTurn <= PROMOTED_GUARD_BYTES } : {}),
     extra: { markCompacts: gc.reduce((sum, g) => sum + g.markCompacts, 0), ingressMarkCompacts },
   });

@@ -7,7 +7,7 @@
  * Measured: the peak number of model requests the fake server held at once (in flight), the
  * completed turns/s from the first enqueue to the last reply (ideal: N / 5 s), the worker's RSS
  * when the most requests were in flight and its peak RSS (VmHWM), and its Redis connections
- * (see scale-procs.ts for how they are counted).
+ * (see tools/scale-procs.ts for how they are counted).
  *
  * Also: the turns/s this machine's cores could carry at the measured CPU per turn (cores ÷ CPU
  * per turn; Redis, the fake model and this process share those cores), which says whether CPU
@@ -33,10 +33,10 @@ import { BullMQTurnQueue } from '../src/queue/bullmq-turn-queue.js';
 import { OutboxConsumer } from '../src/queue/outbox-consumer.js';
 import { connectRedis } from '../src/redis/redis-connection.js';
 import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
-import { stop, waitFor, type Proc } from './cli-procs.js';
-import { deleteKeys } from './distributed.bench.js';
-import type { Report } from './report.js';
-import { cpuSplitOf, peakRssBytes, redisConnectionsOf, rssBytes } from './scale-procs.js';
+import { stop, waitFor, type Proc } from './tools/cli-procs.js';
+import { deleteKeys } from './tools/redis-keys.js';
+import type { Report } from './tools/report.js';
+import { cpuSplitOf, peakRssBytes, redisConnectionsOf, rssBytes } from './tools/scale-procs.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -19,7 +19,7 @@ import { SpoolingTurnQueue } from '../src/queue/inbound-spool.js';
 import { FileIntake } from '../src/queue/intake-log.js';
 import { connectRedis } from '../src/redis/redis-connection.js';
 import { createProcessLock } from '../src/sessions/process-lock.js';
-import { median, percentile, timeMs, type Report } from './report.js';
+import { median, percentile, timeMs, type Report } from './tools/report.js';
 
 const BLOCK = 500;
 const BLOCKS = 16;
