@@ -82,12 +82,12 @@ describe('T05 graceful shutdown', () => {
       }
     })();
     await waitFor('a few turns answered', () => ingress.finals().length >= 3);
-    // Whichever worker holds the session gets the SIGTERM.
-    const cpu = await Promise.all([a, b].map((w) => w.cpuTicks()));
-    await sleep(500);
-    const busy = (await Promise.all([a, b].map((w) => w.cpuTicks()))).map((t, i) => t - cpu[i]!);
-    const [holder, other] = busy[0]! >= busy[1]! ? [a, b] : [b, a];
-    expect(Math.max(...busy)).toBeGreaterThan(Math.min(...busy));
+    // Whichever worker holds the session gets the SIGTERM: the one finishing its turns now.
+    const turnLine = /turn ok: bot_test_hot /;
+    const turnsBefore = [a, b].map((w) => w.countLog(turnLine));
+    await waitFor('the holder finishes two more turns', () => [a, b].some((w, i) => w.countLog(turnLine) - turnsBefore[i]! >= 2));
+    const finished = [a, b].map((w, i) => w.countLog(turnLine) - turnsBefore[i]!);
+    const [holder, other] = finished[0]! >= finished[1]! ? [a, b] : [b, a];
     const leaseKey = inboxKeys(prefix, session).lease;
     const tokenBefore = await ingress.client.get(leaseKey);
     expect(tokenBefore).not.toBeNull();

@@ -168,6 +168,11 @@ export class WorkerProc {
     return this;
   }
 
+  /** How many of this worker's log lines so far match `pattern`. */
+  countLog(pattern: RegExp): number {
+    return this.err.split('\n').filter((line) => pattern.test(line)).length;
+  }
+
   /** CPU time (user + system, clock ticks) the process has used so far; Linux /proc. */
   async cpuTicks(): Promise<number> {
     try {
