@@ -6,6 +6,7 @@ import { benchDistributed } from './distributed.bench.js';
 import { benchFileStore } from './file-store.bench.js';
 import { benchFork } from './fork.bench.js';
 import { benchGateway } from './gateway.bench.js';
+import { benchModelCall } from './model-call.bench.js';
 import { benchOps } from './ops.bench.js';
 import { Report } from './tools/report.js';
 import { benchScale } from './scale.bench.js';
@@ -32,6 +33,7 @@ const sections: Array<[string, (r: Report) => Promise<void>]> = [
   ['spool', benchSpool],
   ['cli', benchCli],
   ['scale', benchScale],
+  ['model-call', benchModelCall],
 ];
 for (const [name, fn] of sections) {
   if (only && only !== name) continue;

@@ -63,8 +63,8 @@ export async function* streamChatCompletion(request: ChatCompletionRequest): Asy
           const chunk = parseChunk(data);
           if (chunk.error !== undefined) throw new Error(errorText(chunk.error));
           if (chunk.usage) usage = chunk.usage;
-          const delta = chunk.choices?.[0]?.delta?.content;
-          if (typeof delta === 'string' && delta !== '') yield { type: 'delta', text: delta };
+          const delta = textOf(chunk.choices?.[0]?.delta?.content);
+          if (delta !== '') yield { type: 'delta', text: delta };
         }
       }
     } catch (error) {
@@ -94,6 +94,20 @@ function parseChunk(data: string): Chunk {
   } catch {
     throw new Error(`the model endpoint sent an event that is not JSON: ${data.slice(0, 200)}`);
   }
+}
+
+/**
+ * A delta's text: a string, or (some servers) an array of content parts whose `text` parts count;
+ * other parts (a reasoning model's `thinking`) are not reply text.
+ */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let text = '';
+  for (const part of content as Array<{ type?: unknown; text?: unknown }>) {
+    if (part?.type === 'text' && typeof part.text === 'string') text += part.text;
+  }
+  return text;
 }
 
 function errorText(error: unknown): string {

@@ -13,7 +13,7 @@ import type { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { ChatModel, ModelRequest } from '../core/model.js';
 import type { ChatMessage } from '../core/session-store.js';
 import { abortErrorFrom } from './abort.js';
-import { streamChatCompletion, type ChatCompletionPart } from './chat-completions-stream.js';
+import type { ChatCompletionPart } from './chat-completions-stream.js';
 import { isRetryableAPICallError, retryDelayMs, toModelError, type EndpointContext } from './model-errors.js';
 
 type ProviderChatModel = ReturnType<ReturnType<typeof createOpenAICompatible>['chatModel']>;
@@ -54,7 +54,11 @@ export const OPENAI_COMPATIBLE_DEFAULTS = Object.freeze({
  * for await (const delta of model.stream({ system: 'Be brief.', messages })) process.stdout.write(delta);
  */
 export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions): ChatModel {
-  // The provider (for `stream: false` only) is loaded on its first call, not at start-up.
+  // The streaming client (node:http(s) and the connection pool) and the provider (for
+  // `stream: false` only) load on their first call, not at start-up: `bot chat` with the echo
+  // model loads neither.
+  let streamClient: Promise<typeof import('./chat-completions-stream.js')> | undefined;
+  const loadStreamClient = () => (streamClient ??= import('./chat-completions-stream.js'));
   let provider: Promise<ProviderChatModel> | undefined;
   const loadProvider = () =>
     (provider ??= import('@ai-sdk/openai-compatible').then((compat) =>
@@ -123,6 +127,7 @@ export function createOpenAICompatibleModel(opts: OpenAICompatibleModelOptions):
           },
           signal: abortSignal,
         };
+        const { streamChatCompletion } = await loadStreamClient();
         // Retries happen before the first part only: the request is sent by the first `next()`.
         const { parts, first } = await withRetries(maxRetries, abortSignal, async () => {
           const parts = streamChatCompletion(request);

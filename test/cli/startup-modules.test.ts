@@ -22,6 +22,8 @@ interface Loaded {
   own: Set<string>;
   /** Third-party packages by name: `commander`, `@slack/bolt`. */
   packages: Set<string>;
+  /** Node built-ins imported as ES modules: `node:http`. */
+  builtins: Set<string>;
 }
 
 async function loadedBy(args: string[]): Promise<Loaded & { stdout: string }> {
@@ -30,10 +32,13 @@ async function loadedBy(args: string[]): Promise<Loaded & { stdout: string }> {
   const urls = [...r.stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1]!);
   const own = new Set(urls.flatMap((u) => /\/dist\/src\/(.+)$/.exec(u)?.[1] ?? []));
   const packages = new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []));
-  return { own, packages, stdout: r.stdout };
+  const builtins = new Set(urls.filter((u) => u.startsWith('node:')));
+  return { own, packages, builtins, stdout: r.stdout };
 }
 
 const COMMAND_MODULES = /^cli\/(.+-command|session-.+|worker-.+|queue-control|dead-letters|doctor\/.+)\.js$/;
+/** The model endpoint's HTTP client and its pool load only when a real model is first called. */
+const MODEL_CLIENT_MODULES = ['models/chat-completions-stream.js', 'models/http-client.js'];
 const HEAVY_PACKAGES = ['zod', 'yaml', 'pino', 'ioredis', 'bullmq', 'pg', 'ai', '@ai-sdk/openai-compatible', 'prom-client', 'ws', 'grammy', 'discord.js', '@slack/bolt', 'baileys'];
 
 describe('start-up loads only what the command needs', () => {
@@ -56,12 +61,16 @@ describe('start-up loads only what the command needs', () => {
     expect([...packages]).toEqual(['commander']);
   });
 
-  it('`bot chat --message` with the built-in defaults: no other command, no config parser, no heavy package', async () => {
-    const { own, packages, stdout } = await loadedBy(['chat', '--message', 'hi']);
+  it('`bot chat --message` with the built-in defaults: no other command, no config parser, no heavy package, no model HTTP client', async () => {
+    const { own, packages, builtins, stdout } = await loadedBy(['chat', '--message', 'hi']);
     expect(stdout).toMatch(/you said "hi"/);
     expect(own.has('host/host.js')).toBe(true);
     expect([...own].filter((m) => COMMAND_MODULES.test(m) && m !== 'cli/chat-command.js')).toEqual([]);
     expect([...own].filter((m) => /^config\/(load|schema|parse-section)\.js$|^queue\/(queue-inspection|outbox-consumer)\.js$|^sessions\/hierarchy\/(export-import|cut-point)\.js$/.test(m))).toEqual([]);
     expect(HEAVY_PACKAGES.filter((p) => packages.has(p))).toEqual([]);
+    expect(own.has('models/openai-compatible-model.js')).toBe(true); // the probe sees the models layer
+    expect(MODEL_CLIENT_MODULES.filter((m) => own.has(m))).toEqual([]);
+    expect(builtins.has('node:fs'), 'the probe sees built-ins').toBe(true);
+    expect(builtins.has('node:https')).toBe(false);
   });
 });

@@ -163,6 +163,17 @@ describe('streamChatCompletion', () => {
     expect(error.message).toBe('overloaded');
   });
 
+  it('a delta whose content is an array of parts yields its text parts only', async () => {
+    const raw = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const parts = [{ type: 'thinking', thinking: [{ type: 'text', text: 'hmm' }] }, { type: 'text', text: 'an' }, { type: 'text', text: 'swer' }];
+      res.end(`data: ${JSON.stringify({ choices: [{ delta: { content: parts } }] })}\n\ndata: {"choices":[{"delta":{"content":"!"}}]}\n\ndata: [DONE]\n\n`);
+    });
+    const parts = await collect(call(raw.url));
+    await raw.close();
+    expect(parts.filter((p) => p.type === 'delta')).toEqual([{ type: 'delta', text: 'answer' }, { type: 'delta', text: '!' }]);
+  });
+
   it('a reused connection the server closed before replying is retried once on a fresh one', async () => {
     // The second request on any connection is dropped unanswered, as a server closing an idle
     // keep-alive connection just as the request arrives does.
