@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChatModel } from '../src/core/model.js';
 import type { createOpenAICompatibleModel } from '../src/models/openai-compatible-model.js';
-import { median, type Report } from './report.js';
+import { median, type Report } from './tools/report.js';
 
 const DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const COMPARE = process.env.BENCH_MODEL_CALL_COMPARE;
