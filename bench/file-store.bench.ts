@@ -47,14 +47,23 @@ export async function benchFileStore(report: Report): Promise<void> {
     const ratio = big / empty;
     report.add({ name: 'file store: append cost ratio 10 000 vs empty', value: ratio, unit: '×', target: '≤ 1.5× (PraisonAI 76×)', pass: ratio <= 1.5 });
 
-    const cold = new FileSessionStore({ dir, maxMessages: 20_000 });
-    const coldFirst = await timeMs(() => cold.addMessage('big-session', 'user', 'first append in a new process'));
+    // A fresh store instance has no cached tail state, as in a new process: its first append
+    // starts from the verified checkpoint. Nine of them, one append each; the median is the
+    // figure (one sample is mostly one fdatasync's latency, which varies several-fold here).
+    const colds: number[] = [];
+    let cold = new FileSessionStore({ dir, maxMessages: 20_000 });
+    for (let i = 0; i < 9; i++) {
+      cold = new FileSessionStore({ dir, maxMessages: 20_000 });
+      colds.push(await timeMs(() => cold.addMessage('big-session', 'user', `first append in a new process ${i}`)));
+    }
+    const coldFirst = median(colds);
     report.add({
-      name: 'file store: first append at 10 000 in a new process (from the verified checkpoint)',
+      name: 'file store: first append at 10 000 in a new process (from the verified checkpoint, median of 9)',
       value: coldFirst,
       unit: 'ms',
       target: '≤ 5 ms (what later appends cost, not a whole-file scan)',
       pass: coldFirst <= 5,
+      extra: { maxMs: Math.max(...colds) },
     });
 
     const reads: number[] = [];
@@ -69,11 +78,39 @@ export async function benchFileStore(report: Report): Promise<void> {
   }
 }
 
+/** Three rounds of the contended run, each on a session of its own; the figure is their median. */
 async function benchMultiProcess(report: Report, dir: string): Promise<void> {
+  const rounds: ContendedRound[] = [];
+  for (let r = 0; r < 3; r++) rounds.push(await contendedRound(dir, `contended-session-${r}`));
+  const { procs, each } = CONTENDED;
+  const wallMs = median(rounds.map((r) => r.wallMs));
+  const ok = rounds.every((r) => r.ok);
+  report.add({
+    name: `file store: ${procs} processes × ${each} appends, one session (wall from a start barrier, median of 3)`,
+    value: wallMs,
+    unit: 'ms',
+    target: '≤ 1000 ms, 1600 stored, 0 errors/dups (PraisonAI 18.6 s, 5–8 failures)',
+    pass: ok && wallMs <= 1000,
+    extra: { rounds: rounds.map(({ ok: _ok, ...r }) => r), loadAverage: os.loadavg()[0] },
+  });
+}
+
+const CONTENDED = { procs: 8, each: 200 } as const;
+
+interface ContendedRound {
+  wallMs: number;
+  ok: boolean;
+  stored: number;
+  errors: number;
+  duplicates: number;
+  orderKept: boolean;
+  writersCpuMs: number;
+  withProcessStartMs: number;
+}
+
+async function contendedRound(dir: string, session: string): Promise<ContendedRound> {
   const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tools', 'file-store-writer.js');
-  const procs = 8;
-  const each = 200;
-  const session = 'contended-session';
+  const { procs, each } = CONTENDED;
   const spawnedAt = process.hrtime.bigint();
   const children = Array.from({ length: procs }, (_, p) => {
     const child = spawn(process.execPath, [writer, dir, session, String(p), String(each)], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -104,12 +141,5 @@ async function benchMultiProcess(report: Report, dir: string): Promise<void> {
   // CPU of the appends in all writers: steadier than wall time on a shared machine.
   const cpuMs = Math.round(results.reduce((n, r) => n + r.cpuMs, 0));
   const ok = entries.length === procs * each && errors === 0 && dupes === 0 && orderKept;
-  report.add({
-    name: `file store: ${procs} processes × ${each} appends, one session (wall, from a start barrier)`,
-    value: wallMs,
-    unit: 'ms',
-    target: '≤ 1000 ms, 1600 stored, 0 errors/dups (PraisonAI 18.6 s, 5–8 failures)',
-    pass: ok && wallMs <= 1000,
-    extra: { stored: entries.length, errors, duplicates: dupes, orderKept, writersCpuMs: cpuMs, withProcessStartMs: Math.round(withStartMs), loadAverage: os.loadavg()[0] },
-  });
+  return { wallMs: Math.round(wallMs), ok, stored: entries.length, errors, duplicates: dupes, orderKept, writersCpuMs: cpuMs, withProcessStartMs: Math.round(withStartMs) };
 }
