@@ -29,9 +29,10 @@ export async function loadForCommand(options: GlobalOptions): Promise<LoadedConf
   return loaded;
 }
 
-export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: Metrics): Promise<Host> {
+/** `intake: false` only for the console of `bot chat` (see HostOptions.intake). */
+export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: Metrics, options: { intake?: boolean } = {}): Promise<Host> {
   const { createHost } = await import('../host/host.js');
-  return createHost(loaded.config, { logger, env: process.env, ...(metrics ? { metrics } : {}) });
+  return createHost(loaded.config, { logger, env: process.env, ...(metrics ? { metrics } : {}), ...(options.intake === false ? { intake: false } : {}) });
 }
 
 /**
@@ -42,6 +43,9 @@ export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: M
 export async function warnAboutModels(config: BotsConfig, say: (line: string) => void, options: { worker?: boolean } = {}): Promise<void> {
   if (config.queue.backend === 'bullmq' && !options.worker) return;
   try {
+    // Echo agents need no check: the checker's module is not even loaded for them.
+    const { usesEcho } = await import('../models/create-model.js');
+    if (Object.values(config.agents).every((a) => usesEcho(a, process.env))) return;
     const { modelEndpointWarnings } = await import('../models/endpoint-check.js');
     for (const line of await modelEndpointWarnings(config.agents, process.env)) say(line);
   } catch {

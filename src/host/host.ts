@@ -19,12 +19,11 @@ import { gatewayStoreKind, isWebSessionKey, withGatewaySessions } from '../sessi
 import { createStore } from './create-store.js';
 import { DeliveryRouter } from './delivery-router.js';
 import { createEmbeddedQueue } from './embedded-queue.js';
-import { createInboundSpool } from './spool-wiring.js';
 import { resetPolicyResolver } from './reset-policies.js';
 import { RunningTurns } from './running-turns.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import { instrumentAgents, instrumentInlineRun, recordInlineFailure, type InlineRun } from './metrics.js';
+import type { InlineRun } from './metrics.js';
 
 export interface Host {
   readonly config: BotsConfig;
@@ -63,6 +62,12 @@ export interface HostOptions {
   logger: Logger;
   /** This process's metrics; absent: nothing is recorded (bots.yaml `metrics.enabled: false`). */
   metrics?: Metrics;
+  /**
+   * false: no durable intake and no inbound spool — turns run inline, and one accepted but not
+   * answered when the process dies is lost. Only for the console of `bot chat`, whose person
+   * sees the reply or the failure (no platform was told "received"). Default true.
+   */
+  intake?: boolean;
 }
 
 
@@ -95,15 +100,17 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   // Gateway sessions (`bot_web_…`) may live in a store of their own (gateway.session.persist).
   const store = withGatewaySessions(config, await createStore(config.store, storeLogger, redis), storeLogger);
   const { metrics } = options;
+  // Its instruments load only for a process that records metrics (not `bot chat`).
+  const instrument = metrics ? { metrics, ...(await import('./metrics.js')) } : undefined;
   // A distributed ingress runs no model (the workers do, with their own endpoint settings), so
   // what this process's environment would pick — often the echo model — is not worth a notice.
   const configured = resolveAgents(config, env, distributed ? [] : notices);
-  const agents = metrics ? instrumentAgents(configured, metrics) : configured;
+  const agents = instrument ? instrument.instrumentAgents(configured, instrument.metrics) : configured;
   const delivery = new DeliveryRouter();
   const sessions = new HierarchicalSessionStore(store);
   const running = new RunningTurns();
   const runPlain: InlineRun = (request, onPartial) => running.run(request, (signal) => runTurn({ store, agents, history: sessions }, request, { onPartial, signal }));
-  const run = metrics ? instrumentInlineRun(runPlain, metrics) : runPlain;
+  const run = instrument ? instrument.instrumentInlineRun(runPlain, instrument.metrics) : runPlain;
   const ingressQueue =
     dist && redis
       ? await dist.openIngressQueue(config, redis, delivery, {
@@ -118,9 +125,12 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
       : undefined;
   if (distributed) notices.push(`turns run on \`bot worker\` processes (queue "${config.queue.name}" on Redis)`);
   const webInMemory = gatewayStoreKind(config) === 'memory';
-  const onTurnError = metrics ? (request: TurnRequest, error: unknown, willRetry: boolean) => recordInlineFailure(metrics, request, error, willRetry) : undefined;
-  const queue = ingressQueue?.queue ?? createEmbeddedQueue(config, run, delivery, logger, (id) => webInMemory && isWebSessionKey(id), onTurnError);
-  const spool = createInboundSpool(config, queue, delivery, logger, metrics);
+  const onTurnError = instrument ? (request: TurnRequest, error: unknown, willRetry: boolean) => instrument.recordInlineFailure(instrument.metrics, request, error, willRetry) : undefined;
+  const intake = options.intake !== false;
+  const queue =
+    ingressQueue?.queue ??
+    (await createEmbeddedQueue(config, run, delivery, logger, { volatile: (id) => webInMemory && isWebSessionKey(id), ...(onTurnError ? { onTurnError } : {}), intake }));
+  const spool = intake ? (await import('./spool-wiring.js')).createInboundSpool(config, queue, delivery, logger, metrics) : undefined;
   const ingressDeps: Omit<IngressDeps, 'queue'> = {
     // /new and /status go through the hierarchy: /new on a fork must forget what it inherited.
     store: sessions,

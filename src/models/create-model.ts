@@ -32,6 +32,12 @@ export interface ModelChoice {
   notice?: string;
 }
 
+/** True when the agent runs the built-in echo model (explicitly or for lack of an endpoint). */
+export function usesEcho(agent: AgentModelConfig, env: Record<string, string | undefined>): boolean {
+  if (agent.model === MODEL_DEFAULTS.echoModel) return true;
+  return setting(agent.base_url) === undefined && setting(env.OPENAI_BASE_URL) === undefined && setting(agent.api_key) === undefined && setting(env.OPENAI_API_KEY) === undefined;
+}
+
 /**
  * Rules: model `echo` → echo. Otherwise base URL = agent `base_url` ?? `OPENAI_BASE_URL` ??
  * OpenAI, key = agent `api_key` ?? `OPENAI_API_KEY`. No base URL configured anywhere and no key

@@ -4,7 +4,7 @@
  * every role that runs turns logs it once at start-up (a warning, never a refusal to start), so a
  * wrong key or URL shows up before the first user does. The echo model needs no check.
  */
-import { MODEL_DEFAULTS, type AgentModelConfig } from './create-model.js';
+import { MODEL_DEFAULTS, usesEcho, type AgentModelConfig } from './create-model.js';
 
 export const ENDPOINT_CHECK_DEFAULTS = Object.freeze({ timeoutMs: 3_000 });
 
@@ -18,12 +18,6 @@ export interface EndpointFinding {
 
 type Env = Record<string, string | undefined>;
 const setting = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
-
-/** True when the agent runs the built-in echo model (explicitly or for lack of an endpoint). */
-export function usesEcho(agent: AgentModelConfig, env: Env): boolean {
-  if (agent.model === MODEL_DEFAULTS.echoModel) return true;
-  return setting(agent.base_url) === undefined && setting(env.OPENAI_BASE_URL) === undefined && setting(agent.api_key) === undefined && setting(env.OPENAI_API_KEY) === undefined;
-}
 
 function redact(text: string, secret: string | undefined): string {
   return secret && secret.length >= 4 ? text.split(secret).join('[redacted]') : text;

@@ -47,7 +47,7 @@ import type {
   TurnCommit,
 } from '../../core/session-store.js';
 import { assertSessionId } from '../../core/session-id.js';
-import { writeFork, writeSnapshot, writeView, type HierarchyContext } from './copy-on-write.js';
+import type { HierarchyContext } from './copy-on-write.js';
 import { ImportFormatError, InvalidCursorError, SessionExistsError, SessionNotFoundError, SnapshotNotFoundError } from './errors.js';
 import { HIERARCHY_KEYS as K } from './hierarchy-metadata.js';
 import { readView } from './read-view.js';
@@ -55,7 +55,11 @@ import { releaseHolds, closedSources, snapshotHolder } from './holds.js';
 import type { SessionExport } from './session-export.js';
 import type { ForkOptions, HierarchicalSessionStoreOptions, SessionNode, SnapshotSummary } from './hierarchy-types.js';
 import { decodeSession, loadSession, mustLoadSession, shownInfo, type LoadedSession } from './loaded-session.js';
-import { clearInHierarchy, deleteFromHierarchy } from './removal.js';
+
+// Writing forks, snapshots and views, and removing sessions, load on first use: a process that
+// only runs turns (`bot chat --message`) never needs them.
+const copyOnWrite = () => import('./copy-on-write.js');
+const removal = () => import('./removal.js');
 import { containsCursor, cutView, storeToViewCursor, trimToWindow } from './view.js';
 
 export type { ForkOptions, HierarchicalSessionStoreOptions, SessionNode, SnapshotSummary };
@@ -98,13 +102,13 @@ export class HierarchicalSessionStore implements SessionLog, HierarchyContext {
     assertSessionId(childId);
     const [parent, taken] = await Promise.all([this.mustLoad(sessionId), this.store.sessionExists(childId)]);
     if (taken || childId === sessionId) throw new SessionExistsError(childId, 'a fork needs a new id');
-    await writeFork(this, parent, childId, options);
+    await (await copyOnWrite()).writeFork(this, parent, childId, options);
     return childId;
   }
 
   /** Records the session's current history; returns the snapshot's id. */
   async createSnapshot(sessionId: string, label = ''): Promise<string> {
-    return writeSnapshot(this, await this.mustLoad(sessionId), label, () => this.newId('snapshot'));
+    return (await copyOnWrite()).writeSnapshot(this, await this.mustLoad(sessionId), label, () => this.newId('snapshot'));
   }
 
   /** Forgets a snapshot; the messages only it held are dropped by the store's next trim. */
@@ -121,7 +125,7 @@ export class HierarchicalSessionStore implements SessionLog, HierarchyContext {
     const s = await this.mustLoad(sessionId);
     const snap = s.state.snapshots.find((x) => x.id === snapshotId);
     if (!snap) throw new SnapshotNotFoundError(sessionId, snapshotId);
-    await writeView(this, s, snap.ranges);
+    await (await copyOnWrite()).writeView(this, s, snap.ranges);
   }
 
   /** The history becomes its messages up to and including view cursor `cursor` (0: none). */
@@ -132,7 +136,7 @@ export class HierarchicalSessionStore implements SessionLog, HierarchyContext {
     if (!Number.isSafeInteger(cursor) || cursor < 0 || !containsCursor(view, ownLast, cursor)) {
       throw new InvalidCursorError(`session ${JSON.stringify(sessionId)} has no message at cursor ${cursor}; see the cursors with: bot session show`);
     }
-    await writeView(this, s, cutView(view, ownLast, cursor));
+    await (await copyOnWrite()).writeView(this, s, cutView(view, ownLast, cursor));
   }
 
   async getParent(sessionId: string): Promise<string | null> {
@@ -180,7 +184,7 @@ export class HierarchicalSessionStore implements SessionLog, HierarchyContext {
 
   /** Deletes the session; with forks only when `recursive` (the forks go too), else SESSION_HAS_CHILDREN. */
   async deleteSession(sessionId: string, options: { recursive?: boolean } = {}): Promise<boolean> {
-    return deleteFromHierarchy(this, sessionId, options);
+    return (await removal()).deleteFromHierarchy(this, sessionId, options);
   }
 
   /**
@@ -188,7 +192,7 @@ export class HierarchicalSessionStore implements SessionLog, HierarchyContext {
    * snapshot or fork still needs it; otherwise the view is emptied and the entries stay for them.
    */
   async clearSession(sessionId: string): Promise<boolean> {
-    return clearInHierarchy(this, sessionId);
+    return (await removal()).clearInHierarchy(this, sessionId);
   }
 
   /** The session's history and snapshots as JSON (see session-export.ts), messages included. */
