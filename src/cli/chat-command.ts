@@ -38,9 +38,7 @@ export function registerChat(program: Command): void {
         if (!agentIds.includes(agent)) throw new UnknownNameError('agent', agent, agentIds);
         const sessionId = opts.session ?? defaultConsoleSession();
         assertSessionId(sessionId);
-        // The person typing sees the reply or the failure: no platform to acknowledge, so the
-        // turn needs no durable intake (docs/durability.md).
-        const host = await openHost(loaded, commandLogger(), undefined, { intake: false });
+        const host = await openHost(loaded, commandLogger());
         const chat = openConsoleChat(host, { sessionId, agent });
         try {
           for (const n of host.notices) process.stderr.write(`note: ${n}\n`);

@@ -29,10 +29,9 @@ export async function loadForCommand(options: GlobalOptions): Promise<LoadedConf
   return loaded;
 }
 
-/** `intake: false` only for the console of `bot chat` (see HostOptions.intake). */
-export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: Metrics, options: { intake?: boolean } = {}): Promise<Host> {
+export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: Metrics): Promise<Host> {
   const { createHost } = await import('../host/host.js');
-  return createHost(loaded.config, { logger, env: process.env, ...(metrics ? { metrics } : {}), ...(options.intake === false ? { intake: false } : {}) });
+  return createHost(loaded.config, { logger, env: process.env, ...(metrics ? { metrics } : {}) });
 }
 
 /**

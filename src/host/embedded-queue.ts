@@ -6,9 +6,7 @@
  * lives beside the file store's sessions (`<store.path>/.intake/`); with a Redis or Postgres
  * store in a local directory of its own (`queue.intake_path`), so a restart on the same machine
  * (or with the same volume) recovers it. The memory store keeps nothing across restarts, so it
- * gets no intake (see docs/durability.md); nor does a host opened with `intake: false` (the
- * console of `bot chat`, whose person sees the reply or the failure), which loads none of the
- * intake's modules.
+ * gets no intake (see docs/durability.md), nor loads its modules.
  */
 import path from 'node:path';
 import type { BotsConfig } from '../config/schema.js';
@@ -20,23 +18,20 @@ import type { Logger } from './logger.js';
 /** Where the file store's intake lives: a dot-directory the store's session listing skips. */
 export const intakeDirOf = (storePath: string) => path.join(path.resolve(storePath), '.intake');
 
-/**
- * `volatile`: sessions kept in memory only (their turns need no intake, and get none).
- * `intake: false`: no intake at all — turns run inline and nothing is recovered after a kill.
- */
+/** `volatile`: sessions kept in memory only (their turns need no intake, and get none). */
 export async function createEmbeddedQueue(
   config: BotsConfig,
   run: InlineTurnQueueOptions['run'],
   delivery: DeliveryRouter,
   logger: Logger,
-  options: { volatile?: (sessionId: string) => boolean; onTurnError?: InlineTurnQueueOptions['onError']; intake: boolean },
+  options: { volatile?: (sessionId: string) => boolean; onTurnError?: InlineTurnQueueOptions['onError'] },
 ): Promise<TurnQueue> {
   const { volatile, onTurnError } = options;
   const onError: InlineTurnQueueOptions['onError'] = (request, error, willRetry) => {
     onTurnError?.(request, error, willRetry);
     logger.warn({ session: request.sessionId, err: (error as Error).message, willRetry }, 'turn failed');
   };
-  if (config.store.backend === 'memory' || !options.intake) return new InlineTurnQueue({ run, delivery, concurrency: config.queue.concurrency, onError });
+  if (config.store.backend === 'memory') return new InlineTurnQueue({ run, delivery, concurrency: config.queue.concurrency, onError });
 
   const [{ DurableTurnQueue }, { FileIntake }, { createProcessLock }] = await Promise.all([
     import('../queue/durable-turn-queue.js'),

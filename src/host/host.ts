@@ -62,12 +62,6 @@ export interface HostOptions {
   logger: Logger;
   /** This process's metrics; absent: nothing is recorded (bots.yaml `metrics.enabled: false`). */
   metrics?: Metrics;
-  /**
-   * false: no durable intake and no inbound spool — turns run inline, and one accepted but not
-   * answered when the process dies is lost. Only for the console of `bot chat`, whose person
-   * sees the reply or the failure (no platform was told "received"). Default true.
-   */
-  intake?: boolean;
 }
 
 
@@ -126,11 +120,9 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   if (distributed) notices.push(`turns run on \`bot worker\` processes (queue "${config.queue.name}" on Redis)`);
   const webInMemory = gatewayStoreKind(config) === 'memory';
   const onTurnError = instrument ? (request: TurnRequest, error: unknown, willRetry: boolean) => instrument.recordInlineFailure(instrument.metrics, request, error, willRetry) : undefined;
-  const intake = options.intake !== false;
   const queue =
-    ingressQueue?.queue ??
-    (await createEmbeddedQueue(config, run, delivery, logger, { volatile: (id) => webInMemory && isWebSessionKey(id), ...(onTurnError ? { onTurnError } : {}), intake }));
-  const spool = intake ? (await import('./spool-wiring.js')).createInboundSpool(config, queue, delivery, logger, metrics) : undefined;
+    ingressQueue?.queue ?? (await createEmbeddedQueue(config, run, delivery, logger, { volatile: (id) => webInMemory && isWebSessionKey(id), ...(onTurnError ? { onTurnError } : {}) }));
+  const spool = (await import('./spool-wiring.js')).createInboundSpool(config, queue, delivery, logger, metrics);
   const ingressDeps: Omit<IngressDeps, 'queue'> = {
     // /new and /status go through the hierarchy: /new on a fork must forget what it inherited.
     store: sessions,

@@ -1,9 +1,12 @@
 /**
- * T31 for the gateway's embedded entry point, with real processes and a slow fake model (so kills
- * land while turns wait or run): every `message` frame answered `accepted` survives a SIGKILL of
- * `bot gateway`. (`bot chat` runs its console turns without the intake: the person typing sees
- * the reply or the failure — test/cli/chat-intake.test.ts.)
- * CI runs a few kills; `CHAOS=full` (npm run chaos) a hundred.
+ * T31 for the other embedded entry points, with real processes and a slow fake model (so kills
+ * land while turns wait or run):
+ * - `bot chat --message`: the console has no platform to acknowledge, so "acknowledged" is the
+ *   host's `message accepted` line (LOG_LEVEL=debug), printed once the turn is durable. A chat
+ *   killed after it must not lose the message: the next `bot chat` on the store answers it into
+ *   its session before its own message (I1, I2, I3; I4 by the echo log check).
+ * - `bot gateway`: every `message` frame answered `accepted` survives a SIGKILL of the gateway.
+ * CI runs a few kills each; `CHAOS=full` (npm run chaos) a hundred each.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -34,7 +37,29 @@ beforeEach(async () => {
 });
 afterEach(() => model.close());
 
-describe('T31 embedded intake: bot gateway killed with SIGKILL', () => {
+describe('T31 embedded intake: bot chat and bot gateway killed with SIGKILL', () => {
+  it(`bot chat --message: a message the host accepted is answered once by the next chat (${KILLS} kills)`, async () => {
+    const acked: string[] = [];
+    for (let k = 0; k < KILLS; k++) {
+      const text = `c${k}`;
+      const chat = startCli(box.sb, ['chat', '--session', 'chaos', '--message', text], { env: { LOG_LEVEL: 'debug' }, timeoutMs: 30_000 });
+      if (Math.random() < 0.6) await chat.waitForStderr(/message accepted/, { timeoutMs: 15_000 }).catch(() => undefined);
+      else await sleep(randomInt(0, 600));
+      chat.proc.kill('SIGKILL');
+      const done = await chat.exited();
+      if (/message accepted/.test(done.stderr)) acked.push(text);
+    }
+    expect(acked.length).toBeGreaterThan(0);
+    const last = await runCliJson<{ reply: string }>(box.sb, ['chat', '--session', 'chaos', '--message', 'final', '--json'], { timeoutMs: 30_000 });
+    expect(last.reply).toMatch(/you said "final"/);
+
+    const sessions = await readStore(box.sb.sessionsDir, { echo: true });
+    expect(ackProblems([...acked, 'final'], sessions)).toEqual([]);
+    // Recovered turns ran before the message that recovered them (I3).
+    const texts = (sessions.get('chaos') ?? []).filter((e) => e.role === 'user').map((e) => e.content);
+    expect(texts.at(-1)).toBe('final');
+  }, FULL ? 1_800_000 : 60_000);
+
   it(`bot gateway: every message frame answered "accepted" is answered once after restarts (${KILLS} kills)`, async () => {
     const port = await freePort();
     const url = `ws://127.0.0.1:${port}/ws`;
