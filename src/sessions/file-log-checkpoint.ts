@@ -32,20 +32,13 @@ interface CheckpointFile {
   size: number;
   head: string;
   tail: string;
-  state: {
-    id: string;
-    createdAt: number;
-    updatedAt: number;
-    meta: LogState['meta'];
-    lastCursor: number;
-    fence: number;
-    count: number;
-    servedFrom: number;
-    heldCount: number;
-    metaRecords: number;
-    ids: Array<[string, number]>;
-  };
+  /** The tail state it covers, its inbound ids as pairs (JSON has no Map). */
+  state: CheckpointedState;
 }
+
+type CheckpointedState = Pick<LogState, 'id' | 'createdAt' | 'updatedAt' | 'meta' | 'lastCursor' | 'fence' | 'count' | 'servedFrom' | 'heldCount' | 'metaRecords'> & {
+  ids: Array<[string, number]>;
+};
 
 export function checkpointPath(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.state`);

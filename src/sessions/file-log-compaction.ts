@@ -8,10 +8,21 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { NewEntry, SessionEntry } from '../core/session-store.js';
 import { replaceFile } from './atomic-file.js';
-import type { FileLogAccess } from './file-log-access.js';
 import { FORMAT_VERSION, serialize, type CommitRecord, type HeaderRecord } from './file-log-format.js';
+import type { LogHandles } from './file-log-handles.js';
 import { collectBackward, entriesForward, rememberInboundId, stateFromHeader, withReadHandle, type LogState } from './file-log-reader.js';
 import { heldRanges, isHeld } from './retention-holds.js';
+
+/** What compaction needs of the store's file access (file-log-access.ts passes itself). */
+export interface CompactionTarget {
+  readonly maxMessages: number;
+  readonly durable: boolean;
+  readonly logger: { warn(message: string): void };
+  /** Open handles: a rewritten file's old one is dropped. */
+  readonly handles: Pick<LogHandles, 'drop'>;
+  /** Cached tail states by file: a rewritten file's is replaced. */
+  readonly states: Map<string, LogState>;
+}
 
 /** How many leading bytes identify a version of a file (they cover the header's `g` tag). */
 export const HEAD_BYTES = 48;
@@ -29,7 +40,7 @@ export function servedFloor(state: LogState, maxMessages: number): number {
  * after a durable append, so a failure (disk full) is logged, not reported as a failed write:
  * the append stands and the next write tries again.
  */
-export async function compactIfDue(log: FileLogAccess, file: string, state: LogState): Promise<void> {
+export async function compactIfDue(log: CompactionTarget, file: string, state: LogState): Promise<void> {
   if (state.count - state.heldCount + state.metaRecords <= log.maxMessages + Math.max(50, log.maxMessages >> 1)) return;
   try {
     await compact(log, file, state);
@@ -39,7 +50,7 @@ export async function compactIfDue(log: FileLogAccess, file: string, state: LogS
 }
 
 /** Rewrite the file to the served window plus the older entries a hold covers now. */
-export async function compact(log: FileLogAccess, file: string, state: LogState): Promise<void> {
+export async function compact(log: CompactionTarget, file: string, state: LogState): Promise<void> {
   const floor = servedFloor(state, log.maxMessages);
   const holds = heldRanges(state.meta);
   const keep = (e: SessionEntry) => e.cursor > floor || isHeld(holds, e.cursor);
@@ -54,7 +65,7 @@ export async function compact(log: FileLogAccess, file: string, state: LogState)
  * Replace the file with header + `kept`, carrying over cursor, fence, metadata and ids.
  * Entries of `kept` with cursor ≤ `servedFrom` are held ones (stored, not served).
  */
-export async function rewrite(log: FileLogAccess, file: string, state: LogState, kept: SessionEntry[], servedFrom = state.lastCursor): Promise<void> {
+export async function rewrite(log: CompactionTarget, file: string, state: LogState, kept: SessionEntry[], servedFrom = state.lastCursor): Promise<void> {
   const base = kept.length ? kept[0]!.cursor - 1 : state.lastCursor;
   const header: HeaderRecord = {
     t: 'h',

@@ -27,7 +27,7 @@ afterAll(async () => {
   await Promise.all([telegram.close(), discord.close(), discordNoIntent.close(), slack.close()]);
 });
 
-const WRONG = { TELEGRAM_BOT_TOKEN: '999:WRONG-telegram-token', DISCORD_BOT_TOKEN: 'wrong-discord-token-abc123', SLACK_BOT_TOKEN: 'xoxb-wrong-slack-token-xyz' };
+const WRONG = { TELEGRAM_BOT_TOKEN: '999:WRONG-telegram-token', DISCORD_BOT_TOKEN: 'wrong-discord-token-abc123', SLACK_BOT_TOKEN: 'fake-wrong-slack-token-xyz' };
 
 async function doctor(o: { discordUrl?: string; telegramMode?: 'polling' | 'webhook'; linked: boolean }, env: Record<string, string>) {
   const authDir = path.join(box.sb.root, `wa-${o.linked ? 'linked' : 'unlinked'}`);
