@@ -55,15 +55,15 @@ describe(`T01 kill storm, one hot session (${FULL ? 'full' : 'CI'} size)`, () =>
     });
     const sending = Promise.all(senders);
 
-    // Kills 1 and 4 pick the busiest worker (most CPU since the last kill): with one hot session
-    // that is the lease holder, mid-drain — so the storm surely interrupts turns. The others are
+    // Kills 1 and 4 pick the worker that finished the session's latest turn: the lease holder,
+    // mid-drain — so the storm surely interrupts turns. The others are
     // random (a third of them hit the holder; each such hit stalls the session ~2.5 s).
     let kills = 0;
     let busiestKills = 0;
     let answered = 0;
     let stormDone = false;
     const storm = (async () => {
-      let base = new Map(await Promise.all(pool.map(async (w) => [w, await w.cpuTicks()] as const)));
+      const turnLine = /turn ok: bot_test_hot /;
       let lastKill = Date.now();
       while (!stormDone) {
         await sleep(Math.max(0, lastKill + KILL_EVERY_MS * (0.8 + Math.random() * 0.4) - Date.now()));
@@ -71,8 +71,8 @@ describe(`T01 kill storm, one hot session (${FULL ? 'full' : 'CI'} size)`, () =>
         lastKill = Date.now();
         let index = Math.floor(Math.random() * pool.length);
         if (kills === 0 || kills === 3) {
-          const used = await Promise.all(pool.map(async (w) => (await w.cpuTicks()) - (base.get(w) ?? 0)));
-          index = used.indexOf(Math.max(...used));
+          const latest = pool.map((w) => w.lastLogTime(turnLine));
+          index = latest.indexOf(Math.max(...latest));
           busiestKills++;
         }
         const victim = pool.splice(index, 1)[0]!;
@@ -80,9 +80,7 @@ describe(`T01 kill storm, one hot session (${FULL ? 'full' : 'CI'} size)`, () =>
         kills++;
         const replacement = spawn();
         pool.push(replacement);
-        // Start-up burns CPU too: measure "busy" only once the replacement is up.
         await replacement.ready().catch(() => undefined);
-        base = new Map(await Promise.all(pool.map(async (w) => [w, await w.cpuTicks()] as const)));
       }
     })();
 

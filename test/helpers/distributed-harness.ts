@@ -173,6 +173,15 @@ export class WorkerProc {
     return this.err.split('\n').filter((line) => pattern.test(line)).length;
   }
 
+  /** The `time` of this worker's latest log line matching `pattern` (0: none yet). */
+  lastLogTime(pattern: RegExp): number {
+    const lines = this.err.split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) {
+      if (pattern.test(lines[i]!)) return Number(/"time":(\d+)/.exec(lines[i]!)?.[1] ?? 0);
+    }
+    return 0;
+  }
+
   /** CPU time (user + system, clock ticks) the process has used so far; Linux /proc. */
   async cpuTicks(): Promise<number> {
     try {
