@@ -54,6 +54,8 @@ export class SpoolingTurnQueue implements TurnQueue {
   /** Bots whose replay has settled: their enqueues skip awaiting it. */
   private readonly replayed = new Set<string>();
   private readonly forwarders = new Map<string, Promise<void>>();
+  /** Per session, the enqueue still deciding (queue or spool): the next one waits for it. */
+  private readonly deciding = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
   private closing: Promise<void> | undefined;
 
@@ -69,8 +71,24 @@ export class SpoolingTurnQueue implements TurnQueue {
     return [...this.backlog].map(([bot, list]) => ({ bot, depth: list.length }));
   }
 
-  /** Resolves once the turn is in the queue or durably spooled; rejects only when neither is possible. */
-  async enqueue(request: TurnRequest): Promise<void> {
+  /**
+   * Resolves once the turn is in the queue or durably spooled; rejects only when neither is possible.
+   * A session's turns decide one after another: while one waits for the queue's answer, a later
+   * one must not reach the queue (or the spool) ahead of it.
+   */
+  enqueue(request: TurnRequest): Promise<void> {
+    const { sessionId } = request;
+    const before = this.deciding.get(sessionId);
+    const decided = (before ? before.catch(() => undefined) : Promise.resolve()).then(() => this.decide(request));
+    const settled = decided.catch(() => undefined);
+    this.deciding.set(sessionId, settled);
+    void settled.then(() => {
+      if (this.deciding.get(sessionId) === settled) this.deciding.delete(sessionId);
+    });
+    return decided;
+  }
+
+  private async decide(request: TurnRequest): Promise<void> {
     if (this.stopping.signal.aborted) throw new BotHostError('QUEUE_CLOSED', 'the turn queue is shutting down; try again shortly');
     const botId = request.inbound.botId;
     if (!this.replayed.has(botId)) await this.replay(botId);
