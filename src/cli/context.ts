@@ -29,9 +29,11 @@ export async function loadForCommand(options: GlobalOptions): Promise<LoadedConf
   return loaded;
 }
 
-export async function openHost(loaded: LoadedConfig, logger: Logger, metrics?: Metrics): Promise<Host> {
+/** `options.terminal`: the host serves only the terminal chat (no platform, so no inbound spool). */
+export async function openHost(loaded: LoadedConfig, logger: Logger, options: { metrics?: Metrics; terminal?: boolean } = {}): Promise<Host> {
   const { createHost } = await import('../host/host.js');
-  return createHost(loaded.config, { logger, env: process.env, ...(metrics ? { metrics } : {}) });
+  const { metrics, terminal } = options;
+  return createHost(loaded.config, { logger, env: process.env, ...(metrics ? { metrics } : {}), ...(terminal ? { inboundSpool: false } : {}) });
 }
 
 /**

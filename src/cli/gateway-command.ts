@@ -34,7 +34,7 @@ export function registerGateway(program: Command): void {
         const [{ createGateway }, { startRoleOps }, { Metrics }] = await Promise.all([import('../gateway/gateway-server.js'), import('../host/metrics.js'), import('../ops/metrics.js')]);
         const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level, process.env.LOG_FORMAT ?? loaded.config.log.format);
         const metrics = loaded.config.metrics.enabled ? new Metrics() : undefined;
-        const host = await openHost(loaded, logger, metrics);
+        const host = await openHost(loaded, logger, { metrics });
         const say = (line: string) => process.stderr.write(`${line}\n`);
         for (const n of host.notices) say(`  note: ${n}`);
         void warnAboutModels(host.config, (w) => say(`  warning: ${w}`));

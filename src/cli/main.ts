@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 /** The `bot` command. */
-import { CommanderError } from 'commander';
-import { commandNamed } from './command-table.js';
-import { EXIT } from './exit-codes.js';
-import { buildProgram, CommandNotLoaded } from './program.js';
+import { plainChatInvocation } from './chat-args.js';
 import { collectSecrets } from '../host/secrets.js';
 import { processSecrets, redactWrites } from '../host/process-secrets.js';
 
@@ -11,20 +8,18 @@ import { processSecrets, redactWrites } from '../host/process-secrets.js';
 processSecrets.add(collectSecrets(undefined, process.env));
 redactWrites(process.stdout);
 redactWrites(process.stderr);
+// A reader that goes away (`bot session list | head`) ends the output, not with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
 
-try {
-  try {
-    await (await buildProgram(commandNamed(process.argv.slice(2)))).parseAsync(process.argv);
-  } catch (err) {
-    // The argument list named its command in a way commandNamed did not see: load every command.
-    if (!(err instanceof CommandNotLoaded)) throw err;
-    await (await buildProgram('all')).parseAsync(process.argv);
-  }
-} catch (err) {
-  if (err instanceof CommanderError) {
-    // Help and version exit 0; usage errors (unknown command/option) exit 2.
-    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  } else {
-    throw err;
-  }
+// `bot chat` spelled plainly starts without the full program (see chat-args.ts); everything
+// else, help and usage errors included, goes through it.
+const chat = plainChatInvocation(process.argv.slice(2));
+if (chat) {
+  const [{ runChat }, { action }] = await Promise.all([import('./chat-run.js'), import('./context.js')]);
+  await action(runChat)(chat.options, chat.globals);
+} else {
+  await (await import('./program.js')).runProgram(process.argv);
 }

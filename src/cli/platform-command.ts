@@ -80,7 +80,7 @@ async function runBot(definition: AdapterDefinition, opts: { bot?: string }, cmd
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const leadership = leadershipSourceOf(loaded.config, process.env, logger);
   const metrics = loaded.config.metrics.enabled ? new Metrics() : undefined;
-  const host = await openHost(loaded, logger, metrics);
+  const host = await openHost(loaded, logger, { metrics });
   for (const n of host.notices) say(`  note: ${n}`);
   void warnAboutModels(host.config, (w) => say(`  warning: ${w}`));
 

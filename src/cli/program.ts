@@ -4,8 +4,9 @@
  * or printing `bot --help` does not load what the other commands need.
  */
 import { createRequire } from 'node:module';
-import { Command, Help } from 'commander';
-import { COMMAND_MODULES, type CommandLine } from './command-table.js';
+import { Command, CommanderError, Help } from 'commander';
+import { COMMAND_MODULES, commandNamed, type CommandLine } from './command-table.js';
+import { EXIT } from './exit-codes.js';
 
 /**
  * Thrown when a command known only by its table line is run: the argument list named it in a way
@@ -14,6 +15,23 @@ import { COMMAND_MODULES, type CommandLine } from './command-table.js';
 export class CommandNotLoaded extends Error {
   constructor(readonly command: string) {
     super(`bot: command "${command}" was not loaded; build the program with every command`);
+  }
+}
+
+/** Parse `argv` (as process.argv) with the full program and run the command it names. */
+export async function runProgram(argv: string[]): Promise<void> {
+  try {
+    try {
+      await (await buildProgram(commandNamed(argv.slice(2)))).parseAsync(argv);
+    } catch (err) {
+      // The argument list named its command in a way commandNamed did not see: load every command.
+      if (!(err instanceof CommandNotLoaded)) throw err;
+      await (await buildProgram('all')).parseAsync(argv);
+    }
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // Help and version exit 0; usage errors (unknown command/option) exit 2.
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
 }
 

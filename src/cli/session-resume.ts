@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { UnknownNameError } from '../core/errors.js';
 import type { SessionEntry } from '../core/session-store.js';
 import { SessionNotFoundError } from '../sessions/hierarchy/errors.js';
-import { interactive, oneShot } from './chat-command.js';
+import { interactive, oneShot } from './chat-run.js';
 import { openConsoleChat } from './console-adapter.js';
 import { action, commandLogger, openHost, warnAboutModels } from './context.js';
 import { addStoreOption, cursorArg, loadWithStore, out, showId } from './session-shared.js';
@@ -49,7 +49,7 @@ export function registerSessionResume(session: Command): void {
       const agentIds = Object.keys(loaded.config.agents);
       const agent = opts.agent ?? agentIds[0]!;
       if (!agentIds.includes(agent)) throw new UnknownNameError('agent', agent, agentIds);
-      const host = await openHost(loaded, commandLogger());
+      const host = await openHost(loaded, commandLogger(), { terminal: true });
       try {
         const info = await host.sessions.getSession(id);
         if (!info) throw new SessionNotFoundError(id);

@@ -35,7 +35,7 @@ export function registerStart(program: Command): void {
         }
         const logger = createLogger(process.env.LOG_LEVEL ?? loaded.config.log.level, process.env.LOG_FORMAT ?? loaded.config.log.format);
         const metrics = loaded.config.metrics.enabled ? new Metrics() : undefined;
-        const host = await openHost(loaded, logger, metrics);
+        const host = await openHost(loaded, logger, { metrics });
         const say = (line: string) => process.stderr.write(`${line}\n`);
         const leadership = leadershipSourceOf(loaded.config, process.env, logger);
         const deps = { host, logger, ...(leadership ? { leadership } : {}), ...(metrics ? { metrics } : {}) };

@@ -62,6 +62,11 @@ export interface HostOptions {
   logger: Logger;
   /** This process's metrics; absent: nothing is recorded (bots.yaml `metrics.enabled: false`). */
   metrics?: Metrics;
+  /**
+   * Set up the inbound spool (default true). False for a process that feeds no platform, such as
+   * the terminal chat: it never ingests with `spool`, so neither the spool nor its modules load.
+   */
+  inboundSpool?: boolean;
 }
 
 
@@ -122,7 +127,8 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
   const onTurnError = instrument ? (request: TurnRequest, error: unknown, willRetry: boolean) => instrument.recordInlineFailure(instrument.metrics, request, error, willRetry) : undefined;
   const queue =
     ingressQueue?.queue ?? (await createEmbeddedQueue(config, run, delivery, logger, { volatile: (id) => webInMemory && isWebSessionKey(id), ...(onTurnError ? { onTurnError } : {}) }));
-  const spool = (await import('./spool-wiring.js')).createInboundSpool(config, queue, delivery, logger, metrics);
+  const spoolingWanted = options.inboundSpool !== false;
+  const spool = spoolingWanted ? (await import('./spool-wiring.js')).createInboundSpool(config, queue, delivery, logger, metrics) : undefined;
   const ingressDeps: Omit<IngressDeps, 'queue'> = {
     // /new and /status go through the hierarchy: /new on a fork must forget what it inherited.
     store: sessions,
@@ -148,6 +154,7 @@ export async function createHost(config: BotsConfig, options: HostOptions): Prom
     notices,
     ...(redis ? { queueRedis: redis } : {}),
     async ingest(bot, message, reply, options = {}) {
+      if (options.spool && !spoolingWanted) throw new Error('host: ingest with `spool` on a host opened with inboundSpool: false');
       const ctx: IngressContext = { message, bot, reply };
       await (options.spool ? spoolingIngress : ingress)(ctx);
       // The line tests and operators watch for: from here the platform may be told "received".

@@ -61,11 +61,14 @@ describe('start-up loads only what the command needs', () => {
     expect([...packages]).toEqual(['commander']);
   });
 
-  it('`bot chat --message` with the built-in defaults: no other command, no config parser, no heavy package, no model HTTP client', async () => {
+  it('`bot chat --message` with the built-in defaults: no commander, no other command, no config parser, no heavy package, no model HTTP client', async () => {
     const { own, packages, builtins, stdout } = await loadedBy(['chat', '--message', 'hi']);
     expect(stdout).toMatch(/you said "hi"/);
     expect(own.has('host/host.js')).toBe(true);
-    expect([...own].filter((m) => COMMAND_MODULES.test(m) && m !== 'cli/chat-command.js')).toEqual([]);
+    // Read by cli/chat-args.js: neither the program nor commander loads.
+    expect(packages.has('commander')).toBe(false);
+    expect(own.has('cli/program.js')).toBe(false);
+    expect([...own].filter((m) => COMMAND_MODULES.test(m))).toEqual([]);
     expect([...own].filter((m) => /^config\/(load|schema|parse-section)\.js$|^queue\/(queue-inspection|outbox-consumer)\.js$|^sessions\/hierarchy\/(export-import|cut-point)\.js$/.test(m))).toEqual([]);
     expect(HEAVY_PACKAGES.filter((p) => packages.has(p))).toEqual([]);
     expect(own.has('models/openai-compatible-model.js')).toBe(true); // the probe sees the models layer
@@ -73,10 +76,10 @@ describe('start-up loads only what the command needs', () => {
     expect(builtins.has('node:fs'), 'the probe sees built-ins').toBe(true);
     expect(builtins.has('node:https')).toBe(false);
     // The console's turn needs no metrics, none of the hierarchy's writers and no endpoint check
-    // (the echo model has none).
-    const notOnThePath = /^host\/metrics\.js$|^sessions\/hierarchy\/(copy-on-write|removal)\.js$|^models\/endpoint-check\.js$/;
+    // (the echo model has none), and the terminal feeds no platform, so no inbound spool.
+    const notOnThePath = /^host\/metrics\.js$|^sessions\/hierarchy\/(copy-on-write|removal)\.js$|^models\/endpoint-check\.js$|^host\/spool-wiring\.js$|^queue\/inbound-spool\.js$/;
     expect([...own].filter((m) => notOnThePath.test(m))).toEqual([]);
-    // Today 71; a budget, so that a new import on this path is a decision, not an accident.
-    expect(own.size).toBeLessThanOrEqual(72);
+    // Today 66; a budget, so that a new import on this path is a decision, not an accident.
+    expect(own.size).toBeLessThanOrEqual(67);
   });
 });

@@ -1,5 +1,5 @@
 /** Help, usage errors and hostile input: exit codes and messages a user can act on. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +13,16 @@ describe('the bin', () => {
       execFile(CLI_ENTRY, ['--help'], (err, out) => (err ? reject(err) : resolve(out))),
     );
     expect(stdout).toMatch(/^Usage: bot /);
+  });
+
+  it('a reader that goes away early (`bot --help | head -0`) ends the output quietly, exit 0', async () => {
+    const child = spawn(process.execPath, [CLI_ENTRY, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the pipe's reader is gone before bot writes its first line
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });
 
