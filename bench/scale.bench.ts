@@ -9,12 +9,20 @@
  * when the most requests were in flight and its peak RSS (VmHWM), and its Redis connections
  * (see tools/scale-procs.ts for how they are counted).
  *
- * Also: the turns/s this machine's cores could carry at the measured CPU per turn (cores ÷ CPU
- * per turn; Redis, the fake model and this process share those cores), which says whether CPU
- * or the model's answer time limits turns/s.
+ * Also: the turns/s this machine's cores could carry at the worker's CPU per turn (were the
+ * worker alone on them), and at the whole system's CPU per turn (the worker, Redis, and this
+ * process with the fake model and the ingress, all on these cores) — the most turns/s this
+ * machine can run, which says whether the cores or the model's answer time limit turns/s.
  *
- * BENCH_SCALE_CASES: comma-separated `N@delayMs` runs (default "1000@5000,5000@5000,5000@25000":
- * the last is a case the CPU can carry, turns/s ≈ N / delay); or BENCH_SCALE_N (comma-separated
+ * Steady state (a case written `N@delayMs~S`): the N sessions' first messages are spread evenly
+ * over the first answer time, as independent users' would be, and each session sends its next
+ * message when its reply arrives, for S seconds; turns/s counts the replies from two answer
+ * times in until sending stops. The other cases send every first message at once, so their
+ * turns/s also pays for starting N turns together and finishing them together.
+ *
+ * BENCH_SCALE_CASES: comma-separated `N@delayMs[~S]` runs (default
+ * "1000@5000,5000@5000,5000@25000,5000@5000~40": the third is a case the CPU can carry, turns/s
+ * ≈ N / delay; the last the steady state); or BENCH_SCALE_N (comma-separated
  * concurrencies) with BENCH_SCALE_DELAY_MS (the model's answer time, default 5000);
  * BENCH_SCALE_ROUNDS: turns per session, each sent when the previous reply arrives (default 1);
  * BENCH_SCALE_WORKER_ARGS: extra `bot worker` options.
@@ -36,18 +44,25 @@ import { startFakeOpenAI } from '../test/helpers/fake-openai-server.js';
 import { stop, waitFor, type Proc } from './tools/cli-procs.js';
 import { deleteKeys } from './tools/redis-keys.js';
 import type { Report } from './tools/report.js';
-import { cpuSplitOf, peakRssBytes, redisConnectionsOf, rssBytes } from './tools/scale-procs.js';
+import { cpuSplitOf, machineCpuOf, peakRssBytes, redisConnectionsOf, redisCpuOf, rssBytes } from './tools/scale-procs.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROUNDS = Number(process.env.BENCH_SCALE_ROUNDS ?? 1);
 /** Extra `bot worker` options, e.g. "--lease-ttl 30000 --lock-duration 60000". */
 const WORKER_ARGS = (process.env.BENCH_SCALE_WORKER_ARGS ?? '').split(' ').filter(Boolean);
-const CASES: Array<{ n: number; delayMs: number }> = process.env.BENCH_SCALE_N
+interface ScaleCase {
+  n: number;
+  delayMs: number;
+  /** Steady state: run this many seconds with the sessions' messages spread out (see top). */
+  steadyS?: number;
+}
+const CASES: ScaleCase[] = process.env.BENCH_SCALE_N
   ? process.env.BENCH_SCALE_N.split(',').map((n) => ({ n: Number(n), delayMs: Number(process.env.BENCH_SCALE_DELAY_MS ?? 5_000) }))
-  : (process.env.BENCH_SCALE_CASES ?? '1000@5000,5000@5000,5000@25000').split(',').map((c) => {
-      const [n, delayMs] = c.split('@').map(Number);
-      return { n: n!, delayMs: delayMs ?? 5_000 };
+  : (process.env.BENCH_SCALE_CASES ?? '1000@5000,5000@5000,5000@25000,5000@5000~40').split(',').map((c) => {
+      const [size, steady] = c.split('~');
+      const [n, delayMs] = size!.split('@').map(Number);
+      return { n: n!, delayMs: delayMs ?? 5_000, ...(steady ? { steadyS: Number(steady) } : {}) };
     });
 /** Targets of the figure at its largest size. */
 const TARGET = { inFlight: 5_000, rssBytes: 1024 ** 3, redisConnections: 20 } as const;
@@ -55,7 +70,7 @@ const TARGET = { inFlight: 5_000, rssBytes: 1024 ** 3, redisConnections: 20 } as
 export async function benchScale(report: Report): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bothost-bench-scale-'));
   try {
-    for (const { n, delayMs } of CASES) await scaleRun(dir, n, delayMs, report);
+    for (const scaleCase of CASES) await scaleRun(dir, scaleCase, report);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -93,7 +108,7 @@ function request(sessionId: string, messageId: string): TurnRequest {
   };
 }
 
-async function scaleRun(dir: string, n: number, delayMs: number, report: Report): Promise<void> {
+async function scaleRun(dir: string, { n, delayMs, steadyS }: ScaleCase, report: Report): Promise<void> {
   const prefix = `bench-scale-${randomUUID().slice(0, 8)}`;
   const queueName = `turns-${prefix}`;
   const configFile = path.join(dir, `${prefix}.yaml`);
@@ -117,11 +132,15 @@ async function scaleRun(dir: string, n: number, delayMs: number, report: Report)
   const client = connectRedis(REDIS_URL);
   const ingress = new BullMQTurnQueue({ client, prefix, queueName });
   const sent = new Map<string, number>(); // session → turns sent
+  const rounds = steadyS ? Infinity : ROUNDS;
+  let sending = true; // a steady run stops sending after steadyS seconds
+  let sentTotal = 0;
   const finals: number[] = [];
   let failed = 0;
   const next = (sessionId: string) => {
     const k = (sent.get(sessionId) ?? 0) + 1;
     sent.set(sessionId, k);
+    sentTotal++;
     return ingress.enqueue(request(sessionId, `${sessionId}-m${k}`));
   };
   const consumer = new OutboxConsumer({
@@ -132,7 +151,7 @@ async function scaleRun(dir: string, n: number, delayMs: number, report: Report)
       final: (r) => {
         finals.push(performance.now());
         // Closed loop: the session's next message follows its reply.
-        if ((sent.get(r.request.sessionId) ?? 0) < ROUNDS) void next(r.request.sessionId).catch(() => failed++);
+        if (sending && (sent.get(r.request.sessionId) ?? 0) < rounds) void next(r.request.sessionId).catch(() => failed++);
       },
       failed: () => void failed++,
     },
@@ -151,27 +170,45 @@ async function scaleRun(dir: string, n: number, delayMs: number, report: Report)
     if (worker.child.exitCode !== null) throw new Error(`bench: worker exited ${worker.child.exitCode}\n${worker.stderr().slice(-3000)}`);
     const pid = worker.child.pid!;
     const cpuBefore = await cpuSplitOf(pid);
+    const [machineBefore, redisBefore, benchBefore] = [await machineCpuOf(), await redisCpuOf(client), process.cpuUsage()];
     const startedAt = performance.now();
     const sessions = Array.from({ length: n }, (_, i) => `scale${i}`);
-    // Enqueue like many ingress connections at once (64 in flight).
     let i = 0;
-    await Promise.all(Array.from({ length: 64 }, async () => {
-      while (i < sessions.length) await next(sessions[i++]!);
-    }));
+    if (steadyS) {
+      // The sessions' first messages spread evenly over the first answer time, as independent
+      // users' would be; from then on each sends its next message on its reply.
+      setTimeout(() => (sending = false), steadyS * 1000);
+      while (i < n) {
+        const due = Math.min(n, Math.ceil(((performance.now() - startedAt) / delayMs) * n));
+        while (i < due) void next(sessions[i++]!).catch(() => failed++);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } else {
+      // Enqueue like many ingress connections at once (64 in flight).
+      await Promise.all(Array.from({ length: 64 }, async () => {
+        while (i < sessions.length) await next(sessions[i++]!);
+      }));
+    }
     // Sample what the worker holds while the most requests are in flight.
     let connections = 0;
     let peakSample = 0;
     let rssAtPeak = 0;
-    const total = n * ROUNDS;
-    const deadline = startedAt + (ROUNDS * delayMs + 120_000);
-    while (finals.length + failed < total) {
-      if (performance.now() > deadline) throw new Error(`bench: ${finals.length}/${total} turns after ${Math.round((performance.now() - startedAt) / 1000)} s\n${worker.stderr().slice(-3000)}`);
+    let samplingCpuS = 0;
+    const deadline = startedAt + (steadyS ? steadyS * 1000 : ROUNDS * delayMs) + 120_000;
+    // A steady run ends once sending has stopped and every message sent is answered.
+    const expected = () => (steadyS ? (sending ? Infinity : sentTotal) : n * ROUNDS);
+    while (finals.length + failed < expected()) {
+      if (performance.now() > deadline) throw new Error(`bench: ${finals.length}/${sentTotal} turns after ${Math.round((performance.now() - startedAt) / 1000)} s\n${worker.stderr().slice(-3000)}`);
       if (worker.child.exitCode !== null) throw new Error(`bench: worker exited ${worker.child.exitCode}\n${worker.stderr().slice(-3000)}`);
       const inFlight = fake.stats().inFlight;
       if (inFlight >= peakSample) {
+        const sampling = process.cpuUsage();
         peakSample = inFlight;
         rssAtPeak = await rssBytes(pid);
         connections = Math.max(connections, await redisConnectionsOf(pid, client, REDIS_URL));
+        // Reading the worker's thousands of fds is the bench's own cost, not the system's.
+        const spent = process.cpuUsage(sampling);
+        samplingCpuS += (spent.user + spent.system) / 1e6;
       }
       if (process.env.BENCH_SCALE_TRACE) process.stderr.write(`t=${((performance.now() - startedAt) / 1000).toFixed(1)} s in flight ${inFlight}, finals ${finals.length}, answered ${fake.stats().completed}, rss ${Math.round((await peakRssBytes(pid)) / 2 ** 20)} MiB\n`);
       await new Promise((r) => setTimeout(r, 250));
@@ -179,10 +216,11 @@ async function scaleRun(dir: string, n: number, delayMs: number, report: Report)
     const elapsedS = (finals.at(-1)! - startedAt) / 1000;
     const rss = await peakRssBytes(pid);
     const cpuAfter = await cpuSplitOf(pid);
+    const [machineAfter, redisAfter, benchCpu] = [await machineCpuOf(), await redisCpuOf(client), process.cpuUsage(benchBefore)];
     const kernelCpu = cpuAfter.kernel - cpuBefore.kernel;
     const cpu = cpuAfter.user - cpuBefore.user + kernelCpu;
     const { peakInFlight } = fake.stats();
-    const label = `worker --concurrency ${n}, model answers in ${delayMs / 1000} s`;
+    const label = `worker --concurrency ${n}, model answers in ${delayMs / 1000} s${steadyS ? ', steady' : ''}`;
     const atTarget = n >= TARGET.inFlight;
     report.add({
       name: `model requests in flight at once, ${label}`,
@@ -194,9 +232,14 @@ async function scaleRun(dir: string, n: number, delayMs: number, report: Report)
       extra: { failedTurns: failed, modelRequests: fake.stats().completed, leaseLostTurns: readFileSync(logFile, 'utf8').split('"outcome":"lease_lost"').length - 1 },
     });
     const ideal = n / (delayMs / 1000);
+    // Steady: the replies from one answer time after the last first message until sending stopped.
+    const window = steadyS ? { from: startedAt + 2 * delayMs, to: startedAt + steadyS * 1000 } : undefined;
+    const steadyRate = window ? finals.filter((t) => t >= window.from && t < window.to).length / ((window.to - window.from) / 1000) : 0;
     report.add({
-      name: `completed turns/s, ${label}, ${ROUNDS} turn(s) per session`,
-      value: finals.length / elapsedS,
+      name: window
+        ? `turns/s, ${label}: first messages spread over ${delayMs / 1000} s, each next one sent on its reply, replies from ${(2 * delayMs) / 1000} s to ${steadyS} s`
+        : `completed turns/s, ${label}, ${ROUNDS} turn(s) per session`,
+      value: window ? steadyRate : finals.length / elapsedS,
       unit: 'turns/s',
       target: `ideal ${Math.round(ideal)} (N / ${delayMs / 1000} s)`,
       extra: { turns: finals.length, elapsedS: Math.round(elapsedS * 10) / 10, workerCpuS: Math.round(cpu * 10) / 10, workerCpuMsPerTurn: Math.round((cpu / finals.length) * 1e4) / 10, ofWhichKernelMs: Math.round((kernelCpu / finals.length) * 1e4) / 10 },
@@ -208,6 +251,27 @@ async function scaleRun(dir: string, n: number, delayMs: number, report: Report)
       unit: 'turns/s',
       target: `${Math.round(ideal)} needed`,
       extra: { workerCpuMsPerTurn: Math.round(cpuPerTurnS * 1e4) / 10, loadAverage: os.loadavg()[0]!.toFixed(1) },
+    });
+    // The whole system's CPU per turn: the worker, Redis, and this process (the fake model, the
+    // ingress and the outbox reader). Cores ÷ that is the most turns/s this machine can run,
+    // however the worker is built; machineBusyPercent is the share of the cores used meanwhile.
+    const perTurnMs = (seconds: number) => Math.round((seconds / finals.length) * 1e4) / 10;
+    const machineBusy = (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total);
+    const benchCpuS = (benchCpu.user + benchCpu.system) / 1e6 - samplingCpuS;
+    const systemCpuPerTurnS = (cpu + (redisAfter - redisBefore) + benchCpuS) / finals.length;
+    report.add({
+      name: `turns/s this machine's ${os.cpus().length} cores could carry at the whole system's CPU per turn (worker + Redis + model + ingress), ${label}`,
+      value: os.cpus().length / systemCpuPerTurnS,
+      unit: 'turns/s',
+      target: `${Math.round(ideal)} needed`,
+      extra: {
+        systemCpuMsPerTurn: perTurnMs(systemCpuPerTurnS * finals.length),
+        workerCpuMsPerTurn: perTurnMs(cpu),
+        redisCpuMsPerTurn: perTurnMs(redisAfter - redisBefore),
+        benchCpuMsPerTurn: perTurnMs(benchCpuS),
+        machineBusyPercent: Math.round(machineBusy * 100),
+        loadAverage: os.loadavg()[0]!.toFixed(1),
+      },
     });
     report.add({
       name: `worker RSS at the most requests in flight (${peakSample}), ${label}`,

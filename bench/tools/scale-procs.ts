@@ -75,3 +75,18 @@ export async function redisConnectionsOf(pid: number, client: Redis, redisUrl: s
   for (const m of list.matchAll(/\baddr=\S+:(\d+)\s/g)) if (ports.has(Number(m[1]))) n++;
   return n;
 }
+
+/** The whole machine's CPU time so far, in seconds: busy (every state but idle and iowait) and total (/proc/stat). */
+export async function machineCpuOf(): Promise<{ busy: number; total: number }> {
+  const ticks = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const idle = ticks[3]! + ticks[4]!;
+  return { busy: (total - idle) / 100, total: total / 100 };
+}
+
+/** The Redis server's own CPU seconds so far (`INFO cpu`: user + sys). */
+export async function redisCpuOf(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
