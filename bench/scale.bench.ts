@@ -109,6 +109,8 @@ function request(sessionId: string, messageId: string): TurnRequest {
 }
 
 async function scaleRun(dir: string, { n, delayMs, steadyS }: ScaleCase, report: Report): Promise<void> {
+  // Its turns/s counts replies from two answer times in: the run must last longer than that.
+  if (steadyS !== undefined && steadyS * 1000 <= 2 * delayMs) throw new Error(`bench: a steady case must run longer than two answer times (${(2 * delayMs) / 1000} s); got ~${steadyS}`);
   const prefix = `bench-scale-${randomUUID().slice(0, 8)}`;
   const queueName = `turns-${prefix}`;
   const configFile = path.join(dir, `${prefix}.yaml`);
@@ -150,8 +152,11 @@ async function scaleRun(dir: string, { n, delayMs, steadyS }: ScaleCase, report:
     delivery: {
       final: (r) => {
         finals.push(performance.now());
-        // Closed loop: the session's next message follows its reply.
-        if (sending && (sent.get(r.request.sessionId) ?? 0) < rounds) void next(r.request.sessionId).catch(() => failed++);
+        // Closed loop: the session's next message follows the reply to its latest one (a turn
+        // run again after a lost lease answers an older message: that starts nothing).
+        const id = r.request.sessionId;
+        const latest = r.request.inbound.messageId === `${id}-m${sent.get(id) ?? 0}`;
+        if (sending && latest && (sent.get(id) ?? 0) < rounds) void next(id).catch(() => failed++);
       },
       failed: () => void failed++,
     },
@@ -193,7 +198,6 @@ async function scaleRun(dir: string, { n, delayMs, steadyS }: ScaleCase, report:
     let connections = 0;
     let peakSample = 0;
     let rssAtPeak = 0;
-    let samplingCpuS = 0;
     const deadline = startedAt + (steadyS ? steadyS * 1000 : ROUNDS * delayMs) + 120_000;
     // A steady run ends once sending has stopped and every message sent is answered.
     const expected = () => (steadyS ? (sending ? Infinity : sentTotal) : n * ROUNDS);
@@ -201,14 +205,12 @@ async function scaleRun(dir: string, { n, delayMs, steadyS }: ScaleCase, report:
       if (performance.now() > deadline) throw new Error(`bench: ${finals.length}/${sentTotal} turns after ${Math.round((performance.now() - startedAt) / 1000)} s\n${worker.stderr().slice(-3000)}`);
       if (worker.child.exitCode !== null) throw new Error(`bench: worker exited ${worker.child.exitCode}\n${worker.stderr().slice(-3000)}`);
       const inFlight = fake.stats().inFlight;
-      if (inFlight >= peakSample) {
-        const sampling = process.cpuUsage();
+      // Only at a new peak: reading the worker's thousands of fds is the bench's own CPU, which
+      // the whole system's CPU per turn below should not count more than a few times.
+      if (inFlight > peakSample) {
         peakSample = inFlight;
         rssAtPeak = await rssBytes(pid);
         connections = Math.max(connections, await redisConnectionsOf(pid, client, REDIS_URL));
-        // Reading the worker's thousands of fds is the bench's own cost, not the system's.
-        const spent = process.cpuUsage(sampling);
-        samplingCpuS += (spent.user + spent.system) / 1e6;
       }
       if (process.env.BENCH_SCALE_TRACE) process.stderr.write(`t=${((performance.now() - startedAt) / 1000).toFixed(1)} s in flight ${inFlight}, finals ${finals.length}, answered ${fake.stats().completed}, rss ${Math.round((await peakRssBytes(pid)) / 2 ** 20)} MiB\n`);
       await new Promise((r) => setTimeout(r, 250));
@@ -257,7 +259,7 @@ async function scaleRun(dir: string, { n, delayMs, steadyS }: ScaleCase, report:
     // however the worker is built; machineBusyPercent is the share of the cores used meanwhile.
     const perTurnMs = (seconds: number) => Math.round((seconds / finals.length) * 1e4) / 10;
     const machineBusy = (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total);
-    const benchCpuS = (benchCpu.user + benchCpu.system) / 1e6 - samplingCpuS;
+    const benchCpuS = (benchCpu.user + benchCpu.system) / 1e6;
     const systemCpuPerTurnS = (cpu + (redisAfter - redisBefore) + benchCpuS) / finals.length;
     report.add({
       name: `turns/s this machine's ${os.cpus().length} cores could carry at the whole system's CPU per turn (worker + Redis + model + ingress), ${label}`,

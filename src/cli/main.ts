@@ -8,10 +8,10 @@ import { processSecrets, redactWrites } from '../host/process-secrets.js';
 processSecrets.add(collectSecrets(undefined, process.env));
 redactWrites(process.stdout);
 redactWrites(process.stderr);
-// A reader that goes away (`bot session list | head`) ends the output, not with a stack trace.
+// A reader that goes away (`bot session list | head`) ends the output, not the command with a
+// stack trace: the rest of what it prints goes nowhere, and it exits with its own code.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code !== 'EPIPE') throw err;
-  process.exit(process.exitCode ?? 0);
 });
 
 // `bot chat` spelled plainly starts without the full program (see chat-args.ts); everything

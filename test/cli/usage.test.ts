@@ -24,6 +24,19 @@ describe('the bin', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
   });
+
+  it('a chat turn that fails still exits 1 when its reader has gone away', async () => {
+    // A model nobody listens on: the turn fails after its retries.
+    await fsp.writeFile(path.join(cli.sb.cwd, 'bots.yaml'), 'agents:\n  assistant:\n    model: gpt-x\n    base_url: http://127.0.0.1:9/v1\n');
+    const child = spawn(process.execPath, [CLI_ENTRY, 'chat', '--message', 'hi'], { cwd: cli.sb.cwd, env: { PATH: process.env.PATH, HOME: cli.sb.home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toMatch(/cannot reach the model endpoint/);
+    expect(stderr).not.toMatch(/EPIPE/);
+    expect(code).toBe(1);
+  });
 });
 
 describe('--help', () => {
