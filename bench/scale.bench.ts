@@ -234,6 +234,8 @@ async function scaleRun(dir: string, { n, delayMs, steadyS }: ScaleCase, report:
       extra: { failedTurns: failed, modelRequests: fake.stats().completed, leaseLostTurns: readFileSync(logFile, 'utf8').split('"outcome":"lease_lost"').length - 1 },
     });
     const ideal = n / (delayMs / 1000);
+    /** CPU seconds spent over the run → ms per completed turn, one decimal. */
+    const perTurnMs = (seconds: number) => Math.round((seconds / finals.length) * 1e4) / 10;
     // Steady: the replies from one answer time after the last first message until sending stopped.
     const window = steadyS ? { from: startedAt + 2 * delayMs, to: startedAt + steadyS * 1000 } : undefined;
     const steadyRate = window ? finals.filter((t) => t >= window.from && t < window.to).length / ((window.to - window.from) / 1000) : 0;
@@ -244,7 +246,7 @@ async function scaleRun(dir: string, { n, delayMs, steadyS }: ScaleCase, report:
       value: window ? steadyRate : finals.length / elapsedS,
       unit: 'turns/s',
       target: `ideal ${Math.round(ideal)} (N / ${delayMs / 1000} s)`,
-      extra: { turns: finals.length, elapsedS: Math.round(elapsedS * 10) / 10, workerCpuS: Math.round(cpu * 10) / 10, workerCpuMsPerTurn: Math.round((cpu / finals.length) * 1e4) / 10, ofWhichKernelMs: Math.round((kernelCpu / finals.length) * 1e4) / 10 },
+      extra: { turns: finals.length, elapsedS: Math.round(elapsedS * 10) / 10, workerCpuS: Math.round(cpu * 10) / 10, workerCpuMsPerTurn: perTurnMs(cpu), ofWhichKernelMs: perTurnMs(kernelCpu) },
     });
     const cpuPerTurnS = cpu / finals.length;
     report.add({
@@ -252,12 +254,11 @@ async function scaleRun(dir: string, { n, delayMs, steadyS }: ScaleCase, report:
       value: os.cpus().length / cpuPerTurnS,
       unit: 'turns/s',
       target: `${Math.round(ideal)} needed`,
-      extra: { workerCpuMsPerTurn: Math.round(cpuPerTurnS * 1e4) / 10, loadAverage: os.loadavg()[0]!.toFixed(1) },
+      extra: { workerCpuMsPerTurn: perTurnMs(cpu), loadAverage: os.loadavg()[0]!.toFixed(1) },
     });
     // The whole system's CPU per turn: the worker, Redis, and this process (the fake model, the
     // ingress and the outbox reader). Cores ÷ that is the most turns/s this machine can run,
     // however the worker is built; machineBusyPercent is the share of the cores used meanwhile.
-    const perTurnMs = (seconds: number) => Math.round((seconds / finals.length) * 1e4) / 10;
     const machineBusy = (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total);
     const benchCpuS = (benchCpu.user + benchCpu.system) / 1e6;
     const systemCpuPerTurnS = (cpu + (redisAfter - redisBefore) + benchCpuS) / finals.length;
@@ -267,7 +268,7 @@ async function scaleRun(dir: string, { n, delayMs, steadyS }: ScaleCase, report:
       unit: 'turns/s',
       target: `${Math.round(ideal)} needed`,
       extra: {
-        systemCpuMsPerTurn: perTurnMs(systemCpuPerTurnS * finals.length),
+        systemCpuMsPerTurn: Math.round(systemCpuPerTurnS * 1e4) / 10,
         workerCpuMsPerTurn: perTurnMs(cpu),
         redisCpuMsPerTurn: perTurnMs(redisAfter - redisBefore),
         benchCpuMsPerTurn: perTurnMs(benchCpuS),
